@@ -1,0 +1,136 @@
+/// The architecture of a stacked recurrent network, as PyTorch's `nn.RNN`/`nn.LSTM`/`nn.GRU` constructor sees it.
+public struct RecurrentConfiguration: Codable, Sendable, Equatable, Hashable {
+    /// The cell of every layer.
+    public var cell: CellKind
+    /// Features per time step of the input, `I` (≥ 1).
+    public var inputSize: Int
+    /// Features of the hidden state, `H` (≥ 1).
+    public var hiddenSize: Int
+    /// Number of stacked layers, `L` (≥ 1). Layer `k > 0` reads the `D·H` outputs of layer `k − 1`.
+    public var numLayers: Int
+    /// Whether each layer runs a second, reverse-time direction; outputs are `[forward, backward]`.
+    public var bidirectional: Bool
+    /// Whether inputs and outputs are laid out `[B, T, ·]` instead of `[T, B, ·]` (default `false`).
+    public var batchFirst: Bool
+
+    /// Creates a configuration. Defaults: one layer, unidirectional, time-major.
+    public init(
+        cell: CellKind, inputSize: Int, hiddenSize: Int, numLayers: Int = 1,
+        bidirectional: Bool = false, batchFirst: Bool = false
+    ) {
+        self.cell = cell
+        self.inputSize = inputSize
+        self.hiddenSize = hiddenSize
+        self.numLayers = numLayers
+        self.bidirectional = bidirectional
+        self.batchFirst = batchFirst
+    }
+
+    /// Number of directions `D`: 2 when bidirectional, else 1.
+    public var directionCount: Int { bidirectional ? 2 : 1 }
+
+    /// Features per step of the output, `D·H`.
+    public var outputSize: Int { directionCount * hiddenSize }
+
+    /// Input features of layer `layer`: `I` for layer 0, `D·H` above it.
+    public func layerInputSize(_ layer: Int) -> Int { layer == 0 ? inputSize : outputSize }
+
+    /// Throws unless every size is positive and the parameter count fits in memory.
+    public func validate() throws {
+        guard inputSize >= 1 else {
+            throw RNNKitError(.invalidArgument, "input size must be at least 1, got \(inputSize)")
+        }
+        guard hiddenSize >= 1 else {
+            throw RNNKitError(.invalidArgument, "hidden size must be at least 1, got \(hiddenSize)")
+        }
+        guard numLayers >= 1 else {
+            throw RNNKitError(.invalidArgument, "number of layers must be at least 1, got \(numLayers)")
+        }
+        // Largest matrix: G·H × max(I, D·H), times L·D of them; all must fit.
+        let widest = max(inputSize, directionCount * hiddenSize, hiddenSize)
+        let perMatrix = try checkedProduct(cell.gateCount, hiddenSize, widest, what: "weight matrix")
+        _ = try checkedProduct(perMatrix, 2 * numLayers * directionCount, what: "parameters")
+    }
+}
+
+/// What a parameter tensor is within its layer and direction.
+public enum ParameterRole: Sendable, Equatable {
+    /// `weight_ih`, `[G·H, I_k]`.
+    case inputWeight
+    /// `weight_hh`, `[G·H, H]`.
+    case hiddenWeight
+    /// `bias_ih`, `[G·H]`.
+    case inputBias
+    /// `bias_hh`, `[G·H]`.
+    case hiddenBias
+}
+
+/// One named tensor within the flat parameter buffer.
+public struct ParameterEntry: Sendable, Equatable {
+    /// PyTorch's `state_dict` key, for example `weight_hh_l1_reverse`.
+    public let name: String
+    /// The tensor's shape, as in PyTorch.
+    public let shape: [Int]
+    /// First element of the tensor in the flat buffer.
+    public let offset: Int
+    /// Number of elements (product of `shape`).
+    public let count: Int
+    /// Layer index `k`.
+    public let layer: Int
+    /// Direction: 0 forward, 1 reverse.
+    public let direction: Int
+    /// Which of the four tensors of the layer and direction this is.
+    public let role: ParameterRole
+}
+
+/// The order, names, shapes and offsets of a network's parameters in one flat buffer.
+///
+/// The order is PyTorch's `state_dict` order: for each layer `k`, for each
+/// direction, `weight_ih_l{k}`, `weight_hh_l{k}`, `bias_ih_l{k}`, `bias_hh_l{k}`
+/// (direction 1 adds the suffix `_reverse`). Parameters and gradients share this layout.
+public struct ParameterLayout: Sendable, Equatable {
+    /// The tensors in `state_dict` order.
+    public let entries: [ParameterEntry]
+    /// Total number of scalars.
+    public let totalCount: Int
+    private let indexByName: [String: Int]
+
+    /// Builds the layout of `configuration` (which must be valid).
+    public init(_ configuration: RecurrentConfiguration) {
+        let gateRows = configuration.cell.gateCount * configuration.hiddenSize
+        var entries: [ParameterEntry] = []
+        var offset = 0
+        for layer in 0..<configuration.numLayers {
+            for direction in 0..<configuration.directionCount {
+                let suffix = "_l\(layer)" + (direction == 1 ? "_reverse" : "")
+                let tensors: [(String, [Int], ParameterRole)] = [
+                    ("weight_ih", [gateRows, configuration.layerInputSize(layer)], .inputWeight),
+                    ("weight_hh", [gateRows, configuration.hiddenSize], .hiddenWeight),
+                    ("bias_ih", [gateRows], .inputBias),
+                    ("bias_hh", [gateRows], .hiddenBias),
+                ]
+                for (stem, shape, role) in tensors {
+                    let count = shape.reduce(1, *)
+                    entries.append(ParameterEntry(
+                        name: stem + suffix, shape: shape, offset: offset, count: count,
+                        layer: layer, direction: direction, role: role))
+                    offset += count
+                }
+            }
+        }
+        self.entries = entries
+        self.totalCount = offset
+        self.indexByName = Dictionary(uniqueKeysWithValues: entries.enumerated().map { ($1.name, $0) })
+    }
+
+    /// The entry called `name`, or `nil`.
+    public func entry(named name: String) -> ParameterEntry? {
+        indexByName[name].map { entries[$0] }
+    }
+
+    /// The four entries of one layer and direction, in `ih, hh, b_ih, b_hh` order.
+    func group(layer: Int, direction: Int, directionCount: Int) -> ArraySlice<ParameterEntry> {
+        let first = 4 * (layer * directionCount + direction)
+        return entries[first..<first + 4]
+    }
+}

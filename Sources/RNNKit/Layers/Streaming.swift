@@ -1,0 +1,68 @@
+// Streaming: one time step at a time, state in, state out. Dimension legend as in
+// RecurrentNetwork.swift; streaming is unidirectional, so D = 1.
+
+/// The state a unidirectional network carries from one step to the next.
+public struct RecurrentState<Scalar: RNNScalar>: Sendable, Equatable {
+    /// Rows `B` of the batch being streamed.
+    public let batch: Int
+    /// `[L, B, H]` hidden state of every layer (PyTorch's `h` layout).
+    public var hidden: [Scalar]
+    /// `[L, B, H]` LSTM cell state; `nil` for RNN and GRU.
+    public var cell: [Scalar]?
+}
+
+extension RecurrentNetwork {
+    /// A zero state for streaming `batch` rows (default 1).
+    /// - Throws: if the network is bidirectional (a reverse direction needs the whole sequence) or `batch < 1`.
+    public func makeState(batch: Int = 1) throws -> RecurrentState<Scalar> {
+        try requireStreamable()
+        guard batch >= 1 else { throw RNNKitError(.invalidArgument, "batch size B must be at least 1, got \(batch)") }
+        let count = try checkedProduct(configuration.numLayers, batch, configuration.hiddenSize, what: "state")
+        return RecurrentState(
+            batch: batch, hidden: Array(repeating: 0, count: count),
+            cell: configuration.cell.hasCellState ? Array(repeating: 0, count: count) : nil)
+    }
+
+    /// Advances `state` by one time step and returns the top layer's output `[B, H]`.
+    ///
+    /// Equivalent to ``forward(_:steps:batch:lengths:initialHidden:initialCell:)`` with `T = 1`
+    /// and `h0 = state`, so stepping through a sequence gives the same numbers as one call over it.
+    /// It never keeps activations and does not disturb a pending ``backward(outputGradient:finalHiddenGradient:finalCellGradient:)``.
+    /// - Parameter input: `[B, I]`.
+    public func step(_ input: [Scalar], state: inout RecurrentState<Scalar>) throws -> [Scalar] {
+        try requireStreamable()
+        let c = configuration, B = state.batch
+        guard input.count == B * c.inputSize else {
+            throw RNNKitError(.shapeMismatch, "expected step input with \(B * c.inputSize) elements [B, I] = [\(B), \(c.inputSize)], got \(input.count)")
+        }
+        guard state.hidden.count == c.numLayers * B * c.hiddenSize,
+              (state.cell?.count ?? 0) == (c.cell.hasCellState ? state.hidden.count : 0) else {
+            throw RNNKitError(.shapeMismatch, "the state does not belong to this network; make it with makeState(batch:)")
+        }
+        var output = [Scalar](repeating: 0, count: B * c.hiddenSize)
+        let previous = state
+        try input.withUnsafeBufferPointer { x in
+            try previous.hidden.withUnsafeBufferPointer { h0 in
+                try withOptionalBuffer(previous.cell) { c0 in
+                    try output.withUnsafeMutableBufferPointer { y in
+                        try state.hidden.withUnsafeMutableBufferPointer { hN in
+                            try withOptionalMutableBuffer(&state.cell) { cN in
+                                try run(input: x.baseAddress!, steps: 1, batch: B, lengths: nil,
+                                        initialHidden: h0.baseAddress, initialCell: c0?.baseAddress,
+                                        output: y.baseAddress!, finalHidden: hN.baseAddress,
+                                        finalCell: cN?.baseAddress, training: false)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return output
+    }
+
+    private func requireStreamable() throws {
+        guard !configuration.bidirectional else {
+            throw RNNKitError(.invalidArgument, "streaming needs a unidirectional network; a reverse direction reads the whole sequence")
+        }
+    }
+}

@@ -1,0 +1,131 @@
+// One contiguous allocation per shape, cut into named buffers. Dimension legend:
+//   T steps, B batch, I input of layer 0, H hidden, G gates, D directions, L layers.
+
+/// The buffers of one layer and direction, all inside the network's workspace.
+struct DirectionBuffers<Scalar> {
+    /// (T, B, G·H): input projections, then activations; in backward, pre-activation gradients.
+    var gates: UnsafeMutablePointer<Scalar>
+    /// Training: (T, B, H), slot t = state entering the step at time t. Inference: (2, B, H) ping-pong.
+    var hStates: UnsafeMutablePointer<Scalar>
+    /// Like `hStates`, for the LSTM cell state; unused otherwise.
+    var cStates: UnsafeMutablePointer<Scalar>
+    /// LSTM, training: (T, B, H) `tanh(c_t)`.
+    var tanhC: UnsafeMutablePointer<Scalar>?
+    /// GRU, training: (T, B, H) `W_hn h + b_hn`, overwritten in backward by its gradient.
+    var hiddenN: UnsafeMutablePointer<Scalar>?
+    /// (B, G·H) per-step scratch: GRU's recurrent product in forward, its hidden-side gradient in backward.
+    var stepScratch: UnsafeMutablePointer<Scalar>
+    /// (B, H) ∂L/∂h carried through backward.
+    var dhCarry: UnsafeMutablePointer<Scalar>
+    /// (B, H) ∂L/∂c carried through backward (LSTM).
+    var dcCarry: UnsafeMutablePointer<Scalar>
+}
+
+/// The memory of one forward (and backward) pass for a given shape, allocated once and reused.
+///
+/// Training keeps every activation backward needs; inference keeps two state slots per
+/// direction and ping-pongs the layer outputs, so its size does not grow with `L`.
+final class Workspace<Scalar: RNNScalar> {
+    let steps: Int
+    let batch: Int
+    let training: Bool
+    /// [L][D] buffers; in inference every layer shares the same set.
+    private(set) var directions: [[DirectionBuffers<Scalar>]] = []
+    /// Training: L buffers of (T, B, D·H), one per layer. Inference: 2, used alternately.
+    private(set) var layerOutputs: [UnsafeMutablePointer<Scalar>] = []
+    /// (T, B, I) the input of layer 0 in time-major order (a copy: backward needs it).
+    private(set) var input: UnsafeMutablePointer<Scalar>
+    /// Training: (T, B, D·H) ×2 output-gradient ping-pong for backward, and (T, B, I) for ∂L/∂x.
+    private(set) var outputGradients: [UnsafeMutablePointer<Scalar>] = []
+    private(set) var inputGradient: UnsafeMutablePointer<Scalar>?
+    /// (L·D, B, H) final hidden states `h_n`, and cell states `c_n` (LSTM), in PyTorch's layout.
+    private(set) var finalHidden: UnsafeMutablePointer<Scalar>
+    private(set) var finalCell: UnsafeMutablePointer<Scalar>
+    /// (B) sequence lengths of the current pass.
+    let lengths: UnsafeMutablePointer<Int>
+    /// Whether the current pass was given lengths (else every row runs all `T` steps).
+    var hasLengths = false
+    /// `lengths` when the pass has them, for ``StepRows``.
+    var activeLengths: UnsafePointer<Int>? { hasLengths ? UnsafePointer(lengths) : nil }
+    private let storage: UnsafeMutableBufferPointer<Scalar>
+    /// Number of scalars held.
+    var scalarCount: Int { storage.count }
+
+    /// Plans and allocates the buffers; throws before allocating if the sizes overflow.
+    init(configuration c: RecurrentConfiguration, steps: Int, batch: Int, training: Bool) throws {
+        self.steps = steps
+        self.batch = batch
+        self.training = training
+        let H = c.hiddenSize, G = c.cell.gateCount, D = c.directionCount, L = c.numLayers
+        let rows = try checkedProduct(steps, batch, what: "steps × batch")
+        let gatesCount = try checkedProduct(rows, G, H, what: "gate activations")
+        let stateCount = try checkedProduct(rows, H, what: "hidden states")
+        let outputCount = try checkedProduct(rows, D, H, what: "layer outputs")
+        let inputCount = try checkedProduct(rows, c.inputSize, what: "input")
+        let slotCount = training ? stateCount : 2 * batch * H
+        let isLSTM = c.cell == .lstm, isGRU = c.cell == .gru
+
+        // Plan: offsets into one allocation.
+        var total = 0
+        func reserve(_ count: Int) -> Int { defer { total += count }; return total }
+        var plan: [[(gates: Int, h: Int, c: Int, tanhC: Int?, hn: Int?, scratch: Int, dh: Int, dc: Int)]] = []
+        for _ in 0..<(training ? L : 1) {
+            var layerPlan: [(gates: Int, h: Int, c: Int, tanhC: Int?, hn: Int?, scratch: Int, dh: Int, dc: Int)] = []
+            for _ in 0..<D {
+                layerPlan.append((
+                    gates: reserve(gatesCount),
+                    h: reserve(slotCount),
+                    c: reserve(isLSTM ? slotCount : 0),
+                    tanhC: isLSTM && training ? reserve(stateCount) : nil,
+                    hn: isGRU && training ? reserve(stateCount) : nil,
+                    scratch: reserve(batch * G * H),
+                    dh: reserve(training ? batch * H : 0),
+                    dc: reserve(training && isLSTM ? batch * H : 0)))
+            }
+            plan.append(layerPlan)
+        }
+        let outputOffsets = (0..<(training ? L : 2)).map { _ in reserve(outputCount) }
+        let inputOffset = reserve(inputCount)
+        let gradientOffsets = training ? [reserve(outputCount), reserve(outputCount)] : []
+        let inputGradientOffset = training ? reserve(inputCount) : nil
+        let finalCount = try checkedProduct(L, D, batch, H, what: "final states")
+        let finalHiddenOffset = reserve(finalCount)
+        let finalCellOffset = reserve(isLSTM ? finalCount : 0)
+        _ = try checkedProduct(total, MemoryLayout<Scalar>.stride, what: "workspace bytes")
+
+        storage = .allocate(capacity: max(total, 1))
+        storage.initialize(repeating: 0)
+        lengths = .allocate(capacity: batch)
+        lengths.initialize(repeating: steps, count: batch)
+        let base = storage.baseAddress!
+        directions = plan.map { layer in
+            layer.map { p in
+                DirectionBuffers(
+                    gates: base + p.gates, hStates: base + p.h, cStates: base + p.c,
+                    tanhC: p.tanhC.map { base + $0 }, hiddenN: p.hn.map { base + $0 },
+                    stepScratch: base + p.scratch, dhCarry: base + p.dh, dcCarry: base + p.dc)
+            }
+        }
+        layerOutputs = outputOffsets.map { base + $0 }
+        input = base + inputOffset
+        outputGradients = gradientOffsets.map { base + $0 }
+        inputGradient = inputGradientOffset.map { base + $0 }
+        finalHidden = base + finalHiddenOffset
+        finalCell = base + finalCellOffset
+    }
+
+    deinit {
+        storage.deallocate()
+        lengths.deallocate()
+    }
+
+    /// The buffers of `layer`, `direction` (inference shares one set across layers).
+    func buffers(layer: Int, direction: Int) -> DirectionBuffers<Scalar> {
+        directions[training ? layer : 0][direction]
+    }
+
+    /// The (T, B, D·H) output buffer of `layer`.
+    func output(ofLayer layer: Int) -> UnsafeMutablePointer<Scalar> {
+        layerOutputs[training ? layer : layer % 2]
+    }
+}

@@ -1,0 +1,50 @@
+/// Every error RNNKit throws. The message says what was wrong and what was expected.
+public struct RNNKitError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The broad category, stable across releases (the C API maps it to a status code).
+    public enum Kind: String, Sendable, Equatable {
+        /// An argument is out of range or inconsistent with another (sizes, lengths, names).
+        case invalidArgument
+        /// A buffer has the wrong number of elements.
+        case shapeMismatch
+        /// A call came in the wrong order (for example `backward` before `forward`).
+        case invalidState
+        /// Sizes whose products overflow or whose memory cannot be had.
+        case outOfMemory
+        /// A file could not be read or written.
+        case io
+        /// A file is truncated, corrupt, or of another architecture.
+        case invalidFile
+        /// A numerical fault (NaN or infinity) was detected.
+        case numerical
+    }
+
+    /// The category of the error.
+    public let kind: Kind
+    /// A sentence saying what was wrong and what was expected.
+    public let message: String
+
+    /// Creates an error of `kind` with `message`.
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+/// Multiplies sizes, throwing instead of trapping when the product overflows `Int`
+/// or exceeds `limit` elements.
+func checkedProduct(_ factors: Int..., limit: Int = Int(Int32.max) * 64, what: String) throws -> Int {
+    var product = 1
+    for factor in factors {
+        guard factor >= 0 else {
+            throw RNNKitError(.invalidArgument, "\(what): negative size \(factor)")
+        }
+        let (result, overflow) = product.multipliedReportingOverflow(by: factor)
+        guard !overflow, result <= limit else {
+            throw RNNKitError(.outOfMemory, "\(what): size \(factors.map(String.init).joined(separator: "×")) is too large (limit \(limit) elements)")
+        }
+        product = result
+    }
+    return product
+}
