@@ -1,0 +1,227 @@
+import Testing
+@testable import RNNKit
+
+/// The fused network against the naive per-gate reference, plus shapes, edge cases and streaming.
+@Suite struct CoreLayerTests {
+    @Test(arguments: LayerCase.all)
+    func fusedForwardEqualsNaiveReference(_ testCase: LayerCase) throws {
+        let configuration = RecurrentConfiguration(
+            cell: testCase.cell, inputSize: 3, hiddenSize: 5, numLayers: testCase.layers,
+            bidirectional: testCase.bidirectional)
+        let network = try RecurrentNetwork<Double>(configuration, seed: 11)
+        let (T, B) = (6, 4)
+        let stateCount = testCase.layers * configuration.directionCount * B * 5
+        let input: [Double] = randomValues(T * B * 3, seed: 1)
+        let lengths = testCase.withLengths ? [3, 6, 1, 4] : nil
+        let h0: [Double] = randomValues(stateCount, seed: 2, scale: 0.5)
+        let c0: [Double]? = testCase.cell == .lstm ? randomValues(stateCount, seed: 3, scale: 0.5) : nil
+
+        let fused = try network.forward(input, steps: T, batch: B, lengths: lengths, initialHidden: h0, initialCell: c0)
+        let naive = NaiveRecurrentReference.forward(
+            configuration: configuration, parameters: network.parameters, input: input,
+            steps: T, batch: B, lengths: lengths, initialHidden: h0, initialCell: c0)
+        expectClose(fused.output, naive.output, tolerance: 1e-13, "output")
+        expectClose(fused.finalHidden, naive.finalHidden, tolerance: 1e-13, "h_n")
+        if let cell = fused.finalCell { expectClose(cell, naive.finalCell!, tolerance: 1e-13, "c_n") }
+
+        // Inference mode runs the same numbers through the small workspace.
+        network.isTraining = false
+        let inference = try network.forward(input, steps: T, batch: B, lengths: lengths, initialHidden: h0, initialCell: c0)
+        #expect(inference.output == fused.output)
+        #expect(inference.finalHidden == fused.finalHidden)
+    }
+
+    @Test func paddedOutputsAreZeroAndFinalStatesComeFromLastValidStep() throws {
+        let configuration = RecurrentConfiguration(cell: .gru, inputSize: 2, hiddenSize: 3, bidirectional: true)
+        let network = try RecurrentNetwork<Double>(configuration, seed: 5)
+        let (T, B) = (5, 2)
+        let input: [Double] = randomValues(T * B * 2, seed: 9)
+        let packed = try network.forward(input, steps: T, batch: B, lengths: [2, 5])
+        for t in 2..<T {
+            let row = packed.output[(t * B + 0) * 6..<(t * B + 1) * 6]
+            #expect(row.allSatisfy { $0 == 0 }, "row 0 at t = \(t) must be zero past its length 2")
+        }
+        // Row 0 alone with T = 2 gives the same final states as the padded batch.
+        let single = try network.forward(
+            (0..<2).flatMap { t in Array(input[(t * B) * 2..<(t * B + 1) * 2]) }, steps: 2, batch: 1)
+        #expect(maxAbsoluteDifference([packed.finalHidden[0..<3], packed.finalHidden[6..<9]].flatMap { $0 },
+                                      single.finalHidden) < 1e-15)
+    }
+
+    @Test func batchFirstIsTheTransposeOfTimeMajor() throws {
+        var configuration = RecurrentConfiguration(cell: .lstm, inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true)
+        let timeMajor = try RecurrentNetwork<Double>(configuration, seed: 3)
+        configuration.batchFirst = true
+        let batchFirst = try RecurrentNetwork<Double>(configuration, seed: 3)
+        let (T, B, I, O) = (4, 3, 3, 8)
+        let x: [Double] = randomValues(T * B * I, seed: 4)
+        let xBatchFirst = swapTimeAndBatch(x, steps: T, batch: B, features: I)
+        let a = try timeMajor.forward(x, steps: T, batch: B, lengths: [4, 2, 3])
+        let b = try batchFirst.forward(xBatchFirst, steps: T, batch: B, lengths: [4, 2, 3])
+        let aBatchFirst = swapTimeAndBatch(a.output, steps: T, batch: B, features: O)
+        #expect(aBatchFirst == b.output)
+        #expect(a.finalHidden == b.finalHidden)
+        let dy: [Double] = randomValues(T * B * O, seed: 5)
+        let dyBatchFirst = swapTimeAndBatch(dy, steps: T, batch: B, features: O)
+        let ga = try timeMajor.backward(outputGradient: dy)
+        let gb = try batchFirst.backward(outputGradient: dyBatchFirst)
+        let gaBatchFirst = swapTimeAndBatch(ga.input, steps: T, batch: B, features: I)
+        #expect(gaBatchFirst == gb.input)
+        #expect(timeMajor.gradients == batchFirst.gradients)
+    }
+
+    @Test(arguments: [CellKind.lstm, .gru, .rnnTanh])
+    func streamingOneStepAtATimeEqualsOneCall(_ cell: CellKind) throws {
+        let network = try RecurrentNetwork<Float>(
+            RecurrentConfiguration(cell: cell, inputSize: 3, hiddenSize: 4, numLayers: 2), seed: 8)
+        let (T, B) = (7, 2)
+        let x: [Float] = randomValues(T * B * 3, seed: 6)
+        let whole = try network.forward(x, steps: T, batch: B)
+        var state = try network.makeState(batch: B)
+        var streamed: [Float] = []
+        for t in 0..<T {
+            streamed += try network.step(Array(x[t * B * 3..<(t + 1) * B * 3]), state: &state)
+        }
+        #expect(streamed == whole.output)
+        #expect(state.hidden == whole.finalHidden)
+        #expect(state.cell == whole.finalCell)
+    }
+
+    @Test func streamingDoesNotDisturbAPendingBackward() throws {
+        let network = try RecurrentNetwork<Double>(RecurrentConfiguration(cell: .lstm, inputSize: 2, hiddenSize: 3), seed: 1)
+        let x: [Double] = randomValues(4 * 2 * 2, seed: 2)
+        let dy: [Double] = randomValues(4 * 2 * 3, seed: 3)
+        _ = try network.forward(x, steps: 4, batch: 2, lengths: [4, 2])
+        let expected = try network.backward(outputGradient: dy)
+        let reference = network.gradients
+        network.zeroGradients()
+        _ = try network.forward(x, steps: 4, batch: 2, lengths: [4, 2])
+        var state = try network.makeState(batch: 3)
+        _ = try network.step(randomValues(3 * 2, seed: 4), state: &state)
+        let actual = try network.backward(outputGradient: dy)
+        #expect(actual.input == expected.input)
+        #expect(network.gradients == reference)
+    }
+
+    @Test func edgeSizesOfOne() throws {
+        // T = 1, B = 1, H = 1, I = 1 at once and separately, all against the naive path.
+        for (T, B, I, H) in [(1, 1, 1, 1), (1, 3, 2, 2), (4, 1, 2, 3), (3, 2, 1, 4), (3, 2, 4, 1)] {
+            for cell in CellKind.allCases {
+                let configuration = RecurrentConfiguration(cell: cell, inputSize: I, hiddenSize: H, bidirectional: true)
+                let network = try RecurrentNetwork<Double>(configuration, seed: 2)
+                let x: [Double] = randomValues(T * B * I, seed: 3)
+                let fused = try network.forward(x, steps: T, batch: B)
+                let naive = NaiveRecurrentReference.forward(
+                    configuration: configuration, parameters: network.parameters, input: x,
+                    steps: T, batch: B, lengths: nil, initialHidden: nil, initialCell: nil)
+                expectClose(fused.output, naive.output, tolerance: 1e-13, "\(cell) T\(T) B\(B) I\(I) H\(H)")
+            }
+        }
+    }
+
+    @Test func lengthsOfOneAndLengthsOfTAreHandled() throws {
+        let network = try RecurrentNetwork<Double>(RecurrentConfiguration(cell: .lstm, inputSize: 2, hiddenSize: 3, bidirectional: true), seed: 4)
+        let (T, B) = (5, 3)
+        let x: [Double] = randomValues(T * B * 2, seed: 1)
+        // Every length equal to T is the same as no lengths at all.
+        let full = try network.forward(x, steps: T, batch: B)
+        let allT = try network.forward(x, steps: T, batch: B, lengths: [5, 5, 5])
+        #expect(full.output == allT.output)
+        #expect(full.finalHidden == allT.finalHidden)
+        // Every length 1: only t = 0 is valid and both directions see the same single step.
+        let ones = try network.forward(x, steps: T, batch: B, lengths: [1, 1, 1])
+        let first = try network.forward(Array(x[0..<B * 2]), steps: 1, batch: B)
+        #expect(Array(ones.output[0..<B * 6]) == first.output)
+        #expect(ones.output[(B * 6)...].allSatisfy { $0 == 0 })
+        #expect(ones.finalHidden == first.finalHidden)
+    }
+
+    @Test func badArgumentsAreRejectedWithAClearError() throws {
+        let network = try RecurrentNetwork<Float>(RecurrentConfiguration(cell: .gru, inputSize: 2, hiddenSize: 3))
+        let x = [Float](repeating: 0, count: 4 * 2 * 2)
+        #expect(throws: RNNKitError(.invalidArgument, "sequence length 0 at batch row 1 is out of range; expected 1…4")) {
+            try network.forward(x, steps: 4, batch: 2, lengths: [4, 0])
+        }
+        #expect(throws: RNNKitError(.invalidArgument, "sequence length 5 at batch row 0 is out of range; expected 1…4")) {
+            try network.forward(x, steps: 4, batch: 2, lengths: [5, 1])
+        }
+        #expect(throws: RNNKitError(.shapeMismatch, "expected 2 sequence lengths (one per batch row), got 1")) {
+            try network.forward(x, steps: 4, batch: 2, lengths: [4])
+        }
+        #expect(throws: RNNKitError(.invalidArgument, "sequence length T must be at least 1, got 0")) {
+            try network.forward([], steps: 0, batch: 2)
+        }
+        #expect(throws: RNNKitError(.shapeMismatch, "expected input with 14 elements [T, B, I] = [7, 1, 2], got 16")) {
+            try network.forward(x, steps: 7, batch: 1)
+        }
+        #expect(throws: RNNKitError(.invalidArgument, "a cell state (c0/c_n) is only for LSTM, not gru")) {
+            try network.forward(x, steps: 4, batch: 2, initialCell: [Float](repeating: 0, count: 6))
+        }
+        #expect(throws: RNNKitError.self) { try network.forward(x, steps: Int.max / 2, batch: 4) }
+        #expect(throws: RNNKitError.self) {
+            try RecurrentNetwork<Float>(RecurrentConfiguration(cell: .lstm, inputSize: 1 << 40, hiddenSize: 1 << 20))
+        }
+        #expect(throws: RNNKitError.self) { try RecurrentNetwork<Float>(RecurrentConfiguration(cell: .lstm, inputSize: 0, hiddenSize: 3)) }
+        #expect(throws: RNNKitError(.invalidState, "backward needs a forward in training mode first (one backward per forward)")) {
+            try network.backward(outputGradient: [])
+        }
+        _ = try network.forward(x, steps: 4, batch: 2)
+        _ = try network.backward(outputGradient: [Float](repeating: 1, count: 4 * 2 * 3))
+        #expect(throws: RNNKitError.self, "a second backward would read overwritten activations") {
+            try network.backward(outputGradient: [Float](repeating: 1, count: 4 * 2 * 3))
+        }
+        #expect(throws: RNNKitError.self) { try network.setParameter(named: "weight_ih_l0", to: [Float](repeating: 0, count: 17)) }
+        #expect(throws: RNNKitError.self) { try network.parameter(named: "weight_ih_l1") }
+        let bidirectional = try RecurrentNetwork<Float>(RecurrentConfiguration(cell: .lstm, inputSize: 2, hiddenSize: 3, bidirectional: true))
+        #expect(throws: RNNKitError.self) { try bidirectional.makeState() }
+    }
+
+    @Test func parameterNamesAndShapesFollowPyTorch() throws {
+        let network = try RecurrentNetwork<Float>(RecurrentConfiguration(cell: .lstm, inputSize: 10, hiddenSize: 20, numLayers: 2, bidirectional: true))
+        #expect(network.parameterNames == [
+            "weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0",
+            "weight_ih_l0_reverse", "weight_hh_l0_reverse", "bias_ih_l0_reverse", "bias_hh_l0_reverse",
+            "weight_ih_l1", "weight_hh_l1", "bias_ih_l1", "bias_hh_l1",
+            "weight_ih_l1_reverse", "weight_hh_l1_reverse", "bias_ih_l1_reverse", "bias_hh_l1_reverse",
+        ])
+        #expect(network.layout.entry(named: "weight_ih_l0")?.shape == [80, 10])
+        #expect(network.layout.entry(named: "weight_ih_l1_reverse")?.shape == [80, 40])
+        #expect(network.layout.entry(named: "weight_hh_l1")?.shape == [80, 20])
+        #expect(network.layout.entry(named: "bias_hh_l0_reverse")?.shape == [80])
+    }
+
+    @Test func seededInitialisationIsReproducibleAndInRange() throws {
+        let configuration = RecurrentConfiguration(cell: .gru, inputSize: 3, hiddenSize: 16)
+        let a = try RecurrentNetwork<Float>(configuration, seed: 42)
+        let b = try RecurrentNetwork<Float>(configuration, seed: 42)
+        let c = try RecurrentNetwork<Float>(configuration, seed: 43)
+        let d = try RecurrentNetwork<Double>(configuration, seed: 42)
+        #expect(a.parameters == b.parameters)
+        #expect(a.parameters != c.parameters)
+        #expect(zip(a.parameters, d.parameters).allSatisfy { $0 == Float($1) }, "Float weights are the Double weights rounded")
+        #expect(a.parameters.allSatisfy { abs($0) <= 0.25 }, "U(−1/√H, 1/√H) with H = 16")
+        #expect(Set(a.parameters.map { $0 > 0 }).count == 2)
+    }
+
+    @Test func generatorIsSplitMix64() {
+        // Published SplitMix64 outputs for seed 0.
+        var generator = SeededGenerator(seed: 0)
+        #expect(generator.next() == 0xE220_A839_7B1D_CDAF)
+        #expect(generator.next() == 0x6E78_9E6A_A1B9_65F4)
+        #expect(generator.next() == 0x06C4_5D18_8009_454F)
+    }
+
+    @Test func zeroGradientsClearsAndBackwardAccumulates() throws {
+        let network = try RecurrentNetwork<Double>(RecurrentConfiguration(cell: .rnnRelu, inputSize: 2, hiddenSize: 3))
+        let x: [Double] = randomValues(3 * 2 * 2, seed: 1)
+        let dy: [Double] = randomValues(3 * 2 * 3, seed: 2)
+        _ = try network.forward(x, steps: 3, batch: 2)
+        _ = try network.backward(outputGradient: dy)
+        let once = network.gradients
+        _ = try network.forward(x, steps: 3, batch: 2)
+        _ = try network.backward(outputGradient: dy)
+        expectClose(network.gradients, once.map { 2 * $0 }, tolerance: 1e-14, "accumulated gradients")
+        network.zeroGradients()
+        #expect(network.gradients.allSatisfy { $0 == 0 })
+    }
+}

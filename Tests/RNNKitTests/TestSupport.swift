@@ -1,0 +1,60 @@
+import Testing
+@testable import RNNKit
+
+/// Deterministic test data in [-1, 1) from the project's own generator.
+func randomValues<Scalar: RNNScalar>(_ count: Int, seed: UInt64, scale: Double = 1) -> [Scalar] {
+    var generator = SeededGenerator(seed: seed)
+    return (0..<count).map { _ in Scalar(generator.nextUniform(-scale, scale)) }
+}
+
+/// Largest |a − b| over two tensors.
+func maxAbsoluteDifference<Scalar: RNNScalar>(_ a: [Scalar], _ b: [Scalar]) -> Double {
+    precondition(a.count == b.count, "tensor sizes differ: \(a.count) vs \(b.count)")
+    return zip(a, b).reduce(0.0) { max($0, abs(Double($1.0) - Double($1.1))) }
+}
+
+/// Expects two tensors equal within `tolerance`, naming the tensor and the worst difference on failure.
+func expectClose<Scalar: RNNScalar>(
+    _ actual: [Scalar], _ expected: [Scalar], tolerance: Double, _ label: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    #expect(actual.count == expected.count, "\(label): \(actual.count) elements, expected \(expected.count)",
+            sourceLocation: sourceLocation)
+    guard actual.count == expected.count else { return }
+    let difference = maxAbsoluteDifference(actual, expected)
+    #expect(difference <= tolerance, "\(label): max |difference| \(difference) > \(tolerance)",
+            sourceLocation: sourceLocation)
+}
+
+/// Every combination the core tests sweep: cell × layers × direction × lengths.
+struct LayerCase: CustomTestStringConvertible, Sendable {
+    let cell: CellKind
+    let layers: Int
+    let bidirectional: Bool
+    let withLengths: Bool
+
+    var testDescription: String {
+        "\(cell.rawValue) L\(layers) \(bidirectional ? "bi" : "uni") \(withLengths ? "lengths" : "full")"
+    }
+
+    static let all: [LayerCase] = CellKind.allCases.flatMap { cell in
+        [1, 2].flatMap { layers in
+            [false, true].flatMap { bidirectional in
+                [false, true].map { LayerCase(cell: cell, layers: layers, bidirectional: bidirectional, withLengths: $0) }
+            }
+        }
+    }
+}
+
+/// `[T, B, F]` → `[B, T, F]`.
+func swapTimeAndBatch<Scalar>(_ values: [Scalar], steps: Int, batch: Int, features: Int) -> [Scalar] {
+    var result: [Scalar] = []
+    result.reserveCapacity(values.count)
+    for b in 0..<batch {
+        for t in 0..<steps {
+            let start = (t * batch + b) * features
+            result += values[start..<start + features]
+        }
+    }
+    return result
+}
