@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds RNNKit and runs every test: the Swift suite, then the C API tests.
+#
+#   scripts/test.sh                      all tests
+#   scripts/test.sh --sanitize address   the Swift suite under AddressSanitizer (thread: ThreadSanitizer)
+#
+# Installs what is missing on Debian/Ubuntu (OpenBLAS, LAPACKE, pkg-config, valgrind) first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sanitize=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --sanitize) sanitize="${2:?--sanitize takes address or thread}"; shift 2 ;;
+    --sanitize=*) sanitize="${1#*=}"; shift ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    *) echo "scripts/test.sh: unknown option '$1' (expected --sanitize address|thread)" >&2; exit 2 ;;
+  esac
+done
+
+scripts/install-deps.sh
+
+if [ -n "$sanitize" ]; then
+  case "$sanitize" in address|thread) ;; *) echo "scripts/test.sh: --sanitize takes address or thread, got '$sanitize'" >&2; exit 2 ;; esac
+  echo "== swift test under the $sanitize sanitizer"
+  swift test --scratch-path ".build-$sanitize" --sanitize="$sanitize"
+  exit 0
+fi
+
+echo "== swift test"
+swift test
+if [ -x scripts/test-c.sh ]; then
+  echo "== C API tests"
+  scripts/test-c.sh
+fi
