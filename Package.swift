@@ -6,6 +6,8 @@ let package = Package(
     products: [
         // MARK: Public API
         .library(name: "RNNKit", targets: ["RNNKit"]),
+        // The C API: librnnkit.so, declared by Modules/CRNNKit/include/rnnkit.h.
+        .library(name: "rnnkit", type: .dynamic, targets: ["RNNKitC"]),
     ],
     targets: [
         // MARK: System libraries (module maps only; no Swift code, no stable Swift API)
@@ -26,6 +28,11 @@ let package = Package(
         .target(
             name: "RNNKit",
             dependencies: ["COpenBLAS", "CLAPACKE"]
+        ),
+        // The C entry points (@_cdecl), exactly the symbols of Modules/CRNNKit/include/rnnkit.h.
+        .target(
+            name: "RNNKitC",
+            dependencies: ["RNNKit"]
         ),
 
         // MARK: Tests

@@ -1,0 +1,119 @@
+// The object behind an `rnnkit_rnn *` handle, and the checks that keep RNNKit's
+// preconditions out of reach of C callers.
+//
+// A handle is an `Unmanaged<NetworkHandle>` retained once by `rnnkit_rnn_create` and
+// released once by `rnnkit_rnn_destroy`.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import RNNKit
+
+/// A Float network plus what the C layer remembers about it.
+final class NetworkHandle {
+    let network: RecurrentNetwork<Float>
+    /// The parameter names as C strings, in `state_dict` order; freed in `deinit`.
+    /// `rnnkit_rnn_param_name` hands these out, so they live as long as the handle.
+    let parameterNameCStrings: [UnsafeMutablePointer<CChar>]
+    /// `(T, B)` of the last successful training-mode forward whose backward has not run yet;
+    /// `nil` when no backward is possible.
+    var pendingBackwardShape: (steps: Int, batch: Int)?
+
+    init(network: RecurrentNetwork<Float>) throws {
+        self.network = network
+        var names: [UnsafeMutablePointer<CChar>] = []
+        for name in network.parameterNames {
+            guard let copy = strdup(name) else {
+                names.forEach { free($0) }
+                throw RNNKitError(.outOfMemory, "cannot allocate the parameter names")
+            }
+            names.append(copy)
+        }
+        self.parameterNameCStrings = names
+    }
+
+    deinit {
+        parameterNameCStrings.forEach { free($0) }
+    }
+
+    var configuration: RecurrentConfiguration { network.configuration }
+
+    /// The handle behind `pointer`, or a null-pointer error.
+    static func from(_ pointer: OpaquePointer?, _ argument: String = "rnn") throws -> NetworkHandle {
+        guard let pointer else { throw CAPIError.nullPointer(argument) }
+        return Unmanaged<NetworkHandle>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
+    }
+
+    /// The layout entry of `name`, or an invalid-argument error listing the valid names.
+    func entry(named name: UnsafePointer<CChar>) throws -> ParameterEntry {
+        guard let string = String(validatingCString: name) else {
+            throw RNNKitError(.invalidArgument, "the parameter name is not valid UTF-8")
+        }
+        guard let entry = network.layout.entry(named: string) else {
+            throw RNNKitError(.invalidArgument,
+                "unknown parameter '\(string)'; expected one of \(network.parameterNames.joined(separator: ", "))")
+        }
+        return entry
+    }
+
+    /// Throws unless `numel` is the element count of `entry`.
+    func expectCount(_ numel: Int64, of entry: ParameterEntry) throws {
+        guard numel == Int64(entry.count) else {
+            throw RNNKitError(.shapeMismatch,
+                "expected \(entry.name) with \(entry.count) elements (shape \(entry.shape)), got numel = \(numel)")
+        }
+    }
+}
+
+// MARK: Sizes and memory
+
+/// The number of parameters of `configuration`, computed without trapping: per layer `k` and
+/// direction, `G·H·(I_k + H + 2)`.
+func parameterCount(_ c: RecurrentConfiguration) throws -> Int {
+    var terms: [Int] = []
+    for layer in 0..<c.numLayers {
+        let width = try checkedSum([c.layerInputSize(layer), c.hiddenSize, 2], what: "parameters")
+        let perDirection = try checkedCount(c.cell.gateCount, c.hiddenSize, width, what: "parameters")
+        terms.append(contentsOf: repeatElement(perDirection, count: c.directionCount))
+    }
+    return try checkedSum(terms, what: "parameters")
+}
+
+/// An upper bound on the scalars of the workspace RNNKit allocates for one forward of shape
+/// `T × B` (see Workspace.swift): gate activations, saved states, layer outputs, the input copy,
+/// output and input gradients, and the final states.
+func workspaceCount(_ c: RecurrentConfiguration, steps: Int, batch: Int, training: Bool) throws -> Int {
+    let what = "activations for T = \(steps), B = \(batch)"
+    let G = c.cell.gateCount, H = c.hiddenSize, D = c.directionCount, L = c.numLayers
+    let rows = try checkedCount(steps, batch, what: what)
+    let directionSets = training ? L * D : D
+    let perDirection = try checkedSum([
+        try checkedCount(rows, G, H, what: what),          // gates (T·B, G·H)
+        try checkedCount(rows, 3, H, what: what),          // h, c and tanh(c) / GRU n states (T·B, H)
+        try checkedCount(batch, G + 4, H, what: what),     // step scratch and carried gradients (B, ·H)
+    ], what: what)
+    return try checkedSum([
+        try checkedCount(directionSets, perDirection, what: what),
+        try checkedCount(training ? L + 2 : 2, rows, D, H, what: what),  // layer outputs and their gradients
+        try checkedCount(2, rows, c.inputSize, what: what),              // input copy and its gradient
+        try checkedCount(2, L, D, batch, H, what: what),                 // final h and c
+    ], what: what)
+}
+
+/// Throws an out-of-memory error unless `count` Floats can be allocated now. RNNKit allocates
+/// with Swift's allocator, which stops the process when memory runs out; asking the kernel
+/// first turns that into an error the caller can handle. (An anonymous mapping, not malloc:
+/// the optimiser may delete a malloc whose result is only freed.)
+func ensureAllocatable(floats count: Int, what: String) throws {
+    let (bytes, overflow) = count.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
+    guard !overflow else {
+        throw RNNKitError(.outOfMemory, "\(what): \(count) floats overflow a 64-bit byte count")
+    }
+    let probe = mmap(nil, max(bytes, 1), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+    guard let probe, probe != MAP_FAILED else {
+        throw RNNKitError(.outOfMemory, "\(what): cannot allocate \(count) floats (\(bytes) bytes)")
+    }
+    munmap(probe, max(bytes, 1))
+}
