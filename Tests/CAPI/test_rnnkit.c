@@ -7,7 +7,8 @@
  * 1. PyTorch fixtures: every time-major fixture file (scripts/make-fixtures.py) is loaded into
  *    a network by parameter name; forward and backward must reproduce y, h_n, c_n, dx, dh0,
  *    dc0 and every parameter gradient within 1e-5 * max(1, max|reference|).
- * 2. save -> load into a fresh handle -> identical outputs.
+ * 2. save -> load into a fresh handle -> identical outputs; a file PyTorch wrote
+ *    (safetensors.torch.save_file) loads and reproduces PyTorch's outputs.
  * 3. Streaming: one forward per step (T = 1, h0/c0 = previous h_n/c_n) equals one call.
  * 4. Every bad input returns the expected nonzero status and a non-empty message.
  * Prints "N passed, N failed" and exits nonzero on any failure.
@@ -418,6 +419,96 @@ static void test_save_load(int32_t cell, const char *label_prefix) {
     rnnkit_rnn_destroy(restored);
 }
 
+/* MARK: 2b. A file written by PyTorch
+ *
+ * ../safetensors/torch_lstm_l2_bi.safetensors is safetensors.torch.save_file(lstm.state_dict())
+ * of nn.LSTM(3, 4, num_layers=2, bidirectional=True) (scripts/make-safetensors-fixtures.py);
+ * the .txt beside it holds "param NAME SHAPE VALUES", and input, output, h_n, c_n lines. */
+
+typedef struct {
+    char key[16], name[64];
+    size_t count;
+    float *values;
+} torch_line;
+
+/* Reads the next "KEY [NAME] SHAPE VALUES..." line; returns 0 at the end of the file. */
+static int torch_line_read(FILE *file, torch_line *line) {
+    char shape[64]; /* implied by the architecture; only the values are used */
+    size_t capacity = 16;
+    int c;
+    line->count = 0;
+    line->name[0] = '\0';
+    if (fscanf(file, "%15s", line->key) != 1) return 0;
+    if (strcmp(line->key, "param") == 0 && fscanf(file, "%63s", line->name) != 1) return 0;
+    if (fscanf(file, "%63s", shape) != 1) return 0;
+    line->values = alloc_floats(capacity);
+    for (;;) {
+        do { c = fgetc(file); } while (c == ' ' || c == '\t');
+        if (c == '\n' || c == EOF) break;
+        ungetc(c, file);
+        if (line->count == capacity) {
+            float *grown = realloc(line->values, 2 * capacity * sizeof *grown);
+            if (!grown) exit(2);
+            line->values = grown;
+            capacity *= 2;
+        }
+        if (fscanf(file, "%f", &line->values[line->count]) != 1) break;
+        line->count++;
+    }
+    return 1;
+}
+
+static void test_torch_file(const char *fixtures) {
+    enum { T = 2, B = 1, I = 3, H = 4, L = 2, D = 2 };
+    char path[4096], label[256];
+    rnnkit_rnn *rnn = NULL;
+    FILE *file;
+    torch_line line;
+    float x[T * B * I], y[T * B * D * H], h_n[L * D * B * H], c_n[L * D * B * H];
+    float *expected_y = NULL, *expected_h = NULL, *expected_c = NULL;
+    int have_input = 0;
+
+    snprintf(path, sizeof path, "%s/../safetensors/torch_lstm_l2_bi.txt", fixtures);
+    file = fopen(path, "r");
+    check(file != NULL, "the PyTorch safetensors fixture exists");
+    if (!file) return;
+    expect_ok(rnnkit_rnn_create(RNNKIT_CELL_LSTM, I, H, L, 1, 7, &rnn), "create LSTM for the PyTorch file");
+    snprintf(path, sizeof path, "%s/../safetensors/torch_lstm_l2_bi.safetensors", fixtures);
+    expect_ok(rnnkit_rnn_load(rnn, path), "load a file written by safetensors.torch.save_file");
+    while (rnn && torch_line_read(file, &line)) {
+        if (strcmp(line.key, "param") == 0) {
+            float *loaded = alloc_floats(line.count);
+            snprintf(label, sizeof label, "PyTorch file: %s loaded", line.name);
+            expect_ok(rnnkit_rnn_get_param(rnn, line.name, loaded, (int64_t)line.count), label);
+            expect_identical(loaded, line.values, line.count, label);
+            free(loaded);
+            free(line.values);
+        } else if (strcmp(line.key, "input") == 0 && line.count == T * B * I) {
+            memcpy(x, line.values, sizeof x);
+            have_input = 1;
+            free(line.values);
+        } else if (strcmp(line.key, "output") == 0 && line.count == T * B * D * H) {
+            expected_y = line.values;
+        } else if (strcmp(line.key, "h_n") == 0 && line.count == L * D * B * H) {
+            expected_h = line.values;
+        } else if (strcmp(line.key, "c_n") == 0 && line.count == L * D * B * H) {
+            expected_c = line.values;
+        } else {
+            free(line.values);
+        }
+    }
+    fclose(file);
+    check(have_input && expected_y && expected_h && expected_c, "the PyTorch fixture has input, output, h_n and c_n");
+    if (rnn && have_input && expected_y && expected_h && expected_c) {
+        expect_ok(rnnkit_rnn_forward(rnn, T, B, x, NULL, NULL, NULL, y, h_n, c_n), "forward with PyTorch's weights");
+        expect_close(y, expected_y, T * B * D * H, "PyTorch file: y");
+        expect_close(h_n, expected_h, L * D * B * H, "PyTorch file: h_n");
+        expect_close(c_n, expected_c, L * D * B * H, "PyTorch file: c_n");
+    }
+    free(expected_y); free(expected_h); free(expected_c);
+    rnnkit_rnn_destroy(rnn);
+}
+
 /* MARK: 3. Streaming */
 
 static void test_streaming(int32_t cell, const char *label_prefix) {
@@ -715,6 +806,7 @@ int main(int argc, char **argv) {
     test_save_load(RNNKIT_CELL_LSTM, "LSTM");
     test_save_load(RNNKIT_CELL_GRU, "GRU");
     test_save_load(RNNKIT_CELL_RNN_RELU, "RNN relu");
+    test_torch_file(fixtures);
     test_streaming(RNNKIT_CELL_LSTM, "LSTM");
     test_streaming(RNNKIT_CELL_GRU, "GRU");
     test_streaming(RNNKIT_CELL_RNN_TANH, "RNN tanh");
