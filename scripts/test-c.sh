@@ -3,6 +3,7 @@
 # scripts/install.sh, then, against the INSTALLED header and library through pkg-config:
 #   1. check that rnnkit.h compiles on its own as C99 and as C++11 (-Wall -Wextra -Werror -pedantic),
 #   2. compile Tests/CAPI/test_rnnkit.c and examples/c/example.c with cc -std=c99 ... -Werror,
+#      and check that docs/c-api.md shows examples/c/example.c unchanged,
 #   3. run the example and the Python ctypes example (examples/python/rnnkit_ctypes.py),
 #   4. run the test program on the PyTorch fixtures, then again under valgrind.
 #
@@ -22,7 +23,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --scratch-path) scratch="${2:?--scratch-path takes a directory}"; shift 2 ;;
         --scratch-path=*) scratch="${1#*=}"; shift ;;
-        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
         *) echo "scripts/test-c.sh: unknown argument '$1'" >&2; exit 2 ;;
     esac
 done
@@ -50,6 +51,13 @@ g++ -std=c++11 "${strict[@]}" -fsyntax-only "${rnnkit_cflags[@]}" "$work/header.
 echo "== compile the test program and the example (cc -std=c99 ${strict[*]})"
 cc -std=c99 "${strict[@]}" -o "$work/test_rnnkit" Tests/CAPI/test_rnnkit.c "${rnnkit_cflags[@]}" "${rnnkit_libs[@]}" -lm
 cc -std=c99 "${strict[@]}" -o "$work/example" examples/c/example.c "${rnnkit_cflags[@]}" "${rnnkit_libs[@]}"
+
+echo "== docs/c-api.md lists examples/c/example.c as it is"
+if ! diff <(sed -n '/<!-- example.c begins -->/,/<!-- example.c ends -->/p' docs/c-api.md | sed '1,2d;$d' | sed '$d') \
+          examples/c/example.c; then
+    echo "scripts/test-c.sh: the example in docs/c-api.md differs from examples/c/example.c (diff above)" >&2
+    exit 1
+fi
 
 echo "== examples/c/example.c"
 "$work/example" "$work/example.safetensors"
