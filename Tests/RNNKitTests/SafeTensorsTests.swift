@@ -550,7 +550,12 @@ struct SafeTensorsHostileInputTests {
     }
 
     @Test func topLevelArray() {
-        expectRefused(safeTensorsBytes(header: "[]"), "header is an array; expected a JSON object")
+        expectRefused(safeTensorsBytes(header: "[]"), "header starts with '['; expected '{' opening a JSON object")
+    }
+
+    @Test func topLevelStringAndEmptyHeader() {
+        expectRefused(safeTensorsBytes(header: "\"x\""), "header starts with '\"'; expected '{'")
+        expectRefused(safeTensorsBytes(header: ""), "header starts with nothing; expected '{'")
     }
 
     @Test func unknownDtype() {
@@ -637,7 +642,15 @@ struct SafeTensorsHostileInputTests {
     }
 
     @Test func deeplyNestedJSON() {
-        let header = String(repeating: "[", count: 100_000)
+        // 100 000 '[' would overflow the stack of an unbounded recursive parser.
+        let header = #"{"x":"# + String(repeating: "[", count: 100_000)
+        expectRefused(safeTensorsBytes(header: header), "JSON nested deeper than 32 levels")
+        // At the top level the '{' check refuses it before parsing.
+        expectRefused(safeTensorsBytes(header: String(repeating: "[", count: 100_000)), "header starts with '['")
+    }
+
+    @Test func deeplyNestedObjects() {
+        let header = "{" + String(repeating: #""a":{"#, count: 100_000)
         expectRefused(safeTensorsBytes(header: header), "JSON nested deeper than 32 levels")
     }
 

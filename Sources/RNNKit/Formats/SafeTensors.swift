@@ -134,6 +134,12 @@ public struct SafeTensorsFile: Sendable {
             guard String(validating: header.bindMemory(to: UInt8.self), as: UTF8.self) != nil else {
                 throw invalid("header is not valid UTF-8")
             }
+            // Like the reference implementation, insist on '{' first: this refuses a huge
+            // top-level array before any of it is parsed.
+            guard let first = header.first, first == UInt8(ascii: "{") else {
+                let shown = header.first.map { (0x21..<0x7F).contains($0) ? "'\(Character(Unicode.Scalar($0)))'" : "byte 0x\(String($0, radix: 16))" } ?? "nothing"
+                throw invalid("header starts with \(shown); expected '{' opening a JSON object that maps tensor names to {dtype, shape, data_offsets}")
+            }
             switch Result(catching: { () throws(HeaderJSON.ParseError) in try HeaderJSON.parse(header) }) {
             case .success(let value):
                 return value
@@ -408,7 +414,8 @@ public struct SafeTensorsWriter: Sendable {
             count = product
         }
         let (expected, overflow) = count.multipliedReportingOverflow(by: dtype.byteCount)
-        guard !overflow, bytes.count == expected else {
+        guard !overflow else { throw RNNKitError(.outOfMemory, "tensor '\(name)' with shape \(shape) is too large") }
+        guard bytes.count == expected else {
             throw RNNKitError(.invalidArgument,
                 "tensor '\(name)' has \(bytes.count) bytes; expected \(expected) for shape \(shape) of \(dtype.rawValue)")
         }
