@@ -491,6 +491,12 @@ struct SafeTensorsFormatTests {
         #expect(Array(try file.rawBytes(of: "u")) == [7])
     }
 
+    @Test func whitespaceAroundTheHeaderObjectIsAccepted() throws {
+        // The reference implementation accepts both; PyTorch's writer pads with trailing spaces.
+        let file = try SafeTensorsFile(bytes: safeTensorsBytes(header: " \n{}  "))
+        #expect(file.tensors.isEmpty)
+    }
+
     @Test func emptyHeaderObjectIsAValidEmptyFile() throws {
         let file = try SafeTensorsFile(bytes: safeTensorsBytes(header: "{}"))
         #expect(file.tensors.isEmpty)
@@ -556,6 +562,7 @@ struct SafeTensorsHostileInputTests {
     @Test func topLevelStringAndEmptyHeader() {
         expectRefused(safeTensorsBytes(header: "\"x\""), "header starts with '\"'; expected '{'")
         expectRefused(safeTensorsBytes(header: ""), "header starts with nothing; expected '{'")
+        expectRefused(safeTensorsBytes(header: "  []"), "header starts with '['; expected '{'")
     }
 
     @Test func unknownDtype() {

@@ -10,8 +10,8 @@
 //
 // The reader trusts nothing in the file. Every size and offset is checked, with overflow-
 // reporting arithmetic, before any element is touched, and nothing is allocated beyond the
-// file's own size. It is as strict as the reference implementation: tensors must tile the
-// data buffer exactly, in some order, without gaps or overlaps. docs/file-format.md lists
+// file's own size. It is at least as strict as the reference implementation: tensors must
+// tile the data buffer exactly, in some order, without gaps or overlaps. docs/file-format.md lists
 // every check and why.
 
 /// The element type of a safetensors tensor, by its name in the header.
@@ -134,10 +134,11 @@ public struct SafeTensorsFile: Sendable {
             guard String(validating: header.bindMemory(to: UInt8.self), as: UTF8.self) != nil else {
                 throw invalid("header is not valid UTF-8")
             }
-            // Like the reference implementation, insist on '{' first: this refuses a huge
-            // top-level array before any of it is parsed.
-            guard let first = header.first, first == UInt8(ascii: "{") else {
-                let shown = header.first.map { (0x21..<0x7F).contains($0) ? "'\(Character(Unicode.Scalar($0)))'" : "byte 0x\(String($0, radix: 16))" } ?? "nothing"
+            // The value must be an object: checking its first byte refuses a huge top-level
+            // array before any of it is parsed.
+            let first = header.first { !($0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D) }
+            guard first == UInt8(ascii: "{") else {
+                let shown = first.map { (0x21..<0x7F).contains($0) ? "'\(Character(Unicode.Scalar($0)))'" : "byte 0x\(String($0, radix: 16))" } ?? "nothing"
                 throw invalid("header starts with \(shown); expected '{' opening a JSON object that maps tensor names to {dtype, shape, data_offsets}")
             }
             switch Result(catching: { () throws(HeaderJSON.ParseError) in try HeaderJSON.parse(header) }) {
