@@ -695,6 +695,41 @@ struct SafeTensorsHostileInputTests {
         expectRefused(safeTensorsBytes(header: "{} x"), "unexpected data after the end of the JSON value")
     }
 
+    /// Every prefix of a real file, and thousands of corrupted copies, must either parse or
+    /// throw an `RNNKitError`; a trap would crash the test run.
+    @Test func truncatedAndCorruptedFilesNeverTrap() throws {
+        let original = try fileBytes(safeTensorsFixtures.appendingPathComponent("torch_lstm_l2_bi.safetensors").path)
+        let headerEnd = 8 + Int(original[0]) + Int(original[1]) << 8
+        var refusedPrefixes = 0
+        for length in 0..<original.count {
+            if (try? SafeTensorsFile(bytes: Array(original.prefix(length)))) == nil { refusedPrefixes += 1 }
+        }
+        #expect(refusedPrefixes == original.count, "every strict prefix of a file is incomplete")
+
+        var generator = SeededGenerator(seed: 42)
+        let interesting: [UInt8] = Array("{}[]\":,-0123456789e. ".utf8) + [0x00, 0xFF, 0x80, 0xC3]
+        var accepted = 0
+        for _ in 0..<3000 {
+            var corrupted = original
+            for _ in 0..<(1 + generator.nextIndex(below: 3)) {
+                // Mostly within the length field and the header, where the checks are.
+                let position = generator.nextIndex(below: headerEnd)
+                corrupted[position] = interesting[generator.nextIndex(below: interesting.count)]
+            }
+            do {
+                let file = try SafeTensorsFile(bytes: corrupted)
+                for tensor in file.tensors where tensor.dtype.isConvertibleToScalar {
+                    _ = try file.values(of: tensor.name, as: Double.self)
+                }
+                accepted += 1
+            } catch let error as RNNKitError {
+                #expect(error.kind == .invalidFile)
+            }
+        }
+        // Some edits are harmless (a digit inside a float's bytes, a space in padding); most are not.
+        #expect(accepted < 3000)
+    }
+
     @Test func hostileFileOnDiskIsRefusedWithItsPath() throws {
         try withTemporaryDirectory { directory in
             let path = directory + "/bad.safetensors"

@@ -20,24 +20,43 @@
 /// can be opened and listed; ``SafeTensorsFile/values(of:as:)`` converts only the
 /// floating-point ones (``float32``, ``float64``, ``float16``, ``bfloat16``).
 public enum SafeTensorsDType: String, CaseIterable, Sendable, Equatable {
+    /// Boolean, one byte.
     case bool = "BOOL"
+    /// Unsigned 8-bit integer.
     case uint8 = "U8"
+    /// Signed 8-bit integer.
     case int8 = "I8"
+    /// 8-bit float, 5 exponent and 2 mantissa bits.
     case float8E5M2 = "F8_E5M2"
+    /// 8-bit float, 4 exponent and 3 mantissa bits.
     case float8E4M3 = "F8_E4M3"
+    /// 8-bit float E5M2, finite, no negative zero.
     case float8E5M2FNUZ = "F8_E5M2FNUZ"
+    /// 8-bit float E4M3, finite, no negative zero.
     case float8E4M3FNUZ = "F8_E4M3FNUZ"
+    /// 8-bit exponent-only scale.
     case float8E8M0 = "F8_E8M0"
+    /// Signed 16-bit integer.
     case int16 = "I16"
+    /// Unsigned 16-bit integer.
     case uint16 = "U16"
+    /// IEEE 754 half precision.
     case float16 = "F16"
+    /// bfloat16: the upper half of a binary32.
     case bfloat16 = "BF16"
+    /// Signed 32-bit integer.
     case int32 = "I32"
+    /// Unsigned 32-bit integer.
     case uint32 = "U32"
+    /// IEEE 754 single precision (`Float`).
     case float32 = "F32"
+    /// IEEE 754 double precision (`Double`).
     case float64 = "F64"
+    /// Signed 64-bit integer.
     case int64 = "I64"
+    /// Unsigned 64-bit integer.
     case uint64 = "U64"
+    /// Complex number of two single-precision floats.
     case complex64 = "C64"
 
     /// Bytes per element.
