@@ -31,7 +31,7 @@ mkdir -p "$prefix"
 prefix="$(cd "$prefix" && pwd)"
 version_script="$root/Modules/CRNNKit/rnnkit.map"
 
-build_flags=(-c release --product rnnkit --scratch-path "$scratch" --static-swift-stdlib -Xswiftc -static-stdlib
+build_flags=(-c release --product rnnkit --scratch-path "$scratch" -Xswiftc -static-stdlib
              -Xlinker "--version-script=$version_script" -Xlinker -soname=librnnkit.so)
 swift build "${build_flags[@]}"
 library="$(swift build "${build_flags[@]}" --show-bin-path)/librnnkit.so"

@@ -17,16 +17,19 @@ nonisolated(unsafe) private let versionString: UnsafePointer<CChar> = UnsafePoin
 
 // MARK: Library
 
+/// The library version; see rnnkit.h.
 @_cdecl("rnnkit_version")
 public func rnnkit_version() -> UnsafePointer<CChar> {
     versionString
 }
 
+/// This thread's last error message; see rnnkit.h.
 @_cdecl("rnnkit_last_error")
 public func rnnkit_last_error() -> UnsafePointer<CChar> {
     lastErrorMessage()
 }
 
+/// Sets the OpenBLAS thread count; see rnnkit.h.
 @_cdecl("rnnkit_set_num_threads")
 public func rnnkit_set_num_threads(_ n: Int32) -> Int32 {
     guarded("rnnkit_set_num_threads") {
@@ -39,6 +42,7 @@ public func rnnkit_set_num_threads(_ n: Int32) -> Int32 {
 
 // MARK: Networks
 
+/// Creates a network handle; see rnnkit.h.
 @_cdecl("rnnkit_rnn_create")
 public func rnnkit_rnn_create(
     _ cell: Int32, _ inputSize: Int32, _ hiddenSize: Int32, _ numLayers: Int32,
@@ -62,30 +66,38 @@ public func rnnkit_rnn_create(
             cell: kind, inputSize: Int(inputSize), hiddenSize: Int(hiddenSize),
             numLayers: Int(numLayers), bidirectional: bidirectional == 1)
         try configuration.validate()
-        // Parameters and gradients: two buffers of the parameter count.
+        // Parameters and gradients: two buffers of the parameter count; the layout and the
+        // names: a few hundred bytes per tensor (counted as 128 floats each, generously).
         let count = try parameterCount(configuration)
-        try ensureAllocatable(floats: try checkedCount(2, count, what: "parameters and gradients"),
-                              what: "parameters and gradients")
+        let tensorCount = try checkedCount(4, configuration.numLayers, configuration.directionCount, what: "parameter tensors")
+        try ensureAllocatable(
+            floats: try checkedSum([try checkedCount(2, count, what: "parameters and gradients"),
+                                    try checkedCount(128, tensorCount, what: "parameter tensors")],
+                                   what: "parameters and gradients"),
+            what: "parameters and gradients of \(tensorCount) tensors")
         let handle = try NetworkHandle(network: try RecurrentNetwork<Float>(configuration, seed: seed))
         out.pointee = OpaquePointer(Unmanaged.passRetained(handle).toOpaque())
     }
 }
 
+/// Releases a network handle (NULL is a no-op); see rnnkit.h.
 @_cdecl("rnnkit_rnn_destroy")
 public func rnnkit_rnn_destroy(_ rnn: OpaquePointer?) {
     guard let rnn else { return }
     Unmanaged<NetworkHandle>.fromOpaque(UnsafeRawPointer(rnn)).release()
 }
 
+/// Number of parameter tensors; see rnnkit.h.
 @_cdecl("rnnkit_rnn_param_count")
 public func rnnkit_rnn_param_count(_ rnn: OpaquePointer?, _ count: UnsafeMutablePointer<Int32>?) -> Int32 {
     guarded("rnnkit_rnn_param_count") {
         let handle = try NetworkHandle.from(rnn)
         let count = try required(count, "count")
-        count.pointee = Int32(handle.parameterNameCStrings.count)  // 4·L·D < 2^31 once created
+        count.pointee = Int32(clamping: handle.parameterNameCStrings.count)  // 4·L·D, far below 2^31 once created
     }
 }
 
+/// Name and element count of one parameter tensor; see rnnkit.h.
 @_cdecl("rnnkit_rnn_param_name")
 public func rnnkit_rnn_param_name(
     _ rnn: OpaquePointer?, _ index: Int32,
@@ -105,6 +117,7 @@ public func rnnkit_rnn_param_name(
     }
 }
 
+/// Replaces one parameter tensor by name; see rnnkit.h.
 @_cdecl("rnnkit_rnn_set_param")
 public func rnnkit_rnn_set_param(
     _ rnn: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ data: UnsafePointer<Float>?, _ numel: Int64
@@ -120,6 +133,7 @@ public func rnnkit_rnn_set_param(
     }
 }
 
+/// Copies one parameter tensor out by name; see rnnkit.h.
 @_cdecl("rnnkit_rnn_get_param")
 public func rnnkit_rnn_get_param(
     _ rnn: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ data: UnsafeMutablePointer<Float>?, _ numel: Int64
@@ -135,6 +149,7 @@ public func rnnkit_rnn_get_param(
     }
 }
 
+/// Copies one accumulated gradient out by name; see rnnkit.h.
 @_cdecl("rnnkit_rnn_get_grad")
 public func rnnkit_rnn_get_grad(
     _ rnn: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ data: UnsafeMutablePointer<Float>?, _ numel: Int64
@@ -150,6 +165,7 @@ public func rnnkit_rnn_get_grad(
     }
 }
 
+/// Zeroes the accumulated gradients; see rnnkit.h.
 @_cdecl("rnnkit_rnn_zero_grad")
 public func rnnkit_rnn_zero_grad(_ rnn: OpaquePointer?) -> Int32 {
     guarded("rnnkit_rnn_zero_grad") {
@@ -157,6 +173,7 @@ public func rnnkit_rnn_zero_grad(_ rnn: OpaquePointer?) -> Int32 {
     }
 }
 
+/// Switches between training (1) and inference (0); see rnnkit.h.
 @_cdecl("rnnkit_rnn_set_training")
 public func rnnkit_rnn_set_training(_ rnn: OpaquePointer?, _ training: Int32) -> Int32 {
     guarded("rnnkit_rnn_set_training") {
@@ -169,6 +186,7 @@ public func rnnkit_rnn_set_training(_ rnn: OpaquePointer?, _ training: Int32) ->
     }
 }
 
+/// Forward over x [T, B, I] into y [T, B, D·H] and h_n/c_n [L·D, B, H]; see rnnkit.h.
 @_cdecl("rnnkit_rnn_forward")
 public func rnnkit_rnn_forward(
     _ rnn: OpaquePointer?, _ seqLen: Int32, _ batch: Int32,
@@ -225,6 +243,7 @@ public func rnnkit_rnn_forward(
     }
 }
 
+/// Backward through the last training-mode forward; see rnnkit.h.
 @_cdecl("rnnkit_rnn_backward")
 public func rnnkit_rnn_backward(
     _ rnn: OpaquePointer?, _ dy: UnsafePointer<Float>?,
@@ -262,6 +281,7 @@ public func rnnkit_rnn_backward(
     }
 }
 
+/// Saves the parameters to a safetensors file, atomically; see rnnkit.h.
 @_cdecl("rnnkit_rnn_save")
 public func rnnkit_rnn_save(_ rnn: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> Int32 {
     guarded("rnnkit_rnn_save") {
@@ -271,6 +291,7 @@ public func rnnkit_rnn_save(_ rnn: OpaquePointer?, _ path: UnsafePointer<CChar>?
     }
 }
 
+/// Loads parameters from a safetensors file of the same architecture; see rnnkit.h.
 @_cdecl("rnnkit_rnn_load")
 public func rnnkit_rnn_load(_ rnn: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> Int32 {
     guarded("rnnkit_rnn_load") {

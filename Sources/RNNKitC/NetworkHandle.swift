@@ -69,16 +69,17 @@ final class NetworkHandle {
 
 // MARK: Sizes and memory
 
-/// The number of parameters of `configuration`, computed without trapping: per layer `k` and
-/// direction, `G·H·(I_k + H + 2)`.
+/// The number of parameters of `configuration`, computed in closed form without trapping:
+/// per direction, `G·H·(I + H + 2)` in layer 0 and `G·H·(D·H + H + 2)` in each layer above.
 func parameterCount(_ c: RecurrentConfiguration) throws -> Int {
-    var terms: [Int] = []
-    for layer in 0..<c.numLayers {
-        let width = try checkedSum([c.layerInputSize(layer), c.hiddenSize, 2], what: "parameters")
-        let perDirection = try checkedCount(c.cell.gateCount, c.hiddenSize, width, what: "parameters")
-        terms.append(contentsOf: repeatElement(perDirection, count: c.directionCount))
-    }
-    return try checkedSum(terms, what: "parameters")
+    let G = c.cell.gateCount, H = c.hiddenSize, D = c.directionCount, L = c.numLayers
+    let what = "parameters"
+    let firstWidth = try checkedSum([c.inputSize, H, 2], what: what)
+    let upperWidth = try checkedSum([try checkedCount(D, H, what: what), H, 2], what: what)
+    return try checkedSum([
+        try checkedCount(D, G, H, firstWidth, what: what),
+        try checkedCount(L - 1, D, G, H, upperWidth, what: what),
+    ], what: what)
 }
 
 /// An upper bound on the scalars of the workspace RNNKit allocates for one forward of shape

@@ -626,6 +626,8 @@ static void test_bad_input(void) {
                  "create with every size INT32_MAX");
     expect_error(rnnkit_rnn_create(RNNKIT_CELL_LSTM, 1 << 15, 1 << 15, 1, 0, 0, &out), RNNKIT_ERROR_OUT_OF_MEMORY,
                  "create whose parameters and gradients (2 x 2^33 floats, 64 GiB) cannot be allocated");
+    expect_error(rnnkit_rnn_create(RNNKIT_CELL_RNN_TANH, 1, 1, 1 << 29, 1, 0, &out), RNNKIT_ERROR_OUT_OF_MEMORY,
+                 "create with 2^29 bidirectional layers (2^32 parameter tensors)");
     check(out == NULL, "*out stays NULL after failed creates");
 
     expect_ok(rnnkit_rnn_create(RNNKIT_CELL_LSTM, I, H, L, 0, 0, &lstm), "create LSTM");
