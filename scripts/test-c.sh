@@ -49,7 +49,7 @@ cc -std=c99 "${strict[@]}" -fsyntax-only "${rnnkit_cflags[@]}" "$work/header.c"
 g++ -std=c++11 "${strict[@]}" -fsyntax-only "${rnnkit_cflags[@]}" "$work/header.cpp"
 
 echo "== compile the test program and the example (cc -std=c99 ${strict[*]})"
-cc -std=c99 "${strict[@]}" -o "$work/test_rnnkit" Tests/CAPI/test_rnnkit.c "${rnnkit_cflags[@]}" "${rnnkit_libs[@]}" -lm
+cc -std=c99 "${strict[@]}" -o "$work/test_rnnkit" Tests/CAPI/test_rnnkit.c "${rnnkit_cflags[@]}" "${rnnkit_libs[@]}" -lm -pthread
 cc -std=c99 "${strict[@]}" -o "$work/example" examples/c/example.c "${rnnkit_cflags[@]}" "${rnnkit_libs[@]}"
 
 echo "== docs/c-api.md lists examples/c/example.c as it is"
