@@ -189,6 +189,8 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
     }
 
     /// Runs every layer and direction; arguments are validated by the caller.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func run(
         input: UnsafePointer<Scalar>, steps: Int, batch: Int, lengths: [Int]?,
         initialHidden: UnsafePointer<Scalar>?, initialCell: UnsafePointer<Scalar>?,
@@ -345,6 +347,8 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
 
     /// The buffer-level backward used by the array API and the C API; same semantics.
     /// Every output buffer may be `nil` when not wanted.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func backward(
         outputGradient: UnsafeBufferPointer<Scalar>,
         finalHiddenGradient: UnsafeBufferPointer<Scalar>?, finalCellGradient: UnsafeBufferPointer<Scalar>?,
