@@ -6,6 +6,8 @@ let package = Package(
     products: [
         // MARK: Public API
         .library(name: "RNNKit", targets: ["RNNKit"]),
+        // The release benchmark driver behind scripts/perf (docs/benchmarking.md).
+        .executable(name: "rnnkit-bench", targets: ["rnnkit-bench"]),
         // The C API: librnnkit.so, declared by Modules/CRNNKit/include/rnnkit.h.
         .library(name: "rnnkit", type: .dynamic, targets: ["RNNKitC"]),
     ],
@@ -33,6 +35,13 @@ let package = Package(
         .target(
             name: "RNNKitC",
             dependencies: ["RNNKit"]
+        ),
+
+        // MARK: Tools
+        // Times RNNKit (or the bare sgemm roofline) on one shape; prints one JSON line.
+        .executableTarget(
+            name: "rnnkit-bench",
+            dependencies: ["RNNKit", "COpenBLAS"]
         ),
 
         // MARK: Tests
