@@ -1,0 +1,328 @@
+// Saving and loading whole models (and the model part of training checkpoints) as safetensors.
+//
+// Tensor names (F32), in this order:
+//   embedding.weight                      [V, E]          token models
+//   rnn.weight_ih_l{k}, rnn.weight_hh_l{k}, rnn.bias_ih_l{k}, rnn.bias_hh_l{k}   for k in 0..<L
+//   head.weight [O, H], head.bias [O]                     models with a head
+// so `{k[4:]: v for k, v in sd.items() if k.startswith("rnn.")}` loads into `torch.nn.LSTM(num_layers=L)`.
+// A Seq2SeqModel prefixes its halves with `encoder.` and `decoder.`.
+// Metadata: `format = rnnkit-model`, `format_version = 1`, `model_kind = sequence | seq2seq`, the
+// configuration as flat `model.*` (or `seq2seq.*`) strings, and `vocabulary` when the model has one.
+// Training checkpoints add `optimizer.*` and `trainer.*` tensors and `training.*` metadata (Checkpoint.swift);
+// loading a model ignores those, so a checkpoint is also a model file.
+
+/// The metadata keys and values of RNNKit model files.
+public enum ModelFileKey {
+    /// `"format"`; value ``formatName``.
+    public static let format = "format"
+    /// `"format_version"`; value ``formatVersion1``.
+    public static let formatVersion = "format_version"
+    /// `"model_kind"`: `sequence` or `seq2seq`.
+    public static let modelKind = "model_kind"
+    /// `"vocabulary"`: ``CharacterVocabulary/metadataValue``.
+    public static let vocabulary = "vocabulary"
+    /// `"rnnkit-model"`.
+    public static let formatName = "rnnkit-model"
+    /// `"1"`.
+    public static let formatVersion1 = "1"
+}
+
+/// A model read from a file by ``loadModel(from:)``.
+public enum LoadedModel {
+    /// A ``SequenceModel``.
+    case sequence(SequenceModel)
+    /// A ``Seq2SeqModel``.
+    case seq2seq(Seq2SeqModel)
+}
+
+/// Reads the model in the RNNKit model file or checkpoint at `path`, whichever kind it is.
+/// - Throws: ``RNNKitError`` `.io` if unreadable, `.invalidFile` if it is not an RNNKit model file of
+///   version 1, or its configuration, vocabulary or tensors are invalid or inconsistent.
+public func loadModel(from path: String) throws -> LoadedModel {
+    let file = try SafeTensorsFile(contentsOf: path)
+    switch try modelKind(of: file) {
+    case "sequence": return .sequence(try SequenceModel(file: file))
+    default: return .seq2seq(try Seq2SeqModel(file: file))
+    }
+}
+
+/// Checks format and version and returns the model kind.
+func modelKind(of file: SafeTensorsFile) throws -> String {
+    let metadata = file.metadata ?? [:]
+    guard metadata[ModelFileKey.format] == ModelFileKey.formatName else {
+        throw RNNKitError(.invalidFile,
+            "\(file.source) is not an RNNKit model file: metadata 'format' is \(metadata[ModelFileKey.format].map { "\"\($0)\"" } ?? "missing"); expected \"\(ModelFileKey.formatName)\" (a bare recurrent network file loads with RecurrentNetwork(contentsOf:))")
+    }
+    let version = metadata[ModelFileKey.formatVersion] ?? "missing"
+    guard version == ModelFileKey.formatVersion1 else {
+        throw RNNKitError(.invalidFile,
+            "\(file.source) is an RNNKit model file of format version \(version); this RNNKit reads version \(ModelFileKey.formatVersion1)")
+    }
+    let kind = metadata[ModelFileKey.modelKind] ?? "missing"
+    guard kind == "sequence" || kind == "seq2seq" else {
+        throw RNNKitError(.invalidFile, "\(file.source): model_kind is \(kind); expected sequence or seq2seq")
+    }
+    return kind
+}
+
+// MARK: Configurations as flat metadata
+
+/// Reads typed values from metadata with messages that name the file and key.
+struct MetadataReader {
+    let metadata: [String: String]
+    let source: String
+
+    func string(_ key: String) throws -> String {
+        guard let value = metadata[key] else {
+            throw RNNKitError(.invalidFile, "\(source): metadata has no '\(key)'")
+        }
+        return value
+    }
+    func int(_ key: String) throws -> Int {
+        let text = try string(key)
+        guard let value = Int(text) else { throw RNNKitError(.invalidFile, "\(source): metadata '\(key)' is \"\(text)\"; expected an integer") }
+        return value
+    }
+    func uint64(_ key: String) throws -> UInt64 {
+        let text = try string(key)
+        guard let value = UInt64(text) else { throw RNNKitError(.invalidFile, "\(source): metadata '\(key)' is \"\(text)\"; expected an unsigned 64-bit integer") }
+        return value
+    }
+    func double(_ key: String) throws -> Double {
+        let text = try string(key)
+        guard let value = Double(text) else { throw RNNKitError(.invalidFile, "\(source): metadata '\(key)' is \"\(text)\"; expected a number") }
+        return value
+    }
+    func bool(_ key: String) throws -> Bool {
+        switch try string(key) {
+        case "true": return true
+        case "false": return false
+        case let text: throw RNNKitError(.invalidFile, "\(source): metadata '\(key)' is \"\(text)\"; expected true or false")
+        }
+    }
+    func enumeration<E: RawRepresentable<String>>(_ key: String, _ type: E.Type) throws -> E {
+        let text = try string(key)
+        guard let value = E(rawValue: text) else { throw RNNKitError(.invalidFile, "\(source): metadata '\(key)' is \"\(text)\", which is not a valid \(E.self)") }
+        return value
+    }
+}
+
+extension RecurrentInitialization {
+    func metadata(prefix p: String) -> [String: String] {
+        [p + "init_orthogonal": String(orthogonalRecurrentWeights), p + "init_glorot": String(glorotInputWeights),
+         p + "init_forget_bias": forgetGateBias.map { "\($0)" } ?? "none"]
+    }
+    init(_ r: MetadataReader, prefix p: String) throws {
+        let bias = try r.string(p + "init_forget_bias")
+        self.init(orthogonalRecurrentWeights: try r.bool(p + "init_orthogonal"), glorotInputWeights: try r.bool(p + "init_glorot"),
+                  forgetGateBias: bias == "none" ? nil : try r.double(p + "init_forget_bias"))
+    }
+}
+
+extension SequenceModelConfiguration {
+    /// The configuration as `model.*` metadata strings.
+    public var fileMetadata: [String: String] {
+        let p = "model."
+        return [p + "input": input.rawValue, p + "vocabulary_size": String(vocabularySize), p + "embedding_size": String(embeddingSize),
+                p + "feature_size": String(featureSize), p + "cell": cell.rawValue, p + "hidden_size": String(hiddenSize),
+                p + "num_layers": String(numLayers), p + "dropout": "\(dropout)", p + "head": head.rawValue,
+                p + "output_size": String(outputSize), p + "seed": String(seed)]
+            .merging(initialization.metadata(prefix: p)) { a, _ in a }
+    }
+
+    /// Reads ``fileMetadata``.
+    /// - Throws: ``RNNKitError`` `.invalidFile` for a missing or malformed key or an invalid configuration.
+    public init(fileMetadata metadata: [String: String], source: String = "model file") throws {
+        let r = MetadataReader(metadata: metadata, source: source), p = "model."
+        self.init(input: try r.enumeration(p + "input", SequenceInputKind.self), vocabularySize: try r.int(p + "vocabulary_size"),
+                  embeddingSize: try r.int(p + "embedding_size"), featureSize: try r.int(p + "feature_size"),
+                  cell: try r.enumeration(p + "cell", CellKind.self), hiddenSize: try r.int(p + "hidden_size"),
+                  numLayers: try r.int(p + "num_layers"), dropout: try r.double(p + "dropout"),
+                  head: try r.enumeration(p + "head", SequenceHeadKind.self), outputSize: try r.int(p + "output_size"),
+                  initialization: try RecurrentInitialization(r, prefix: p), seed: try r.uint64(p + "seed"))
+        do { try validate() } catch let error as RNNKitError {
+            throw RNNKitError(.invalidFile, "\(source): the model configuration in the metadata is invalid: \(error.message)")
+        }
+    }
+}
+
+extension Seq2SeqConfiguration {
+    /// The configuration as `seq2seq.*` metadata strings.
+    public var fileMetadata: [String: String] {
+        let p = "seq2seq."
+        return [p + "source_vocabulary_size": String(sourceVocabularySize), p + "target_vocabulary_size": String(targetVocabularySize),
+                p + "embedding_size": String(embeddingSize), p + "cell": cell.rawValue, p + "hidden_size": String(hiddenSize),
+                p + "num_layers": String(numLayers), p + "dropout": "\(dropout)", p + "begin_token": String(beginToken),
+                p + "end_token": String(endToken), p + "seed": String(seed)]
+            .merging(initialization.metadata(prefix: p)) { a, _ in a }
+    }
+
+    /// Reads ``fileMetadata``.
+    public init(fileMetadata metadata: [String: String], source: String = "model file") throws {
+        let r = MetadataReader(metadata: metadata, source: source), p = "seq2seq."
+        self.init(sourceVocabularySize: try r.int(p + "source_vocabulary_size"), targetVocabularySize: try r.int(p + "target_vocabulary_size"),
+                  embeddingSize: try r.int(p + "embedding_size"), cell: try r.enumeration(p + "cell", CellKind.self),
+                  hiddenSize: try r.int(p + "hidden_size"), numLayers: try r.int(p + "num_layers"), dropout: try r.double(p + "dropout"),
+                  beginToken: try r.int(p + "begin_token"), endToken: try r.int(p + "end_token"),
+                  initialization: try RecurrentInitialization(r, prefix: p), seed: try r.uint64(p + "seed"))
+        do { try validate() } catch let error as RNNKitError {
+            throw RNNKitError(.invalidFile, "\(source): the seq2seq configuration in the metadata is invalid: \(error.message)")
+        }
+    }
+}
+
+// MARK: Named tensors
+
+/// One tensor of a model file: name, PyTorch shape, values.
+public struct NamedTensor: Sendable {
+    /// The `state_dict`-style name.
+    public var name: String
+    /// The shape.
+    public var shape: [Int]
+    /// Row-major values.
+    public var values: [Float]
+}
+
+extension SequenceModel {
+    /// Every parameter tensor under the names of a PyTorch module (`embedding.weight`, `rnn.weight_ih_l{k}`, `head.weight`, …),
+    /// each prefixed with `prefix` (default none).
+    public func namedTensors(prefix: String = "") -> [NamedTensor] {
+        var tensors: [NamedTensor] = []
+        if let embedding {
+            tensors.append(NamedTensor(name: prefix + "embedding.weight", shape: [embedding.count, embedding.dimension], values: embedding.parameters))
+        }
+        for (k, layer) in layers.enumerated() {
+            for entry in layer.layout.entries {
+                tensors.append(NamedTensor(name: prefix + "rnn." + stackName(entry.name, layer: k), shape: entry.shape,
+                                           values: Array(layer.parameters[entry.offset..<entry.offset + entry.count])))
+            }
+        }
+        if let head {
+            tensors.append(NamedTensor(name: prefix + "head.weight", shape: [head.outputSize, head.inputSize], values: head.weight))
+            if let bias = head.bias { tensors.append(NamedTensor(name: prefix + "head.bias", shape: [head.outputSize], values: bias)) }
+        }
+        return tensors
+    }
+
+    /// Replaces every parameter with the tensors of `file` named as ``namedTensors(prefix:)`` names them.
+    /// Every name, shape and dtype is checked before anything is copied.
+    /// - Throws: ``RNNKitError`` `.invalidFile` listing the problems; the model is then untouched.
+    func loadTensors(from file: SafeTensorsFile, prefix: String = "") throws {
+        let expected = namedTensors(prefix: prefix)
+        var problems: [String] = []
+        for tensor in expected {
+            guard let info = file.tensor(named: tensor.name) else { problems.append("missing tensor \(tensor.name)"); continue }
+            if info.shape != tensor.shape { problems.append("expected \(tensor.name) with shape \(tensor.shape), got \(info.shape)") }
+            if info.dtype != .float32 && info.dtype != .float64 { problems.append("expected \(tensor.name) with dtype F32 or F64, got \(info.dtype.rawValue)") }
+        }
+        let known = Set(expected.map(\.name))
+        for name in file.tensorNames where name.hasPrefix(prefix) && !known.contains(name)
+            && !name.hasPrefix("optimizer.") && !name.hasPrefix("trainer.") && (prefix != "" || !(name.hasPrefix("encoder.") || name.hasPrefix("decoder."))) {
+            problems.append("unexpected tensor \(name)")
+        }
+        guard problems.isEmpty else {
+            throw RNNKitError(.invalidFile,
+                "\(file.source) does not match the model's architecture: \(problems.prefix(8).joined(separator: "; "))\(problems.count > 8 ? "; and \(problems.count - 8) more" : "")")
+        }
+        var values: [String: [Float]] = [:]
+        for tensor in expected { values[tensor.name] = try file.values(of: tensor.name, as: Float.self) }
+        embedding?.parameters = values[prefix + "embedding.weight"] ?? []
+        for (k, layer) in layers.enumerated() {
+            for entry in layer.layout.entries {
+                layer.parameters.replaceSubrange(entry.offset..<entry.offset + entry.count,
+                                                 with: values[prefix + "rnn." + stackName(entry.name, layer: k)]!)
+            }
+        }
+        if let head { head.parameters = values[prefix + "head.weight"]! + (values[prefix + "head.bias"] ?? []) }
+    }
+
+    /// The model's file metadata (format, kind, configuration, vocabulary).
+    public var fileMetadata: [String: String] {
+        var metadata = configuration.fileMetadata
+        metadata[ModelFileKey.format] = ModelFileKey.formatName
+        metadata[ModelFileKey.formatVersion] = ModelFileKey.formatVersion1
+        metadata[ModelFileKey.modelKind] = "sequence"
+        if let vocabulary { metadata[ModelFileKey.vocabulary] = vocabulary.metadataValue }
+        return metadata
+    }
+
+    /// A writer holding the model's tensors and metadata (checkpoints add to it).
+    public func safeTensorsWriter() throws -> SafeTensorsWriter {
+        var writer = SafeTensorsWriter(metadata: fileMetadata)
+        for tensor in namedTensors() { try writer.add(name: tensor.name, shape: tensor.shape, values: tensor.values) }
+        return writer
+    }
+
+    /// Writes the model to `path` as safetensors, atomically (the old file or the whole new one).
+    /// - Throws: ``RNNKitError`` `.io` if the file cannot be written.
+    public func save(to path: String) throws { try safeTensorsWriter().writeAtomically(to: path) }
+
+    /// Reads a model written by ``save(to:)`` (or a training checkpoint of one).
+    /// - Throws: ``RNNKitError`` `.invalidFile` for another format, version, kind or architecture; `.io` if unreadable.
+    public convenience init(contentsOf path: String) throws {
+        try self.init(file: try SafeTensorsFile(contentsOf: path))
+    }
+
+    convenience init(file: SafeTensorsFile) throws {
+        guard try modelKind(of: file) == "sequence" else {
+            throw RNNKitError(.invalidFile, "\(file.source) holds a seq2seq model; load it with Seq2SeqModel(contentsOf:) or loadModel(from:)")
+        }
+        let metadata = file.metadata ?? [:]
+        try self.init(SequenceModelConfiguration(fileMetadata: metadata, source: file.source))
+        try loadTensors(from: file)
+        if let text = metadata[ModelFileKey.vocabulary] {
+            vocabulary = try CharacterVocabulary(metadataValue: text)
+            if configuration.input == .tokens, vocabulary!.count != configuration.vocabularySize {
+                throw RNNKitError(.invalidFile,
+                    "\(file.source): the vocabulary has \(vocabulary!.count) characters but the model's vocabulary size is \(configuration.vocabularySize)")
+            }
+        }
+    }
+}
+
+/// `weight_ih_l0` of single layer `k` → `weight_ih_l{k}` of the stack.
+func stackName(_ name: String, layer: Int) -> String {
+    precondition(name.hasSuffix("_l0"))
+    return String(name.dropLast(3)) + "_l\(layer)"
+}
+
+extension Seq2SeqModel {
+    /// Encoder tensors prefixed `encoder.`, then decoder tensors prefixed `decoder.`.
+    public func namedTensors() -> [NamedTensor] { encoder.namedTensors(prefix: "encoder.") + decoder.namedTensors(prefix: "decoder.") }
+
+    /// The model's file metadata.
+    public var fileMetadata: [String: String] {
+        var metadata = configuration.fileMetadata
+        metadata[ModelFileKey.format] = ModelFileKey.formatName
+        metadata[ModelFileKey.formatVersion] = ModelFileKey.formatVersion1
+        metadata[ModelFileKey.modelKind] = "seq2seq"
+        if let vocabulary { metadata[ModelFileKey.vocabulary] = vocabulary.metadataValue }
+        return metadata
+    }
+
+    /// A writer holding the model's tensors and metadata.
+    public func safeTensorsWriter() throws -> SafeTensorsWriter {
+        var writer = SafeTensorsWriter(metadata: fileMetadata)
+        for tensor in namedTensors() { try writer.add(name: tensor.name, shape: tensor.shape, values: tensor.values) }
+        return writer
+    }
+
+    /// Writes the model to `path`, atomically.
+    public func save(to path: String) throws { try safeTensorsWriter().writeAtomically(to: path) }
+
+    /// Reads a model written by ``save(to:)`` (or a checkpoint of one).
+    public convenience init(contentsOf path: String) throws {
+        try self.init(file: try SafeTensorsFile(contentsOf: path))
+    }
+
+    convenience init(file: SafeTensorsFile) throws {
+        guard try modelKind(of: file) == "seq2seq" else {
+            throw RNNKitError(.invalidFile, "\(file.source) holds a sequence model; load it with SequenceModel(contentsOf:) or loadModel(from:)")
+        }
+        let metadata = file.metadata ?? [:]
+        try self.init(Seq2SeqConfiguration(fileMetadata: metadata, source: file.source))
+        try encoder.loadTensors(from: file, prefix: "encoder.")
+        try decoder.loadTensors(from: file, prefix: "decoder.")
+        if let text = metadata[ModelFileKey.vocabulary] { vocabulary = try CharacterVocabulary(metadataValue: text) }
+    }
+}

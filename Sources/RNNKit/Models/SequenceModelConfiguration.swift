@@ -1,0 +1,214 @@
+// The architecture of a SequenceModel and of a Seq2SeqModel, as plain Codable values.
+// Checkpoints store them as flat `model.*` metadata strings (see ModelFile.swift), so the
+// configuration a CLI builds from flags is exactly what a checkpoint records.
+
+/// What a ``SequenceModel`` reads at each time step.
+public enum SequenceInputKind: String, Codable, Sendable, Equatable {
+    /// Integer token ids in `0..<V`, looked up in an ``Embedding`` of size `E`.
+    case tokens
+    /// Feature vectors of `I` values, fed to the first recurrent layer as they are.
+    case features
+}
+
+/// Where a ``SequenceModel`` applies its ``Linear`` head.
+public enum SequenceHeadKind: String, Codable, Sendable, Equatable {
+    /// At every time step: outputs `[T, B, O]` (language models, per-step regression).
+    case everyStep = "every_step"
+    /// On the hidden state after each sequence's last valid step: outputs `[B, O]` (classification, forecasting).
+    case lastStep = "last_step"
+    /// No head: the outputs are the top layer's hidden states `[T, B, H]` (an encoder).
+    case none
+}
+
+/// How the recurrent weights are initialised. The default reproduces PyTorch's `nn.LSTM` initialisation
+/// (every parameter from U(−1/√H, 1/√H)); the options replace parts of it.
+public struct RecurrentInitialization: Codable, Sendable, Equatable {
+    /// Replace each `H×H` gate block of every `weight_hh` by a random orthogonal matrix
+    /// (QR of a Gaussian matrix with LAPACKE, columns sign-corrected by `diag(R)`), default `false`.
+    public var orthogonalRecurrentWeights: Bool
+    /// Replace each `H×I_k` gate block of every `weight_ih` by Glorot-uniform values
+    /// U(−√(6/(I_k + H)), √(6/(I_k + H))), default `false`.
+    public var glorotInputWeights: Bool
+    /// LSTM only: set the forget-gate block (rows `H..<2H`) of `bias_ih` to this value and that of
+    /// `bias_hh` to 0, so the sum the cell sees is exactly this value; `nil` (default) keeps PyTorch's draw.
+    /// The usual choice is 1 (Gers, Schmidhuber & Cummins 2000; Jozefowicz et al. 2015).
+    public var forgetGateBias: Double?
+
+    /// Creates the options; the defaults keep PyTorch's initialisation.
+    public init(orthogonalRecurrentWeights: Bool = false, glorotInputWeights: Bool = false, forgetGateBias: Double? = nil) {
+        self.orthogonalRecurrentWeights = orthogonalRecurrentWeights
+        self.glorotInputWeights = glorotInputWeights
+        self.forgetGateBias = forgetGateBias
+    }
+
+    /// PyTorch's default initialisation, unchanged.
+    public static let pytorchDefault = RecurrentInitialization()
+    /// Orthogonal recurrent weights, Glorot-uniform input weights, forget-gate bias 1.
+    public static let recommended = RecurrentInitialization(
+        orthogonalRecurrentWeights: true, glorotInputWeights: true, forgetGateBias: 1)
+}
+
+/// The architecture of a ``SequenceModel``:
+/// (token ids → ``Embedding`` `E`, or feature vectors `I`) → `L` recurrent layers of `H` with
+/// ``Dropout`` after each → ``Linear`` head `O` (per step, on the last state, or none).
+public struct SequenceModelConfiguration: Codable, Sendable, Equatable {
+    /// What the model reads.
+    public var input: SequenceInputKind
+    /// Vocabulary size `V` (token input; 0 for feature input).
+    public var vocabularySize: Int
+    /// Embedding size `E` (token input; 0 for feature input).
+    public var embeddingSize: Int
+    /// Features per step `I` (feature input; 0 for token input).
+    public var featureSize: Int
+    /// The recurrent cell of every layer.
+    public var cell: CellKind
+    /// Hidden size `H`.
+    public var hiddenSize: Int
+    /// Number of recurrent layers `L` (≥ 1).
+    public var numLayers: Int
+    /// Dropout probability after every recurrent layer (between layers, as PyTorch's `dropout=`,
+    /// and on the top layer's output before the head), in `[0, 1)`; default 0.
+    public var dropout: Double
+    /// Where the head is applied.
+    public var head: SequenceHeadKind
+    /// Head outputs `O` (classes or regression targets); 0 when `head` is ``SequenceHeadKind/none``.
+    public var outputSize: Int
+    /// Initialisation options for the recurrent weights.
+    public var initialization: RecurrentInitialization
+    /// Seed of every initial weight and of the dropout streams.
+    public var seed: UInt64
+
+    /// A model reading token ids (a character language model: `outputSize = vocabularySize`, `head: .everyStep`).
+    public static func tokens(
+        vocabularySize: Int, embeddingSize: Int, cell: CellKind = .lstm, hiddenSize: Int, numLayers: Int = 1,
+        dropout: Double = 0, head: SequenceHeadKind = .everyStep, outputSize: Int? = nil,
+        initialization: RecurrentInitialization = .pytorchDefault, seed: UInt64 = 0
+    ) -> SequenceModelConfiguration {
+        SequenceModelConfiguration(
+            input: .tokens, vocabularySize: vocabularySize, embeddingSize: embeddingSize, featureSize: 0,
+            cell: cell, hiddenSize: hiddenSize, numLayers: numLayers, dropout: dropout, head: head,
+            outputSize: head == .none ? 0 : (outputSize ?? vocabularySize), initialization: initialization, seed: seed)
+    }
+
+    /// A model reading feature vectors of `featureSize` values per step.
+    public static func features(
+        featureSize: Int, cell: CellKind = .lstm, hiddenSize: Int, numLayers: Int = 1, dropout: Double = 0,
+        head: SequenceHeadKind = .lastStep, outputSize: Int, initialization: RecurrentInitialization = .pytorchDefault,
+        seed: UInt64 = 0
+    ) -> SequenceModelConfiguration {
+        SequenceModelConfiguration(
+            input: .features, vocabularySize: 0, embeddingSize: 0, featureSize: featureSize,
+            cell: cell, hiddenSize: hiddenSize, numLayers: numLayers, dropout: dropout, head: head,
+            outputSize: head == .none ? 0 : outputSize, initialization: initialization, seed: seed)
+    }
+
+    /// Features entering the first recurrent layer: `E` or `I`.
+    public var recurrentInputSize: Int { input == .tokens ? embeddingSize : featureSize }
+
+    /// Features per step (or per sequence) of the model's output: `O`, or `H` without a head.
+    public var modelOutputSize: Int { head == .none ? hiddenSize : outputSize }
+
+    /// The single-layer configuration of recurrent layer `layer`.
+    public func recurrentConfiguration(layer: Int) -> RecurrentConfiguration {
+        RecurrentConfiguration(cell: cell, inputSize: layer == 0 ? recurrentInputSize : hiddenSize, hiddenSize: hiddenSize)
+    }
+
+    /// The whole recurrent stack as one PyTorch module would see it (`nn.LSTM(E or I, H, num_layers: L)`).
+    public var stackConfiguration: RecurrentConfiguration {
+        RecurrentConfiguration(cell: cell, inputSize: recurrentInputSize, hiddenSize: hiddenSize, numLayers: numLayers)
+    }
+
+    /// Throws unless every size is consistent with the input and head kinds.
+    public func validate() throws {
+        switch input {
+        case .tokens:
+            guard vocabularySize >= 1, embeddingSize >= 1 else {
+                throw RNNKitError(.invalidArgument,
+                    "a token model needs vocabulary size ≥ 1 and embedding size ≥ 1, got \(vocabularySize) and \(embeddingSize)")
+            }
+        case .features:
+            guard featureSize >= 1 else {
+                throw RNNKitError(.invalidArgument, "a feature model needs feature size ≥ 1, got \(featureSize)")
+            }
+        }
+        guard dropout >= 0, dropout < 1 else {
+            throw RNNKitError(.invalidArgument, "dropout \(dropout) is out of range; expected 0 ≤ p < 1")
+        }
+        if head != .none, outputSize < 1 {
+            throw RNNKitError(.invalidArgument, "a model with a head needs output size ≥ 1, got \(outputSize)")
+        }
+        if let bias = initialization.forgetGateBias, !bias.isFinite {
+            throw RNNKitError(.invalidArgument, "forget-gate bias must be finite, got \(bias)")
+        }
+        try stackConfiguration.validate()
+    }
+}
+
+/// The architecture of a ``Seq2SeqModel``: a token encoder without head whose final states
+/// initialise a token decoder with a per-step head over the target vocabulary.
+public struct Seq2SeqConfiguration: Codable, Sendable, Equatable {
+    /// Source vocabulary size.
+    public var sourceVocabularySize: Int
+    /// Target vocabulary size (the decoder's input and output classes), including the begin and end tokens.
+    public var targetVocabularySize: Int
+    /// Embedding size of both embeddings.
+    public var embeddingSize: Int
+    /// Cell of both stacks.
+    public var cell: CellKind
+    /// Hidden size of both stacks.
+    public var hiddenSize: Int
+    /// Layers of both stacks.
+    public var numLayers: Int
+    /// Dropout after every recurrent layer of both stacks (default 0).
+    public var dropout: Double
+    /// The target token the decoder reads first.
+    public var beginToken: Int
+    /// The target token that ends a decoded sequence.
+    public var endToken: Int
+    /// Initialisation of both stacks.
+    public var initialization: RecurrentInitialization
+    /// Seed of all weights and dropout streams.
+    public var seed: UInt64
+
+    /// Creates the configuration.
+    public init(
+        sourceVocabularySize: Int, targetVocabularySize: Int, embeddingSize: Int, cell: CellKind = .lstm,
+        hiddenSize: Int, numLayers: Int = 1, dropout: Double = 0, beginToken: Int, endToken: Int,
+        initialization: RecurrentInitialization = .pytorchDefault, seed: UInt64 = 0
+    ) {
+        self.sourceVocabularySize = sourceVocabularySize
+        self.targetVocabularySize = targetVocabularySize
+        self.embeddingSize = embeddingSize
+        self.cell = cell
+        self.hiddenSize = hiddenSize
+        self.numLayers = numLayers
+        self.dropout = dropout
+        self.beginToken = beginToken
+        self.endToken = endToken
+        self.initialization = initialization
+        self.seed = seed
+    }
+
+    /// The encoder's configuration (no head).
+    public var encoder: SequenceModelConfiguration {
+        .tokens(vocabularySize: sourceVocabularySize, embeddingSize: embeddingSize, cell: cell, hiddenSize: hiddenSize,
+                numLayers: numLayers, dropout: dropout, head: .none, initialization: initialization, seed: seed)
+    }
+
+    /// The decoder's configuration (per-step head over the target vocabulary).
+    public var decoder: SequenceModelConfiguration {
+        .tokens(vocabularySize: targetVocabularySize, embeddingSize: embeddingSize, cell: cell, hiddenSize: hiddenSize,
+                numLayers: numLayers, dropout: dropout, head: .everyStep, outputSize: targetVocabularySize,
+                initialization: initialization, seed: seed &+ 0x5EED)
+    }
+
+    /// Throws unless both stacks are valid and the special tokens are target ids.
+    public func validate() throws {
+        try encoder.validate()
+        try decoder.validate()
+        for (name, token) in [("begin", beginToken), ("end", endToken)] where token < 0 || token >= targetVocabularySize {
+            throw RNNKitError(.invalidArgument,
+                "the \(name) token \(token) is out of range; expected a target id in 0..<\(targetVocabularySize)")
+        }
+    }
+}

@@ -1,0 +1,82 @@
+// What a Trainer learns from: independent sequences, one long token stream, or source–target pairs.
+
+/// One training example for a ``SequenceModel``: inputs and targets of one sequence.
+public struct SequenceExample: Sendable, Equatable {
+    /// `[T]` token ids (token models); empty otherwise.
+    public var tokens: [Int]
+    /// `[T, I]` features (feature models); empty otherwise.
+    public var features: [Float]
+    /// Steps `T ≥ 1`.
+    public var length: Int
+    /// Class targets: `[T]` for an every-step head, `[1]` for a last-step head; empty for regression.
+    public var targetClasses: [Int]
+    /// Regression targets: `[T, O]` for an every-step head, `[O]` for a last-step head; empty for classification.
+    public var targetValues: [Float]
+
+    /// A token sequence with class targets (next-token ids, or one label).
+    public static func tokens(_ ids: [Int], targetClasses: [Int]) -> SequenceExample {
+        SequenceExample(tokens: ids, features: [], length: ids.count, targetClasses: targetClasses, targetValues: [])
+    }
+
+    /// A feature sequence of `steps` steps with regression targets.
+    public static func features(_ values: [Float], steps: Int, targetValues: [Float]) -> SequenceExample {
+        SequenceExample(tokens: [], features: values, length: steps, targetClasses: [], targetValues: targetValues)
+    }
+
+    /// A feature sequence of `steps` steps with class targets.
+    public static func features(_ values: [Float], steps: Int, targetClasses: [Int]) -> SequenceExample {
+        SequenceExample(tokens: [], features: values, length: steps, targetClasses: targetClasses, targetValues: [])
+    }
+}
+
+/// One source–target pair for a ``Seq2SeqModel`` (ids without begin and end tokens).
+public struct Seq2SeqExample: Sendable, Equatable {
+    /// Source ids (non-empty).
+    public var source: [Int]
+    /// Target ids.
+    public var target: [Int]
+    /// Creates the pair.
+    public init(source: [Int], target: [Int]) {
+        self.source = source
+        self.target = target
+    }
+}
+
+/// The data of a training run or an evaluation.
+public enum TrainingData: Sendable {
+    /// Independent sequences, shuffled each epoch (and bucketed by length), for a ``SequenceModel``.
+    case sequences([SequenceExample])
+    /// One long token stream for char-rnn-style truncated BPTT with a token ``SequenceModel``:
+    /// it is cut into `B` contiguous strips read `T` tokens at a time, the state carried from one
+    /// window to the next (gradients cut at the window boundary); the target of each token is the next one.
+    case stream([Int])
+    /// Source–target pairs for a ``Seq2SeqModel``, shuffled each epoch and bucketed by source length.
+    case pairs([Seq2SeqExample])
+
+    /// `sequences`, `stream` or `pairs`.
+    var kindName: String {
+        switch self {
+        case .sequences: "sequences"
+        case .stream: "stream"
+        case .pairs: "pairs"
+        }
+    }
+
+    /// Examples, or tokens of a stream.
+    var count: Int {
+        switch self {
+        case .sequences(let examples): examples.count
+        case .stream(let tokens): tokens.count
+        case .pairs(let pairs): pairs.count
+        }
+    }
+
+    /// The length used for bucketing example `index`.
+    func length(of index: Int) -> Int {
+        switch self {
+        case .sequences(let examples): examples[index].length
+        case .pairs(let pairs): pairs[index].source.count
+        case .stream: 0
+        }
+    }
+}
