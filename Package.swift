@@ -29,8 +29,11 @@ let package = Package(
         // MARK: Implementation
         .target(
             name: "RNNKit",
-            dependencies: ["COpenBLAS", "CLAPACKE"]
+            dependencies: ["COpenBLAS", "CLAPACKE", "CRNNKitKernels"]
         ),
+        // Vectorised float32 cell kernels (internal; no stable API), held equal to the
+        // generic Swift reference kernels in Sources/RNNKit/Cells by the tests.
+        .target(name: "CRNNKitKernels"),
         // The C entry points (@_cdecl), exactly the symbols of Modules/CRNNKit/include/rnnkit.h.
         .target(
             name: "RNNKitC",

@@ -3,49 +3,70 @@
 // where x_* = W_i* x + b_i* and hh_* = W_h* h + b_h*. Because r multiplies hh_n, the
 // recurrent product is kept apart from the input projection (unlike LSTM and RNN).
 // Dimension legend: see StepRows.swift (B, H, G = 3).
+//
+// `forward`/`backward` run the vectorised C row kernels for Float (CRNNKitKernels) and the
+// generic reference loops below for every other type; the tests hold the two equal.
+
+import CRNNKitKernels
 
 /// The elementwise half of a GRU step; the matrix products are done by the layer driver.
 enum GRUCell {
     /// Forward of one step.
     ///
-    /// - gates:  (B, 3H) in: input projections `x_r, x_z, x_n` (with `b_ih`); out: `r, z, n`
-    /// - hidden: (B, 3H) `W_hh h` (without bias) from the driver's GEMM
-    /// - hiddenBias: (3H) `b_hh`
+    /// - gates:  (B, 3H) in: input projections `W_i* x` (no bias); out: `r, z, n`
+    /// - recurrent: (B, 3H) `W_h* h` (no bias) from the driver's GEMM
+    /// - inputBias, hiddenBias: (3H) `b_ih`, `b_hh`
     /// - hnSaved: (B, H) `hh_n = W_hn h + b_hn`, kept for backward; `nil` in inference
     /// - hPrev/hNext: (B, H) state entering / leaving the step
     /// - output: (B, ·) `h'` for active rows, 0 for inactive rows
     @inline(__always)
     static func forward<Scalar: RNNScalar>(
-        gates: UnsafeMutablePointer<Scalar>, hidden recurrent: UnsafePointer<Scalar>,
-        hiddenBias: UnsafePointer<Scalar>, hnSaved: UnsafeMutablePointer<Scalar>?,
+        gates: UnsafeMutablePointer<Scalar>, recurrent: UnsafePointer<Scalar>,
+        inputBias: UnsafePointer<Scalar>, hiddenBias: UnsafePointer<Scalar>,
+        hnSaved: UnsafeMutablePointer<Scalar>?,
         hPrev: UnsafePointer<Scalar>, hNext: UnsafeMutablePointer<Scalar>,
         output: StridedRows<Scalar>, rows: StepRows, batch: Int, hidden: Int
     ) {
         for b in 0..<batch {
-            let a = gates + b * 3 * hidden
-            let hh = recurrent + b * 3 * hidden
             let state = b * hidden
-            let y = output.row(b)
             guard rows.isActive(b) else {
-                for j in 0..<hidden {
-                    hNext[state + j] = hPrev[state + j]
-                    y[j] = 0
-                }
+                passThrough(hPrev + state, to: hNext + state, zeroing: output.row(b), hidden: hidden)
                 continue
             }
-            for j in 0..<hidden {
-                let r = Scalar.sigmoid(a[j] + hh[j] + hiddenBias[j])
-                let z = Scalar.sigmoid(a[hidden + j] + hh[hidden + j] + hiddenBias[hidden + j])
-                let hn = hh[2 * hidden + j] + hiddenBias[2 * hidden + j]
-                let n = Scalar.hyperbolicTangent(a[2 * hidden + j] + r * hn)
-                let h = (1 - z) * n + z * hPrev[state + j]
-                a[j] = r
-                a[hidden + j] = z
-                a[2 * hidden + j] = n
-                hnSaved?[state + j] = hn
-                hNext[state + j] = h
-                y[j] = h
+            if Scalar.self == Float.self {
+                rk_gru_forward_row(
+                    float(gates + b * 3 * hidden), float(recurrent + b * 3 * hidden), float(inputBias),
+                    float(hiddenBias), float(hPrev + state), float(hNext + state),
+                    hnSaved.map { float($0 + state) }, float(output.row(b)), Int64(hidden))
+            } else {
+                forwardReference(
+                    gates: gates + b * 3 * hidden, recurrent: recurrent + b * 3 * hidden,
+                    inputBias: inputBias, hiddenBias: hiddenBias, hnSaved: hnSaved.map { $0 + state },
+                    hPrev: hPrev + state, hNext: hNext + state, output: output.row(b), hidden: hidden)
             }
+        }
+    }
+
+    /// The reference forward of one row: the equations above, one unit at a time.
+    @inline(__always)
+    static func forwardReference<Scalar: RNNScalar>(
+        gates a: UnsafeMutablePointer<Scalar>, recurrent hh: UnsafePointer<Scalar>,
+        inputBias bi: UnsafePointer<Scalar>, hiddenBias bh: UnsafePointer<Scalar>,
+        hnSaved: UnsafeMutablePointer<Scalar>?, hPrev: UnsafePointer<Scalar>,
+        hNext: UnsafeMutablePointer<Scalar>, output y: UnsafeMutablePointer<Scalar>, hidden: Int
+    ) {
+        for j in 0..<hidden {
+            let r = Scalar.sigmoid(a[j] + bi[j] + hh[j] + bh[j])
+            let z = Scalar.sigmoid(a[hidden + j] + bi[hidden + j] + hh[hidden + j] + bh[hidden + j])
+            let hn = hh[2 * hidden + j] + bh[2 * hidden + j]
+            let n = Scalar.hyperbolicTangent(a[2 * hidden + j] + bi[2 * hidden + j] + r * hn)
+            let h = (1 - z) * n + z * hPrev[j]
+            a[j] = r
+            a[hidden + j] = z
+            a[2 * hidden + j] = n
+            hnSaved?[j] = hn
+            hNext[j] = h
+            y[j] = h
         }
     }
 
@@ -57,42 +78,67 @@ enum GRUCell {
     /// - hPrev:   (B, H) state entering the step
     /// - dY:      (B, ·) gradient of this step's output, or `nil`
     /// - dhCarry: (B, H) in: `∂L/∂h'`; out: the direct part `∂L/∂h' ⊙ z` (whole carry if inactive)
+    /// - dInputBias, dHiddenBias: (3H) `+=` the input-side and hidden-side gradients
     @inline(__always)
     static func backward<Scalar: RNNScalar>(
         gates: UnsafeMutablePointer<Scalar>, hnSaved: UnsafeMutablePointer<Scalar>,
         dHidden: UnsafeMutablePointer<Scalar>, hPrev: UnsafePointer<Scalar>,
         dY: StridedConstRows<Scalar>?, dhCarry: UnsafeMutablePointer<Scalar>,
+        dInputBias: UnsafeMutablePointer<Scalar>, dHiddenBias: UnsafeMutablePointer<Scalar>,
         rows: StepRows, batch: Int, hidden: Int
     ) {
         for b in 0..<batch {
-            let a = gates + b * 3 * hidden
-            let dhh = dHidden + b * 3 * hidden
             let state = b * hidden
             guard rows.isActive(b) else {
-                for j in 0..<3 * hidden {
-                    a[j] = 0
-                    dhh[j] = 0
-                }
-                for j in 0..<hidden { hnSaved[state + j] = 0 }
+                (gates + b * 3 * hidden).update(repeating: 0, count: 3 * hidden)
+                (dHidden + b * 3 * hidden).update(repeating: 0, count: 3 * hidden)
+                (hnSaved + state).update(repeating: 0, count: hidden)
                 continue
             }
-            let dy = dY?.row(b)
-            for j in 0..<hidden {
-                let r = a[j], z = a[hidden + j], n = a[2 * hidden + j]
-                let hn = hnSaved[state + j]
-                let dh = dhCarry[state + j] + (dy?[j] ?? 0)
-                let dnPre = dh * (1 - z) * (1 - n * n)            // ∂(x_n + r ⊙ hh_n) = dh ⊙ (1 − z) ⊙ tanh'
-                let dzPre = dh * (hPrev[state + j] - n) * z * (1 - z)  // ∂h'/∂z = h − n
-                let drPre = dnPre * hn * r * (1 - r)              // ∂n_pre/∂r = hh_n
-                a[j] = drPre
-                a[hidden + j] = dzPre
-                a[2 * hidden + j] = dnPre
-                dhh[j] = drPre
-                dhh[hidden + j] = dzPre
-                dhh[2 * hidden + j] = dnPre * r                   // ∂n_pre/∂hh_n = r
-                hnSaved[state + j] = dnPre * r
-                dhCarry[state + j] = dh * z                       // direct path h → h' through z ⊙ h
+            if Scalar.self == Float.self {
+                rk_gru_backward_row(
+                    float(gates + b * 3 * hidden), float(hnSaved + state), float(dHidden + b * 3 * hidden),
+                    float(hPrev + state), dY.map { float($0.row(b)) }, float(dhCarry + state),
+                    float(dInputBias), float(dHiddenBias), Int64(hidden))
+            } else {
+                backwardReference(
+                    gates: gates + b * 3 * hidden, hnSaved: hnSaved + state, dHidden: dHidden + b * 3 * hidden,
+                    hPrev: hPrev + state, dY: dY?.row(b), dhCarry: dhCarry + state,
+                    dInputBias: dInputBias, dHiddenBias: dHiddenBias, hidden: hidden)
             }
+        }
+    }
+
+    /// The reference backward of one row, with its derivation.
+    @inline(__always)
+    static func backwardReference<Scalar: RNNScalar>(
+        gates a: UnsafeMutablePointer<Scalar>, hnSaved: UnsafeMutablePointer<Scalar>,
+        dHidden dhh: UnsafeMutablePointer<Scalar>, hPrev: UnsafePointer<Scalar>,
+        dY dy: UnsafePointer<Scalar>?, dhCarry: UnsafeMutablePointer<Scalar>,
+        dInputBias: UnsafeMutablePointer<Scalar>, dHiddenBias: UnsafeMutablePointer<Scalar>, hidden: Int
+    ) {
+        for j in 0..<hidden {
+            let r = a[j], z = a[hidden + j], n = a[2 * hidden + j]
+            let hn = hnSaved[j]
+            let dh = dhCarry[j] + (dy?[j] ?? 0)
+            let dnPre = dh * (1 - z) * (1 - n * n)            // ∂(x_n + r ⊙ hh_n) = dh ⊙ (1 − z) ⊙ tanh'
+            let dzPre = dh * (hPrev[j] - n) * z * (1 - z)     // ∂h'/∂z = h − n
+            let drPre = dnPre * hn * r * (1 - r)              // ∂n_pre/∂r = hh_n
+            let dhn = dnPre * r                               // ∂n_pre/∂hh_n = r
+            a[j] = drPre
+            a[hidden + j] = dzPre
+            a[2 * hidden + j] = dnPre
+            dhh[j] = drPre
+            dhh[hidden + j] = dzPre
+            dhh[2 * hidden + j] = dhn
+            hnSaved[j] = dhn
+            dInputBias[j] += drPre
+            dInputBias[hidden + j] += dzPre
+            dInputBias[2 * hidden + j] += dnPre
+            dHiddenBias[j] += drPre
+            dHiddenBias[hidden + j] += dzPre
+            dHiddenBias[2 * hidden + j] += dhn
+            dhCarry[j] = dh * z                               // direct path h → h' through z ⊙ h
         }
     }
 }

@@ -2,57 +2,77 @@
 //   i = σ(a_i)  f = σ(a_f)  g = tanh(a_g)  o = σ(a_o)     a = W_ih x + b_ih + W_hh h + b_hh
 //   c' = f ⊙ c + i ⊙ g        h' = o ⊙ tanh(c')
 // Dimension legend: see StepRows.swift (B, H, G = 4).
+//
+// `forward`/`backward` run the vectorised C row kernels for Float (CRNNKitKernels) and the
+// generic reference loops below for every other type; the tests hold the two equal.
+
+import CRNNKitKernels
 
 /// The elementwise half of an LSTM step; the matrix products are done by the layer driver.
 enum LSTMCell {
-    /// Forward of one step, after the driver has put the full pre-activations in `gates`.
+    /// Forward of one step, after the driver has added `h · W_hh^T` into `gates`.
     ///
-    /// - gates:  (B, 4H) in: pre-activations `a`; out: activations `i, f, g, o` (kept for backward)
+    /// - gates:  (B, 4H) in: pre-activations without bias; out: activations `i, f, g, o`
+    /// - bias:   (4H) `b_ih + b_hh`
     /// - hPrev, cPrev: (B, H) state entering the step
     /// - hNext, cNext: (B, H) state leaving the step (inactive rows copy the entering state)
     /// - tanhC:  (B, H) `tanh(c')`, kept for backward; `nil` in inference
     /// - output: (B, ·) `h'` for active rows, 0 for inactive rows
     @inline(__always)
     static func forward<Scalar: RNNScalar>(
-        gates: UnsafeMutablePointer<Scalar>,
+        gates: UnsafeMutablePointer<Scalar>, bias: UnsafePointer<Scalar>,
         hPrev: UnsafePointer<Scalar>, cPrev: UnsafePointer<Scalar>,
         hNext: UnsafeMutablePointer<Scalar>, cNext: UnsafeMutablePointer<Scalar>,
         tanhC: UnsafeMutablePointer<Scalar>?, output: StridedRows<Scalar>,
         rows: StepRows, batch: Int, hidden: Int
     ) {
         for b in 0..<batch {
-            let a = gates + b * 4 * hidden
             let state = b * hidden
-            let y = output.row(b)
             guard rows.isActive(b) else {
-                for j in 0..<hidden {
-                    hNext[state + j] = hPrev[state + j]
-                    cNext[state + j] = cPrev[state + j]
-                    y[j] = 0
-                }
+                passThrough(hPrev + state, to: hNext + state, cPrev + state, to: cNext + state,
+                            zeroing: output.row(b), hidden: hidden)
                 continue
             }
-            for j in 0..<hidden {
-                let i = Scalar.sigmoid(a[j])
-                let f = Scalar.sigmoid(a[hidden + j])
-                let g = Scalar.hyperbolicTangent(a[2 * hidden + j])
-                let o = Scalar.sigmoid(a[3 * hidden + j])
-                let c = f * cPrev[state + j] + i * g
-                let tc = Scalar.hyperbolicTangent(c)
-                let h = o * tc
-                a[j] = i
-                a[hidden + j] = f
-                a[2 * hidden + j] = g
-                a[3 * hidden + j] = o
-                cNext[state + j] = c
-                hNext[state + j] = h
-                tanhC?[state + j] = tc
-                y[j] = h
+            if Scalar.self == Float.self {
+                rk_lstm_forward_row(
+                    float(gates + b * 4 * hidden), float(bias), float(cPrev + state), float(cNext + state),
+                    float(hNext + state), tanhC.map { float($0 + state) }, float(output.row(b)), Int64(hidden))
+            } else {
+                forwardReference(
+                    gates: gates + b * 4 * hidden, bias: bias, cPrev: cPrev + state, cNext: cNext + state,
+                    hNext: hNext + state, tanhC: tanhC.map { $0 + state }, output: output.row(b), hidden: hidden)
             }
         }
     }
 
-    /// Backward of one step. Afterwards the driver adds `dGates · W_hh` into `dhCarry`.
+    /// The reference forward of one row: the equations above, one unit at a time.
+    @inline(__always)
+    static func forwardReference<Scalar: RNNScalar>(
+        gates a: UnsafeMutablePointer<Scalar>, bias: UnsafePointer<Scalar>,
+        cPrev: UnsafePointer<Scalar>, cNext: UnsafeMutablePointer<Scalar>,
+        hNext: UnsafeMutablePointer<Scalar>, tanhC: UnsafeMutablePointer<Scalar>?,
+        output y: UnsafeMutablePointer<Scalar>, hidden: Int
+    ) {
+        for j in 0..<hidden {
+            let i = Scalar.sigmoid(a[j] + bias[j])
+            let f = Scalar.sigmoid(a[hidden + j] + bias[hidden + j])
+            let g = Scalar.hyperbolicTangent(a[2 * hidden + j] + bias[2 * hidden + j])
+            let o = Scalar.sigmoid(a[3 * hidden + j] + bias[3 * hidden + j])
+            let c = f * cPrev[j] + i * g
+            let tc = Scalar.hyperbolicTangent(c)
+            let h = o * tc
+            a[j] = i
+            a[hidden + j] = f
+            a[2 * hidden + j] = g
+            a[3 * hidden + j] = o
+            cNext[j] = c
+            hNext[j] = h
+            tanhC?[j] = tc
+            y[j] = h
+        }
+    }
+
+    /// Backward of one step. Afterwards the driver adds `∂a · W_hh` into `dhCarry`.
     ///
     /// - gates:   (B, 4H) in: activations `i, f, g, o`; out: `∂L/∂a` (zero for inactive rows)
     /// - cPrev:   (B, H) cell state entering the step;  tanhC: (B, H) `tanh(c')`
@@ -60,36 +80,62 @@ enum LSTMCell {
     /// - dhCarry: (B, H) in: `∂L/∂h'` from later steps; out: the part of `∂L/∂h` that does not
     ///            go through `W_hh` (the whole carry for inactive rows, 0 otherwise)
     /// - dcCarry: (B, H) in: `∂L/∂c'` from later steps; out: `∂L/∂c`
+    /// - dBias:   (4H) `+= Σ_rows ∂a` (the gradient of both `b_ih` and `b_hh`)
     @inline(__always)
     static func backward<Scalar: RNNScalar>(
         gates: UnsafeMutablePointer<Scalar>,
         cPrev: UnsafePointer<Scalar>, tanhC: UnsafePointer<Scalar>,
         dY: StridedConstRows<Scalar>?,
         dhCarry: UnsafeMutablePointer<Scalar>, dcCarry: UnsafeMutablePointer<Scalar>,
-        rows: StepRows, batch: Int, hidden: Int
+        dBias: UnsafeMutablePointer<Scalar>, rows: StepRows, batch: Int, hidden: Int
     ) {
         for b in 0..<batch {
             let a = gates + b * 4 * hidden
             let state = b * hidden
             guard rows.isActive(b) else {
                 // Padded step: state and its gradients pass through; dY here is ignored.
-                for j in 0..<4 * hidden { a[j] = 0 }
+                a.update(repeating: 0, count: 4 * hidden)
                 continue
             }
-            let dy = dY?.row(b)
-            for j in 0..<hidden {
-                let i = a[j], f = a[hidden + j], g = a[2 * hidden + j], o = a[3 * hidden + j]
-                let tc = tanhC[state + j]
-                let dh = dhCarry[state + j] + (dy?[j] ?? 0)
-                // dc = ∂L/∂c' + dh ⊙ o ⊙ (1 − tanh²c')
-                let dc = dcCarry[state + j] + dh * o * (1 - tc * tc)
-                a[j] = dc * g * i * (1 - i)                       // ∂a_i = dc ⊙ g ⊙ σ'
-                a[hidden + j] = dc * cPrev[state + j] * f * (1 - f)  // ∂a_f = dc ⊙ c ⊙ σ'
-                a[2 * hidden + j] = dc * i * (1 - g * g)           // ∂a_g = dc ⊙ i ⊙ tanh'
-                a[3 * hidden + j] = dh * tc * o * (1 - o)          // ∂a_o = dh ⊙ tanh c' ⊙ σ'
-                dcCarry[state + j] = dc * f                        // ∂L/∂c = dc ⊙ f
-                dhCarry[state + j] = 0                             // ∂L/∂h = ∂a · W_hh, added by the driver
+            if Scalar.self == Float.self {
+                rk_lstm_backward_row(
+                    float(a), float(cPrev + state), float(tanhC + state), dY.map { float($0.row(b)) },
+                    float(dhCarry + state), float(dcCarry + state), float(dBias), Int64(hidden))
+            } else {
+                backwardReference(
+                    gates: a, cPrev: cPrev + state, tanhC: tanhC + state, dY: dY?.row(b),
+                    dhCarry: dhCarry + state, dcCarry: dcCarry + state, dBias: dBias, hidden: hidden)
             }
+        }
+    }
+
+    /// The reference backward of one row, with its derivation.
+    @inline(__always)
+    static func backwardReference<Scalar: RNNScalar>(
+        gates a: UnsafeMutablePointer<Scalar>, cPrev: UnsafePointer<Scalar>, tanhC: UnsafePointer<Scalar>,
+        dY dy: UnsafePointer<Scalar>?, dhCarry: UnsafeMutablePointer<Scalar>,
+        dcCarry: UnsafeMutablePointer<Scalar>, dBias: UnsafeMutablePointer<Scalar>, hidden: Int
+    ) {
+        for j in 0..<hidden {
+            let i = a[j], f = a[hidden + j], g = a[2 * hidden + j], o = a[3 * hidden + j]
+            let tc = tanhC[j]
+            let dh = dhCarry[j] + (dy?[j] ?? 0)
+            // dc = ∂L/∂c' + dh ⊙ o ⊙ (1 − tanh²c')
+            let dc = dcCarry[j] + dh * o * (1 - tc * tc)
+            let di = dc * g * i * (1 - i)              // ∂a_i = dc ⊙ g ⊙ σ'
+            let df = dc * cPrev[j] * f * (1 - f)       // ∂a_f = dc ⊙ c ⊙ σ'
+            let dg = dc * i * (1 - g * g)              // ∂a_g = dc ⊙ i ⊙ tanh'
+            let dOut = dh * tc * o * (1 - o)           // ∂a_o = dh ⊙ tanh c' ⊙ σ'
+            a[j] = di
+            a[hidden + j] = df
+            a[2 * hidden + j] = dg
+            a[3 * hidden + j] = dOut
+            dBias[j] += di
+            dBias[hidden + j] += df
+            dBias[2 * hidden + j] += dg
+            dBias[3 * hidden + j] += dOut
+            dcCarry[j] = dc * f                        // ∂L/∂c = dc ⊙ f
+            dhCarry[j] = 0                             // ∂L/∂h = ∂a · W_hh, added by the driver
         }
     }
 }

@@ -41,3 +41,27 @@ struct StridedConstRows<Scalar> {
     @inline(__always)
     func row(_ b: Int) -> UnsafePointer<Scalar> { base + b * stride }
 }
+
+/// A padded row: the state passes through unchanged and the output is zero.
+@inline(__always)
+func passThrough<Scalar: RNNScalar>(
+    _ hPrev: UnsafePointer<Scalar>, to hNext: UnsafeMutablePointer<Scalar>,
+    _ cPrev: UnsafePointer<Scalar>? = nil, to cNext: UnsafeMutablePointer<Scalar>? = nil,
+    zeroing output: UnsafeMutablePointer<Scalar>, hidden: Int
+) {
+    hNext.update(from: hPrev, count: hidden)
+    if let cPrev, let cNext { cNext.update(from: cPrev, count: hidden) }
+    output.update(repeating: 0, count: hidden)
+}
+
+/// Views a `Float` buffer of a generic kernel as `Float` for the C kernels; only called
+/// behind `Scalar.self == Float.self`, where it is the identity.
+@inline(__always)
+func float<Scalar>(_ pointer: UnsafeMutablePointer<Scalar>) -> UnsafeMutablePointer<Float> {
+    UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: Float.self)
+}
+
+@inline(__always)
+func float<Scalar>(_ pointer: UnsafePointer<Scalar>) -> UnsafePointer<Float> {
+    UnsafeRawPointer(pointer).assumingMemoryBound(to: Float.self)
+}

@@ -1,64 +1,98 @@
 // Elman RNN cell:  h' = φ(W_ih x + b_ih + W_hh h + b_hh),  φ = tanh or relu.
 // Dimension legend: see StepRows.swift (B, H, G = 1).
+//
+// `forward`/`backward` run the vectorised C row kernels for Float (CRNNKitKernels) and the
+// generic reference loops below for every other type; the tests hold the two equal.
+
+import CRNNKitKernels
 
 /// The elementwise half of a vanilla RNN step; the matrix products are done by the layer driver.
 enum VanillaCell {
     /// Forward of one step.
     ///
-    /// - gates:  (B, H) in: pre-activations; out: `h' = φ(a)` (kept for backward: φ' is a function of φ)
+    /// - gates:  (B, H) in: pre-activations without bias; out: `h' = φ(a)` (kept for backward:
+    ///           φ' is a function of φ)
+    /// - bias:   (H) `b_ih + b_hh`
     /// - hPrev/hNext: (B, H) state entering / leaving the step
     /// - output: (B, ·) `h'` for active rows, 0 for inactive rows
     @inline(__always)
     static func forward<Scalar: RNNScalar>(
-        gates: UnsafeMutablePointer<Scalar>, relu: Bool,
+        gates: UnsafeMutablePointer<Scalar>, bias: UnsafePointer<Scalar>, relu: Bool,
         hPrev: UnsafePointer<Scalar>, hNext: UnsafeMutablePointer<Scalar>,
         output: StridedRows<Scalar>, rows: StepRows, batch: Int, hidden: Int
     ) {
         for b in 0..<batch {
-            let a = gates + b * hidden
             let state = b * hidden
-            let y = output.row(b)
             guard rows.isActive(b) else {
-                for j in 0..<hidden {
-                    hNext[state + j] = hPrev[state + j]
-                    y[j] = 0
-                }
+                passThrough(hPrev + state, to: hNext + state, zeroing: output.row(b), hidden: hidden)
                 continue
             }
-            for j in 0..<hidden {
-                let h = relu ? max(a[j], 0) : Scalar.hyperbolicTangent(a[j])
-                a[j] = h
-                hNext[state + j] = h
-                y[j] = h
+            if Scalar.self == Float.self {
+                rk_rnn_forward_row(float(gates + b * hidden), float(bias), relu ? 1 : 0,
+                                   float(hNext + state), float(output.row(b)), Int64(hidden))
+            } else {
+                forwardReference(gates: gates + b * hidden, bias: bias, relu: relu,
+                                 hNext: hNext + state, output: output.row(b), hidden: hidden)
             }
         }
     }
 
-    /// Backward of one step. Afterwards the driver adds `dGates · W_hh` into `dhCarry`.
+    /// The reference forward of one row.
+    @inline(__always)
+    static func forwardReference<Scalar: RNNScalar>(
+        gates a: UnsafeMutablePointer<Scalar>, bias: UnsafePointer<Scalar>, relu: Bool,
+        hNext: UnsafeMutablePointer<Scalar>, output y: UnsafeMutablePointer<Scalar>, hidden: Int
+    ) {
+        for j in 0..<hidden {
+            let pre = a[j] + bias[j]
+            let h = relu ? max(pre, 0) : Scalar.hyperbolicTangent(pre)
+            a[j] = h
+            hNext[j] = h
+            y[j] = h
+        }
+    }
+
+    /// Backward of one step. Afterwards the driver adds `∂a · W_hh` into `dhCarry`.
     ///
     /// - gates:   (B, H) in: `h' = φ(a)`; out: `∂L/∂a = dh ⊙ φ'(a)` with `tanh' = 1 − h'²`,
     ///            `relu' = [h' > 0]`
     /// - dhCarry: (B, H) in: `∂L/∂h'`; out: 0 for active rows, the whole carry for inactive rows
+    /// - dBias:   (H) `+= Σ_rows ∂a`
     @inline(__always)
     static func backward<Scalar: RNNScalar>(
         gates: UnsafeMutablePointer<Scalar>, relu: Bool,
         dY: StridedConstRows<Scalar>?, dhCarry: UnsafeMutablePointer<Scalar>,
-        rows: StepRows, batch: Int, hidden: Int
+        dBias: UnsafeMutablePointer<Scalar>, rows: StepRows, batch: Int, hidden: Int
     ) {
         for b in 0..<batch {
-            let a = gates + b * hidden
             let state = b * hidden
             guard rows.isActive(b) else {
-                for j in 0..<hidden { a[j] = 0 }
+                (gates + b * hidden).update(repeating: 0, count: hidden)
                 continue
             }
-            let dy = dY?.row(b)
-            for j in 0..<hidden {
-                let h = a[j]
-                let dh = dhCarry[state + j] + (dy?[j] ?? 0)
-                a[j] = relu ? (h > 0 ? dh : 0) : dh * (1 - h * h)
-                dhCarry[state + j] = 0
+            if Scalar.self == Float.self {
+                rk_rnn_backward_row(float(gates + b * hidden), relu ? 1 : 0, dY.map { float($0.row(b)) },
+                                    float(dhCarry + state), float(dBias), Int64(hidden))
+            } else {
+                backwardReference(gates: gates + b * hidden, relu: relu, dY: dY?.row(b),
+                                  dhCarry: dhCarry + state, dBias: dBias, hidden: hidden)
             }
+        }
+    }
+
+    /// The reference backward of one row.
+    @inline(__always)
+    static func backwardReference<Scalar: RNNScalar>(
+        gates a: UnsafeMutablePointer<Scalar>, relu: Bool, dY dy: UnsafePointer<Scalar>?,
+        dhCarry: UnsafeMutablePointer<Scalar>, dBias: UnsafeMutablePointer<Scalar>, hidden: Int
+    ) {
+        for j in 0..<hidden {
+            let h = a[j]
+            let dh = dhCarry[j] + (dy?[j] ?? 0)
+            let da = relu ? (h > 0 ? dh : 0) : dh * (1 - h * h)
+            a[j] = da
+            dBias[j] += da
+            dhCarry[j] = 0
         }
     }
 }

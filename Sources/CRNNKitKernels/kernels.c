@@ -1,0 +1,172 @@
+/*
+ * Vectorised float32 kernels for the fused cell steps; see rnnkit_kernels.h.
+ *
+ * The loops are written branch-free over j so that the compiler vectorises them;
+ * target_clones builds each row function for AVX-512, AVX2+FMA and baseline x86-64.
+ */
+#include "rnnkit_kernels.h"
+
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__clang__)
+#define RK_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define RK_CLONES
+#endif
+
+/* exp(x): x = n·ln2 + r with |r| ≤ ln2/2 (Cody–Waite split of ln2), e^r by the degree-6
+ * polynomial of Cephes' expf, times 2^n built in the exponent bits. NaN propagates; inputs are
+ * clamped to [-87.3, 88.3] so 2^n stays a normal number. Relative error about 2 ulp. */
+static inline float rk_exp(float x) {
+    x = x < -87.3f ? -87.3f : x;
+    x = x > 88.3f ? 88.3f : x;
+    const float shifter = 12582912.0f; /* 1.5 · 2^23: adding it rounds to an integer */
+    float t = x * 1.44269504088896341f + shifter;
+    float n = t - shifter;
+    float r = x - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    int32_t bits = ((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+static inline float rk_sigmoid(float x) { return 1.0f / (1.0f + rk_exp(-x)); }
+
+/* tanh(x): for |x| < 0.625 the odd polynomial of Cephes' tanhf (keeps relative accuracy near 0);
+ * otherwise sign(x) · (1 − 2 / (e^{2|x|} + 1)). Both are computed and one is selected. */
+static inline float rk_tanh(float x) {
+    float ax = x < 0 ? -x : x;
+    float z = x * x;
+    float small = -5.70498872745e-3f;
+    small = small * z + 2.06390887954e-2f;
+    small = small * z - 5.37397155531e-2f;
+    small = small * z + 1.33314422036e-1f;
+    small = small * z - 3.33332819422e-1f;
+    small = small * z * x + x;
+    float large = 1.0f - 2.0f / (rk_exp(2.0f * ax) + 1.0f);
+    large = x < 0 ? -large : large;
+    return ax < 0.625f ? small : large;
+}
+
+RK_CLONES void rk_sigmoid_f32(const float *x, float *y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = rk_sigmoid(x[i]);
+}
+
+RK_CLONES void rk_tanh_f32(const float *x, float *y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = rk_tanh(x[i]);
+}
+
+RK_CLONES void rk_lstm_forward_row(float *restrict gates, const float *restrict bias,
+                                   const float *restrict c_prev, float *restrict c_next,
+                                   float *restrict h_next, float *restrict tanh_c,
+                                   float *restrict y, int64_t H) {
+    float *ai = gates, *af = gates + H, *ag = gates + 2 * H, *ao = gates + 3 * H;
+    const float *bi = bias, *bf = bias + H, *bg = bias + 2 * H, *bo = bias + 3 * H;
+    for (int64_t j = 0; j < H; j++) {
+        float i = rk_sigmoid(ai[j] + bi[j]);
+        float f = rk_sigmoid(af[j] + bf[j]);
+        float g = rk_tanh(ag[j] + bg[j]);
+        float o = rk_sigmoid(ao[j] + bo[j]);
+        float c = f * c_prev[j] + i * g;
+        float tc = rk_tanh(c);
+        float h = o * tc;
+        ai[j] = i; af[j] = f; ag[j] = g; ao[j] = o;
+        c_next[j] = c;
+        h_next[j] = h;
+        y[j] = h;
+        if (tanh_c) tanh_c[j] = tc;
+    }
+}
+
+RK_CLONES void rk_lstm_backward_row(float *restrict gates, const float *restrict c_prev,
+                                    const float *restrict tanh_c, const float *restrict dy,
+                                    float *restrict dh_carry, float *restrict dc_carry,
+                                    float *restrict dbias, int64_t H) {
+    float *ai = gates, *af = gates + H, *ag = gates + 2 * H, *ao = gates + 3 * H;
+    for (int64_t j = 0; j < H; j++) {
+        float i = ai[j], f = af[j], g = ag[j], o = ao[j], tc = tanh_c[j];
+        float dh = dh_carry[j] + (dy ? dy[j] : 0.0f);
+        float dc = dc_carry[j] + dh * o * (1.0f - tc * tc);
+        float di = dc * g * i * (1.0f - i);
+        float df = dc * c_prev[j] * f * (1.0f - f);
+        float dg = dc * i * (1.0f - g * g);
+        float dout = dh * tc * o * (1.0f - o);
+        ai[j] = di; af[j] = df; ag[j] = dg; ao[j] = dout;
+        dbias[j] += di; dbias[H + j] += df; dbias[2 * H + j] += dg; dbias[3 * H + j] += dout;
+        dc_carry[j] = dc * f;
+        dh_carry[j] = 0.0f;
+    }
+}
+
+RK_CLONES void rk_gru_forward_row(float *restrict gates, const float *restrict hh,
+                                  const float *restrict bias_ih, const float *restrict bias_hh,
+                                  const float *restrict h_prev, float *restrict h_next,
+                                  float *restrict hn_saved, float *restrict y, int64_t H) {
+    for (int64_t j = 0; j < H; j++) {
+        float r = rk_sigmoid(gates[j] + bias_ih[j] + hh[j] + bias_hh[j]);
+        float z = rk_sigmoid(gates[H + j] + bias_ih[H + j] + hh[H + j] + bias_hh[H + j]);
+        float hn = hh[2 * H + j] + bias_hh[2 * H + j];
+        float n = rk_tanh(gates[2 * H + j] + bias_ih[2 * H + j] + r * hn);
+        float h = (1.0f - z) * n + z * h_prev[j];
+        gates[j] = r; gates[H + j] = z; gates[2 * H + j] = n;
+        if (hn_saved) hn_saved[j] = hn;
+        h_next[j] = h;
+        y[j] = h;
+    }
+}
+
+RK_CLONES void rk_gru_backward_row(float *restrict gates, float *restrict hn_saved,
+                                   float *restrict d_hidden, const float *restrict h_prev,
+                                   const float *restrict dy, float *restrict dh_carry,
+                                   float *restrict dbias_ih, float *restrict dbias_hh, int64_t H) {
+    for (int64_t j = 0; j < H; j++) {
+        float r = gates[j], z = gates[H + j], n = gates[2 * H + j], hn = hn_saved[j];
+        float dh = dh_carry[j] + (dy ? dy[j] : 0.0f);
+        float dn = dh * (1.0f - z) * (1.0f - n * n);
+        float dz = dh * (h_prev[j] - n) * z * (1.0f - z);
+        float dr = dn * hn * r * (1.0f - r);
+        float dhn = dn * r;
+        gates[j] = dr; gates[H + j] = dz; gates[2 * H + j] = dn;
+        d_hidden[j] = dr; d_hidden[H + j] = dz; d_hidden[2 * H + j] = dhn;
+        hn_saved[j] = dhn;
+        dbias_ih[j] += dr; dbias_ih[H + j] += dz; dbias_ih[2 * H + j] += dn;
+        dbias_hh[j] += dr; dbias_hh[H + j] += dz; dbias_hh[2 * H + j] += dhn;
+        dh_carry[j] = dh * z;
+    }
+}
+
+RK_CLONES void rk_rnn_forward_row(float *restrict gates, const float *restrict bias, int32_t relu,
+                                  float *restrict h_next, float *restrict y, int64_t H) {
+    if (relu) {
+        for (int64_t j = 0; j < H; j++) {
+            float a = gates[j] + bias[j];
+            float h = a > 0.0f ? a : 0.0f;
+            gates[j] = h; h_next[j] = h; y[j] = h;
+        }
+    } else {
+        for (int64_t j = 0; j < H; j++) {
+            float h = rk_tanh(gates[j] + bias[j]);
+            gates[j] = h; h_next[j] = h; y[j] = h;
+        }
+    }
+}
+
+RK_CLONES void rk_rnn_backward_row(float *restrict gates, int32_t relu, const float *restrict dy,
+                                   float *restrict dh_carry, float *restrict dbias, int64_t H) {
+    for (int64_t j = 0; j < H; j++) {
+        float h = gates[j];
+        float dh = dh_carry[j] + (dy ? dy[j] : 0.0f);
+        float da = relu ? (h > 0.0f ? dh : 0.0f) : dh * (1.0f - h * h);
+        gates[j] = da;
+        dbias[j] += da;
+        dh_carry[j] = 0.0f;
+    }
+}

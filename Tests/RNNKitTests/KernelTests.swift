@@ -1,0 +1,121 @@
+import CRNNKitKernels
+import Foundation
+import Testing
+@testable import RNNKit
+
+/// The vectorised C kernels (Float) against the generic Swift reference kernels.
+@Suite struct KernelTests {
+    /// Max |fast − exact| over a dense grid of [-20, 20], the exact value computed in Double.
+    static func maxError(_ fast: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int64) -> Void,
+                         _ exact: (Double) -> Double) -> Double {
+        let count = 400_001
+        let x = (0..<count).map { Float(-20 + 40 * Double($0) / Double(count - 1)) }
+        var y = [Float](repeating: 0, count: count)
+        fast(x, &y, Int64(count))
+        return zip(x, y).reduce(0) { max($0, abs(Double($1.1) - exact(Double($1.0)))) }
+    }
+
+    @Test func sigmoidAndTanhAreWithinTheirStatedError() {
+        let sigmoidError = Self.maxError(rk_sigmoid_f32) { 1 / (1 + exp(-$0)) }
+        let tanhError = Self.maxError(rk_tanh_f32) { tanh($0) }
+        #expect(sigmoidError <= 5e-7, "sigmoid max abs error \(sigmoidError)")
+        #expect(tanhError <= 5e-7, "tanh max abs error \(tanhError)")
+        // Near zero tanh keeps relative accuracy (the odd polynomial branch).
+        var y: Float = 0
+        var x: Float = 1e-6
+        rk_tanh_f32(&x, &y, 1)
+        #expect(abs(y - 1e-6) <= 1e-12)
+    }
+
+    @Test func nonFiniteValuesPropagate() {
+        var x: [Float] = [.nan, .infinity, -.infinity, 1e30, -1e30]
+        var s = [Float](repeating: 0, count: 5), t = [Float](repeating: 0, count: 5)
+        rk_sigmoid_f32(&x, &s, 5)
+        rk_tanh_f32(&x, &t, 5)
+        #expect(s[0].isNaN && t[0].isNaN, "a NaN must stay a NaN so training can detect it")
+        #expect(s[1] == 1 && s[3] == 1)
+        #expect(s[2] < 1e-37 && s[4] < 1e-37, "exp's input is clamped at −88.3: σ(−∞) ≈ 4.7e-39")
+        #expect(t[1] == 1 && t[2] == -1 && t[3] == 1 && t[4] == -1)
+    }
+
+    /// Runs `fast` and `reference` on copies of the same random buffers and compares every buffer.
+    static func compare(
+        buffers sizes: [Int], seed: UInt64, tolerance: Float = 2e-6,
+        fast: ([UnsafeMutablePointer<Float>]) -> Void, reference: ([UnsafeMutablePointer<Float>]) -> Void
+    ) {
+        let inputs: [[Float]] = sizes.enumerated().map { randomValues($1, seed: seed + UInt64($0), scale: 2) }
+        var a = inputs, b = inputs
+        func run(_ buffers: inout [[Float]], _ body: ([UnsafeMutablePointer<Float>]) -> Void) {
+            let pointers = buffers.map { buffer -> UnsafeMutablePointer<Float> in
+                let p = UnsafeMutablePointer<Float>.allocate(capacity: buffer.count)
+                p.initialize(from: buffer, count: buffer.count)
+                return p
+            }
+            body(pointers)
+            for (i, p) in pointers.enumerated() {
+                buffers[i] = Array(UnsafeBufferPointer(start: p, count: buffers[i].count))
+                p.deallocate()
+            }
+        }
+        run(&a, fast)
+        run(&b, reference)
+        // Relative to max(1, |reference|): the C kernels contract a·b + c into FMAs.
+        for i in sizes.indices {
+            let difference = zip(a[i], b[i]).reduce(0.0) { max($0, Double(abs($1.0 - $1.1) / max(1, abs($1.1)))) }
+            #expect(difference <= Double(tolerance), "buffer \(i): max relative |fast − reference| \(difference)")
+        }
+    }
+
+    @Test(arguments: [1, 7, 64, 131])
+    func lstmRowsMatchTheReference(hidden H: Int) {
+        // gates 4H, bias 4H, cPrev, cNext, hNext, tanhC, y
+        Self.compare(buffers: [4 * H, 4 * H, H, H, H, H, H], seed: 10, fast: { p in
+            rk_lstm_forward_row(p[0], p[1], p[2], p[3], p[4], p[5], p[6], Int64(H))
+        }, reference: { p in
+            LSTMCell.forwardReference(gates: p[0], bias: p[1], cPrev: p[2], cNext: p[3], hNext: p[4],
+                                      tanhC: p[5], output: p[6], hidden: H)
+        })
+        // gates 4H (activations in (0, 1) are not needed: the identities hold for any values),
+        // cPrev, tanhC, dy, dhCarry, dcCarry, dBias
+        Self.compare(buffers: [4 * H, H, H, H, H, H, 4 * H], seed: 20, fast: { p in
+            rk_lstm_backward_row(p[0], p[1], p[2], p[3], p[4], p[5], p[6], Int64(H))
+        }, reference: { p in
+            LSTMCell.backwardReference(gates: p[0], cPrev: p[1], tanhC: p[2], dY: p[3], dhCarry: p[4],
+                                       dcCarry: p[5], dBias: p[6], hidden: H)
+        })
+    }
+
+    @Test(arguments: [1, 7, 64, 131])
+    func gruRowsMatchTheReference(hidden H: Int) {
+        // gates 3H, hh 3H, b_ih 3H, b_hh 3H, hPrev, hNext, hnSaved, y
+        Self.compare(buffers: [3 * H, 3 * H, 3 * H, 3 * H, H, H, H, H], seed: 30, fast: { p in
+            rk_gru_forward_row(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], Int64(H))
+        }, reference: { p in
+            GRUCell.forwardReference(gates: p[0], recurrent: p[1], inputBias: p[2], hiddenBias: p[3],
+                                     hnSaved: p[6], hPrev: p[4], hNext: p[5], output: p[7], hidden: H)
+        })
+        // gates 3H, hnSaved, dHidden 3H, hPrev, dy, dhCarry, dBiasIH 3H, dBiasHH 3H
+        Self.compare(buffers: [3 * H, H, 3 * H, H, H, H, 3 * H, 3 * H], seed: 40, fast: { p in
+            rk_gru_backward_row(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], Int64(H))
+        }, reference: { p in
+            GRUCell.backwardReference(gates: p[0], hnSaved: p[1], dHidden: p[2], hPrev: p[3], dY: p[4],
+                                      dhCarry: p[5], dInputBias: p[6], dHiddenBias: p[7], hidden: H)
+        })
+    }
+
+    @Test(arguments: [false, true])
+    func vanillaRowsMatchTheReference(relu: Bool) {
+        for H in [1, 9, 64] {
+            Self.compare(buffers: [H, H, H, H], seed: 50, fast: { p in
+                rk_rnn_forward_row(p[0], p[1], relu ? 1 : 0, p[2], p[3], Int64(H))
+            }, reference: { p in
+                VanillaCell.forwardReference(gates: p[0], bias: p[1], relu: relu, hNext: p[2], output: p[3], hidden: H)
+            })
+            Self.compare(buffers: [H, H, H, H], seed: 60, fast: { p in
+                rk_rnn_backward_row(p[0], relu ? 1 : 0, p[1], p[2], p[3], Int64(H))
+            }, reference: { p in
+                VanillaCell.backwardReference(gates: p[0], relu: relu, dY: p[1], dhCarry: p[2], dBias: p[3], hidden: H)
+            })
+        }
+    }
+}
