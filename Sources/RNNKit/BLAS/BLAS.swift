@@ -58,9 +58,9 @@ func dgemv(
         x, 1, beta, y, 1)
 }
 
-/// Sets the number of threads OpenBLAS uses for every following BLAS call (process-wide).
+/// Sets the number of threads RNNKit and OpenBLAS use (process-wide); the same as ``setThreadCount(_:)``.
 public func setBLASThreadCount(_ count: Int) {
-    openblas_set_num_threads(Int32(clamping: max(1, count)))
+    setThreadCount(count)
 }
 
 /// The number of threads OpenBLAS currently uses.

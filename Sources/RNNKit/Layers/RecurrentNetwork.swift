@@ -206,16 +206,30 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
         workspace.hasLengths = lengths != nil
         copyToTimeMajor(from: input, to: workspace.input, steps: steps, batch: batch, features: c.inputSize)
 
+        let threads = threadCount()
         parameters.withUnsafeBufferPointer { p in
             for layer in 0..<c.numLayers {
-                let layerInput = layer == 0 ? UnsafePointer(workspace.input) : UnsafePointer(workspace.output(ofLayer: layer - 1))
-                for direction in 0..<c.directionCount {
-                    let index = layer * c.directionCount + direction
-                    forwardDirection(
-                        layer: layer, direction: direction, workspace: workspace, parameters: p.baseAddress!,
-                        input: layerInput,
-                        h0: initialHidden.map { $0 + index * batch * c.hiddenSize },
-                        c0: initialCell.map { $0 + index * batch * c.hiddenSize })
+                let passes = (0..<c.directionCount).map { direction in
+                    makePass(layer: layer, direction: direction, workspace: workspace, parameters: p.baseAddress!)
+                }
+                func prepare(_ direction: Int) {
+                    let index = (layer * c.directionCount + direction) * batch * c.hiddenSize
+                    passes[direction].prepareForward(h0: initialHidden.map { $0 + index }, c0: initialCell.map { $0 + index })
+                }
+                if passes.count == 2 && threads >= 2 {
+                    // The two directions are independent: one thread each, no barrier per step.
+                    runConcurrently(2) { direction in
+                        prepare(direction)
+                        passes[direction].forwardSteps(rows: 0..<batch)
+                    }
+                } else {
+                    for direction in passes.indices {
+                        prepare(direction)
+                        let workers = stepWorkerCount(batch: batch)
+                        runConcurrently(workers) { worker in
+                            passes[direction].forwardSteps(rows: workerRows(worker, of: workers, batch: batch))
+                        }
+                    }
                 }
             }
         }
@@ -226,83 +240,24 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
         if training { backwardReady = true }
     }
 
-    /// One direction of one layer over all steps.
-    private func forwardDirection(
-        layer: Int, direction: Int, workspace ws: Workspace<Scalar>, parameters p: UnsafePointer<Scalar>,
-        input x: UnsafePointer<Scalar>, h0: UnsafePointer<Scalar>?, c0: UnsafePointer<Scalar>?
-    ) {
-        let c = configuration, cell = c.cell
-        let T = ws.steps, B = ws.batch, H = c.hiddenSize, GH = cell.gateCount * H
-        let inputWidth = c.layerInputSize(layer), outputWidth = c.outputSize
+    /// The pass of one layer and direction over the current workspace.
+    private func makePass(
+        layer: Int, direction: Int, workspace ws: Workspace<Scalar>, parameters p: UnsafePointer<Scalar>
+    ) -> DirectionPass<Scalar> {
+        let c = configuration
         let group = layout.group(layer: layer, direction: direction, directionCount: c.directionCount)
-        let wIH = p + group[group.startIndex].offset       // (G·H, I_k)
-        let wHH = p + group[group.startIndex + 1].offset   // (G·H, H)
-        let bIH = p + group[group.startIndex + 2].offset   // (G·H)
-        let bHH = p + group[group.startIndex + 3].offset   // (G·H)
-        let buf = ws.buffers(layer: layer, direction: direction)
-        let out = ws.output(ofLayer: layer) + direction * H  // (T, B, D·H), this direction's columns
-        let index = layer * c.directionCount + direction
-        let hFinal = ws.finalHidden + index * B * H         // (B, H)
-        let cFinal = ws.finalCell + index * B * H           // (B, H)
-        let reverse = direction == 1
-        let lengths = ws.activeLengths
-
-        // Input projection of all steps at once: gates (T·B, G·H) = X · W_ih^T, plus biases.
-        // LSTM and RNN fold b_hh in here; GRU keeps b_hh for the recurrent part (r multiplies it).
-        Scalar.gemm(transposeA: false, transposeB: true, m: T * B, n: GH, k: inputWidth,
-                    alpha: 1, a: x, lda: inputWidth, b: wIH, ldb: inputWidth,
-                    beta: 0, c: buf.gates, ldc: GH)
-        let bias = buf.stepScratch  // (G·H) combined bias, scratch is free until the loop
-        for j in 0..<GH { bias[j] = bIH[j] + (cell == .gru ? 0 : bHH[j]) }
-        for row in 0..<T * B {
-            let g = buf.gates + row * GH
-            for j in 0..<GH { g[j] += bias[j] }
-        }
-
-        // State slots: training keeps the state entering every step (slot = time index);
-        // inference alternates two slots.
-        @inline(__always) func time(_ s: Int) -> Int { reverse ? T - 1 - s : s }
-        @inline(__always) func slot(_ s: Int) -> Int { ws.training ? time(s) * B * H : (s & 1) * B * H }
-        let firstSlot = slot(0)
-        if let h0 { (buf.hStates + firstSlot).update(from: h0, count: B * H) }
-        else { (buf.hStates + firstSlot).update(repeating: 0, count: B * H) }
-        if cell == .lstm {
-            if let c0 { (buf.cStates + firstSlot).update(from: c0, count: B * H) }
-            else { (buf.cStates + firstSlot).update(repeating: 0, count: B * H) }
-        }
-
-        for s in 0..<T {
-            let t = time(s)
-            let last = s == T - 1
-            let hIn = buf.hStates + slot(s)
-            let hOut = last ? hFinal : buf.hStates + slot(s + 1)
-            let gates = buf.gates + t * B * GH                                   // (B, G·H)
-            let rows = StepRows(time: t, lengths: lengths)
-            let output = StridedRows(base: out + t * B * outputWidth, stride: outputWidth)
-            switch cell {
-            case .lstm:
-                Scalar.gemm(transposeA: false, transposeB: true, m: B, n: GH, k: H,
-                            alpha: 1, a: hIn, lda: H, b: wHH, ldb: H, beta: 1, c: gates, ldc: GH)
-                LSTMCell.forward(
-                    gates: gates, hPrev: hIn, cPrev: buf.cStates + slot(s),
-                    hNext: hOut, cNext: last ? cFinal : buf.cStates + slot(s + 1),
-                    tanhC: buf.tanhC.map { $0 + t * B * H }, output: output,
-                    rows: rows, batch: B, hidden: H)
-            case .gru:
-                Scalar.gemm(transposeA: false, transposeB: true, m: B, n: GH, k: H,
-                            alpha: 1, a: hIn, lda: H, b: wHH, ldb: H, beta: 0, c: buf.stepScratch, ldc: GH)
-                GRUCell.forward(
-                    gates: gates, hidden: buf.stepScratch, hiddenBias: bHH,
-                    hnSaved: buf.hiddenN.map { $0 + t * B * H },
-                    hPrev: hIn, hNext: hOut, output: output, rows: rows, batch: B, hidden: H)
-            case .rnnTanh, .rnnRelu:
-                Scalar.gemm(transposeA: false, transposeB: true, m: B, n: GH, k: H,
-                            alpha: 1, a: hIn, lda: H, b: wHH, ldb: H, beta: 1, c: gates, ldc: GH)
-                VanillaCell.forward(
-                    gates: gates, relu: cell == .rnnRelu, hPrev: hIn, hNext: hOut,
-                    output: output, rows: rows, batch: B, hidden: H)
-            }
-        }
+        let index = (layer * c.directionCount + direction) * ws.batch * c.hiddenSize
+        return DirectionPass(
+            cell: c.cell, steps: ws.steps, batch: ws.batch, hidden: c.hiddenSize,
+            inputWidth: c.layerInputSize(layer), outputWidth: c.outputSize,
+            reverse: direction == 1, training: ws.training,
+            wIH: p + group[group.startIndex].offset, wHH: p + group[group.startIndex + 1].offset,
+            bIH: p + group[group.startIndex + 2].offset, bHH: p + group[group.startIndex + 3].offset,
+            buffers: ws.buffers(layer: layer, direction: direction),
+            input: layer == 0 ? UnsafePointer(ws.input) : UnsafePointer(ws.output(ofLayer: layer - 1)),
+            output: ws.output(ofLayer: layer) + direction * c.hiddenSize,
+            hFinal: ws.finalHidden + index, cFinal: ws.finalCell + index,
+            lengths: ws.activeLengths)
     }
 
     // MARK: Backward
@@ -376,126 +331,48 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
         let top = c.numLayers - 1
         copyToTimeMajor(from: outputGradient.baseAddress!, to: ws.outputGradients[top % 2],
                         steps: T, batch: B, features: c.outputSize)
+        let threads = threadCount()
         parameters.withUnsafeBufferPointer { p in
             gradients.withUnsafeMutableBufferPointer { g in
                 for layer in stride(from: top, through: 0, by: -1) {
-                    let dOut = ws.outputGradients[layer % 2]
+                    let dOut = UnsafePointer(ws.outputGradients[layer % 2])              // (T, B, D·H)
                     let dIn = layer == 0 ? ws.inputGradient! : ws.outputGradients[(layer - 1) % 2]
                     dIn.update(repeating: 0, count: T * B * c.layerInputSize(layer))
-                    let layerInput = layer == 0 ? ws.input : ws.output(ofLayer: layer - 1)
-                    for direction in 0..<D {
-                        let index = (layer * D + direction) * B * H
-                        backwardDirection(
-                            layer: layer, direction: direction, workspace: ws,
-                            parameters: p.baseAddress!, gradients: g.baseAddress!,
-                            input: layerInput, outputGradient: dOut, inputGradient: dIn,
-                            dhN: finalHiddenGradient.map { $0.baseAddress! + index },
-                            dcN: finalCellGradient.map { $0.baseAddress! + index })
-                        initialHiddenGradient?.baseAddress!.advanced(by: index)
-                            .update(from: ws.buffers(layer: layer, direction: direction).dhCarry, count: B * H)
-                        initialCellGradient?.baseAddress!.advanced(by: index)
-                            .update(from: ws.buffers(layer: layer, direction: direction).dcCarry, count: B * H)
+                    let passes = (0..<D).map { direction in
+                        makePass(layer: layer, direction: direction, workspace: ws, parameters: p.baseAddress!)
                     }
+                    /// Runs the time loop of `direction` on `workers` workers, then its weight gradients.
+                    func differentiate(_ direction: Int, workers: Int) {
+                        let index = (layer * D + direction) * B * H
+                        let pass = passes[direction]
+                        pass.prepareBackward(dhN: finalHiddenGradient.map { $0.baseAddress! + index },
+                                             dcN: finalCellGradient.map { $0.baseAddress! + index }, workers: workers)
+                        runConcurrently(workers) { worker in
+                            pass.backwardSteps(rows: workerRows(worker, of: workers, batch: B), worker: worker,
+                                               outputGradient: dOut, directionColumn: direction * H)
+                        }
+                        let group = layout.group(layer: layer, direction: direction, directionCount: D)
+                        let base = g.baseAddress!
+                        pass.accumulateParameterGradients(
+                            dWIH: base + group[group.startIndex].offset, dWHH: base + group[group.startIndex + 1].offset,
+                            dbIH: base + group[group.startIndex + 2].offset, dbHH: base + group[group.startIndex + 3].offset,
+                            workers: workers)
+                        initialHiddenGradient?.baseAddress!.advanced(by: index).update(from: pass.buffers.dhCarry, count: B * H)
+                        initialCellGradient?.baseAddress!.advanced(by: index).update(from: pass.buffers.dcCarry, count: B * H)
+                    }
+                    if D == 2 && threads >= 2 {
+                        // Directions in parallel; their ∂X products add into one buffer, so they follow.
+                        runConcurrently(2) { direction in differentiate(direction, workers: 1) }
+                    } else {
+                        for direction in 0..<D { differentiate(direction, workers: stepWorkerCount(batch: B)) }
+                    }
+                    for pass in passes { pass.accumulateInputGradient(dIn) }
                 }
             }
         }
         if let dx = inputGradient {
             copyFromTimeMajor(from: ws.inputGradient!, to: dx.baseAddress!, steps: T, batch: B, features: c.inputSize)
         }
-    }
-
-    /// Backward of one direction of one layer: the forward listing read in reverse.
-    private func backwardDirection(
-        layer: Int, direction: Int, workspace ws: Workspace<Scalar>,
-        parameters p: UnsafePointer<Scalar>, gradients g: UnsafeMutablePointer<Scalar>,
-        input x: UnsafePointer<Scalar>, outputGradient dOut: UnsafePointer<Scalar>,
-        inputGradient dIn: UnsafeMutablePointer<Scalar>,
-        dhN: UnsafePointer<Scalar>?, dcN: UnsafePointer<Scalar>?
-    ) {
-        let c = configuration, cell = c.cell
-        let T = ws.steps, B = ws.batch, H = c.hiddenSize, GH = cell.gateCount * H
-        let inputWidth = c.layerInputSize(layer), outputWidth = c.outputSize
-        let group = layout.group(layer: layer, direction: direction, directionCount: c.directionCount)
-        let (wIHOffset, wHHOffset) = (group[group.startIndex].offset, group[group.startIndex + 1].offset)
-        let (bIHOffset, bHHOffset) = (group[group.startIndex + 2].offset, group[group.startIndex + 3].offset)
-        let wIH = p + wIHOffset, wHH = p + wHHOffset                      // (G·H, I_k), (G·H, H)
-        let buf = ws.buffers(layer: layer, direction: direction)
-        let reverse = direction == 1
-        let lengths = ws.activeLengths
-
-        // ∂L/∂h_n and ∂L/∂c_n seed the carries (zero when not given).
-        if let dhN { buf.dhCarry.update(from: dhN, count: B * H) } else { buf.dhCarry.update(repeating: 0, count: B * H) }
-        if cell == .lstm {
-            if let dcN { buf.dcCarry.update(from: dcN, count: B * H) } else { buf.dcCarry.update(repeating: 0, count: B * H) }
-        }
-
-        for s in stride(from: T - 1, through: 0, by: -1) {
-            let t = reverse ? T - 1 - s : s
-            let gates = buf.gates + t * B * GH                                   // (B, G·H)
-            let rows = StepRows(time: t, lengths: lengths)
-            let dY = StridedConstRows(base: dOut + t * B * outputWidth + direction * H, stride: outputWidth)
-            switch cell {
-            case .lstm:
-                LSTMCell.backward(
-                    gates: gates, cPrev: buf.cStates + t * B * H, tanhC: buf.tanhC! + t * B * H,
-                    dY: dY, dhCarry: buf.dhCarry, dcCarry: buf.dcCarry, rows: rows, batch: B, hidden: H)
-                // ∂h_{prev} += ∂a · W_hh
-                Scalar.gemm(transposeA: false, transposeB: false, m: B, n: H, k: GH,
-                            alpha: 1, a: gates, lda: GH, b: wHH, ldb: H, beta: 1, c: buf.dhCarry, ldc: H)
-            case .gru:
-                GRUCell.backward(
-                    gates: gates, hnSaved: buf.hiddenN! + t * B * H, dHidden: buf.stepScratch,
-                    hPrev: buf.hStates + t * B * H, dY: dY, dhCarry: buf.dhCarry,
-                    rows: rows, batch: B, hidden: H)
-                Scalar.gemm(transposeA: false, transposeB: false, m: B, n: H, k: GH,
-                            alpha: 1, a: buf.stepScratch, lda: GH, b: wHH, ldb: H, beta: 1, c: buf.dhCarry, ldc: H)
-            case .rnnTanh, .rnnRelu:
-                VanillaCell.backward(
-                    gates: gates, relu: cell == .rnnRelu, dY: dY, dhCarry: buf.dhCarry,
-                    rows: rows, batch: B, hidden: H)
-                Scalar.gemm(transposeA: false, transposeB: false, m: B, n: H, k: GH,
-                            alpha: 1, a: gates, lda: GH, b: wHH, ldb: H, beta: 1, c: buf.dhCarry, ldc: H)
-            }
-        }
-
-        // Parameter gradients over all steps at once; `gates` now holds ∂L/∂a (T·B, G·H).
-        let rowCount = T * B
-        Scalar.gemm(transposeA: true, transposeB: false, m: GH, n: inputWidth, k: rowCount,
-                    alpha: 1, a: buf.gates, lda: GH, b: x, ldb: inputWidth,
-                    beta: 1, c: g + wIHOffset, ldc: inputWidth)           // ∂W_ih += ∂a^T · X
-        if cell == .gru {
-            // r and z rows see the same gradient on both sides; the n rows see ∂hh_n = ∂x_n ⊙ r.
-            Scalar.gemm(transposeA: true, transposeB: false, m: 2 * H, n: H, k: rowCount,
-                        alpha: 1, a: buf.gates, lda: GH, b: buf.hStates, ldb: H,
-                        beta: 1, c: g + wHHOffset, ldc: H)
-            Scalar.gemm(transposeA: true, transposeB: false, m: H, n: H, k: rowCount,
-                        alpha: 1, a: buf.hiddenN!, lda: H, b: buf.hStates, ldb: H,
-                        beta: 1, c: g + wHHOffset + 2 * H * H, ldc: H)
-        } else {
-            Scalar.gemm(transposeA: true, transposeB: false, m: GH, n: H, k: rowCount,
-                        alpha: 1, a: buf.gates, lda: GH, b: buf.hStates, ldb: H,
-                        beta: 1, c: g + wHHOffset, ldc: H)                 // ∂W_hh += ∂a^T · H_prev
-        }
-        let dbIH = g + bIHOffset, dbHH = g + bHHOffset
-        for row in 0..<rowCount {
-            let da = buf.gates + row * GH
-            for j in 0..<GH { dbIH[j] += da[j] }
-        }
-        if cell == .gru {
-            for row in 0..<rowCount {
-                let da = buf.gates + row * GH, dn = buf.hiddenN! + row * H
-                for j in 0..<2 * H { dbHH[j] += da[j] }
-                for j in 0..<H { dbHH[2 * H + j] += dn[j] }
-            }
-        } else {
-            for row in 0..<rowCount {
-                let da = buf.gates + row * GH
-                for j in 0..<GH { dbHH[j] += da[j] }
-            }
-        }
-        Scalar.gemm(transposeA: false, transposeB: false, m: rowCount, n: inputWidth, k: GH,
-                    alpha: 1, a: buf.gates, lda: GH, b: wIH, ldb: inputWidth,
-                    beta: 1, c: dIn, ldc: inputWidth)                       // ∂X += ∂a · W_ih
     }
 
     // MARK: Helpers

@@ -19,6 +19,9 @@ struct DirectionBuffers<Scalar> {
     var dhCarry: UnsafeMutablePointer<Scalar>
     /// (B, H) ∂L/∂c carried through backward (LSTM).
     var dcCarry: UnsafeMutablePointer<Scalar>
+    /// (workers, 2, G·H) forward: `b_ih + b_hh` in the first G·H; backward: each worker's bias
+    /// gradient sums (input side, then hidden side), added up after the time loop.
+    var biasScratch: UnsafeMutablePointer<Scalar>
 }
 
 /// The memory of one forward (and backward) pass for a given shape, allocated once and reused.
@@ -68,9 +71,10 @@ final class Workspace<Scalar: RNNScalar> {
         // Plan: offsets into one allocation.
         var total = 0
         func reserve(_ count: Int) -> Int { defer { total += count }; return total }
-        var plan: [[(gates: Int, h: Int, c: Int, tanhC: Int?, hn: Int?, scratch: Int, dh: Int, dc: Int)]] = []
+        typealias DirectionPlan = (gates: Int, h: Int, c: Int, tanhC: Int?, hn: Int?, scratch: Int, dh: Int, dc: Int, bias: Int)
+        var plan: [[DirectionPlan]] = []
         for _ in 0..<(training ? L : 1) {
-            var layerPlan: [(gates: Int, h: Int, c: Int, tanhC: Int?, hn: Int?, scratch: Int, dh: Int, dc: Int)] = []
+            var layerPlan: [DirectionPlan] = []
             for _ in 0..<D {
                 layerPlan.append((
                     gates: reserve(gatesCount),
@@ -80,7 +84,8 @@ final class Workspace<Scalar: RNNScalar> {
                     hn: isGRU && training ? reserve(stateCount) : nil,
                     scratch: reserve(batch * G * H),
                     dh: reserve(training ? batch * H : 0),
-                    dc: reserve(training && isLSTM ? batch * H : 0)))
+                    dc: reserve(training && isLSTM ? batch * H : 0),
+                    bias: reserve((training ? maximumWorkers * 2 : 1) * G * H)))
             }
             plan.append(layerPlan)
         }
@@ -103,7 +108,8 @@ final class Workspace<Scalar: RNNScalar> {
                 DirectionBuffers(
                     gates: base + p.gates, hStates: base + p.h, cStates: base + p.c,
                     tanhC: p.tanhC.map { base + $0 }, hiddenN: p.hn.map { base + $0 },
-                    stepScratch: base + p.scratch, dhCarry: base + p.dh, dcCarry: base + p.dc)
+                    stepScratch: base + p.scratch, dhCarry: base + p.dh, dcCarry: base + p.dc,
+                    biasScratch: base + p.bias)
             }
         }
         layerOutputs = outputOffsets.map { base + $0 }

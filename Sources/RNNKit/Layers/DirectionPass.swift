@@ -1,0 +1,191 @@
+// One layer and direction of a pass, and the time loops that can run over any range of batch
+// rows (the thread policy in Support/Threading.swift splits rows across workers).
+// Dimension legend:
+//   T time steps   B batch   I_k input features of the layer   H hidden   G gates
+//   D directions; the layer output (T, B, D·H) holds this direction in columns [d·H, (d+1)·H).
+
+/// Pointers for one layer and direction into the parameters, gradients and workspace.
+struct DirectionPass<Scalar: RNNScalar> {
+    let cell: CellKind
+    let steps: Int, batch: Int, hidden: Int
+    /// `I_k`, the width of a row of `input`; `D·H`, the width of a row of the layer output.
+    let inputWidth: Int, outputWidth: Int
+    let reverse: Bool
+    let training: Bool
+    let wIH: UnsafePointer<Scalar>     // (G·H, I_k)
+    let wHH: UnsafePointer<Scalar>     // (G·H, H)
+    let bIH: UnsafePointer<Scalar>     // (G·H)
+    let bHH: UnsafePointer<Scalar>     // (G·H)
+    let buffers: DirectionBuffers<Scalar>
+    let input: UnsafePointer<Scalar>   // (T, B, I_k)
+    let output: UnsafeMutablePointer<Scalar>      // (T, B, D·H) offset to this direction's columns
+    let hFinal: UnsafeMutablePointer<Scalar>      // (B, H)
+    let cFinal: UnsafeMutablePointer<Scalar>      // (B, H), LSTM
+    let lengths: UnsafePointer<Int>?              // (B), or nil when every row has length T
+
+    var gateWidth: Int { cell.gateCount * hidden }
+
+    /// The time index of processing step `s`.
+    @inline(__always) func time(_ s: Int) -> Int { reverse ? steps - 1 - s : s }
+
+    /// Offset of the state slot entering processing step `s`: training keeps one slot per time
+    /// index (backward needs them all); inference alternates two.
+    @inline(__always) func slot(_ s: Int) -> Int {
+        training ? time(s) * batch * hidden : (s & 1) * batch * hidden
+    }
+
+    // MARK: Forward
+
+    /// The input projection of all steps, the combined bias and the initial states.
+    func prepareForward(h0: UnsafePointer<Scalar>?, c0: UnsafePointer<Scalar>?) {
+        let GH = gateWidth, rowCount = steps * batch
+        // gates (T·B, G·H) = X · W_ih^T. Biases are added by the cell kernels: LSTM and RNN take
+        // b_ih + b_hh combined; GRU keeps them apart (r multiplies W_hn h + b_hn).
+        Scalar.multiplyTransposed(m: rowCount, n: GH, k: inputWidth, a: input, lda: inputWidth,
+                                  b: wIH, ldb: inputWidth, beta: 0, c: buffers.gates, ldc: GH)
+        if cell != .gru {
+            for j in 0..<GH { buffers.biasScratch[j] = bIH[j] + bHH[j] }
+        }
+        let first = buffers.hStates + slot(0)
+        if let h0 { first.update(from: h0, count: batch * hidden) } else { first.update(repeating: 0, count: batch * hidden) }
+        if cell == .lstm {
+            let firstCell = buffers.cStates + slot(0)
+            if let c0 { firstCell.update(from: c0, count: batch * hidden) } else { firstCell.update(repeating: 0, count: batch * hidden) }
+        }
+    }
+
+    /// Every step, in processing order, for the batch rows `rows`: one recurrent product and one
+    /// fused cell kernel per step.
+    func forwardSteps(rows: Range<Int>) {
+        let H = hidden, GH = gateWidth, B = batch, first = rows.lowerBound, count = rows.count
+        guard count > 0 else { return }
+        let rowLengths = lengths.map { $0 + first }
+        let combinedBias = UnsafePointer(buffers.biasScratch)                    // (G·H)
+        for s in 0..<steps {
+            let t = time(s), last = s == steps - 1
+            let hIn = buffers.hStates + slot(s) + first * H                      // (rows, H)
+            let hOut = (last ? hFinal : buffers.hStates + slot(s + 1)) + first * H
+            let gates = buffers.gates + (t * B + first) * GH                     // (rows, G·H)
+            let stepRows = StepRows(time: t, lengths: rowLengths)
+            let y = StridedRows(base: output + (t * B + first) * outputWidth, stride: outputWidth)
+            switch cell {
+            case .lstm:
+                Scalar.multiplyTransposed(m: count, n: GH, k: H, a: hIn, lda: H, b: wHH, ldb: H,
+                                          beta: 1, c: gates, ldc: GH)
+                LSTMCell.forward(
+                    gates: gates, bias: combinedBias, hPrev: hIn, cPrev: buffers.cStates + slot(s) + first * H,
+                    hNext: hOut, cNext: (last ? cFinal : buffers.cStates + slot(s + 1)) + first * H,
+                    tanhC: buffers.tanhC.map { $0 + (t * B + first) * H }, output: y,
+                    rows: stepRows, batch: count, hidden: H)
+            case .gru:
+                let recurrent = buffers.stepScratch + first * GH                 // (rows, 3H)
+                Scalar.multiplyTransposed(m: count, n: GH, k: H, a: hIn, lda: H, b: wHH, ldb: H,
+                                          beta: 0, c: recurrent, ldc: GH)
+                GRUCell.forward(
+                    gates: gates, recurrent: recurrent, inputBias: bIH, hiddenBias: bHH,
+                    hnSaved: buffers.hiddenN.map { $0 + (t * B + first) * H },
+                    hPrev: hIn, hNext: hOut, output: y, rows: stepRows, batch: count, hidden: H)
+            case .rnnTanh, .rnnRelu:
+                Scalar.multiplyTransposed(m: count, n: GH, k: H, a: hIn, lda: H, b: wHH, ldb: H,
+                                          beta: 1, c: gates, ldc: GH)
+                VanillaCell.forward(
+                    gates: gates, bias: combinedBias, relu: cell == .rnnRelu, hPrev: hIn, hNext: hOut,
+                    output: y, rows: stepRows, batch: count, hidden: H)
+            }
+        }
+    }
+
+    // MARK: Backward
+
+    /// Seeds the carried gradients with `∂L/∂h_n` and `∂L/∂c_n` (zeros when not given) and clears
+    /// the bias accumulators of `workers` workers.
+    func prepareBackward(dhN: UnsafePointer<Scalar>?, dcN: UnsafePointer<Scalar>?, workers: Int) {
+        let count = batch * hidden
+        if let dhN { buffers.dhCarry.update(from: dhN, count: count) } else { buffers.dhCarry.update(repeating: 0, count: count) }
+        if cell == .lstm {
+            if let dcN { buffers.dcCarry.update(from: dcN, count: count) } else { buffers.dcCarry.update(repeating: 0, count: count) }
+        }
+        buffers.biasScratch.update(repeating: 0, count: workers * 2 * gateWidth)
+    }
+
+    /// Every step in reverse processing order for the batch rows `rows`, with the bias gradient
+    /// sums of worker `worker`. `outputGradient` is the layer's (T, B, D·H) `∂L/∂y`.
+    func backwardSteps(rows: Range<Int>, worker: Int, outputGradient: UnsafePointer<Scalar>, directionColumn: Int) {
+        let H = hidden, GH = gateWidth, B = batch, first = rows.lowerBound, count = rows.count
+        guard count > 0 else { return }
+        let rowLengths = lengths.map { $0 + first }
+        let dInputBias = buffers.biasScratch + worker * 2 * GH                   // (G·H)
+        let dHiddenBias = dInputBias + GH                                        // (G·H), GRU
+        let dhCarry = buffers.dhCarry + first * H                                // (rows, H)
+        let dcCarry = buffers.dcCarry + first * H                                // (rows, H)
+        for s in stride(from: steps - 1, through: 0, by: -1) {
+            let t = time(s)
+            let gates = buffers.gates + (t * B + first) * GH                     // (rows, G·H)
+            let stepRows = StepRows(time: t, lengths: rowLengths)
+            let dY = StridedConstRows(
+                base: outputGradient + (t * B + first) * outputWidth + directionColumn, stride: outputWidth)
+            switch cell {
+            case .lstm:
+                LSTMCell.backward(
+                    gates: gates, cPrev: buffers.cStates + (t * B + first) * H,
+                    tanhC: buffers.tanhC! + (t * B + first) * H, dY: dY, dhCarry: dhCarry, dcCarry: dcCarry,
+                    dBias: dInputBias, rows: stepRows, batch: count, hidden: H)
+                // ∂h_prev += ∂a · W_hh
+                Scalar.multiply(m: count, n: H, k: GH, a: gates, lda: GH, b: wHH, ldb: H, beta: 1, c: dhCarry, ldc: H)
+            case .gru:
+                let dHidden = buffers.stepScratch + first * GH                   // (rows, 3H)
+                GRUCell.backward(
+                    gates: gates, hnSaved: buffers.hiddenN! + (t * B + first) * H, dHidden: dHidden,
+                    hPrev: buffers.hStates + (t * B + first) * H, dY: dY, dhCarry: dhCarry,
+                    dInputBias: dInputBias, dHiddenBias: dHiddenBias, rows: stepRows, batch: count, hidden: H)
+                Scalar.multiply(m: count, n: H, k: GH, a: dHidden, lda: GH, b: wHH, ldb: H, beta: 1, c: dhCarry, ldc: H)
+            case .rnnTanh, .rnnRelu:
+                VanillaCell.backward(
+                    gates: gates, relu: cell == .rnnRelu, dY: dY, dhCarry: dhCarry,
+                    dBias: dInputBias, rows: stepRows, batch: count, hidden: H)
+                Scalar.multiply(m: count, n: H, k: GH, a: gates, lda: GH, b: wHH, ldb: H, beta: 1, c: dhCarry, ldc: H)
+            }
+        }
+    }
+
+    /// After the time loop: `∂W_ih += ∂a^T · X`, `∂W_hh += ∂a_hh^T · H_prev` over all T·B rows, and
+    /// the bias gradients summed over the workers' accumulators. `gates` holds `∂a` by now.
+    func accumulateParameterGradients(
+        dWIH: UnsafeMutablePointer<Scalar>, dWHH: UnsafeMutablePointer<Scalar>,
+        dbIH: UnsafeMutablePointer<Scalar>, dbHH: UnsafeMutablePointer<Scalar>, workers: Int
+    ) {
+        let H = hidden, GH = gateWidth, rowCount = steps * batch
+        Scalar.gemm(transposeA: true, transposeB: false, m: GH, n: inputWidth, k: rowCount,
+                    alpha: 1, a: buffers.gates, lda: GH, b: input, ldb: inputWidth,
+                    beta: 1, c: dWIH, ldc: inputWidth)
+        if cell == .gru {
+            // r and z rows see the same gradient on both sides; the n rows see ∂hh_n = ∂x_n ⊙ r.
+            Scalar.gemm(transposeA: true, transposeB: false, m: 2 * H, n: H, k: rowCount,
+                        alpha: 1, a: buffers.gates, lda: GH, b: buffers.hStates, ldb: H,
+                        beta: 1, c: dWHH, ldc: H)
+            Scalar.gemm(transposeA: true, transposeB: false, m: H, n: H, k: rowCount,
+                        alpha: 1, a: buffers.hiddenN!, lda: H, b: buffers.hStates, ldb: H,
+                        beta: 1, c: dWHH + 2 * H * H, ldc: H)
+        } else {
+            Scalar.gemm(transposeA: true, transposeB: false, m: GH, n: H, k: rowCount,
+                        alpha: 1, a: buffers.gates, lda: GH, b: buffers.hStates, ldb: H,
+                        beta: 1, c: dWHH, ldc: H)
+        }
+        for worker in 0..<workers {
+            let inputSide = buffers.biasScratch + worker * 2 * GH
+            // LSTM and RNN: one sum serves b_ih and b_hh; GRU: the hidden side is summed apart.
+            let hiddenSide = cell == .gru ? inputSide + GH : inputSide
+            for j in 0..<GH {
+                dbIH[j] += inputSide[j]
+                dbHH[j] += hiddenSide[j]
+            }
+        }
+    }
+
+    /// `∂X (T·B, I_k) += ∂a · W_ih`.
+    func accumulateInputGradient(_ dInput: UnsafeMutablePointer<Scalar>) {
+        let GH = gateWidth
+        Scalar.multiply(m: steps * batch, n: inputWidth, k: GH, a: buffers.gates, lda: GH,
+                        b: wIH, ldb: inputWidth, beta: 1, c: dInput, ldc: inputWidth)
+    }
+}

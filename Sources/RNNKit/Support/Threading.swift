@@ -1,0 +1,69 @@
+// RNNKit's thread policy. One process-wide setting says how many threads a pass may use:
+//  - large GEMMs (input projections, weight gradients, ∂X) use OpenBLAS's own threads;
+//  - the time loop of a bidirectional layer runs its two directions on two threads;
+//  - the time loop of a unidirectional layer with enough rows splits the batch rows across
+//    threads, each running every step for its rows with no barrier between steps (rows of a
+//    recurrence are independent); inside those threads OpenBLAS runs single-threaded.
+
+import COpenBLAS
+import Dispatch
+import Synchronization
+
+/// The configured thread count; 0 until `setThreadCount` is called.
+private let configuredThreadCount = Atomic<Int>(0)
+
+/// Sets the number of threads RNNKit uses, process-wide (default: OpenBLAS's default, one per core).
+///
+/// It also sets OpenBLAS's thread count, which RNNKit manages from then on: a time loop split
+/// across threads runs OpenBLAS single-threaded for its duration.
+public func setThreadCount(_ count: Int) {
+    let threads = max(1, min(count, 256))
+    configuredThreadCount.store(threads, ordering: .relaxed)
+    openblas_set_num_threads(Int32(threads))
+}
+
+/// The number of threads RNNKit uses.
+public func threadCount() -> Int {
+    let configured = configuredThreadCount.load(ordering: .relaxed)
+    return configured > 0 ? configured : max(1, Int(openblas_get_num_threads()))
+}
+
+/// Rows of the batch below which a worker is not worth its thread: splitting fewer rows makes
+/// every worker stream the whole of `W_hh` for little arithmetic.
+let minimumRowsPerWorker = 8
+
+/// Upper bound on the workers of one time loop (sizes the per-worker bias accumulators).
+let maximumWorkers = 16
+
+/// How many workers split a time loop over `batch` rows.
+func stepWorkerCount(batch: Int) -> Int {
+    max(1, min(threadCount(), batch / minimumRowsPerWorker, maximumWorkers))
+}
+
+/// The rows of worker `worker` out of `workers` over `batch` rows: contiguous, sizes differ by at most 1.
+func workerRows(_ worker: Int, of workers: Int, batch: Int) -> Range<Int> {
+    (worker * batch / workers)..<((worker + 1) * batch / workers)
+}
+
+/// Runs `body(0..<count)` on `count` threads at once and waits for all; OpenBLAS runs
+/// single-threaded meanwhile. With `count ≤ 1` it runs `body(0)` on the calling thread.
+func runConcurrently(_ count: Int, _ body: (Int) -> Void) {
+    guard count > 1 else {
+        body(0)
+        return
+    }
+    openblas_set_num_threads(1)
+    // The workers of a time loop write disjoint rows (or disjoint directions) of the workspace and
+    // gradients, and join before `runConcurrently` returns; that is what makes sharing `body` sound.
+    withoutActuallyEscaping(body) { body in
+        let shared = UncheckedSendable(body)
+        DispatchQueue.concurrentPerform(iterations: count) { shared.value($0) }
+    }
+    openblas_set_num_threads(Int32(threadCount()))
+}
+
+/// A value handed to worker threads whose safety the caller has argued (see `runConcurrently`).
+private struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
