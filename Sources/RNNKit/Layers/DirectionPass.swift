@@ -22,6 +22,9 @@ struct DirectionPass<Scalar: RNNScalar> {
     let hFinal: UnsafeMutablePointer<Scalar>      // (B, H)
     let cFinal: UnsafeMutablePointer<Scalar>      // (B, H), LSTM
     let lengths: UnsafePointer<Int>?              // (B), or nil when every row has length T
+    /// Whether the pass starts from a zero hidden state (no `h0` given): the first step's recurrent
+    /// product is then zero and is skipped — half the work of a single-step call.
+    let startsFromZero: Bool
 
     var gateWidth: Int { cell.gateCount * hidden }
 
@@ -68,10 +71,13 @@ struct DirectionPass<Scalar: RNNScalar> {
             let gates = buffers.gates + (t * B + first) * GH                     // (rows, G·H)
             let stepRows = StepRows(time: t, lengths: rowLengths)
             let y = StridedRows(base: output + (t * B + first) * outputWidth, stride: outputWidth)
+            let recurrentIsZero = s == 0 && startsFromZero
             switch cell {
             case .lstm:
-                Scalar.multiplyTransposed(m: count, n: GH, k: H, a: hIn, lda: H, b: wHH, ldb: H,
-                                          beta: 1, c: gates, ldc: GH)
+                if !recurrentIsZero {
+                    Scalar.multiplyTransposed(m: count, n: GH, k: H, a: hIn, lda: H, b: wHH, ldb: H,
+                                              beta: 1, c: gates, ldc: GH)
+                }
                 LSTMCell.forward(
                     gates: gates, bias: combinedBias, hPrev: hIn, cPrev: buffers.cStates + slot(s) + first * H,
                     hNext: hOut, cNext: (last ? cFinal : buffers.cStates + slot(s + 1)) + first * H,
@@ -79,15 +85,21 @@ struct DirectionPass<Scalar: RNNScalar> {
                     rows: stepRows, batch: count, hidden: H)
             case .gru:
                 let recurrent = buffers.stepScratch + first * GH                 // (rows, 3H)
-                Scalar.multiplyTransposed(m: count, n: GH, k: H, a: hIn, lda: H, b: wHH, ldb: H,
-                                          beta: 0, c: recurrent, ldc: GH)
+                if recurrentIsZero {
+                    recurrent.update(repeating: 0, count: count * GH)
+                } else {
+                    Scalar.multiplyTransposed(m: count, n: GH, k: H, a: hIn, lda: H, b: wHH, ldb: H,
+                                              beta: 0, c: recurrent, ldc: GH)
+                }
                 GRUCell.forward(
                     gates: gates, recurrent: recurrent, inputBias: bIH, hiddenBias: bHH,
                     hnSaved: buffers.hiddenN.map { $0 + (t * B + first) * H },
                     hPrev: hIn, hNext: hOut, output: y, rows: stepRows, batch: count, hidden: H)
             case .rnnTanh, .rnnRelu:
-                Scalar.multiplyTransposed(m: count, n: GH, k: H, a: hIn, lda: H, b: wHH, ldb: H,
-                                          beta: 1, c: gates, ldc: GH)
+                if !recurrentIsZero {
+                    Scalar.multiplyTransposed(m: count, n: GH, k: H, a: hIn, lda: H, b: wHH, ldb: H,
+                                              beta: 1, c: gates, ldc: GH)
+                }
                 VanillaCell.forward(
                     gates: gates, bias: combinedBias, relu: cell == .rnnRelu, hPrev: hIn, hNext: hOut,
                     output: y, rows: stepRows, batch: count, hidden: H)

@@ -210,7 +210,8 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
         parameters.withUnsafeBufferPointer { p in
             for layer in 0..<c.numLayers {
                 let passes = (0..<c.directionCount).map { direction in
-                    makePass(layer: layer, direction: direction, workspace: workspace, parameters: p.baseAddress!)
+                    makePass(layer: layer, direction: direction, workspace: workspace, parameters: p.baseAddress!,
+                             startsFromZero: initialHidden == nil)
                 }
                 func prepare(_ direction: Int) {
                     let index = (layer * c.directionCount + direction) * batch * c.hiddenSize
@@ -242,7 +243,8 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
 
     /// The pass of one layer and direction over the current workspace.
     private func makePass(
-        layer: Int, direction: Int, workspace ws: Workspace<Scalar>, parameters p: UnsafePointer<Scalar>
+        layer: Int, direction: Int, workspace ws: Workspace<Scalar>, parameters p: UnsafePointer<Scalar>,
+        startsFromZero: Bool = false
     ) -> DirectionPass<Scalar> {
         let c = configuration
         let group = layout.group(layer: layer, direction: direction, directionCount: c.directionCount)
@@ -257,7 +259,7 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
             input: layer == 0 ? UnsafePointer(ws.input) : UnsafePointer(ws.output(ofLayer: layer - 1)),
             output: ws.output(ofLayer: layer) + direction * c.hiddenSize,
             hFinal: ws.finalHidden + index, cFinal: ws.finalCell + index,
-            lengths: ws.activeLengths)
+            lengths: ws.activeLengths, startsFromZero: startsFromZero)
     }
 
     // MARK: Backward
