@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds RNNKit and runs every test: the Swift suite, then the C API tests.
+# Builds RNNKit and runs every test: the Swift suite (release mode), then the C API tests.
 #
 #   scripts/test.sh                      all tests
 #   scripts/test.sh --sanitize address   the Swift suite under AddressSanitizer (thread: ThreadSanitizer)
@@ -27,8 +27,10 @@ if [ -n "$sanitize" ]; then
   exit 0
 fi
 
-echo "== swift test"
-swift test
+# Release mode: the learning-task tests train real models and take seconds there, minutes in
+# debug. -enable-testing keeps @testable imports working in a release build.
+echo "== swift test (release)"
+swift test -c release -Xswiftc -enable-testing
 if [ -x scripts/test-c.sh ]; then
   echo "== C API tests"
   scripts/test-c.sh
