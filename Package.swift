@@ -10,6 +10,12 @@ let package = Package(
         .executable(name: "rnnkit-bench", targets: ["rnnkit-bench"]),
         // The C API: librnnkit.so, declared by Modules/CRNNKit/include/rnnkit.h.
         .library(name: "rnnkit", type: .dynamic, targets: ["RNNKitC"]),
+        // The command line (docs/cli.md). SwiftPM names binaries after products and "rnnkit" is the
+        // C library's product (librnnkit.so), so this one is built as rnnkit-cli and installed as rnnkit.
+        .executable(name: "rnnkit-cli", targets: ["rnnkit-cli"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // MARK: System libraries (module maps only; no Swift code, no stable Swift API)
@@ -47,11 +53,31 @@ let package = Package(
             dependencies: ["RNNKit", "COpenBLAS"]
         ),
 
+        // MARK: Command line
+        // The commands of `rnnkit` as a library, so that tests run them in-process.
+        .target(
+            name: "RNNKitCLI",
+            dependencies: [
+                "RNNKit", "CLAPACKE",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // The `rnnkit` executable: a one-line entry point into RNNKitCLI.
+        .executableTarget(
+            name: "rnnkit-cli",
+            dependencies: ["RNNKitCLI"],
+            path: "Sources/rnnkit"
+        ),
+
         // MARK: Tests
         .testTarget(
             name: "RNNKitTests",
             dependencies: ["RNNKit"],
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "RNNKitCLITests",
+            dependencies: ["RNNKitCLI", "RNNKit"]
         ),
     ]
 )

@@ -1,0 +1,109 @@
+// `rnnkit generate`, `rnnkit eval` and `rnnkit forecast`: using a trained run directory.
+
+import ArgumentParser
+import Foundation
+import RNNKit
+
+struct GenerateCommand: ConsoleCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Sample text from a character model.",
+        discussion: """
+            Feeds --prime to the model, then draws --length characters, each from \
+            softmax(logits / temperature) with a generator seeded by --seed (the same seed gives \
+            the same text). Temperature 0 always takes the most likely character. Prints the prime \
+            followed by the generated text.
+            """)
+
+    @Option(name: .long, help: ArgumentHelp("A run directory written by `rnnkit train` on text.", valueName: "dir"))
+    var model: String
+    @Option(name: .long, help: ArgumentHelp("Text to start from; every character must be in the model's vocabulary. (default: a line break)", valueName: "text"))
+    var prime: String = "\n"
+    @Option(name: .long, help: ArgumentHelp("Characters to generate, 1–1000000.", valueName: "n"))
+    var length: Int = 500
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Sampling temperature, 0–10: 1 samples the model's distribution, lower is more conservative.", valueName: "t"))
+    var temperature: Double = 0.8
+    @Option(name: .long, help: ArgumentHelp("Seed of the sampler.", valueName: "n"))
+    var seed: UInt64 = 1
+
+    func validate() throws {
+        try require("--length", length, in: 1...1_000_000)
+        try require("--temperature", temperature, "between 0 and 10") { $0 >= 0 && $0 <= 10 }
+        if prime.isEmpty { throw ValidationError("--prime must hold at least one character") }
+    }
+
+    func run(console: Console) throws {
+        let trained = try TrainedModel.load(runDirectory: model, option: "--model")
+        let model = try trained.characterModel(for: "generate")
+        let vocabulary = model.vocabulary!
+        if let unknown = prime.unicodeScalars.first(where: { vocabulary.id(of: $0) == nil }) {
+            throw CLIError("--prime contains \(describe(unknown)), which the model never saw; its vocabulary has \(vocabulary.count) characters")
+        }
+        let generated = try model.sampleText(prime: prime, length: length, temperature: temperature, seed: seed)
+        console.line(prime + generated)
+    }
+}
+
+struct EvalCommand: ConsoleCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Evaluate a character model on a text file: loss, bits per character, perplexity.",
+        discussion: """
+            Runs the model over the whole file in windows of the run's --seq-len, carrying the \
+            state across windows as training did, and reports the mean cross-entropy of predicting \
+            each next character: nats, bits per character (nats / ln 2), perplexity and accuracy. \
+            Every character of the file must be in the model's vocabulary.
+            """)
+
+    @Option(name: .long, help: ArgumentHelp("A run directory written by `rnnkit train` on text.", valueName: "dir"))
+    var model: String
+    @Option(name: .long, help: ArgumentHelp("UTF-8 text file to evaluate on (at least two characters).", valueName: "file"))
+    var text: String
+
+    func run(console: Console) throws {
+        let trained = try TrainedModel.load(runDirectory: model, option: "--model")
+        let model = try trained.characterModel(for: "eval")
+        let content = try InputFile.text(at: text)
+        let result = try evaluateCharacterModel(model, text: content, source: text, windowLength: trained.configuration.training.seqLen)
+        console.line("\(text): \(grouped(result.count)) predicted characters")
+        console.line(String(format: "loss %.4f nats/char  %.4f bits/char  perplexity %.2f  accuracy %.1f%%",
+                            result.loss, result.bitsPerCharacter, exp(result.loss), 100 * result.accuracy))
+    }
+}
+
+struct ForecastCommand: ConsoleCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "forecast",
+        abstract: "Forecast the next values of a numeric CSV column with a trained forecaster.",
+        discussion: """
+            Reads the column the model was trained on (or --column) from --csv, feeds the series to \
+            the model and forecasts --horizon values past its end, each prediction fed back as the \
+            next input. Prints `step,forecast` CSV lines. When the series is long enough it first \
+            backtests: it forecasts the last --horizon known values from the ones before them and \
+            compares the mean squared error with the last-value baseline.
+            """)
+
+    @Option(name: .long, help: ArgumentHelp("A run directory written by `rnnkit train --csv`.", valueName: "dir"))
+    var model: String
+    @Option(name: .long, help: ArgumentHelp("CSV file with a header row holding the series.", valueName: "file"))
+    var csv: String
+    @Option(name: .long, help: ArgumentHelp("The column to read. (default: the column the model was trained on)", valueName: "name"))
+    var column: String?
+    @Option(name: .long, help: ArgumentHelp("Values to forecast past the end of the series, 1–100000.", valueName: "n"))
+    var horizon: Int = 10
+
+    func validate() throws {
+        try require("--horizon", horizon, in: 1...100_000)
+    }
+
+    func run(console: Console) throws {
+        let trained = try TrainedModel.load(runDirectory: model, option: "--model")
+        try runForecast(trained, csvPath: csv, column: column, horizon: horizon, console: console)
+    }
+}
+
+/// `'x'` for printable characters, `U+0009` style for the rest.
+func describe(_ scalar: Unicode.Scalar) -> String {
+    let code = "U+" + String(scalar.value, radix: 16, uppercase: true)
+    return scalar.properties.isWhitespace || scalar.value < 0x20 ? code : "'\(Character(scalar))' (\(code))"
+}

@@ -1,0 +1,119 @@
+// `rnnkit train`: the options, their checks, and the hand-over to TrainingRun.
+
+import ArgumentParser
+import Foundation
+import RNNKit
+
+struct TrainCommand: ConsoleCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a character-level language model (--text, or the built-in corpus) or a forecaster (--csv).",
+        discussion: """
+            With no data option, trains a character-level LSTM on the corpus shipped with RNNKit: \
+            about two minutes on two cores, then prints validation bits per character and sampled \
+            text. --text FILE does the same on any UTF-8 text file; --csv FILE --column NAME trains \
+            a next-value forecaster on one numeric column. Every run writes a run directory \
+            (--out): config.json, checkpoint.safetensors, metrics.csv, loss.svg. --resume DIR \
+            continues a run from its checkpoint, with the data and options it recorded; only \
+            --steps/--epochs (a new, larger total) and --threads may be given with it.
+            """)
+
+    // MARK: Data
+    @Option(name: .long, help: ArgumentHelp("UTF-8 text file: train a character-level language model on it.", valueName: "file"))
+    var text: String?
+    @Option(name: .long, help: ArgumentHelp("CSV file with a header row: train a forecaster on one numeric column (needs --column).", valueName: "file"))
+    var csv: String?
+    @Option(name: .long, help: ArgumentHelp("The CSV column to forecast.", valueName: "name"))
+    var column: String?
+
+    // MARK: Model
+    @Option(name: .long, help: "Recurrent cell. (default: lstm)")
+    var cell: CellChoice?
+    @Option(name: .long, help: ArgumentHelp("Hidden units per layer, 1–4096. (default: 128 for text, 32 for CSV)", valueName: "n"))
+    var hidden: Int?
+    @Option(name: .long, help: ArgumentHelp("Stacked recurrent layers, 1–16. (default: 1)", valueName: "n"))
+    var layers: Int?
+    @Flag(name: .long, help: "Bidirectional recurrent layers (forecasters only: a language model may not see the future).")
+    var bidirectional = false
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Dropout after each recurrent layer, 0 ≤ p < 1. (default: 0)", valueName: "p"))
+    var dropout: Double?
+
+    // MARK: Run
+    @Option(name: .customLong("seq-len"), help: ArgumentHelp("Time steps per training window (truncated BPTT for text, the input window of a forecaster), 1–10000. (default: 64 for text, 24 for CSV)", valueName: "n"))
+    var seqLen: Int?
+    @Option(name: .long, help: ArgumentHelp("Sequences per minibatch, 1–4096. (default: 32)", valueName: "n"))
+    var batch: Int?
+    @Option(name: .long, help: ArgumentHelp("Optimizer steps in total, 1–10000000. (default: 1500 on the built-in corpus, 1000 on --text, 600 on --csv)", valueName: "n"))
+    var steps: Int?
+    @Option(name: .long, help: ArgumentHelp("Passes over the training data, 1–100000, instead of --steps.", valueName: "n"))
+    var epochs: Int?
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Learning rate, 0 < lr ≤ 10. (default: 0.003 for Adam/AdamW/RMSprop, 0.1 for SGD)", valueName: "rate"))
+    var lr: Double?
+    @Option(name: .long, help: "Optimizer. (default: adam)")
+    var optimizer: OptimizerChoice?
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Clip the global gradient norm to this value; 0 turns clipping off. (default: 5)", valueName: "norm"))
+    var clip: Double?
+    @Option(name: .long, help: ArgumentHelp("Seed of the initial weights, shuffling, dropout and samples. (default: 1)", valueName: "n"))
+    var seed: UInt64?
+    @Option(name: .long, help: ArgumentHelp("OpenBLAS threads, 1–256. (default: 1 below --hidden 256, where threads cost more than they gain; else the number of cores)", valueName: "n"))
+    var threads: Int?
+    @Option(name: .customLong("val-fraction"), parsing: .unconditional, help: ArgumentHelp("Fraction of the data held out for validation (the end of the text or series), 0.01–0.5. (default: 0.1)", valueName: "f"))
+    var valFraction: Double?
+    @Option(name: .customLong("eval-every"), help: ArgumentHelp("Validate, checkpoint and plot every n steps. (default: about 10 times per run)", valueName: "n"))
+    var evalEvery: Int?
+    @Option(name: .long, help: ArgumentHelp("The run directory to create; must be new or empty. (default: runs/<data name>-<date>-<time>)", valueName: "dir"))
+    var out: String?
+    @Option(name: .long, help: ArgumentHelp("Continue the run in this directory from its checkpoint.", valueName: "dir"))
+    var resume: String?
+    /// Stops after this step as an interruption would (after its checkpoint), for testing resumption.
+    @Option(name: .customLong("stop-after"), help: ArgumentHelp("Stop after step n, as if interrupted (for tests).", visibility: .hidden))
+    var stopAfter: Int?
+
+    func validate() throws {
+        if text != nil, csv != nil {
+            throw ValidationError("--text and --csv exclude each other; pass one data file")
+        }
+        if csv != nil, column == nil {
+            throw ValidationError("--csv needs --column NAME, the numeric column to forecast")
+        }
+        if column != nil, csv == nil {
+            throw ValidationError("--column applies to --csv only")
+        }
+        if steps != nil, epochs != nil {
+            throw ValidationError("--steps and --epochs exclude each other; pass one")
+        }
+        if bidirectional, csv == nil, resume == nil {
+            throw ValidationError("--bidirectional applies to forecasters (--csv) only: a character language model predicts each character from the ones before it, so it may not read the text backwards")
+        }
+        if let resume {
+            let fixed: [(String, Bool)] = [
+                ("--text", text != nil), ("--csv", csv != nil), ("--column", column != nil), ("--cell", cell != nil),
+                ("--hidden", hidden != nil), ("--layers", layers != nil), ("--bidirectional", bidirectional),
+                ("--dropout", dropout != nil), ("--seq-len", seqLen != nil), ("--batch", batch != nil),
+                ("--lr", lr != nil), ("--optimizer", optimizer != nil), ("--clip", clip != nil), ("--seed", seed != nil),
+                ("--val-fraction", valFraction != nil), ("--eval-every", evalEvery != nil), ("--out", out != nil),
+            ]
+            if let (option, _) = fixed.first(where: { $0.1 }) {
+                throw ValidationError("\(option) cannot be given with --resume: the run in '\(resume)' keeps the data and options in its config.json (only --steps, --epochs and --threads may change)")
+            }
+        }
+        try require("--hidden", hidden, in: 1...4096)
+        try require("--layers", layers, in: 1...16)
+        try require("--dropout", dropout, "at least 0 and below 1") { $0 >= 0 && $0 < 1 }
+        try require("--seq-len", seqLen, in: 1...10_000)
+        try require("--batch", batch, in: 1...4096)
+        try require("--steps", steps, in: 1...10_000_000)
+        try require("--epochs", epochs, in: 1...100_000)
+        try require("--lr", lr, "above 0 and at most 10") { $0 > 0 && $0 <= 10 }
+        try require("--clip", clip, "at least 0 (0 turns clipping off)") { $0 >= 0 }
+        try require("--threads", threads, in: 1...256)
+        try require("--val-fraction", valFraction, "between 0.01 and 0.5") { $0 >= 0.01 && $0 <= 0.5 }
+        try require("--eval-every", evalEvery, in: 1...10_000_000)
+        try require("--stop-after", stopAfter, in: 1...10_000_000)
+        if let out, out.isEmpty { throw ValidationError("--out must name a directory, got an empty string") }
+    }
+
+    func run(console: Console) throws {
+        try TrainingRun.start(command: self, console: console)
+    }
+}

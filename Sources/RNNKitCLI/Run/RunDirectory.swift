@@ -1,0 +1,208 @@
+// The run directory that `rnnkit train --out DIR` writes and the other commands read.
+//
+//   DIR/
+//     config.json              what was trained on and how (RunConfiguration, below)
+//     checkpoint.safetensors   weights, model configuration, optimizer state and step counter
+//     metrics.csv              step, train_loss, val_loss, throughput, elapsed_seconds
+//     loss.svg                 the training and validation loss curves, for a browser
+//     samples.txt              (character models) text sampled at each validation
+//
+// Every file is replaced atomically (Run/AtomicFile.swift).
+
+import Foundation
+
+/// What a run trained, on which data, with which options: the content of `config.json`.
+///
+/// `format` and `formatVersion` identify the layout; a reader refuses other formats and newer
+/// versions with a message rather than misreading them.
+struct RunConfiguration: Codable, Equatable {
+    /// Always ``RunConfiguration/formatName``.
+    var format: String = RunConfiguration.formatName
+    /// The version of this layout; ``RunConfiguration/currentFormatVersion`` when written.
+    var formatVersion: Int = RunConfiguration.currentFormatVersion
+    /// The `rnnkit --version` that wrote the run.
+    var rnnkitVersion: String = cliVersion
+    /// `"char-lm"` (a character-level language model) or `"forecast"` (a one-column forecaster).
+    var task: String
+    /// Where the training data came from.
+    var data: DataSource
+    /// The model: cell, sizes, dropout.
+    var model: ModelOptions
+    /// The run: optimisation and schedule.
+    var training: TrainingOptions
+
+    static let formatName = "rnnkit-run"
+    static let currentFormatVersion = 1
+
+    /// The training data of a run.
+    struct DataSource: Codable, Equatable {
+        /// `"builtin"` (the shipped corpus), `"text"` or `"csv"`.
+        var kind: String
+        /// Absolute path of the text or CSV file; `nil` for the built-in corpus.
+        var path: String?
+        /// The CSV column (CSV only).
+        var column: String?
+        /// Characters or values the run was given, for information.
+        var length: Int
+        /// FNV-1a hash of the text (or of the column's values), so that a resume on changed data is refused.
+        var fingerprint: String?
+        /// Forecasters: the mean of the training part, subtracted before the model sees a value.
+        var mean: Double?
+        /// Forecasters: the standard deviation of the training part, dividing after the mean.
+        var standardDeviation: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case kind, path, column, length, fingerprint, mean, standardDeviation = "standard_deviation"
+        }
+    }
+
+    /// The architecture options.
+    struct ModelOptions: Codable, Equatable {
+        /// `lstm`, `gru`, `rnn-tanh` or `rnn-relu`.
+        var cell: String
+        var hidden: Int
+        var layers: Int
+        var bidirectional: Bool
+        var dropout: Double
+        /// Embedding size of a character model (0 for a forecaster).
+        var embedding: Int
+    }
+
+    /// The optimisation options.
+    struct TrainingOptions: Codable, Equatable {
+        var seqLen: Int
+        var batch: Int
+        /// The total number of optimizer steps of the run (resuming may raise it).
+        var steps: Int
+        var learningRate: Double
+        var optimizer: String
+        /// Global gradient-norm limit; 0 means no clipping.
+        var clip: Double
+        var seed: UInt64
+        var threads: Int
+        var valFraction: Double
+        var evalEvery: Int
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case format, formatVersion = "format_version", rnnkitVersion = "rnnkit_version"
+        case task, data, model, training
+    }
+}
+
+extension RunConfiguration.TrainingOptions {
+    enum CodingKeys: String, CodingKey {
+        case seqLen = "seq_len", batch, steps, learningRate = "lr", optimizer, clip, seed, threads
+        case valFraction = "val_fraction", evalEvery = "eval_every"
+    }
+}
+
+/// A run directory on disk: where its files are, creating it, and reading it back.
+struct RunDirectory {
+    /// The directory's path as given.
+    let path: String
+
+    static let configName = "config.json"
+    static let checkpointName = "checkpoint.safetensors"
+    static let metricsName = "metrics.csv"
+    static let plotName = "loss.svg"
+    static let samplesName = "samples.txt"
+
+    var configPath: String { path + "/" + Self.configName }
+    var checkpointPath: String { path + "/" + Self.checkpointName }
+    var metricsPath: String { path + "/" + Self.metricsName }
+    var plotPath: String { path + "/" + Self.plotName }
+    var samplesPath: String { path + "/" + Self.samplesName }
+
+    /// Prepares `path` for a new run: creates it (and its parents) when missing, accepts it when it
+    /// is an empty directory, and refuses a file or a directory that already holds anything, so
+    /// that no earlier run is ever overwritten.
+    static func createNew(at path: String) throws -> RunDirectory {
+        let manager = FileManager.default
+        var isDirectory: ObjCBool = false
+        if manager.fileExists(atPath: path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else {
+                throw CLIError("--out '\(path)' is a file; expected a new or empty directory for the run")
+            }
+            let contents = (try? manager.contentsOfDirectory(atPath: path)) ?? []
+            if contents.contains(configName) || contents.contains(checkpointName) {
+                throw CLIError("'\(path)' already holds a run; continue it with --resume \(path), or pass a new --out directory")
+            }
+            guard contents.isEmpty else {
+                throw CLIError("--out '\(path)' is a directory that is not empty; expected a new or empty directory for the run")
+            }
+        } else {
+            do {
+                try manager.createDirectory(atPath: path, withIntermediateDirectories: true)
+            } catch {
+                throw CLIError("cannot create the run directory '\(path)': \(error.localizedDescription)")
+            }
+        }
+        return RunDirectory(path: path)
+    }
+
+    /// Opens an existing run directory, or the directory holding the checkpoint `path` names.
+    /// - Throws: ``CLIError`` when it is missing, has no `config.json`, or was written in another
+    ///   format or by a newer rnnkit.
+    static func openExisting(_ path: String, option: String) throws -> (RunDirectory, RunConfiguration) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw CLIError("\(option) '\(path)' does not exist; expected a run directory written by rnnkit train")
+        }
+        let directory = RunDirectory(
+            path: isDirectory.boolValue ? path : URL(fileURLWithPath: path).deletingLastPathComponent().path)
+        let configuration = try directory.readConfiguration(option: option)
+        guard FileManager.default.fileExists(atPath: directory.checkpointPath) else {
+            throw CLIError("\(option) '\(directory.path)' has no \(checkpointName); the run was stopped before its first checkpoint")
+        }
+        return (directory, configuration)
+    }
+
+    /// Reads and checks `config.json`.
+    func readConfiguration(option: String) throws -> RunConfiguration {
+        guard let data = FileManager.default.contents(atPath: configPath) else {
+            throw CLIError("\(option) '\(path)' is not an rnnkit run directory: it has no readable \(Self.configName)")
+        }
+        // Check the format before decoding the rest, so a newer layout gets the version message.
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw CLIError("\(configPath) is not a JSON object; the run directory is damaged")
+        }
+        guard object["format"] as? String == RunConfiguration.formatName else {
+            throw CLIError("\(configPath) is not an rnnkit run configuration (expected \"format\": \"\(RunConfiguration.formatName)\")")
+        }
+        guard let version = object["format_version"] as? Int else {
+            throw CLIError("\(configPath) has no integer format_version")
+        }
+        guard version == RunConfiguration.currentFormatVersion else {
+            let writer = (object["rnnkit_version"] as? String).map { " (rnnkit \($0))" } ?? ""
+            throw CLIError("'\(path)' was written in run format \(version)\(writer); this rnnkit \(cliVersion) reads run format \(RunConfiguration.currentFormatVersion) only")
+        }
+        do {
+            return try JSONDecoder().decode(RunConfiguration.self, from: data)
+        } catch {
+            throw CLIError("\(configPath) is incomplete or malformed: \(describe(decodingError: error))")
+        }
+    }
+
+    /// Writes `config.json` atomically, keys sorted so that runs diff cleanly.
+    func writeConfiguration(_ configuration: RunConfiguration) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = try encoder.encode(configuration)
+        try writeAtomically([UInt8](data) + [0x0A], to: configPath)
+    }
+}
+
+/// One line for a JSON decoding error: which key, and what was wrong with it.
+private func describe(decodingError error: Error) -> String {
+    guard let error = error as? DecodingError else { return "\(error)" }
+    func pathText(_ path: [CodingKey]) -> String { path.map(\.stringValue).joined(separator: ".") }
+    switch error {
+    case .keyNotFound(let key, let context):
+        return "missing key \(pathText(context.codingPath + [key]))"
+    case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+        return "bad value at \(pathText(context.codingPath)): \(context.debugDescription)"
+    @unknown default:
+        return "\(error)"
+    }
+}

@@ -1,0 +1,135 @@
+// Reading a trained run back for `generate`, `eval` and `forecast`, and the computations they do.
+
+import Foundation
+import RNNKit
+
+/// A run directory's configuration and its model, loaded from the checkpoint.
+struct TrainedModel {
+    var directory: RunDirectory
+    var configuration: RunConfiguration
+    var model: SequenceModel
+
+    /// Opens the run directory `path` and loads its checkpoint.
+    /// - Throws: ``CLIError`` for a missing or incompatible run directory; the checkpoint's own
+    ///   errors (wrong format or version, damaged file) are reported with the file's name.
+    static func load(runDirectory path: String, option: String) throws -> TrainedModel {
+        let (directory, configuration) = try RunDirectory.openExisting(path, option: option)
+        let model: SequenceModel
+        do {
+            guard case .sequence(let loaded) = try loadModel(from: directory.checkpointPath) else {
+                throw CLIError("'\(directory.checkpointPath)' holds a sequence-to-sequence model; rnnkit reads character models and forecasters")
+            }
+            model = loaded
+        } catch let error as RNNKitError {
+            throw CLIError("cannot load the model of '\(directory.path)': \(error.message)")
+        }
+        model.isTraining = false
+        return TrainedModel(directory: directory, configuration: configuration, model: model)
+    }
+
+    /// The model, if it is a character model; `command` names the caller in the error.
+    func characterModel(for command: String) throws -> SequenceModel {
+        guard configuration.task == "char-lm", model.vocabulary != nil, model.configuration.input == .tokens else {
+            throw CLIError("'\(directory.path)' holds a forecaster (trained with --csv); rnnkit \(command) needs a character model, trained with --text or on the built-in corpus")
+        }
+        return model
+    }
+}
+
+/// Cross-entropy of predicting each next character of `ids`, read in windows of `windowLength`
+/// with the state carried across windows (inference mode: no dropout).
+/// - Returns: mean loss in nats, correct top-1 predictions, and predictions counted (`ids.count − 1`).
+func characterLoss(_ model: SequenceModel, ids: [Int], windowLength: Int) throws -> (loss: Double, correct: Int, count: Int) {
+    let wasTraining = model.isTraining
+    model.isTraining = false
+    defer { model.isTraining = wasTraining }
+    var state: SequenceModelState?
+    var total = 0.0, correct = 0, count = 0
+    var start = 0
+    while start < ids.count - 1 {
+        let steps = min(windowLength, ids.count - 1 - start)
+        let inputs = Array(ids[start..<start + steps])             // [T, 1]
+        let targets = Array(ids[start + 1...start + steps])        // [T, 1]
+        let output = try model.forward(.tokens(inputs), steps: steps, batch: 1, initialState: state)
+        let result = try sequenceSoftmaxCrossEntropy(
+            logits: output.outputs, targets: targets, steps: steps, batch: 1,
+            classCount: model.configuration.outputSize, computeGradient: false)
+        total += result.totalLoss
+        correct += result.correctPredictions
+        count += result.countedPositions
+        state = output.finalState
+        start += steps
+    }
+    return (count > 0 ? total / Double(count) : .nan, correct, count)
+}
+
+/// The figures `rnnkit eval` prints.
+struct EvaluationResult {
+    /// Characters predicted.
+    var count: Int
+    /// Mean cross-entropy, nats per character.
+    var loss: Double
+    var bitsPerCharacter: Double { loss / log(2) }
+    /// Fraction of characters that were the model's most likely prediction.
+    var accuracy: Double
+}
+
+/// Evaluates `model` on `text` (every character must be in its vocabulary).
+func evaluateCharacterModel(_ model: SequenceModel, text: String, source: String, windowLength: Int) throws -> EvaluationResult {
+    let vocabulary = model.vocabulary!
+    var ids: [Int] = []
+    ids.reserveCapacity(text.unicodeScalars.count)
+    for (position, scalar) in text.unicodeScalars.enumerated() {
+        guard let id = vocabulary.id(of: scalar) else {
+            throw CLIError("text file '\(source)' has \(describe(scalar)) at character \(position), which is not among the \(vocabulary.count) characters the model was trained on; eval needs text in the model's alphabet")
+        }
+        ids.append(id)
+    }
+    guard ids.count >= 2 else {
+        throw CLIError("text file '\(source)' has \(ids.count) character; expected at least 2 (one to read, one to predict)")
+    }
+    let result = try characterLoss(model, ids: ids, windowLength: windowLength)
+    return EvaluationResult(count: result.count, loss: result.loss, accuracy: Double(result.correct) / Double(result.count))
+}
+
+/// `rnnkit forecast`: backtest on the last `horizon` known values when there is room, then the forecast.
+func runForecast(_ trained: TrainedModel, csvPath: String, column: String?, horizon: Int, console: Console) throws {
+    let configuration = trained.configuration
+    guard configuration.task == "forecast", let mean = configuration.data.mean,
+          let deviation = configuration.data.standardDeviation, trained.model.configuration.input == .features else {
+        throw CLIError("'\(trained.directory.path)' holds a character model; rnnkit forecast needs a forecaster, trained with --csv FILE --column NAME")
+    }
+    let columnName = column ?? configuration.data.column ?? ""
+    let values = try CSVTable.readNumericColumn(path: csvPath, column: columnName)
+    let window = configuration.training.seqLen
+    guard values.count >= window else {
+        throw CLIError("column '\(columnName)' of '\(csvPath)' has \(values.count) values; the model reads windows of \(window), so expected at least \(window)")
+    }
+    let model = trained.model
+    /// Forecasts `count` values after `history`, feeding each prediction back in.
+    func forecast(_ history: [Double], count: Int) throws -> [Double] {
+        var window = history.suffix(configuration.training.seqLen).map { Float(($0 - mean) / deviation) }   // [T]
+        var predictions: [Double] = []
+        for _ in 0..<count {
+            let output = try model.forward(.features(window), steps: window.count, batch: 1)
+            let next = output.outputs[0]
+            predictions.append(Double(next) * deviation + mean)
+            window.removeFirst()
+            window.append(next)
+        }
+        return predictions
+    }
+    if values.count >= window + horizon {
+        let known = Array(values.suffix(horizon))
+        let predicted = try forecast(Array(values.dropLast(horizon)), count: horizon)
+        let last = values[values.count - horizon - 1]
+        let modelError = zip(known, predicted).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) } / Double(horizon)
+        let baselineError = known.reduce(0) { $0 + ($1 - last) * ($1 - last) } / Double(horizon)
+        console.line(String(format: "# backtest on the last %d known values: model MSE %.6g, last-value baseline MSE %.6g (%.1f× lower)",
+                            horizon, modelError, baselineError, baselineError / modelError))
+    }
+    console.line("step,forecast")
+    for (index, value) in try forecast(values, count: horizon).enumerated() {
+        console.line("\(values.count + index),\(format(value, digits: 6))")
+    }
+}

@@ -1,0 +1,134 @@
+// Turning the files a run names into training and validation data for RNNKit's Trainer.
+//
+// Character models: the text (Unicode scalars) is split at 1 − val-fraction; the first part is
+// the training stream (truncated BPTT over `batch` strips), the rest the validation text.
+// Forecasters: the column is standardised with the mean and standard deviation of its training
+// part; every window of seq-len values predicts the value after it; the validation windows are
+// those whose predicted value lies in the last val-fraction of the series.
+
+import Foundation
+import RNNKit
+
+/// The data of a run, ready for the Trainer.
+enum PreparedData {
+    /// A character model's data.
+    case characters(CharacterData)
+    /// A forecaster's data.
+    case series(SeriesData)
+
+    struct CharacterData {
+        var vocabulary: CharacterVocabulary
+        /// Token ids of the training part.
+        var training: [Int]
+        /// Token ids of the validation part.
+        var validation: [Int]
+    }
+
+    struct SeriesData {
+        /// The whole column as read.
+        var values: [Double]
+        /// Mean and standard deviation of the training part, used to standardise.
+        var mean: Double
+        var standardDeviation: Double
+        var training: [SequenceExample]
+        var validation: [SequenceExample]
+    }
+}
+
+/// Where the built-in corpus is found: `Data/corpus.txt` of the RNNKit checkout the binary was
+/// built in (searched upwards from the executable and from the working directory), or
+/// `<prefix>/share/rnnkit/corpus.txt` beside an installed `<prefix>/bin/rnnkit`.
+enum BuiltinCorpus {
+    static func locate() throws -> String {
+        var candidates: [String] = []
+        let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
+        var directory = executable.deletingLastPathComponent()
+        candidates.append(directory.deletingLastPathComponent().appendingPathComponent("share/rnnkit/corpus.txt").path)
+        for _ in 0..<6 {
+            candidates.append(directory.appendingPathComponent("Data/corpus.txt").path)
+            directory = directory.deletingLastPathComponent()
+        }
+        var working = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        for _ in 0..<6 {
+            candidates.append(working.appendingPathComponent("Data/corpus.txt").path)
+            working = working.deletingLastPathComponent()
+        }
+        if let found = candidates.first(where: { FileManager.default.isReadableFile(atPath: $0) }) {
+            return found
+        }
+        throw CLIError("the built-in corpus (Data/corpus.txt of the RNNKit checkout, or share/rnnkit/corpus.txt beside an installed bin/rnnkit) was not found; pass --text FILE, or install it as docs/cli.md describes")
+    }
+}
+
+/// FNV-1a, 64 bits, of `bytes`: recorded in config.json so that resuming on changed data is refused.
+func fingerprint(_ bytes: some Sequence<UInt8>) -> String {
+    var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+    for byte in bytes {
+        hash ^= UInt64(byte)
+        hash = hash &* 0x100_0000_01B3
+    }
+    return String(hash, radix: 16)
+}
+
+extension PreparedData {
+    /// Reads the run's data file, checks it against what the run needs, and splits it.
+    /// - Parameter expectedFingerprint: when resuming, the fingerprint recorded at the start.
+    /// - Returns: the data and the source description for config.json.
+    static func load(_ configuration: RunConfiguration, path: String, expectedFingerprint: String?) throws
+        -> (PreparedData, RunConfiguration.DataSource) {
+        var source = configuration.data
+        let training = configuration.training
+        switch configuration.task {
+        case "char-lm":
+            let text = try InputFile.text(at: path, purpose: source.kind == "builtin" ? "built-in corpus" : "text file")
+            let print = fingerprint(text.utf8)
+            if let expectedFingerprint, expectedFingerprint != print {
+                throw CLIError("'\(path)' changed since the run started (its contents no longer match the fingerprint in config.json); resume needs the same data")
+            }
+            let scalars = Array(text.unicodeScalars)
+            guard scalars.count >= 3 else {
+                throw CLIError("text file '\(path)' has \(scalars.count) characters; expected at least 3 to train and validate on")
+            }
+            let vocabulary = try CharacterVocabulary(text: text)
+            let ids = try vocabulary.encode(text)
+            let validationCount = max(2, Int((Double(ids.count) * training.valFraction).rounded()))
+            let split = ids.count - validationCount
+            let needed = training.batch * training.seqLen + 1
+            guard split >= needed else {
+                throw CLIError("text file '\(path)' is too short: its training part has \(split) characters, expected at least batch × seq-len + 1 = \(needed); lower --batch or --seq-len, or give a longer text")
+            }
+            source.length = ids.count
+            source.fingerprint = print
+            return (.characters(CharacterData(vocabulary: vocabulary, training: Array(ids[..<split]), validation: Array(ids[split...]))), source)
+        default:
+            guard let column = source.column else { throw CLIError("config.json names no CSV column for the forecaster") }
+            let values = try CSVTable.readNumericColumn(path: path, column: column)
+            let print = fingerprint(values.map(\.bitPattern).flatMap { withUnsafeBytes(of: $0.littleEndian, Array.init) })
+            if let expectedFingerprint, expectedFingerprint != print {
+                throw CLIError("column '\(column)' of '\(path)' changed since the run started; resume needs the same data")
+            }
+            let window = training.seqLen
+            let validationTargets = max(1, Int((Double(values.count) * training.valFraction).rounded()))
+            let firstValidationTarget = values.count - validationTargets
+            guard firstValidationTarget - window >= 1 else {
+                throw CLIError("column '\(column)' of '\(path)' has \(values.count) values, too few for --seq-len \(window) with --val-fraction \(training.valFraction): expected at least \(window + 1 + validationTargets); lower --seq-len or give a longer series")
+            }
+            let trainingPart = values[..<firstValidationTarget]
+            let mean = trainingPart.reduce(0, +) / Double(trainingPart.count)
+            let variance = trainingPart.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(trainingPart.count)
+            let deviation = variance > 0 ? variance.squareRoot() : 1
+            let standardised = values.map { Float(($0 - mean) / deviation) }
+            func example(target: Int) -> SequenceExample {
+                .features(Array(standardised[(target - window)..<target]), steps: window, targetValues: [standardised[target]])
+            }
+            let trainingExamples = (window..<firstValidationTarget).map(example)
+            let validationExamples = (firstValidationTarget..<values.count).map(example)
+            source.length = values.count
+            source.fingerprint = print
+            source.mean = mean
+            source.standardDeviation = deviation
+            return (.series(SeriesData(values: values, mean: mean, standardDeviation: deviation,
+                                       training: trainingExamples, validation: validationExamples)), source)
+        }
+    }
+}

@@ -1,0 +1,410 @@
+// `rnnkit train`: resolve the options, read and check the data, build (or resume) the model and
+// the Trainer, then the loop that reports progress and writes the run directory.
+//
+// Order matters for "no half-written files": every option and the data are checked before the run
+// directory is created, and every file in it is replaced atomically.
+
+import Foundation
+import RNNKit
+
+enum TrainingRun {
+    /// Runs `rnnkit train` with the parsed `command`.
+    static func start(command: TrainCommand, console: Console) throws {
+        if let resume = command.resume {
+            try resumeRun(directoryPath: resume, command: command, console: console)
+        } else {
+            try newRun(command: command, console: console)
+        }
+    }
+
+    // MARK: New run
+
+    static func newRun(command: TrainCommand, console: Console) throws {
+        let task: String, kind: String, dataPath: String
+        if let csv = command.csv {
+            (task, kind, dataPath) = ("forecast", "csv", absolutePath(csv))
+        } else if let text = command.text {
+            (task, kind, dataPath) = ("char-lm", "text", absolutePath(text))
+        } else {
+            (task, kind, dataPath) = ("char-lm", "builtin", try BuiltinCorpus.locate())
+        }
+        let isText = task == "char-lm"
+        if command.bidirectional {
+            throw CLIError("--bidirectional is not available yet: RNNKit's SequenceModel (issue 4) stacks unidirectional layers only")
+        }
+        let optimizer = command.optimizer ?? .adam
+        let steps = command.steps ?? (isText ? (kind == "builtin" ? Defaults.builtinSteps : Defaults.textSteps) : Defaults.seriesSteps)
+        var configuration = RunConfiguration(
+            task: task,
+            data: .init(kind: kind, path: kind == "builtin" ? nil : dataPath, column: command.column, length: 0),
+            model: .init(
+                cell: (command.cell ?? .lstm).rawValue,
+                hidden: command.hidden ?? (isText ? Defaults.textHidden : Defaults.seriesHidden),
+                layers: command.layers ?? (isText ? Defaults.textLayers : 1),
+                bidirectional: command.bidirectional,
+                dropout: command.dropout ?? (isText ? Defaults.textDropout : 0),
+                embedding: 0),
+            training: .init(
+                seqLen: command.seqLen ?? (isText ? Defaults.textSeqLen : Defaults.seriesSeqLen),
+                batch: command.batch ?? Defaults.batch,
+                steps: steps,
+                learningRate: command.lr ?? (optimizer == .sgd ? 0.1 : Defaults.learningRate),
+                optimizer: optimizer.rawValue,
+                clip: command.clip ?? 5,
+                seed: command.seed ?? 1,
+                threads: command.threads ?? defaultThreadCount(hidden: command.hidden ?? (isText ? Defaults.textHidden : Defaults.seriesHidden)),
+                valFraction: command.valFraction ?? 0.1,
+                evalEvery: 0))
+
+        // The data, checked before anything is written.
+        let (data, source) = try PreparedData.load(configuration, path: dataPath, expectedFingerprint: nil)
+        configuration.data = source
+        if let epochs = command.epochs {
+            configuration.training.steps = min(10_000_000, epochs * stepsPerEpoch(data, configuration))
+        }
+        configuration.training.evalEvery = command.evalEvery ?? defaultEvaluationInterval(configuration.training.steps)
+
+        // The model and the trainer.
+        setBLASThreadCount(configuration.training.threads)
+        let model: SequenceModel
+        switch data {
+        case .characters(let characters):
+            configuration.model.embedding = min(64, max(16, characters.vocabulary.count / 2))
+            model = try SequenceModel(.tokens(
+                vocabularySize: characters.vocabulary.count, embeddingSize: configuration.model.embedding,
+                cell: try cellKind(configuration), hiddenSize: configuration.model.hidden, numLayers: configuration.model.layers,
+                dropout: configuration.model.dropout, initialization: .recommended, seed: configuration.training.seed))
+            model.vocabulary = characters.vocabulary
+        case .series:
+            model = try SequenceModel(.features(
+                featureSize: 1, cell: try cellKind(configuration), hiddenSize: configuration.model.hidden,
+                numLayers: configuration.model.layers, dropout: configuration.model.dropout, head: .lastStep, outputSize: 1,
+                initialization: .recommended, seed: configuration.training.seed))
+        }
+        let trainer = try Trainer(
+            model: model, training: data.trainingData, validation: data.validationData,
+            configuration: trainerConfiguration(configuration))
+
+        // The run directory.
+        let directory = try RunDirectory.createNew(at: command.out ?? defaultRunDirectory(configuration, dataPath: dataPath))
+        try directory.writeConfiguration(configuration)
+        console.line("rnnkit train: \(describe(configuration, data: data, parameters: model.parameterCount))")
+        console.line("run directory: \(directory.path)")
+        var state = LoopState(metrics: MetricsLog(throughputColumn: isText ? "tokens_per_second" : "sequences_per_second"))
+        try loop(trainer: trainer, model: model, data: data, configuration: configuration, directory: directory,
+                 state: &state, stopAfter: command.stopAfter, console: console)
+    }
+
+    // MARK: Resume
+
+    static func resumeRun(directoryPath: String, command: TrainCommand, console: Console) throws {
+        let (directory, recorded) = try RunDirectory.openExisting(directoryPath, option: "--resume")
+        var configuration = recorded
+        let dataPath = configuration.data.kind == "builtin" ? try BuiltinCorpus.locate() : (configuration.data.path ?? "")
+        let (data, _) = try PreparedData.load(configuration, path: dataPath, expectedFingerprint: configuration.data.fingerprint)
+        if let steps = command.steps { configuration.training.steps = steps }
+        if let epochs = command.epochs { configuration.training.steps = min(10_000_000, epochs * stepsPerEpoch(data, configuration)) }
+        if let threads = command.threads { configuration.training.threads = threads }
+        setBLASThreadCount(configuration.training.threads)
+
+        let trainer: Trainer
+        do {
+            trainer = try Trainer(
+                resumingFrom: directory.checkpointPath, training: data.trainingData, validation: data.validationData,
+                configuration: trainerConfiguration(configuration))
+        } catch let error as RNNKitError {
+            throw CLIError("cannot resume '\(directory.path)': \(error.message)")
+        }
+        guard case .sequence(let model) = trainer.model else {
+            throw CLIError("'\(directory.checkpointPath)' holds a sequence-to-sequence model; rnnkit train resumes character models and forecasters")
+        }
+        guard trainer.step < configuration.training.steps else {
+            throw CLIError("the run in '\(directory.path)' has already taken \(trainer.step) of its \(configuration.training.steps) steps; pass --steps N with N > \(trainer.step) to train further")
+        }
+        // Rows past the checkpoint (logged after it, before an interruption) are dropped: training redoes them.
+        var state = LoopState(metrics: MetricsLog(throughputColumn: configuration.task == "char-lm" ? "tokens_per_second" : "sequences_per_second"))
+        if let text = try? String(contentsOfFile: directory.metricsPath, encoding: .utf8) {
+            state.metrics = try MetricsLog(csvText: text, source: directory.metricsPath)
+            state.metrics.records.removeAll { $0.step > trainer.step }
+        }
+        state.elapsedBefore = state.metrics.records.last?.elapsedSeconds ?? 0
+        state.samples = (try? String(contentsOfFile: directory.samplesPath, encoding: .utf8)) ?? ""
+        try directory.writeConfiguration(configuration)
+        console.line("rnnkit train: resuming \(directory.path) at step \(trainer.step) of \(configuration.training.steps)")
+        try loop(trainer: trainer, model: model, data: data, configuration: configuration, directory: directory,
+                 state: &state, stopAfter: command.stopAfter, console: console)
+    }
+
+    // MARK: The loop
+
+    /// What the loop carries between steps and across a resumption.
+    struct LoopState {
+        var metrics: MetricsLog
+        var elapsedBefore = 0.0
+        /// The text of samples.txt so far (character models).
+        var samples = ""
+    }
+
+    static func loop(trainer: Trainer, model: SequenceModel, data: PreparedData, configuration: RunConfiguration,
+                     directory: RunDirectory, state: inout LoopState, stopAfter: Int?, console: Console) throws {
+        let total = configuration.training.steps
+        let lastStep = min(total, stopAfter ?? total)
+        let evaluationInterval = configuration.training.evalEvery
+        let logInterval = max(1, evaluationInterval / 5)
+        let isText = configuration.task == "char-lm"
+        let reporter = ProgressReporter(console: console, totalSteps: total, firstStep: trainer.step,
+                                        unit: isText ? "tok/s" : "seq/s", elapsedBefore: state.elapsedBefore)
+        let plot = LossPlot(
+            title: "\(directory.path): \(configuration.model.cell) \(configuration.model.layers)×\(configuration.model.hidden) on \(dataName(configuration))",
+            yLabel: isText ? "loss (nats per character)" : "mean squared error (standardised)")
+        var lossSum = 0.0, lossCount = 0, positions = 0, seconds = 0.0
+        var shownLoss = Double.nan
+        var lastValidation: Double?
+
+        while trainer.step < lastStep {
+            let started = ContinuousClock.now
+            let report = try trainer.trainStep()
+            let duration = started.duration(to: .now)
+            seconds += Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+            if !report.skipped {
+                lossSum += report.loss
+                lossCount += 1
+            }
+            positions += report.positions
+            let step = trainer.step
+            let evaluates = step % evaluationInterval == 0 || step == total || step == lastStep
+            let logs = evaluates || step % logInterval == 0
+
+            var validationLoss: Double?
+            if evaluates {
+                validationLoss = try validationLossNow(trainer: trainer, model: model, data: data, configuration: configuration)
+                lastValidation = validationLoss
+            }
+            if lossCount > 0 { shownLoss = lossSum / Double(lossCount) }
+            let throughput = seconds > 0 ? Double(positions) / seconds : 0
+            reporter.update(step: step, trainLoss: shownLoss, validationLoss: validationLoss, throughput: throughput, logLine: logs)
+            if logs {
+                state.metrics.records.append(MetricsRecord(
+                    step: step, trainLoss: lossCount > 0 ? shownLoss : .nan, validationLoss: validationLoss,
+                    throughput: throughput, elapsedSeconds: reporter.elapsedSeconds))
+                (lossSum, lossCount, positions, seconds) = (0, 0, 0, 0)
+                try writeAtomically(state.metrics.csvText(), to: directory.metricsPath)
+                try writeAtomically(plot.svg(for: state.metrics.records), to: directory.plotPath)
+            }
+            if evaluates {
+                try trainer.saveCheckpoint(to: directory.checkpointPath)
+                if isText, let validationLoss {
+                    let sample = try model.sampleText(prime: samplePrime(model), length: 120, temperature: 0.8, seed: configuration.training.seed)
+                    state.samples += "step \(step), validation \(String(format: "%.3f", validationLoss / log(2))) bits/char:\n\(samplePrime(model))\(sample)\n\n"
+                    try writeAtomically(state.samples, to: directory.samplesPath)
+                    reporter.message("step \(step): validation loss \(String(format: "%.4f", validationLoss)) = \(String(format: "%.3f", validationLoss / log(2))) bits/char | \(oneLine(samplePrime(model) + sample))")
+                }
+            }
+        }
+        reporter.finish()
+        if lastStep < total {
+            console.line("stopped after step \(lastStep) of \(total); continue with: rnnkit train --resume \(directory.path)")
+            return
+        }
+        try summarize(model: model, data: data, configuration: configuration, directory: directory,
+                      validationLoss: lastValidation, console: console)
+    }
+
+    /// The validation loss now: nats per character over the whole validation text, or the mean
+    /// squared error (standardised units) over the validation windows.
+    static func validationLossNow(trainer: Trainer, model: SequenceModel, data: PreparedData, configuration: RunConfiguration) throws -> Double {
+        switch data {
+        case .characters(let characters):
+            return try characterLoss(model, ids: characters.validation, windowLength: configuration.training.seqLen).loss
+        case .series:
+            return try trainer.validate()?.loss ?? .nan
+        }
+    }
+
+    /// What a person reads at the end: where everything is, and how good the model is.
+    static func summarize(model: SequenceModel, data: PreparedData, configuration: RunConfiguration, directory: RunDirectory,
+                          validationLoss: Double?, console: Console) throws {
+        console.line()
+        switch data {
+        case .characters(let characters):
+            let bits = (validationLoss ?? .nan) / log(2)
+            let unigram = unigramBits(characters.training, vocabularySize: characters.vocabulary.count)
+            console.line(String(format: "validation: %.3f bits per character (a model that knows only character frequencies: %.3f; uniform over %d characters: %.3f)",
+                                bits, unigram, characters.vocabulary.count, log2(Double(characters.vocabulary.count))))
+            let prime = samplePrime(model)
+            let sample = try model.sampleText(prime: prime, length: 400, temperature: 0.8, seed: configuration.training.seed)
+            console.line("sample (temperature 0.8):")
+            console.line("----")
+            console.line(prime + sample)
+            console.line("----")
+        case .series(let series):
+            let mse = (validationLoss ?? .nan) * series.standardDeviation * series.standardDeviation
+            let baseline = lastValueBaseline(series)
+            console.line(String(format: "validation: next-value MSE %.6g (last-value baseline %.6g, %.1f× lower)", mse, baseline, baseline / mse))
+        }
+        console.line("run directory: \(directory.path)")
+        console.line("  checkpoint   \(directory.checkpointPath)")
+        console.line("  metrics      \(directory.metricsPath)")
+        console.line("  loss plot    \(directory.plotPath)")
+        if case .characters = data {
+            console.line("next: rnnkit generate --model \(directory.path) --prime \"The \" --length 300")
+        } else {
+            console.line("next: rnnkit forecast --model \(directory.path) --csv \(configuration.data.path ?? "FILE") --horizon 20")
+        }
+    }
+}
+
+// MARK: Defaults and helpers
+
+/// The defaults of `rnnkit train`, chosen so that the built-in run takes about two minutes on two cores.
+enum Defaults {
+    static let builtinSteps = 1500
+    static let textSteps = 1000
+    static let seriesSteps = 600
+    static let textHidden = 128
+    static let textLayers = 1
+    static let textDropout = 0.0
+    static let textSeqLen = 64
+    static let seriesHidden = 32
+    static let seriesSeqLen = 24
+    static let batch = 32
+    static let learningRate = 0.003
+}
+
+extension PreparedData {
+    /// The Trainer's training data: a token stream, or the forecasting windows.
+    var trainingData: TrainingData {
+        switch self {
+        case .characters(let characters): .stream(characters.training)
+        case .series(let series): .sequences(series.training)
+        }
+    }
+
+    /// The Trainer's validation data: none for character models (the CLI evaluates the whole
+    /// validation text itself, see characterLoss), the held-out windows for forecasters.
+    var validationData: TrainingData? {
+        switch self {
+        case .characters: nil
+        case .series(let series): .sequences(series.validation)
+        }
+    }
+}
+
+/// The Trainer settings of a run: cosine decay to a tenth of the rate after a short warm-up.
+func trainerConfiguration(_ configuration: RunConfiguration) throws -> TrainerConfiguration {
+    let training = configuration.training
+    guard let kind = OptimizerConfiguration.Kind(rawValue: training.optimizer) else {
+        throw CLIError("config.json names optimizer '\(training.optimizer)'; expected sgd, adam, adamw or rmsprop")
+    }
+    return TrainerConfiguration(
+        batchSize: training.batch, sequenceLength: training.seqLen,
+        optimizer: OptimizerConfiguration(kind: kind, learningRate: training.learningRate, momentum: kind == .sgd ? 0.9 : 0),
+        schedule: ScheduleConfiguration(
+            kind: .cosine, warmupSteps: min(50, training.steps / 10), totalSteps: training.steps,
+            minimumLearningRate: training.learningRate / 10),
+        gradientClipNorm: training.clip > 0 ? training.clip : nil,
+        seed: training.seed)
+}
+
+/// The cell a run configuration names.
+func cellKind(_ configuration: RunConfiguration) throws -> CellKind {
+    guard let cell = CellKind(name: configuration.model.cell) else {
+        throw CLIError("config.json names cell '\(configuration.model.cell)'; expected lstm, gru, rnn-tanh or rnn-relu")
+    }
+    return cell
+}
+
+/// Optimizer steps in one pass over the training data.
+func stepsPerEpoch(_ data: PreparedData, _ configuration: RunConfiguration) -> Int {
+    let batch = configuration.training.batch
+    switch data {
+    case .characters(let characters):
+        return max(1, (characters.training.count - 1) / batch / configuration.training.seqLen)
+    case .series(let series):
+        return max(1, (series.training.count + batch - 1) / batch)
+    }
+}
+
+/// One OpenBLAS thread below 256 hidden units, where splitting the small per-step products costs
+/// more than it gains (measured: 35k vs 23k tokens/s at H = 128 on two cores); else every core.
+func defaultThreadCount(hidden: Int) -> Int {
+    hidden < 256 ? 1 : ProcessInfo.processInfo.activeProcessorCount
+}
+
+/// About ten validations per run, at a round number of steps.
+func defaultEvaluationInterval(_ steps: Int) -> Int {
+    let rough = max(1, steps / 10)
+    let magnitude = Int(pow(10, floor(log10(Double(rough)))))
+    return max(1, rough / magnitude * magnitude)
+}
+
+/// `runs/<data>-<yyyyMMdd-HHmmss>`, with `-2`, `-3`… if that exists.
+func defaultRunDirectory(_ configuration: RunConfiguration, dataPath: String) -> String {
+    let formatter = DateFormatter()
+    formatter.dateFormat = "yyyyMMdd-HHmmss"
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    let base = "runs/\(dataName(configuration))-\(formatter.string(from: Date()))"
+    var candidate = base
+    var suffix = 2
+    while FileManager.default.fileExists(atPath: candidate) {
+        candidate = "\(base)-\(suffix)"
+        suffix += 1
+    }
+    return candidate
+}
+
+/// A short name of the run's data: `corpus`, or the file's name without its extension.
+func dataName(_ configuration: RunConfiguration) -> String {
+    guard let path = configuration.data.path else { return "corpus" }
+    let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+    let safe = String(name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
+    return safe.isEmpty ? "data" : safe
+}
+
+func absolutePath(_ path: String) -> String {
+    path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+}
+
+/// The one-line description printed when a run starts.
+func describe(_ configuration: RunConfiguration, data: PreparedData, parameters: Int) -> String {
+    let model = configuration.model, training = configuration.training
+    let what: String
+    switch data {
+    case .characters(let characters):
+        what = "character model on \(configuration.data.kind == "builtin" ? "the built-in corpus" : configuration.data.path!) (\(grouped(configuration.data.length)) characters, \(characters.vocabulary.count) distinct)"
+    case .series(let series):
+        what = "forecaster on column '\(configuration.data.column!)' of \(configuration.data.path!) (\(grouped(series.values.count)) values)"
+    }
+    return "\(what); \(model.cell) \(model.layers)×\(model.hidden), \(grouped(parameters)) parameters; \(training.steps) steps of \(training.batch)×\(training.seqLen), \(training.optimizer) lr \(training.learningRate), \(training.threads) thread\(training.threads == 1 ? "" : "s")"
+}
+
+/// The prime for samples: "The " when the model knows those characters, else its first character.
+func samplePrime(_ model: SequenceModel) -> String {
+    guard let vocabulary = model.vocabulary else { return "" }
+    if "The ".unicodeScalars.allSatisfy({ vocabulary.id(of: $0) != nil }) { return "The " }
+    return String(Character(vocabulary.characters.first(where: { $0.properties.isAlphabetic }) ?? vocabulary.characters[0]))
+}
+
+/// `text` on one line: line breaks shown as ⏎.
+func oneLine(_ text: String) -> String {
+    text.replacingOccurrences(of: "\r\n", with: "⏎").replacingOccurrences(of: "\n", with: "⏎")
+}
+
+/// The entropy in bits of the character frequencies of `ids`: what a model without context achieves.
+func unigramBits(_ ids: [Int], vocabularySize: Int) -> Double {
+    var counts = [Int](repeating: 0, count: vocabularySize)
+    for id in ids { counts[id] += 1 }
+    let total = Double(ids.count)
+    return -counts.filter { $0 > 0 }.map { Double($0) / total }.reduce(0) { $0 + $1 * log2($1) }
+}
+
+/// The validation MSE (original units) of predicting each value by the one before it.
+func lastValueBaseline(_ series: PreparedData.SeriesData) -> Double {
+    let first = series.values.count - series.validation.count
+    var sum = 0.0
+    for index in first..<series.values.count {
+        let difference = series.values[index] - series.values[index - 1]
+        sum += difference * difference
+    }
+    return sum / Double(max(1, series.validation.count))
+}

@@ -1,0 +1,64 @@
+import Testing
+@testable import RNNKitCLI
+
+/// Every argument error is one line on standard error, `rnnkit: error: …`, with exit status 64,
+/// and nothing is written (no run directory appears).
+@Suite("Argument errors")
+struct ArgumentErrorTests {
+    static let cases: [([String], String)] = [
+        (["train", "--hidden", "0"], "--hidden must be between 1 and 4096, got 0"),
+        (["train", "--layers", "17"], "--layers must be between 1 and 16, got 17"),
+        (["train", "--dropout", "1"], "--dropout must be at least 0 and below 1, got 1.0"),
+        (["train", "--seq-len", "0"], "--seq-len must be between 1 and 10000, got 0"),
+        (["train", "--batch", "5000"], "--batch must be between 1 and 4096, got 5000"),
+        (["train", "--steps", "0"], "--steps must be between 1 and 10000000, got 0"),
+        (["train", "--epochs", "0"], "--epochs must be between 1 and 100000, got 0"),
+        (["train", "--lr", "-0.1"], "--lr must be above 0 and at most 10, got -0.1"),
+        (["train", "--lr", "nan"], "--lr must be above 0 and at most 10, got nan"),
+        (["train", "--clip", "-1"], "--clip must be at least 0 (0 turns clipping off), got -1.0"),
+        (["train", "--threads", "0"], "--threads must be between 1 and 256, got 0"),
+        (["train", "--val-fraction", "0.9"], "--val-fraction must be between 0.01 and 0.5, got 0.9"),
+        (["train", "--cell", "transformer"],
+         "The value 'transformer' is invalid for '--cell <cell>'. Please provide one of 'lstm', 'gru', 'rnn-tanh' or 'rnn-relu'."),
+        (["train", "--optimizer", "lbfgs"],
+         "The value 'lbfgs' is invalid for '--optimizer <optimizer>'. Please provide one of 'sgd', 'adam', 'adamw' or 'rmsprop'."),
+        (["train", "--hidden", "many"], "The value 'many' is invalid for '--hidden <n>'"),
+        (["train", "--text", "a.txt", "--csv", "b.csv", "--column", "x"], "--text and --csv exclude each other; pass one data file"),
+        (["train", "--csv", "b.csv"], "--csv needs --column NAME, the numeric column to forecast"),
+        (["train", "--column", "x"], "--column applies to --csv only"),
+        (["train", "--steps", "10", "--epochs", "1"], "--steps and --epochs exclude each other; pass one"),
+        (["train", "--bidirectional"],
+         "--bidirectional applies to forecasters (--csv) only: a character language model predicts each character from the ones before it, so it may not read the text backwards"),
+        (["train", "--resume", "runs/x", "--hidden", "8"],
+         "--hidden cannot be given with --resume: the run in 'runs/x' keeps the data and options in its config.json (only --steps, --epochs and --threads may change)"),
+        (["train", "--frobnicate"], "Unknown option '--frobnicate'"),
+        (["generate"], "Missing expected argument '--model <dir>'"),
+        (["generate", "--model", "m", "--length", "0"], "--length must be between 1 and 1000000, got 0"),
+        (["generate", "--model", "m", "--temperature", "-1"], "--temperature must be between 0 and 10, got -1.0"),
+        (["generate", "--model", "m", "--prime", ""], "--prime must hold at least one character"),
+        (["eval", "--model", "m"], "Missing expected argument '--text <file>'"),
+        (["forecast", "--model", "m", "--csv", "c.csv", "--horizon", "0"], "--horizon must be between 1 and 100000, got 0"),
+        (["inspect"], "Missing expected argument '<path>'"),
+        (["fly"], "Unexpected argument 'fly'"),
+    ]
+
+    @Test("each bad argument gives one clear line and status 64", arguments: cases)
+    func badArgument(arguments: [String], message: String) {
+        let result = runCLI(arguments)
+        #expect(result.status == 64)
+        #expect(result.output == "")
+        #expect(result.errors.hasPrefix("rnnkit: error: " + message), "\(result.errors)")
+        #expect(result.errors.filter { $0 == "\n" }.count == 1, "more than one line: \(result.errors)")
+    }
+
+    @Test("--help and --version succeed and print to standard output")
+    func help() {
+        let help = runCLI(["train", "--help"])
+        #expect(help.status == 0)
+        #expect(help.output.contains("USAGE: rnnkit train"))
+        #expect(help.output.contains("--val-fraction"))
+        let version = runCLI(["--version"])
+        #expect(version.status == 0)
+        #expect(version.output == cliVersion + "\n")
+    }
+}

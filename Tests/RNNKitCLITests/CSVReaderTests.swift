@@ -1,0 +1,86 @@
+import Testing
+@testable import RNNKitCLI
+
+@Suite("CSV reader")
+struct CSVReaderTests {
+    @Test("header, LF and CRLF records, blank lines, trimmed unquoted fields")
+    func plainRecords() throws {
+        let table = try CSVTable(parsing: "time, value\r\n0, 1.5\r\n\n1,-2e3\n2 ,  7\n", source: "t.csv")
+        #expect(table.header == ["time", "value"])
+        #expect(table.rows == [["0", "1.5"], ["1", "-2e3"], ["2", "7"]])
+        #expect(table.lineNumbers == [2, 4, 5])
+        #expect(try table.numericColumn(named: "value", source: "t.csv") == [1.5, -2000, 7])
+    }
+
+    @Test("quoted fields hold commas, doubled quotes and line breaks; no final newline")
+    func quotedFields() throws {
+        let table = try CSVTable(parsing: "name,\"note, long\"\n\"a \"\"b\"\"\",\"x\ny\"\nc,\"\"", source: "q.csv")
+        #expect(table.header == ["name", "note, long"])
+        #expect(table.rows == [["a \"b\"", "x\ny"], ["c", ""]])
+        #expect(table.lineNumbers == [2, 4])
+    }
+
+    @Test("an absent column names the columns there are")
+    func absentColumn() throws {
+        let table = try CSVTable(parsing: "a,b\n1,2\n", source: "f.csv")
+        #expect(throws: CLIError("CSV file 'f.csv' has no column 'price'; its columns are 'a', 'b'")) {
+            try table.numericColumn(named: "price", source: "f.csv")
+        }
+    }
+
+    @Test("a non-numeric or empty cell is reported with its line")
+    func nonNumericCell() throws {
+        let table = try CSVTable(parsing: "a,b\n1,2\n3,abc\n", source: "f.csv")
+        #expect(throws: CLIError("CSV file 'f.csv' line 3, column 'b': 'abc' is not a number; expected a finite decimal number in every row")) {
+            try table.numericColumn(named: "b", source: "f.csv")
+        }
+        let empty = try CSVTable(parsing: "a,b\n1,\n", source: "f.csv")
+        #expect(throws: CLIError("CSV file 'f.csv' line 2, column 'b': an empty cell is not a number; expected a finite decimal number in every row")) {
+            try empty.numericColumn(named: "b", source: "f.csv")
+        }
+        let infinite = try CSVTable(parsing: "a\ninf\n", source: "f.csv")
+        #expect(throws: CLIError.self) { try infinite.numericColumn(named: "a", source: "f.csv") }
+    }
+
+    @Test("malformed files: ragged rows, unclosed and stray quotes, no header")
+    func malformed() {
+        #expect(throws: CLIError("CSV file 'f.csv' line 3: 1 fields, expected 2 as in the header")) {
+            try CSVTable(parsing: "a,b\n1,2\n3\n", source: "f.csv")
+        }
+        #expect(throws: CLIError("CSV file 'f.csv': the quote opened on line 2 is never closed")) {
+            try CSVTable(parsing: "a\n\"1\n2\n", source: "f.csv")
+        }
+        #expect(throws: CLIError.self) { try CSVTable(parsing: "a,b\n1x\"y,2\n", source: "f.csv") }
+        #expect(throws: CLIError.self) { try CSVTable(parsing: "a,b\n\"1\"x,2\n", source: "f.csv") }
+        #expect(throws: CLIError("CSV file 'f.csv' has no header row; expected a first line naming the columns, for example 'time,value'")) {
+            try CSVTable(parsing: "\n\n", source: "f.csv")
+        }
+    }
+
+    @Test("a header without data rows is refused")
+    func headerOnly() throws {
+        let scratch = ScratchDirectory()
+        let path = scratch.write("h.csv", text: "a,b\n")
+        #expect(throws: CLIError("CSV file '\(path)' has a header but no data rows")) {
+            try CSVTable.readNumericColumn(path: path, column: "a")
+        }
+    }
+}
+
+@Suite("UTF-8 validation")
+struct UTF8ValidationTests {
+    @Test("well-formed text of every sequence length passes")
+    func wellFormed() {
+        #expect(firstInvalidUTF8Offset(Array("aé€😀".utf8)) == nil)
+    }
+
+    @Test("the offset of the first ill-formed sequence is found")
+    func offsets() {
+        #expect(firstInvalidUTF8Offset([0x61, 0xFF]) == 1)                   // never valid
+        #expect(firstInvalidUTF8Offset([0x61, 0x62, 0xC3]) == 2)             // truncated
+        #expect(firstInvalidUTF8Offset([0xC0, 0x80]) == 0)                   // overlong
+        #expect(firstInvalidUTF8Offset([0x61, 0xED, 0xA0, 0x80]) == 1)       // surrogate U+D800
+        #expect(firstInvalidUTF8Offset([0xE2, 0x82, 0x41]) == 0)             // bad third byte
+        #expect(firstInvalidUTF8Offset([0xE2, 0x82, 0xAC, 0xF4, 0x90, 0x80, 0x80]) == 3) // above U+10FFFF
+    }
+}

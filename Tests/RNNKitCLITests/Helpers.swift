@@ -1,0 +1,52 @@
+// Running `rnnkit` in-process and scratch directories for the CLI tests.
+
+import Foundation
+@testable import RNNKitCLI
+
+/// The result of one in-process `rnnkit` run.
+struct CommandResult {
+    var status: Int32
+    var output: String
+    var errors: String
+}
+
+/// Runs `rnnkit` with `arguments` in this process, capturing both streams.
+func runCLI(_ arguments: [String]) -> CommandResult {
+    let console = Console.capturing()
+    let status = CommandLineRunner.run(arguments, console: console)
+    return CommandResult(status: status, output: console.capturedOutput, errors: console.capturedErrors)
+}
+
+/// A new empty directory under the system's temporary directory, removed by `cleanUp()`.
+final class ScratchDirectory {
+    let path: String
+
+    init(_ label: String = #function) {
+        let safe = label.filter { $0.isLetter || $0.isNumber }
+        path = NSTemporaryDirectory() + "rnnkit-cli-\(safe)-\(UUID().uuidString.prefix(8))"
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    /// `path/name`.
+    func file(_ name: String) -> String { path + "/" + name }
+
+    /// Writes `bytes` to `path/name` and returns the path.
+    @discardableResult
+    func write(_ name: String, bytes: [UInt8]) -> String {
+        _ = FileManager.default.createFile(atPath: file(name), contents: Data(bytes))
+        return file(name)
+    }
+
+    /// Writes `text` as UTF-8 to `path/name` and returns the path.
+    @discardableResult
+    func write(_ name: String, text: String) -> String { write(name, bytes: Array(text.utf8)) }
+
+    /// The names in the directory (or in `path/subdirectory`), sorted.
+    func contents(_ subdirectory: String? = nil) -> [String] {
+        let directory = subdirectory.map(file) ?? path
+        return ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
+    }
+
+    func cleanUp() { try? FileManager.default.removeItem(atPath: path) }
+    deinit { cleanUp() }
+}
