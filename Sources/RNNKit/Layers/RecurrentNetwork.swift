@@ -1,18 +1,19 @@
-// The stacked, optionally bidirectional recurrent network and its two passes.
+// The stacked, optionally bidirectional recurrent network: validation, workspace, and the
+// order of the passes. The work of one layer and direction is in DirectionPass.swift.
 // Dimension legend:
 //   T time steps   B batch   I input features (of layer 0; I_k of layer k)
 //   H hidden       G gates (RNN 1, GRU 3, LSTM 4)   D directions   L layers
 //
-// Forward, per layer k and direction d:
-//   gates(T·B, G·H) = X(T·B, I_k) · W_ih^T + bias          one GEMM before the time loop
-//   for each step: gates_t += h_{prev} · W_hh^T             one GEMM (B, G·H) per step
-//                  cell kernel: activations, state update, output — one fused pass
+// Forward, per layer k (bottom first) and direction d:
+//   gates(T·B, G·H) = X(T·B, I_k) · W_ih^T                  one GEMM before the time loop
+//   for each step: gates_t += h_prev · W_hh^T               one GEMM (B, G·H) per step
+//                  cell kernel: bias, activations, state update, output — one fused pass
 // Backward, per layer k (top first) and direction d:
 //   for each step, in reverse processing order:
-//                  cell kernel: ∂gates_t, direct state gradients — one fused pass
-//                  ∂h_{prev} += ∂gates_t · W_hh                 one GEMM per step
-//   after the loop: ∂W_ih += ∂gates^T · X, ∂W_hh += ∂gates^T · H_prev, ∂b = Σ_rows ∂gates,
-//                   ∂X += ∂gates · W_ih                           one GEMM / reduction each
+//                  cell kernel: ∂gates_t, direct state gradients, bias sums — one fused pass
+//                  ∂h_prev += ∂gates_t · W_hh                   one GEMM per step
+//   after the loop: ∂W_ih += ∂gates^T · X, ∂W_hh += ∂gates^T · H_prev, ∂X += ∂gates · W_ih
+//                   one GEMM each, over all steps
 
 /// The result of ``RecurrentNetwork/forward(_:steps:batch:lengths:initialHidden:initialCell:)``.
 public struct RecurrentOutput<Scalar: RNNScalar>: Sendable {
@@ -204,7 +205,7 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
         if training { backwardReady = false }
         for b in 0..<batch { workspace.lengths[b] = lengths?[b] ?? steps }
         workspace.hasLengths = lengths != nil
-        copyToTimeMajor(from: input, to: workspace.input, steps: steps, batch: batch, features: c.inputSize)
+        copyLayout(from: input, to: workspace.input, steps: steps, batch: batch, features: c.inputSize, toTimeMajor: true)
 
         let threads = threadCount()
         parameters.withUnsafeBufferPointer { p in
@@ -234,8 +235,8 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
                 }
             }
         }
-        copyFromTimeMajor(from: workspace.output(ofLayer: c.numLayers - 1), to: output,
-                          steps: steps, batch: batch, features: c.outputSize)
+        copyLayout(from: workspace.output(ofLayer: c.numLayers - 1), to: output,
+                   steps: steps, batch: batch, features: c.outputSize, toTimeMajor: false)
         finalHidden?.update(from: workspace.finalHidden, count: stateCount)
         finalCell?.update(from: workspace.finalCell, count: stateCount)
         if training { backwardReady = true }
@@ -331,8 +332,8 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
         backwardReady = false  // the gate buffers are overwritten by their gradients below
 
         let top = c.numLayers - 1
-        copyToTimeMajor(from: outputGradient.baseAddress!, to: ws.outputGradients[top % 2],
-                        steps: T, batch: B, features: c.outputSize)
+        copyLayout(from: outputGradient.baseAddress!, to: ws.outputGradients[top % 2],
+                   steps: T, batch: B, features: c.outputSize, toTimeMajor: true)
         let threads = threadCount()
         parameters.withUnsafeBufferPointer { p in
             gradients.withUnsafeMutableBufferPointer { g in
@@ -373,7 +374,7 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
             }
         }
         if let dx = inputGradient {
-            copyFromTimeMajor(from: ws.inputGradient!, to: dx.baseAddress!, steps: T, batch: B, features: c.inputSize)
+            copyLayout(from: ws.inputGradient!, to: dx.baseAddress!, steps: T, batch: B, features: c.inputSize, toTimeMajor: false)
         }
     }
 
@@ -419,30 +420,19 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
         }
     }
 
-    /// Copies `[T, B, F]` (or `[B, T, F]` when batch-first) into time-major order.
-    private func copyToTimeMajor(from source: UnsafePointer<Scalar>, to destination: UnsafeMutablePointer<Scalar>,
-                                 steps: Int, batch: Int, features: Int) {
+    /// Copies between the caller's layout (`[T, B, F]`, or `[B, T, F]` when batch-first) and the
+    /// workspace's time-major `[T, B, F]`, in the direction `toTimeMajor` says.
+    private func copyLayout(from source: UnsafePointer<Scalar>, to destination: UnsafeMutablePointer<Scalar>,
+                            steps: Int, batch: Int, features: Int, toTimeMajor: Bool) {
         guard configuration.batchFirst else {
             destination.update(from: source, count: steps * batch * features)
             return
         }
         for b in 0..<batch {
             for t in 0..<steps {
-                (destination + (t * batch + b) * features).update(from: source + (b * steps + t) * features, count: features)
-            }
-        }
-    }
-
-    /// Copies time-major `[T, B, F]` out to the caller's layout.
-    private func copyFromTimeMajor(from source: UnsafePointer<Scalar>, to destination: UnsafeMutablePointer<Scalar>,
-                                   steps: Int, batch: Int, features: Int) {
-        guard configuration.batchFirst else {
-            destination.update(from: source, count: steps * batch * features)
-            return
-        }
-        for b in 0..<batch {
-            for t in 0..<steps {
-                (destination + (b * steps + t) * features).update(from: source + (t * batch + b) * features, count: features)
+                let timeMajor = (t * batch + b) * features, batchMajor = (b * steps + t) * features
+                (destination + (toTimeMajor ? timeMajor : batchMajor))
+                    .update(from: source + (toTimeMajor ? batchMajor : timeMajor), count: features)
             }
         }
     }
