@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds and runs RNNKit's libFuzzer targets (Tests/Fuzz/<target>/FuzzEntry.swift, compiled with
-# every file of Sources/RNNKit by `swiftc -sanitize=fuzzer,address`).
+# Builds and runs RNNKit's libFuzzer targets: Tests/Fuzz/<target>/FuzzEntry.swift linked against
+# Sources/RNNKit compiled once by `swiftc -sanitize=fuzzer,address` into a static library.
 #
 #   scripts/fuzz.sh [TARGET ...] [--runs N | --seconds S] [--jobs J] [--build-only]
 #
@@ -61,48 +61,64 @@ if [ "$(cat "$snapshot.stamp" 2>/dev/null)" != "$stamp" ]; then
     echo "$stamp" > "$snapshot.stamp"
 fi
 
+# RNNKit, once per snapshot: a static library and module, instrumented for libFuzzer and ASan,
+# plus the package's C targets (Sources/C*/include + *.c, e.g. CRNNKitKernels) compiled by clang
+# with the same instrumentation and given module maps, as SwiftPM does.
+library="$scratch/library"
+module_flags=() c_objects=()
+build_library() {
+    rm -rf "$library" && mkdir -p "$library"
+    for dir in "$snapshot"/Sources/C*/; do
+        [ -d "$dir/include" ] || continue
+        local module; module="$(basename "$dir")"
+        mkdir -p "$library/modules/$module"
+        cp -r "$dir/." "$library/modules/$module/"
+        local header; header="$(cd "$library/modules/$module/include" && ls *.h | head -1)"
+        printf 'module %s {\n    header "include/%s"\n    export *\n}\n' "$module" "$header" \
+            > "$library/modules/$module/module.modulemap"
+        for c in "$library/modules/$module"/*.c; do
+            [ -f "$c" ] || continue
+            clang -O2 -g -fsanitize=address,fuzzer-no-link -I "$library/modules/$module/include" -c "$c" \
+                -o "$library/$module-$(basename "$c" .c).o"
+        done
+    done
+    local sources=()
+    mapfile -t sources < <(find "$PWD/$snapshot/Sources/RNNKit" -name '*.swift' | sort)
+    echo "== build RNNKit for fuzzing (${#sources[@]} files)"
+    # Run swiftc inside the library directory (it drops auxiliary files in the current directory).
+    (cd "$library" && swiftc -sanitize=fuzzer,address -parse-as-library -O -wmo -g -module-name RNNKit \
+        -I "$root/Modules/COpenBLAS" -I "$root/Modules/CLAPACKE" "${module_flags[@]}" "${cflags[@]}" \
+        -emit-module -emit-module-path "$PWD/RNNKit.swiftmodule" -emit-library -static -o "$PWD/libRNNKit.a" \
+        "${sources[@]}")
+}
+root="$PWD"
+cflags=()
+for flag in "${blas_flags[@]}"; do cflags+=(-Xcc "$flag"); done
+for dir in "$snapshot"/Sources/C*/; do
+    [ -d "$dir/include" ] && module_flags+=(-I "$PWD/$library/modules/$(basename "$dir")")
+done
+if [ ! -f "$library/libRNNKit.a" ] || [ "$(cat "$library.stamp" 2>/dev/null)" != "$stamp" ]; then
+    build_library
+    echo "$stamp" > "$library.stamp"
+fi
+mapfile -t c_objects < <(find "$PWD/$library" -maxdepth 1 -name '*.o' | sort)
+
 build() {
     local target="$1" entry="Tests/Fuzz/$1/FuzzEntry.swift" binary="$scratch/fuzz-$1"
     if [ ! -f "$entry" ]; then
         echo "scripts/fuzz.sh: no fuzz target '$target' (expected $entry)" >&2
         exit 2
     fi
-    # Rebuild only when the sources or the entry file changed.
+    # Rebuild only when the library or the entry file changed.
     local build_stamp; build_stamp="$stamp $(cksum < "$entry")"
     if [ -x "$binary" ] && [ "$(cat "$binary.stamp" 2>/dev/null)" = "$build_stamp" ]; then
         return
     fi
     echo "== build fuzz-$target"
-    local work="$scratch/build-$target"
-    rm -rf "$work" && mkdir -p "$work"
-    local swift_sources=() c_objects=() module_flags=()
-    mapfile -t swift_sources < <(find "$PWD/$snapshot/Sources/RNNKit" -name '*.swift' | sort)
-    swift_sources+=("$PWD/$entry")
-    # C targets of the package (Sources/C*/include + *.c, e.g. CRNNKitKernels): compile them with
-    # ASan and give Swift a module map for their headers, as SwiftPM does.
-    for dir in "$snapshot"/Sources/C*/; do
-        [ -d "$dir/include" ] || continue
-        local module; module="$(basename "$dir")"
-        mkdir -p "$work/modules/$module"
-        cp -r "$dir/." "$work/modules/$module/"
-        local header; header="$(cd "$work/modules/$module/include" && ls *.h | head -1)"
-        printf 'module %s {\n    header "include/%s"\n    export *\n}\n' "$module" "$header" \
-            > "$work/modules/$module/module.modulemap"
-        for c in "$work/modules/$module"/*.c; do
-            [ -f "$c" ] || continue
-            clang -O2 -g -fsanitize=address,fuzzer-no-link -I "$work/modules/$module/include" -c "$c" \
-                -o "$work/$module-$(basename "$c" .c).o"
-            c_objects+=("$PWD/$work/$module-$(basename "$c" .c).o")
-        done
-        module_flags+=(-I "$PWD/$work/modules/$module")
-    done
-    local cflags=()
-    for flag in "${blas_flags[@]}"; do cflags+=(-Xcc "$flag"); done
-    # Run swiftc inside the work directory (it drops module files in the current directory);
     # ld.gold warns about ASan's local symbols; those warnings are harmless and filtered out.
-    (cd "$work" && swiftc -sanitize=fuzzer,address -parse-as-library -O -wmo -g -module-name RNNKitFuzz \
-        -I "$OLDPWD/Modules/COpenBLAS" -I "$OLDPWD/Modules/CLAPACKE" "${module_flags[@]}" "${cflags[@]}" \
-        "${swift_sources[@]}" "${c_objects[@]}" "${blas_libs[@]}" -o "$OLDPWD/$binary" \
+    (cd "$library" && swiftc -sanitize=fuzzer,address -parse-as-library -O -g \
+        -I "$PWD" -I "$root/Modules/COpenBLAS" -I "$root/Modules/CLAPACKE" "${module_flags[@]}" "${cflags[@]}" \
+        "$root/$entry" "$PWD/libRNNKit.a" "${c_objects[@]}" "${blas_libs[@]}" -o "$root/$binary" \
         2> >(grep -v "Cannot export local symbol '__asan" >&2))
     echo "$build_stamp" > "$binary.stamp"
 }

@@ -38,6 +38,18 @@ struct FuzzRegressionTests {
         #expect(network.parameters == before)
     }
 
+    /// The `checkpoint` target: `loadModel(from:)` must refuse each input with `.invalidFile` before
+    /// building the model its metadata describes. Disabled until Models/ModelFile.swift checks the
+    /// file's size against the configuration first (see the folder's README and docs/reliability.md):
+    /// today each input makes it allocate gigabytes.
+    @Test("checkpoint inputs are refused with .invalidFile",
+          .disabled("SequenceModel(file:) allocates the metadata's model before checking the tensors; proposed fix in docs/reliability.md"),
+          arguments: FuzzRegressionTests.inputs("checkpoint"))
+    func checkpoint(_ url: URL) throws {
+        let error = try #require(throws: RNNKitError.self) { _ = try loadModel(from: url.path) }
+        #expect(error.kind == .invalidFile, "\(url.lastPathComponent): \(error.message)")
+    }
+
     /// The `safetensors` target: parse, then read every tensor; a parse may succeed or throw
     /// `.invalidFile`, but every listed tensor must then be readable with its declared size.
     @Test("safetensors inputs parse or throw, never trap", arguments: FuzzRegressionTests.inputs("safetensors"))

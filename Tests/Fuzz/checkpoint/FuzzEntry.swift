@@ -1,8 +1,8 @@
 // libFuzzer target "checkpoint": arbitrary bytes written to a temporary file, then read as a model
 // file (`loadModel(from:)`) and as a training checkpoint (`Trainer(resumingFrom:training:)`, with
 // the token stream the seed checkpoints were trained on). A resumed trainer must take a step.
-// Built by scripts/fuzz.sh with RNNKit's sources; the expected outcome for bad input is a thrown
-// RNNKitError.
+// Built by scripts/fuzz.sh against RNNKit compiled with the same instrumentation; the expected
+// outcome for bad input is a thrown RNNKitError.
 //
 // Seeds: `RNNKIT_FUZZ_WRITE_SEEDS=DIR .build-fuzz/fuzz-checkpoint -runs=0` writes a checkpoint of
 // a tiny token LSTM and GRU and two model files into DIR (how Tests/Fuzz/corpus/checkpoint was made).
@@ -10,6 +10,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import RNNKit
 
 private let fuzzPath: String = {
     let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"

@@ -1,11 +1,12 @@
 // libFuzzer target "network-file": arbitrary bytes written to a temporary file, then
 // RecurrentNetwork<Float>(contentsOf:) (architecture from the metadata) and, on a network of the
 // fixture's architecture, load(from:). A loaded network must run a forward pass. Built by
-// scripts/fuzz.sh with RNNKit's sources. The expected outcome for bad input is a thrown RNNKitError.
+// scripts/fuzz.sh against RNNKit compiled with the same instrumentation. The expected outcome for bad input is a thrown RNNKitError.
 
 #if canImport(Glibc)
 import Glibc
 #endif
+import RNNKit
 
 /// One temporary path per process (libFuzzer runs inputs one after another in one thread).
 private let fuzzPath: String = {

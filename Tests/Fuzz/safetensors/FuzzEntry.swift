@@ -1,7 +1,9 @@
 // libFuzzer target "safetensors": arbitrary bytes → SafeTensorsFile(bytes:) → every tensor read
-// (raw bytes, and as Float and Double where the dtype converts). Built by scripts/fuzz.sh together
-// with RNNKit's sources (same module, so internal API is visible). Any trap, sanitizer report or
+// (raw bytes, and as Float and Double where the dtype converts). Built by scripts/fuzz.sh against
+// RNNKit compiled with the same instrumentation (-sanitize=fuzzer,address). Any trap, sanitizer report or
 // allocation beyond libFuzzer's -malloc_limit_mb is a bug; a thrown RNNKitError is the expected outcome.
+
+import RNNKit
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzSafeTensors(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
