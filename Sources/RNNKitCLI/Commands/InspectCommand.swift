@@ -111,12 +111,27 @@ struct InspectionReport {
     func print(to console: Console) {
         console.line("Checkpoint \(source)")
         if !metadata.isEmpty {
+            // The model's description in full; of the trainer's state (training.*), the counters a
+            // person asks about. `vocabulary` is shown as characters rather than code points.
+            let trainerKeys = metadata.keys.filter { $0.hasPrefix("training.") }
+            let shown = metadata.keys.filter { !$0.hasPrefix("training.") }.sorted()
             console.line("  metadata")
-            let width = metadata.keys.map(\.count).max() ?? 0
-            for key in metadata.keys.sorted() {
+            let width = shown.map(\.count).max() ?? 0
+            for key in shown {
                 var value = metadata[key]!
+                if key == "vocabulary", let vocabulary = try? CharacterVocabulary(metadataValue: value) {
+                    let characters = vocabulary.characters.map { scalar in
+                        scalar == "\n" ? "⏎" : scalar == " " ? "␣" : scalar.properties.isWhitespace ? "·" : String(Character(scalar))
+                    }.joined()
+                    value = "\(vocabulary.count) characters: \(characters)"
+                }
                 if value.count > 100 { value = String(value.prefix(97)) + "… (\(value.count) characters)" }
                 console.line("    \(key.padding(toLength: width, withPad: " ", startingAt: 0))  \(value)")
+            }
+            if !trainerKeys.isEmpty {
+                let step = metadata["training.step"].map { "step \($0)" } ?? "a training checkpoint"
+                let epoch = metadata["training.epoch"].map { ", epoch \($0)" } ?? ""
+                console.line("    training: \(step)\(epoch) (\(trainerKeys.count) training.* keys hold the trainer's settings and state)")
             }
         }
         console.line()

@@ -155,7 +155,7 @@ enum TrainingRun {
         let reporter = ProgressReporter(console: console, totalSteps: total, firstStep: trainer.step,
                                         unit: isText ? "tok/s" : "seq/s", elapsedBefore: state.elapsedBefore)
         let plot = LossPlot(
-            title: "\(directory.path): \(configuration.model.cell) \(configuration.model.layers)×\(configuration.model.hidden) on \(dataName(configuration))",
+            title: "\(URL(fileURLWithPath: directory.path).lastPathComponent): \(configuration.model.cell) \(configuration.model.layers)×\(configuration.model.hidden) on \(dataName(configuration))",
             yLabel: isText ? "loss (nats per character)" : "mean squared error (standardised)")
         var lossSum = 0.0, lossCount = 0, positions = 0, seconds = 0.0
         var shownLoss = Double.nan
