@@ -197,7 +197,7 @@ enum TrainingRun {
                     let sample = try model.sampleText(prime: samplePrime(model), length: 120, temperature: 0.8, seed: configuration.training.seed)
                     state.samples += "step \(step), validation \(String(format: "%.3f", validationLoss / log(2))) bits/char:\n\(samplePrime(model))\(sample)\n\n"
                     try writeAtomically(state.samples, to: directory.samplesPath)
-                    reporter.message("step \(step): validation loss \(String(format: "%.4f", validationLoss)) = \(String(format: "%.3f", validationLoss / log(2))) bits/char | \(oneLine(samplePrime(model) + sample))")
+                    reporter.message("step \(step): validation loss \(String(format: "%.4f", validationLoss)) = \(String(format: "%.3f", validationLoss / log(2))) bits/char | \(oneLine(String((samplePrime(model) + sample).prefix(72))))…")
                 }
             }
         }
