@@ -78,7 +78,7 @@ public enum CommandLineRunner {
                 .split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
                 .filter { !$0.isEmpty }.joined(separator: " ")
             console.errorLine("rnnkit: error: \(message)")
-            return status == 0 ? usageErrorStatus : status
+            return status
         }
     }
 }

@@ -71,7 +71,7 @@ struct EndToEndTests {
         let inspected = runCLI(["inspect", run])
         #expect(inspected.status == 0, "\(inspected.errors)")
         #expect(inspected.output.contains("rnn.weight_hh_l0") || inspected.output.contains("weight_hh_l0"))
-        #expect(inspected.output.contains("optimizer-state tensors"))
+        #expect(inspected.output.contains("training-state tensors"))
 
         // A second run into the same directory is refused, and leaves the run as it was.
         let again = runCLI(["train", "--steps", "1", "--out", run] + Self.tiny)

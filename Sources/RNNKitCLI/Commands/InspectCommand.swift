@@ -65,7 +65,7 @@ struct InspectionReport {
     var metadata: [String: String]
     /// The model's tensors (weights and biases).
     var parameters: [Tensor]
-    /// Optimizer state and other bookkeeping tensors saved beside the weights.
+    /// Training state saved beside the weights: optimizer moments, the carried stream state.
     var state: [Tensor]
     /// One entry per gate block of every `weight_hh` tensor.
     var spectra: [GateBlockSpectrum]
@@ -83,7 +83,7 @@ struct InspectionReport {
         let cellGateCount = metadata["cell"].flatMap { CellKind(name: $0) }?.gateCount
         for info in file.tensors {
             let tensor = Tensor(name: info.name, dtype: info.dtype.rawValue, shape: info.shape, count: info.elementCount)
-            if Self.isOptimizerState(info.name) {
+            if Self.isTrainingState(info.name) {
                 state.append(tensor)
                 continue
             }
@@ -100,8 +100,8 @@ struct InspectionReport {
         }
     }
 
-    /// Whether `name` is optimizer state or a counter rather than a model weight.
-    static func isOptimizerState(_ name: String) -> Bool {
+    /// Whether `name` is training state (optimizer moments, a carried stream state) rather than a model weight.
+    static func isTrainingState(_ name: String) -> Bool {
         let lowered = name.lowercased()
         return lowered.hasPrefix("optimizer") || lowered.hasPrefix("optim.") || lowered.hasPrefix("state.")
             || lowered.contains("exp_avg") || lowered.contains("momentum_buffer") || lowered.contains("square_avg")
@@ -145,7 +145,7 @@ struct InspectionReport {
         console.line("  total: \(grouped(parameterCount)) parameters in \(parameters.count) tensors")
         if !state.isEmpty {
             let stateCount = state.reduce(0) { $0 + $1.count }
-            console.line("  (and \(state.count) optimizer-state tensors, \(grouped(stateCount)) values, not counted)")
+            console.line("  (and \(state.count) training-state tensors — optimizer moments, carried stream state — with \(grouped(stateCount)) values, not counted)")
         }
         console.line()
         if spectra.isEmpty {

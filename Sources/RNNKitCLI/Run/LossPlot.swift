@@ -35,7 +35,9 @@ struct LossPlot {
         var lowest = points.map(\.1).min() ?? 0
         var highest = points.map(\.1).max() ?? 1
         if highest - lowest < 1e-9 { lowest -= 0.5; highest += 0.5 }
-        let yTicks = niceTicks(from: min(0, lowest) >= 0 && lowest < 0.25 * highest ? 0 : lowest, to: highest)
+        // Start the y axis at 0 when the curves come near it anyway (below a quarter of the top).
+        let yStart = lowest >= 0 && lowest < 0.25 * highest ? 0 : lowest
+        let yTicks = niceTicks(from: yStart, to: highest)
         let xTicks = niceTicks(from: 0, to: maxStep)
         let (yMin, yMax) = (yTicks.first!, yTicks.last!)
         let (xMin, xMax) = (0.0, xTicks.last!)
