@@ -1,0 +1,109 @@
+// Checkpoints: resuming continues bitwise identically; broken or foreign checkpoints are refused clearly.
+
+import Foundation
+import Testing
+@testable import RNNKit
+
+@Suite struct CheckpointTests {
+    func temporaryPath() throws -> (path: String, cleanup: () -> Void) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rnnkit-ckpt-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return (directory.appendingPathComponent("run.safetensors").path, { try? FileManager.default.removeItem(at: directory) })
+    }
+
+    @Test func resumingAStreamRunIsBitwiseIdentical() throws {
+        let (path, cleanup) = try temporaryPath()
+        defer { cleanup() }
+        let (ids, V) = try smallStream()
+        func makeTrainer() throws -> Trainer {
+            let model = try SequenceModel(.tokens(vocabularySize: V, embeddingSize: 5, cell: .lstm, hiddenSize: 10, numLayers: 2,
+                                                  dropout: 0.25, initialization: .recommended, seed: 12))
+            return try Trainer(model: model, training: .stream(ids), configuration: TrainerConfiguration(
+                batchSize: 4, sequenceLength: 8, optimizer: OptimizerConfiguration(kind: .adam, learningRate: 1e-2),
+                schedule: ScheduleConfiguration(kind: .cosine, warmupSteps: 2, totalSteps: 30), seed: 13))
+        }
+        let uninterrupted = try makeTrainer()
+        try uninterrupted.train(steps: 23)
+
+        let first = try makeTrainer()
+        try first.train(steps: 7)   // mid-epoch: the carried state and the dropout streams must be restored
+        try first.saveCheckpoint(to: path)
+        let resumed = try Trainer(resumingFrom: path, training: .stream(ids))
+        #expect(resumed.step == 7)
+        try resumed.train(steps: 16)
+        #expect(allParameters(resumed.parameterGroups) == allParameters(uninterrupted.parameterGroups))
+        #expect(resumed.optimizer.stateTensors() == uninterrupted.optimizer.stateTensors())
+    }
+
+    @Test func resumingABucketedSequenceRunIsBitwiseIdentical() throws {
+        let (path, cleanup) = try temporaryPath()
+        defer { cleanup() }
+        let data = smallRegressionSet(count: 18, seed: 14)
+        func makeTrainer() throws -> Trainer {
+            let model = try SequenceModel(.features(featureSize: 2, cell: .gru, hiddenSize: 7, numLayers: 2, dropout: 0.1,
+                                                    head: .lastStep, outputSize: 1, seed: 15))
+            return try Trainer(model: model, training: .sequences(data), configuration: TrainerConfiguration(
+                batchSize: 4, optimizer: OptimizerConfiguration(kind: .sgd, learningRate: 0.05, momentum: 0.9, nesterov: true), seed: 16))
+        }
+        let uninterrupted = try makeTrainer()
+        try uninterrupted.train(steps: 17)
+        let first = try makeTrainer()
+        try first.train(steps: 6)   // 5 minibatches per epoch: the second epoch's plan must be re-drawn identically
+        try first.saveCheckpoint(to: path)
+        let resumed = try Trainer(resumingFrom: path, training: .sequences(data))
+        try resumed.train(steps: 11)
+        #expect(allParameters(resumed.parameterGroups) == allParameters(uninterrupted.parameterGroups))
+    }
+
+    @Test func resumingASeq2SeqRunIsBitwiseIdentical() throws {
+        let (path, cleanup) = try temporaryPath()
+        defer { cleanup() }
+        let pairs = (0..<20).map { Seq2SeqExample(source: [$0 % 5, ($0 / 5) % 5] + ($0 % 3 == 0 ? [1] : []), target: [($0 * 7) % 5]) }
+        func makeTrainer() throws -> Trainer {
+            let model = try Seq2SeqModel(Seq2SeqConfiguration(sourceVocabularySize: 5, targetVocabularySize: 7, embeddingSize: 4,
+                                                              hiddenSize: 6, dropout: 0.2, beginToken: 5, endToken: 6, seed: 17))
+            return try Trainer(model: model, training: .pairs(pairs), configuration: TrainerConfiguration(batchSize: 6, seed: 18))
+        }
+        let uninterrupted = try makeTrainer()
+        try uninterrupted.train(steps: 10)
+        let first = try makeTrainer()
+        try first.train(steps: 5)
+        try first.saveCheckpoint(to: path)
+        let resumed = try Trainer(resumingFrom: path, training: .pairs(pairs))
+        try resumed.train(steps: 5)
+        #expect(allParameters(resumed.parameterGroups) == allParameters(uninterrupted.parameterGroups))
+    }
+
+    @Test func foreignOrMismatchedCheckpointsAreRefused() throws {
+        let (path, cleanup) = try temporaryPath()
+        defer { cleanup() }
+        let (ids, V) = try smallStream()
+        let model = try SequenceModel(.tokens(vocabularySize: V, embeddingSize: 4, hiddenSize: 6, seed: 19))
+        // A plain model file has no training state.
+        try model.save(to: path)
+        #expect { try Trainer(resumingFrom: path, training: .stream(ids)) } throws: { "\($0)".contains("without training state") }
+        // Other data.
+        let trainer = try Trainer(model: model, training: .stream(ids), configuration: TrainerConfiguration(batchSize: 2, sequenceLength: 8))
+        try trainer.train(steps: 2)
+        try trainer.saveCheckpoint(to: path)
+        #expect { try Trainer(resumingFrom: path, training: .stream(Array(ids.dropLast()))) } throws: {
+            "\($0)".contains("was trained on stream data of \(ids.count) tokens")
+        }
+        // Other settings.
+        #expect { try Trainer(resumingFrom: path, training: .stream(ids), configuration: TrainerConfiguration(batchSize: 3, sequenceLength: 8)) } throws: {
+            "\($0)".contains("batch size 2") && "\($0)".contains("batch size 3")
+        }
+        // Another checkpoint version.
+        var file = try SafeTensorsFile(contentsOf: path)
+        var writer = SafeTensorsWriter(metadata: file.metadata!.merging(["training.format_version": "9"]) { _, new in new })
+        for name in file.tensorNames {
+            try writer.add(name: name, shape: file.tensor(named: name)!.shape, values: try file.values(of: name, as: Float.self))
+        }
+        try writer.writeAtomically(to: path)
+        #expect { try Trainer(resumingFrom: path, training: .stream(ids)) } throws: { "\($0)".contains("version 9") }
+        // A checkpoint is also a model file: the model loads from it.
+        file = try SafeTensorsFile(contentsOf: path)
+        #expect(file.tensorNames.contains("optimizer.0.exp_avg"))
+        #expect(try SequenceModel(contentsOf: path).configuration == model.configuration)
+    }
+}

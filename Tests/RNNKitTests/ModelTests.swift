@@ -1,0 +1,174 @@
+// SequenceModel and Seq2SeqModel: gradients against central differences, streaming against the
+// batch forward, initialisation options, files and the PyTorch stack names.
+
+import Foundation
+import Testing
+@testable import RNNKit
+
+/// Central-difference check of `loss` against the gradients the model accumulated, at a spread of
+/// parameters of every group. Float, so steps of 1e-2 and a tolerance of a few 1e-3.
+func expectGradientsMatchDifferences(groups: [any ParameterContainer<Float>], loss: () throws -> Double,
+                                     label: String) throws {
+    for (g, group) in groups.enumerated() {
+        let count = group.parameters.count
+        for index in Swift.stride(from: g % 3, to: count, by: max(1, count / 7)) {
+            let analytic = Double(group.gradients[index])
+            let saved = group.parameters[index]
+            let h: Float = 1e-2
+            group.parameters[index] = saved + h
+            let plus = try loss()
+            group.parameters[index] = saved - h
+            let minus = try loss()
+            group.parameters[index] = saved
+            let numeric = (plus - minus) / Double(2 * h)
+            let error = abs(numeric - analytic) / max(1, abs(numeric) + abs(analytic))
+            #expect(error < 5e-3, "\(label): group \(g) index \(index): analytic \(analytic), numeric \(numeric)")
+        }
+    }
+}
+
+@Suite struct ModelTests {
+    @Test func tokenModelGradientsMatchDifferences() throws {
+        for cell in [CellKind.lstm, .gru] {
+            let model = try SequenceModel(.tokens(vocabularySize: 5, embeddingSize: 3, cell: cell, hiddenSize: 4, numLayers: 2, seed: 1))
+            let ids = [0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1]   // [T = 4, B = 3]
+            let targets = [1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1, 2]
+            let initial = SequenceModelState(batch: 3, hidden: (0..<24).map { Float($0) / 30 - 0.4 },
+                                             cell: cell == .lstm ? (0..<24).map { 0.3 - Float($0) / 40 } : nil)
+            func loss(gradient: Bool) throws -> Double {
+                let out = try model.forward(.tokens(ids), steps: 4, batch: 3, lengths: [4, 2, 3], initialState: initial)
+                let r = try sequenceSoftmaxCrossEntropy(logits: out.outputs, targets: targets, steps: 4, batch: 3, classCount: 5,
+                                                         lengths: [4, 2, 3], computeGradient: gradient)
+                if gradient { try model.backward(outputGradient: r.logitsGradient) }
+                return r.loss
+            }
+            model.zeroGradients()
+            _ = try loss(gradient: true)
+            try expectGradientsMatchDifferences(groups: model.parameterGroups, loss: { try loss(gradient: false) }, label: "\(cell)")
+        }
+    }
+
+    @Test func lastStepFeatureModelGradientsMatchDifferences() throws {
+        let model = try SequenceModel(.features(featureSize: 2, cell: .lstm, hiddenSize: 5, numLayers: 2, head: .lastStep, outputSize: 2, seed: 2))
+        let x = (0..<(5 * 2 * 2)).map { Float(sin(Double($0))) }   // [T = 5, B = 2, I = 2]
+        let y: [Float] = [0.5, -0.25, 1, 0.1]
+        func loss(gradient: Bool) throws -> Double {
+            let out = try model.forward(.features(x), steps: 5, batch: 2, lengths: [5, 3])
+            let r = try meanSquaredError(predictions: out.outputs, targets: y, computeGradient: gradient)
+            if gradient { try model.backward(outputGradient: r.predictionsGradient) }
+            return r.loss
+        }
+        model.zeroGradients()
+        _ = try loss(gradient: true)
+        try expectGradientsMatchDifferences(groups: model.parameterGroups, loss: { try loss(gradient: false) }, label: "last step")
+    }
+
+    @Test func seq2seqGradientsReachTheEncoder() throws {
+        let model = try Seq2SeqModel(Seq2SeqConfiguration(sourceVocabularySize: 4, targetVocabularySize: 5, embeddingSize: 3,
+                                                          hiddenSize: 4, numLayers: 2, beginToken: 3, endToken: 4, seed: 3))
+        let sources = [[0, 1, 2], [2, 1], [1, 1, 1]], targets = [[0, 1], [2], [1, 0, 2]]
+        model.zeroGradients()
+        _ = try model.teacherForcedLoss(sources: sources, targets: targets)
+        #expect(model.encoder.layers[0].gradients.contains { $0 != 0 })
+        try expectGradientsMatchDifferences(groups: model.parameterGroups, loss: {
+            try model.teacherForcedLoss(sources: sources, targets: targets, computeGradient: false).loss
+        }, label: "seq2seq")
+    }
+
+    @Test func streamingStepsEqualTheBatchForward() throws {
+        let model = try SequenceModel(.tokens(vocabularySize: 6, embeddingSize: 4, cell: .lstm, hiddenSize: 5, numLayers: 2, dropout: 0.3, seed: 4))
+        model.isTraining = false
+        let ids = [1, 4, 2, 5, 0]
+        let whole = try model.forward(.tokens(ids), steps: 5, batch: 1).outputs   // [5, 1, 6]
+        var state = try model.makeState()
+        var stepped: [Float] = []
+        for id in ids { stepped += try model.step(tokens: [id], state: &state) }
+        #expect(zip(whole, stepped).allSatisfy { abs($0 - $1) < 1e-5 })
+    }
+
+    @Test func dropoutIsSeededAndOffInInference() throws {
+        let configuration = SequenceModelConfiguration.tokens(vocabularySize: 6, embeddingSize: 4, hiddenSize: 8, numLayers: 2, dropout: 0.5, seed: 5)
+        let a = try SequenceModel(configuration), b = try SequenceModel(configuration)
+        let ids = [1, 2, 3, 4]
+        let outA = try a.forward(.tokens(ids), steps: 4, batch: 1).outputs
+        #expect(outA == (try b.forward(.tokens(ids), steps: 4, batch: 1).outputs))
+        #expect(outA != (try a.forward(.tokens(ids), steps: 4, batch: 1).outputs))   // a new mask
+        a.isTraining = false
+        #expect((try a.forward(.tokens(ids), steps: 4, batch: 1).outputs) == (try a.forward(.tokens(ids), steps: 4, batch: 1).outputs))
+    }
+
+    @Test func orthogonalGlorotAndForgetBiasInitialisation() throws {
+        let H = 6, I = 3
+        let model = try SequenceModel(.features(featureSize: I, cell: .lstm, hiddenSize: H, head: .lastStep, outputSize: 1,
+                                                initialization: .recommended, seed: 6))
+        let layer = model.layers[0]
+        let whh = try layer.parameter(named: "weight_hh_l0")   // [4H, H]
+        for gate in 0..<4 {
+            for i in 0..<H {
+                for j in 0..<H {
+                    var dot: Float = 0
+                    for k in 0..<H { dot += whh[gate * H * H + i * H + k] * whh[gate * H * H + j * H + k] }
+                    #expect(abs(dot - (i == j ? 1 : 0)) < 1e-5)
+                }
+            }
+        }
+        let bound = Float((6.0 / Double(I + H)).squareRoot())
+        let wih = try layer.parameter(named: "weight_ih_l0")
+        #expect(wih.allSatisfy { abs($0) <= bound } && wih.contains { abs($0) > 1 / Float(H).squareRoot() })
+        let bih = try layer.parameter(named: "bias_ih_l0"), bhh = try layer.parameter(named: "bias_hh_l0")
+        #expect(bih[H..<2 * H].allSatisfy { $0 == 1 } && bhh[H..<2 * H].allSatisfy { $0 == 0 })
+        #expect(bih[0..<H].allSatisfy { $0 != 1 })
+        // The same seed draws the same orthogonal matrices.
+        let again = try SequenceModel(model.configuration)
+        #expect(again.layers[0].parameters == layer.parameters)
+    }
+
+    @Test func characterVocabularyRoundTrips() throws {
+        let vocabulary = try CharacterVocabulary(text: "héllo, wörld\n")
+        let ids = try vocabulary.encode("wöld")
+        #expect(try vocabulary.decode(ids) == "wöld")
+        #expect(try CharacterVocabulary(metadataValue: vocabulary.metadataValue) == vocabulary)
+        #expect(throws: RNNKitError.self) { try vocabulary.encode("z") }
+        #expect(throws: RNNKitError.self) { try CharacterVocabulary(metadataValue: "97,97") }
+    }
+
+    @Test func modelFilesRoundTripWithPyTorchStackNames() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rnnkit-model-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let model = try SequenceModel(.tokens(vocabularySize: 4, embeddingSize: 3, cell: .gru, hiddenSize: 5, numLayers: 3, seed: 7))
+        model.vocabulary = try CharacterVocabulary(text: "abcd")
+        let path = directory.appendingPathComponent("m.safetensors").path
+        try model.save(to: path)
+        let file = try SafeTensorsFile(contentsOf: path)
+        #expect(file.tensorNames.contains("rnn.weight_hh_l2") && file.tensorNames.contains("embedding.weight")
+                && file.tensorNames.contains("head.bias"))
+        #expect(file.tensor(named: "rnn.weight_ih_l1")?.shape == [15, 5])
+        guard case .sequence(let loaded) = try loadModel(from: path) else { Issue.record("expected a sequence model"); return }
+        #expect(loaded.configuration == model.configuration)
+        #expect(loaded.vocabulary == model.vocabulary)
+        #expect(zip(loaded.parameterGroups, model.parameterGroups).allSatisfy { $0.parameters == $1.parameters })
+        // Another architecture is refused with a message naming the problem.
+        var other = model.configuration
+        other.hiddenSize = 6
+        var writer = try SequenceModel(other).safeTensorsWriter()
+        writer.metadata = model.fileMetadata
+        try writer.writeAtomically(to: path)
+        #expect { try SequenceModel(contentsOf: path) } throws: { error in
+            (error as? RNNKitError)?.kind == .invalidFile && "\(error)".contains("expected rnn.weight_ih_l0 with shape [15, 3]")
+        }
+        // Another format version is refused.
+        var future = try model.safeTensorsWriter()
+        future.metadata[ModelFileKey.formatVersion] = "2"
+        try future.writeAtomically(to: path)
+        #expect { try SequenceModel(contentsOf: path) } throws: { "\($0)".contains("format version 2") }
+    }
+
+    @Test func seq2seqGreedyDecodingStopsAtTheEndToken() throws {
+        let model = try Seq2SeqModel(Seq2SeqConfiguration(sourceVocabularySize: 3, targetVocabularySize: 4, embeddingSize: 2,
+                                                          hiddenSize: 3, beginToken: 2, endToken: 3, seed: 8))
+        // Make the end token overwhelmingly likely: a huge head bias on it.
+        model.decoder.head!.parameters[model.decoder.head!.parameters.count - 1] = 100
+        #expect(try model.greedyDecode(sources: [[0, 1], [2]], maximumLength: 5) == [[], []])
+    }
+}
