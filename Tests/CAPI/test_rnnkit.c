@@ -795,6 +795,107 @@ static void test_bad_input(void) {
     rnnkit_rnn_destroy(gru);
 }
 
+/* MARK: Whole models
+ *
+ * Tests/CAPI/fixtures holds two small models written by RNNKit (Tests/RNNKitTests/ModelTestsCFixtures.swift,
+ * which pins the same expectations): a character LSTM trained on "hello world " and an untrained
+ * two-layer GRU reading 2 features with 3 outputs per step. */
+
+static void model_fixture_path(char *path, size_t size, const char *fixtures, const char *name) {
+    /* fixtures is Tests/RNNKitTests/Fixtures/recurrent; the model fixtures sit in Tests/CAPI/fixtures. */
+    snprintf(path, size, "%s/../../../CAPI/fixtures/%s", fixtures, name);
+}
+
+static void test_models(const char *fixtures) {
+    char path[4096];
+    rnnkit_model *model = NULL;
+    int32_t takes_tokens = -1;
+    int64_t input_size = -1, output_size = -1;
+
+    /* The character model: greedy sampling continues the phrase it learned. */
+    model_fixture_path(path, sizeof path, fixtures, "char-model.safetensors");
+    expect_ok(rnnkit_model_load(path, &model), "model_load char model");
+    if (model == NULL) return;
+    expect_ok(rnnkit_model_describe(model, &takes_tokens, &input_size, &output_size), "model_describe char model");
+    check(takes_tokens == 1 && input_size == 8 && output_size == 8, "char model: token input, V = O = 8");
+    char text[64];
+    expect_ok(rnnkit_model_sample_text(model, "hel", 16, 0.0, 0, text, sizeof text), "model_sample_text greedy");
+    check(strcmp(text, "lo world hello w") == 0, "greedy sample after \"hel\" is \"lo world hello w\"");
+    char again[64];
+    expect_ok(rnnkit_model_sample_text(model, "w", 30, 1.0, 7, text, sizeof text), "model_sample_text T = 1");
+    expect_ok(rnnkit_model_sample_text(model, "w", 30, 1.0, 7, again, sizeof again), "model_sample_text T = 1 again");
+    check(strcmp(text, again) == 0 && strlen(text) == 30, "same seed, same 30 sampled characters");
+    char small[4] = "xyz";
+    expect_error(rnnkit_model_sample_text(model, "hel", 16, 0.0, 0, small, sizeof small), RNNKIT_ERROR_SHAPE_MISMATCH,
+                 "sample_text into a buffer too small");
+    check(strcmp(small, "xyz") == 0, "a too-small buffer is untouched");
+    expect_error(rnnkit_model_sample_text(model, "Q", 4, 1.0, 0, text, sizeof text), RNNKIT_ERROR_INVALID_ARGUMENT,
+                 "sample_text with a prime character outside the vocabulary");
+    expect_error(rnnkit_model_sample_text(model, "h", 4, -1.0, 0, text, sizeof text), RNNKIT_ERROR_INVALID_ARGUMENT,
+                 "sample_text with a negative temperature");
+
+    /* Stepping token by token: after "hello" the most likely next character is ' ' (id 0 in the sorted vocabulary). */
+    float logits[8], first[8];
+    const int64_t hello[5] = {3, 2, 4, 4, 5};   /* h e l l o: vocabulary " dehlorw" */
+    for (int i = 0; i < 5; i++) expect_ok(rnnkit_model_step_token(model, hello[i], logits, 8), "model_step_token");
+    int best = 0;
+    for (int v = 1; v < 8; v++) if (logits[v] > logits[best]) best = v;
+    check(best == 0, "after \"hello\" the most likely next character is a space");
+    expect_ok(rnnkit_model_reset(model), "model_reset");
+    expect_ok(rnnkit_model_step_token(model, 3, first, 8), "model_step_token after reset");
+    expect_ok(rnnkit_model_reset(model), "model_reset again");
+    expect_ok(rnnkit_model_step_token(model, 3, logits, 8), "model_step_token after reset again");
+    expect_identical(first, logits, 8, "reset returns to the same state");
+    memcpy(first, logits, sizeof logits);
+    expect_error(rnnkit_model_step_token(model, 8, logits, 8), RNNKIT_ERROR_INVALID_ARGUMENT, "step_token with id V");
+    expect_error(rnnkit_model_step_token(model, -1, logits, 8), RNNKIT_ERROR_INVALID_ARGUMENT, "step_token with id -1");
+    expect_error(rnnkit_model_step_token(model, 1, logits, 7), RNNKIT_ERROR_SHAPE_MISMATCH, "step_token with out_count 7");
+    expect_identical(first, logits, 8, "failed steps leave out untouched");
+    float x[2] = {0.5f, -1.0f};
+    expect_error(rnnkit_model_step_features(model, x, 2, logits, 8), RNNKIT_ERROR_INVALID_ARGUMENT, "step_features on a token model");
+    expect_error(rnnkit_model_step_token(NULL, 1, logits, 8), RNNKIT_ERROR_NULL_POINTER, "step_token with a NULL model");
+    rnnkit_model_destroy(model);
+    model = NULL;
+
+    /* The feature model: two steps reproduce the outputs RNNKit computed. */
+    model_fixture_path(path, sizeof path, fixtures, "feature-model.safetensors");
+    expect_ok(rnnkit_model_load(path, &model), "model_load feature model");
+    if (model == NULL) return;
+    expect_ok(rnnkit_model_describe(model, &takes_tokens, &input_size, &output_size), "model_describe feature model");
+    check(takes_tokens == 0 && input_size == 2 && output_size == 3, "feature model: I = 2, O = 3");
+    float y[3];
+    const float step1[2] = {0.5f, -1.0f}, step2[2] = {0.25f, 2.0f};
+    const float expected[3] = {0.5201532f, -0.4467219f, 0.5244943f};
+    expect_ok(rnnkit_model_step_features(model, step1, 2, y, 3), "model_step_features step 1");
+    expect_ok(rnnkit_model_step_features(model, step2, 2, y, 3), "model_step_features step 2");
+    expect_close(y, expected, 3, "feature model: second step outputs as computed by RNNKit");
+    expect_error(rnnkit_model_step_features(model, step1, 3, y, 3), RNNKIT_ERROR_SHAPE_MISMATCH, "step_features with n = 3");
+    expect_error(rnnkit_model_step_token(model, 0, y, 3), RNNKIT_ERROR_INVALID_ARGUMENT, "step_token on a feature model");
+    expect_error(rnnkit_model_sample_text(model, "", 3, 1.0, 0, text, sizeof text), RNNKIT_ERROR_INVALID_ARGUMENT,
+                 "sample_text on a model without vocabulary");
+    rnnkit_model_destroy(model);
+    rnnkit_model_destroy(NULL);
+
+    /* Files that are not models. */
+    model = (rnnkit_model *)1;
+    expect_error(rnnkit_model_load("/nonexistent/model.safetensors", &model), RNNKIT_ERROR_IO, "model_load of a missing file");
+    check(model == NULL, "a failed model_load sets *out to NULL");
+    snprintf(path, sizeof path, "%s/lstm_l1.safetensors", fixtures);
+    FILE *probe = fopen(path, "rb");
+    if (probe != NULL) {
+        fclose(probe);
+        expect_error(rnnkit_model_load(path, &model), RNNKIT_ERROR_INVALID_FILE, "model_load of a bare network file");
+    }
+    char network_path[2048];
+    temp_path(network_path, sizeof network_path, "bare-network.safetensors");
+    rnnkit_rnn *rnn = NULL;
+    expect_ok(rnnkit_rnn_create(RNNKIT_CELL_LSTM, 2, 3, 1, 0, 1, &rnn), "rnn_create for a bare network file");
+    expect_ok(rnnkit_rnn_save(rnn, network_path), "rnn_save a bare network file");
+    rnnkit_rnn_destroy(rnn);
+    expect_error(rnnkit_model_load(network_path, &model), RNNKIT_ERROR_INVALID_FILE, "model_load of a bare network file");
+    expect_error(rnnkit_model_load(NULL, &model), RNNKIT_ERROR_NULL_POINTER, "model_load with a NULL path");
+}
+
 int main(int argc, char **argv) {
     const char *fixtures = argc > 1 ? argv[1] : "Tests/RNNKitTests/Fixtures/recurrent";
     if (argc > 2) snprintf(work_directory, sizeof work_directory, "%s", argv[2]);
@@ -813,6 +914,7 @@ int main(int argc, char **argv) {
     test_streaming(RNNKIT_CELL_GRU, "GRU");
     test_streaming(RNNKIT_CELL_RNN_TANH, "RNN tanh");
     test_bad_input();
+    test_models(fixtures);
 
     printf("%d passed, %d failed\n", passed_count, failed_count);
     return failed_count == 0 ? 0 : 1;

@@ -227,6 +227,71 @@ rnnkit_status rnnkit_rnn_save(const rnnkit_rnn *RNNKIT_NONNULL rnn, const char *
 /// architecture. On failure the parameters are untouched.
 rnnkit_status rnnkit_rnn_load(rnnkit_rnn *RNNKIT_NONNULL rnn, const char *RNNKIT_NONNULL path);
 
+/* MARK: Whole models
+ *
+ * A model is a trained RNNKit SequenceModel read from a model file or training checkpoint
+ * (docs/training.md): (token ids -> embedding, or feature vectors) -> recurrent layers ->
+ * linear head. Models are for streaming inference: one time step per call, the recurrent
+ * state kept inside the handle between calls (batch 1, dropout off).
+ * O below is the model's output size: the head's outputs, or H for a model without a head.
+ */
+
+/// An opaque trained model, created by rnnkit_model_load, released by rnnkit_model_destroy.
+typedef struct rnnkit_model rnnkit_model;
+
+/// Reads the model in the RNNKit model file or training checkpoint at path and stores a new
+/// handle in *out, its state zero. On failure *out is set to NULL.
+/// Errors: RNNKIT_ERROR_NULL_POINTER if path or out is NULL; RNNKIT_ERROR_IO if the file cannot
+/// be read; RNNKIT_ERROR_INVALID_FILE if it is not an RNNKit model file of a version this library
+/// reads, or its configuration or tensors are invalid or inconsistent; RNNKIT_ERROR_INVALID_ARGUMENT
+/// for an encoder-decoder (seq2seq) model, which this API does not step.
+rnnkit_status rnnkit_model_load(const char *RNNKIT_NONNULL path, rnnkit_model *RNNKIT_NULLABLE *RNNKIT_NONNULL out);
+
+/// Releases a model. NULL is ignored.
+void rnnkit_model_destroy(rnnkit_model *RNNKIT_NULLABLE model);
+
+/// Describes the model: *takes_tokens is 1 for a token model (feed rnnkit_model_step_token) and
+/// 0 for a feature model (feed rnnkit_model_step_features); *input_size is the vocabulary size V
+/// of a token model or the features per step I of a feature model; *output_size is O.
+/// Errors: RNNKIT_ERROR_NULL_POINTER if any pointer is NULL.
+rnnkit_status rnnkit_model_describe(const rnnkit_model *RNNKIT_NONNULL model, int32_t *RNNKIT_NONNULL takes_tokens,
+                                    int64_t *RNNKIT_NONNULL input_size, int64_t *RNNKIT_NONNULL output_size);
+
+/// Sets the model's recurrent state to zero, as after loading.
+/// Errors: RNNKIT_ERROR_NULL_POINTER if model is NULL.
+rnnkit_status rnnkit_model_reset(rnnkit_model *RNNKIT_NONNULL model);
+
+/// Feeds one token id to a token model, advances its state, and writes the O outputs of this
+/// step to out (the logits over the vocabulary for a character model).
+/// Errors: RNNKIT_ERROR_NULL_POINTER if model or out is NULL; RNNKIT_ERROR_INVALID_ARGUMENT if the
+/// model reads features or token_id is outside 0...V-1; RNNKIT_ERROR_SHAPE_MISMATCH if out_count
+/// is not O. On failure the state and out are untouched.
+rnnkit_status rnnkit_model_step_token(rnnkit_model *RNNKIT_NONNULL model, int64_t token_id,
+                                      float *RNNKIT_NONNULL out, int64_t out_count);
+
+/// Feeds one feature vector x of n = I values to a feature model, advances its state, and writes
+/// the O outputs of this step to out.
+/// Errors: RNNKIT_ERROR_NULL_POINTER if model, x or out is NULL; RNNKIT_ERROR_INVALID_ARGUMENT if
+/// the model reads token ids; RNNKIT_ERROR_SHAPE_MISMATCH if n is not I or out_count is not O.
+/// On failure the state and out are untouched.
+rnnkit_status rnnkit_model_step_features(rnnkit_model *RNNKIT_NONNULL model, const float *RNNKIT_NONNULL x, int64_t n,
+                                         float *RNNKIT_NONNULL out, int64_t out_count);
+
+/// Samples text from a character model that carries a vocabulary: feeds prime (UTF-8, may be
+/// empty), then draws length characters, each from softmax(logits / temperature) with a generator
+/// seeded by seed (temperature 0: always the most likely character). Writes the generated text
+/// (without the prime) to buffer as NUL-terminated UTF-8. Sampling starts from a zero state of its
+/// own and leaves the state of rnnkit_model_step_token untouched. The same model, prime, length,
+/// temperature and seed give the same text.
+/// Errors: RNNKIT_ERROR_NULL_POINTER if model, prime or buffer is NULL; RNNKIT_ERROR_INVALID_ARGUMENT
+/// if the model is not a character model with a vocabulary, prime holds a character outside the
+/// vocabulary or is not UTF-8, length < 0, or temperature is negative or not finite;
+/// RNNKIT_ERROR_SHAPE_MISMATCH if the text and its NUL do not fit in capacity bytes (the message
+/// says how many are needed). On failure buffer is untouched.
+rnnkit_status rnnkit_model_sample_text(const rnnkit_model *RNNKIT_NONNULL model, const char *RNNKIT_NONNULL prime,
+                                       int64_t length, double temperature, uint64_t seed,
+                                       char *RNNKIT_NONNULL buffer, int64_t capacity);
+
 #ifdef __cplusplus
 }
 #endif
