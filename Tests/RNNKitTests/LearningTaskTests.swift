@@ -64,6 +64,8 @@ struct AdditionSettings {
     var padOperands = true
     /// Train the decoder to write the sum's digits least significant first; results are reversed back for reading.
     var reverseTarget = false
+    /// The cosine schedule runs over this many times the steps taken (2: the rate stays high enough to learn until the end).
+    var scheduleStretch = 2
 }
 
 /// The target ids of `sum` under `settings`.
@@ -103,7 +105,7 @@ func runSeq2SeqAddition(_ settings: AdditionSettings) throws -> (exactMatch: Dou
         beginToken: 10, endToken: 11, initialization: settings.cell == .lstm ? .recommended : RecurrentInitialization(orthogonalRecurrentWeights: true), seed: 13))
     let trainer = try Trainer(model: model, training: .pairs(pairs), configuration: TrainerConfiguration(
         batchSize: settings.batchSize, optimizer: OptimizerConfiguration(kind: .adam, learningRate: settings.learningRate),
-        schedule: ScheduleConfiguration(kind: .cosine, warmupSteps: 100, totalSteps: settings.steps, minimumLearningRate: settings.learningRate / 50),
+        schedule: ScheduleConfiguration(kind: .cosine, warmupSteps: 100, totalSteps: settings.scheduleStretch * settings.steps, minimumLearningRate: settings.learningRate / 50),
         gradientClipNorm: 1, seed: 17))
     trainer.onStep = { r in if ProcessInfo.processInfo.environment["RNNKIT_VERBOSE"] != nil, r.step % 250 == 0 { print(r.step, r.loss, r.accuracy ?? 0) } }
     try trainer.train(steps: settings.steps)
@@ -249,6 +251,8 @@ func trainCharacterModel(corpusPath: String, steps: Int, checkpointPath: String?
     try trainer.train(steps: steps)
     let validation = try trainer.evaluate(.stream(validationIds))
     let sample = try model.sampleText(prime: "The ", length: 200, temperature: 0.8, seed: 1)
+    print("validation: \(validation.bitsPerToken) bits per character, perplexity \(validation.perplexity)")
+    print("The " + sample)
     // END TRAINING EXAMPLE
 
     var counts = [Int](repeating: 0, count: vocabulary.count)

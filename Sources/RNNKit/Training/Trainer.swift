@@ -199,7 +199,7 @@ public final class Trainer {
         if let maxNorm = configuration.gradientClipNorm { try clipGradientNorm(groups, maxNorm: maxNorm) }
         if let clipValue = configuration.gradientClipValue { try clipGradientValues(groups, clipValue: clipValue) }
         optimizer.learningRate = learningRate
-        try optimizer.step(groups)
+        try applyOptimizerStep(groups)
         if let next = result.finalState { carriedState = next }
         let seconds = Double((ContinuousClock.now - start).components.attoseconds) * 1e-18
             + Double((ContinuousClock.now - start).components.seconds)
@@ -395,6 +395,18 @@ public final class Trainer {
     }
 
     // MARK: Helpers
+
+    /// Steps the optimizer through its concrete type, so that the update loop is compiled for Float
+    /// (through the existential it runs as unspecialised generic code, several times slower).
+    func applyOptimizerStep(_ groups: [any ParameterContainer<Float>]) throws {
+        switch optimizer {
+        case let adam as Adam<Float>: try adam.step(groups)
+        case let adamW as AdamW<Float>: try adamW.step(groups)
+        case let sgd as SGD<Float>: try sgd.step(groups)
+        case let rmsprop as RMSprop<Float>: try rmsprop.step(groups)
+        default: try optimizer.step(groups)
+        }
+    }
 
     func setTraining(_ training: Bool) {
         switch model {
