@@ -114,7 +114,7 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
 
     /// Sets every gradient to zero.
     public func zeroGradients() {
-        for i in gradients.indices { gradients[i] = 0 }
+        gradients.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
     }
 
     // MARK: Forward

@@ -37,6 +37,8 @@ public final class Adam<Scalar: RNNScalar>: Optimizer {
         self.state = OptimizerStateBuffers(names: adamStateNames(amsgrad: amsgrad))
     }
 
+    // Specialised: called through `any Optimizer<Float>`, the generic body would run unspecialised.
+    @_specialize(where Scalar == Float)
     public func step(_ groups: [any ParameterContainer<Scalar>]) throws {
         try validateGroups(groups)
         try state.validate(groupCounts: groups.map { $0.parameters.count })
@@ -84,6 +86,8 @@ public final class AdamW<Scalar: RNNScalar>: Optimizer {
         self.state = OptimizerStateBuffers(names: adamStateNames(amsgrad: amsgrad))
     }
 
+    // Specialised: called through `any Optimizer<Float>`, the generic body would run unspecialised.
+    @_specialize(where Scalar == Float)
     public func step(_ groups: [any ParameterContainer<Scalar>]) throws {
         try validateGroups(groups)
         try state.validate(groupCounts: groups.map { $0.parameters.count })

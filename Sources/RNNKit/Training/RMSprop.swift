@@ -48,6 +48,8 @@ public final class RMSprop<Scalar: RNNScalar>: Optimizer {
         self.state = OptimizerStateBuffers(names: names)
     }
 
+    // Specialised: called through `any Optimizer<Float>`, the generic body would run unspecialised.
+    @_specialize(where Scalar == Float)
     public func step(_ groups: [any ParameterContainer<Scalar>]) throws {
         try validateGroups(groups)
         try state.validate(groupCounts: groups.map { $0.parameters.count })

@@ -43,6 +43,8 @@ public final class SGD<Scalar: RNNScalar>: Optimizer {
         self.weightDecay = weightDecay
     }
 
+    // Specialised: called through `any Optimizer<Float>`, the generic body would run unspecialised.
+    @_specialize(where Scalar == Float)
     public func step(_ groups: [any ParameterContainer<Scalar>]) throws {
         try validateGroups(groups)
         try state.validate(groupCounts: groups.map { $0.parameters.count })
