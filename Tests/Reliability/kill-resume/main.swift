@@ -52,7 +52,7 @@ do {
             trainer = try Trainer(resumingFrom: checkpoint, training: .stream(stream), configuration: configuration(checkpoint: checkpoint))
             print("resumed \(trainer.step)")
         } else {
-            let model = try SequenceModel(.tokens(vocabularySize: 48, embeddingSize: 32, cell: .lstm, hiddenSize: 192, seed: 11))
+            let model = try SequenceModel(.tokens(vocabularySize: 48, embeddingSize: 32, cell: .lstm, hiddenSize: 384, seed: 11))
             trainer = try Trainer(model: model, training: .stream(stream), configuration: configuration(checkpoint: checkpoint))
         }
         trainer.onCheckpoint = { _ in print("checkpoint \(trainer.step)") }
