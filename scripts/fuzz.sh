@@ -46,6 +46,9 @@ fi
 
 scratch=.build-fuzz
 mkdir -p "$scratch"
+# Snapshot and builds are serialised between concurrent runs of this script (one per target, say).
+exec 9> "$scratch/build.lock"
+flock 9
 read -r -a blas_flags <<< "$(pkg-config --cflags-only-I openblas lapacke 2>/dev/null || true)"
 read -r -a blas_libs <<< "$(pkg-config --libs openblas lapacke 2>/dev/null || echo -lopenblas -llapacke)"
 # The sources: a snapshot of HEAD (or of the working tree), identified by a stamp.
@@ -124,6 +127,7 @@ build() {
 }
 
 for target in "${targets[@]}"; do build "$target"; done
+flock -u 9
 [ "$build_only" = 1 ] && exit 0
 
 status=0
