@@ -39,11 +39,8 @@ struct FuzzRegressionTests {
     }
 
     /// The `checkpoint` target: `loadModel(from:)` must refuse each input with `.invalidFile` before
-    /// building the model its metadata describes. Disabled until Models/ModelFile.swift checks the
-    /// file's size against the configuration first (see the folder's README and docs/reliability.md):
-    /// today each input makes it allocate gigabytes.
+    /// building the model its metadata describes (each would otherwise allocate gigabytes).
     @Test("checkpoint inputs are refused with .invalidFile",
-          .disabled("SequenceModel(file:) allocates the metadata's model before checking the tensors; proposed fix in docs/reliability.md"),
           arguments: FuzzRegressionTests.inputs("checkpoint"))
     func checkpoint(_ url: URL) throws {
         let error = try #require(throws: RNNKitError.self) { _ = try loadModel(from: url.path) }

@@ -268,7 +268,9 @@ extension SequenceModel {
             throw RNNKitError(.invalidFile, "\(file.source) holds a seq2seq model; load it with Seq2SeqModel(contentsOf:) or loadModel(from:)")
         }
         let metadata = file.metadata ?? [:]
-        try self.init(SequenceModelConfiguration(fileMetadata: metadata, source: file.source))
+        let configuration = try SequenceModelConfiguration(fileMetadata: metadata, source: file.source)
+        try requireTensorElements(in: file, forModelOf: { try configuration.minimumParameterCount() })
+        try self.init(configuration)
         try loadTensors(from: file)
         if let text = metadata[ModelFileKey.vocabulary] {
             vocabulary = try CharacterVocabulary(metadataValue: text)
@@ -320,9 +322,62 @@ extension Seq2SeqModel {
             throw RNNKitError(.invalidFile, "\(file.source) holds a sequence model; load it with SequenceModel(contentsOf:) or loadModel(from:)")
         }
         let metadata = file.metadata ?? [:]
-        try self.init(Seq2SeqConfiguration(fileMetadata: metadata, source: file.source))
+        let configuration = try Seq2SeqConfiguration(fileMetadata: metadata, source: file.source)
+        try requireTensorElements(in: file, forModelOf: {
+            let (total, overflow) = try configuration.encoder.minimumParameterCount()
+                .addingReportingOverflow(configuration.decoder.minimumParameterCount())
+            guard !overflow else { throw RNNKitError(.outOfMemory, "model file: the model is too large") }
+            return total
+        })
+        try self.init(configuration)
         try encoder.loadTensors(from: file, prefix: "encoder.")
         try decoder.loadTensors(from: file, prefix: "decoder.")
         if let text = metadata[ModelFileKey.vocabulary] { vocabulary = try CharacterVocabulary(metadataValue: text) }
+    }
+}
+
+extension SequenceModelConfiguration {
+    /// A lower bound on the parameters this configuration allocates: the recurrent stack, the
+    /// embedding and the head's weight matrix (biases left out), with overflow checked.
+    func minimumParameterCount() throws -> Int {
+        let gateRows = try checkedProduct(cell.gateCount, hiddenSize, what: "model file: gate rows")
+        var total = input == .tokens ? try checkedProduct(vocabularySize, embeddingSize, what: "model file: embedding") : 0
+        // Layer 0: G·H·(I + H + 2); every further layer: G·H·(2H + 2). Closed form, so that a
+        // hostile layer count cannot make this loop for long.
+        guard numLayers >= 1 else { throw RNNKitError(.invalidFile, "model file: number of layers must be at least 1, got \(numLayers)") }
+        let firstWidth = recurrentInputSize.addingReportingOverflow(hiddenSize + 2)
+        let laterWidth = hiddenSize.multipliedReportingOverflow(by: 2)
+        guard !firstWidth.overflow, !laterWidth.overflow, laterWidth.partialValue < Int.max - 2 else {
+            throw RNNKitError(.outOfMemory, "model file: the recurrent layers are too wide")
+        }
+        for part in [try checkedProduct(gateRows, firstWidth.partialValue, what: "model file: layer 0"),
+                     try checkedProduct(numLayers - 1, gateRows, laterWidth.partialValue + 2, what: "model file: layers")] {
+            let (sum, overflow) = total.addingReportingOverflow(part)
+            guard !overflow else { throw RNNKitError(.outOfMemory, "model file: the recurrent stack is too large") }
+            total = sum
+        }
+        if head != .none {
+            let (sum, overflow) = total.addingReportingOverflow(try checkedProduct(outputSize, hiddenSize, what: "model file: head"))
+            guard !overflow else { throw RNNKitError(.outOfMemory, "model file: the head is too large") }
+            total = sum
+        }
+        return total
+    }
+}
+
+/// Refuses a file whose tensors hold fewer elements than the model its metadata describes, before
+/// that model is allocated: hostile metadata must not make a small file allocate a huge model.
+/// A size that overflows is as invalid as one that is merely too large.
+private func requireTensorElements(in file: SafeTensorsFile, forModelOf parameterCount: () throws -> Int) throws {
+    let required: Int
+    do {
+        required = try parameterCount()
+    } catch let error as RNNKitError {
+        throw RNNKitError(.invalidFile, "\(file.source): \(error.message)")
+    }
+    let held = file.tensors.reduce(0) { $0 &+ $1.elementCount }
+    guard held >= required else {
+        throw RNNKitError(.invalidFile,
+            "\(file.source): the metadata describes a model of at least \(required) parameters, but the file's tensors hold \(held) elements")
     }
 }
