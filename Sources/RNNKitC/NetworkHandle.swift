@@ -103,18 +103,3 @@ func workspaceCount(_ c: RecurrentConfiguration, steps: Int, batch: Int, trainin
     ], what: what)
 }
 
-/// Throws an out-of-memory error unless `count` Floats can be allocated now. RNNKit allocates
-/// with Swift's allocator, which stops the process when memory runs out; asking the kernel
-/// first turns that into an error the caller can handle. (An anonymous mapping, not malloc:
-/// the optimiser may delete a malloc whose result is only freed.)
-func ensureAllocatable(floats count: Int, what: String) throws {
-    let (bytes, overflow) = count.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
-    guard !overflow else {
-        throw RNNKitError(.outOfMemory, "\(what): \(count) floats overflow a 64-bit byte count")
-    }
-    let probe = mmap(nil, max(bytes, 1), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-    guard let probe, probe != MAP_FAILED else {
-        throw RNNKitError(.outOfMemory, "\(what): cannot allocate \(count) floats (\(bytes) bytes)")
-    }
-    munmap(probe, max(bytes, 1))
-}

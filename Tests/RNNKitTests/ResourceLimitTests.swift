@@ -107,6 +107,26 @@ struct ResourceLimitTests {
         }
     }
 
+    @Test("sizes that fit every limit but not in this machine's memory are refused, not fatal")
+    func unobtainableMemoryIsAnError() throws {
+        // 4·H·(I + H + 2) with H = 100 000, I = 50 000: 6·10^10 parameters, 480 GB with their
+        // gradients — within the element limit, far beyond the 24 GiB of memory here. Without the
+        // probe the allocator would stop the process.
+        expectRefused(.outOfMemory, "parameters and gradients") {
+            _ = try RecurrentNetwork<Float>(RecurrentConfiguration(cell: .lstm, inputSize: 50_000, hiddenSize: 100_000))
+        }
+        // T·B = 2^22 rows of a GRU with H = 2048: the output alone is 34 GB, the gates 103 GB.
+        let network = try RecurrentNetwork<Float>(RecurrentConfiguration(cell: .gru, inputSize: 2, hiddenSize: 2048))
+        let input = [Float](repeating: 0, count: (1 << 22) * 2)
+        expectRefused(.outOfMemory, "cannot allocate") {
+            _ = try network.forward(input, steps: 1 << 11, batch: 1 << 11)
+        }
+        // The workspace behind either entry point is probed the same way.
+        expectRefused(.outOfMemory, "cannot allocate") {
+            _ = try Workspace<Float>(configuration: network.configuration, steps: 1 << 11, batch: 1 << 11, training: true)
+        }
+    }
+
     @Test("a streaming state of 2^62 × 4 scalars is refused")
     func streamingStateOverflows() throws {
         let network = try RecurrentNetwork<Float>(RecurrentConfiguration(cell: .lstm, inputSize: 2, hiddenSize: 4))

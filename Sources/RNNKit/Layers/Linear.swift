@@ -79,7 +79,7 @@ public final class Linear<Scalar: RNNScalar>: ParameterContainer {
     /// - Returns: `[N, O]`.
     /// - Throws: ``RNNKitError`` if `input` does not hold `N·I` elements.
     public func forward(_ input: [Scalar], rows: Int) throws -> [Scalar] {
-        var output = [Scalar](repeating: 0, count: max(rows, 0) * outputSize)   // [N, O]
+        var output = [Scalar](repeating: 0, count: try checkedProduct(max(rows, 0), outputSize, what: "Linear output [N, O]"))   // [N, O]
         try input.withUnsafeBufferPointer { x in
             try output.withUnsafeMutableBufferPointer { y in
                 try forward(input: x, rows: rows, output: y)
@@ -114,7 +114,7 @@ public final class Linear<Scalar: RNNScalar>: ParameterContainer {
     ///   - rows: `N ≥ 1`.
     /// - Returns: `∂L/∂x`, `[N, I]`.
     public func backward(outputGradient: [Scalar], input: [Scalar], rows: Int) throws -> [Scalar] {
-        var inputGradient = [Scalar](repeating: 0, count: max(rows, 0) * inputSize)   // [N, I]
+        var inputGradient = [Scalar](repeating: 0, count: try checkedProduct(max(rows, 0), inputSize, what: "Linear input gradient [N, I]"))   // [N, I]
         try outputGradient.withUnsafeBufferPointer { dY in
             try input.withUnsafeBufferPointer { x in
                 try inputGradient.withUnsafeMutableBufferPointer { dX in

@@ -69,6 +69,8 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
         try configuration.validate()
         self.configuration = configuration
         self.layout = ParameterLayout(configuration)
+        try ensureAllocatable(try checkedProduct(2, layout.totalCount, what: "parameters and gradients"),
+                              of: Scalar.self, what: "parameters and gradients")
         var generator = SeededGenerator(seed: seed)
         let bound = 1 / Double(configuration.hiddenSize).squareRoot()
         self.parameters = (0..<layout.totalCount).map { _ in Scalar(generator.nextUniform(-bound, bound)) }
@@ -135,6 +137,10 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
         try validateShape(steps: steps, batch: batch)
         let c = configuration
         let stateCount = c.numLayers * c.directionCount * batch * c.hiddenSize
+        try expectCount(input.count, steps * batch * c.inputSize, "input", "[T, B, I] = [\(steps), \(batch), \(c.inputSize)]")
+        // The result arrays are the caller's to have; refuse, rather than crash, when they cannot be.
+        try ensureAllocatable(steps * batch * c.outputSize + 2 * stateCount, of: Scalar.self,
+                              what: "output [T, B, D·H] and final states for T = \(steps), B = \(batch)")
         var output = [Scalar](repeating: 0, count: steps * batch * c.outputSize)
         var finalHidden = [Scalar](repeating: 0, count: stateCount)
         var finalCell: [Scalar]? = c.cell.hasCellState ? [Scalar](repeating: 0, count: stateCount) : nil

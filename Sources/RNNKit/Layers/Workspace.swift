@@ -96,7 +96,7 @@ final class Workspace<Scalar: RNNScalar> {
         let finalCount = try checkedProduct(L, D, batch, H, what: "final states")
         let finalHiddenOffset = reserve(finalCount)
         let finalCellOffset = reserve(isLSTM ? finalCount : 0)
-        _ = try checkedProduct(total, MemoryLayout<Scalar>.stride, what: "workspace bytes")
+        try ensureAllocatable(total, of: Scalar.self, what: "activations for T = \(steps), B = \(batch)")
 
         storage = .allocate(capacity: max(total, 1))
         storage.initialize(repeating: 0)

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Every error RNNKit throws. The message says what was wrong and what was expected.
 public struct RNNKitError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The broad category, stable across releases (the C API maps it to a status code).
@@ -47,4 +53,25 @@ func checkedProduct(_ factors: Int..., limit: Int = Int(Int32.max) * 64, what: S
         product = result
     }
     return product
+}
+
+/// Throws an out-of-memory error unless `count` scalars of `Scalar` can be allocated now. Swift's
+/// allocator stops the process when memory runs out; asking the kernel first (an anonymous
+/// mapping, not malloc: the optimiser may delete a malloc whose result is only freed) turns that
+/// into an error the caller can handle. Used before every allocation whose size a caller chose.
+package func ensureAllocatable<Scalar>(_ count: Int, of _: Scalar.Type, what: String) throws {
+    let (bytes, overflow) = count.multipliedReportingOverflow(by: MemoryLayout<Scalar>.stride)
+    guard !overflow, count >= 0 else {
+        throw RNNKitError(.outOfMemory, "\(what): \(count) values overflow a 64-bit byte count")
+    }
+    let probe = mmap(nil, max(bytes, 1), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+    guard let probe, probe != MAP_FAILED else {
+        throw RNNKitError(.outOfMemory, "\(what): cannot allocate \(count) values (\(bytes) bytes)")
+    }
+    munmap(probe, max(bytes, 1))
+}
+
+/// ``ensureAllocatable(_:of:what:)`` for `Float`s.
+package func ensureAllocatable(floats count: Int, what: String) throws {
+    try ensureAllocatable(count, of: Float.self, what: what)
 }
