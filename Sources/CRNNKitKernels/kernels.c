@@ -170,3 +170,80 @@ RK_CLONES void rk_rnn_backward_row(float *restrict gates, int32_t relu, const fl
         dh_carry[j] = 0.0f;
     }
 }
+
+/* Σ a[i]·b[i]. Reassociation lets the compiler keep several vector partial sums. */
+static inline float rk_dot(const float *restrict a, const float *restrict b, int64_t k) {
+#pragma clang fp reassociate(on)
+    float sum = 0.0f;
+    for (int64_t i = 0; i < k; i++) sum += a[i] * b[i];
+    return sum;
+}
+
+static inline void rk_store(float *c, float beta, float value) { *c = beta == 0.0f ? value : beta * *c + value; }
+
+/* The portable path: one dot product per (row of A, row of W). */
+static void rk_gemm_nt_few_rows_portable(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                                         const float *w, int64_t ldw, float beta, float *c, int64_t ldc) {
+    for (int64_t j = 0; j < n; j++)
+        for (int64_t i = 0; i < m; i++) rk_store(c + i * ldc + j, beta, rk_dot(a + i * lda, w + j * ldw, k));
+}
+
+#if defined(__x86_64__) && defined(__clang__)
+#include <immintrin.h>
+
+/* AVX-512: a block of 4 rows of W by MI (≤ 4) rows of A keeps 4·MI accumulators in registers, so
+ * each 16-wide chunk of k costs 4 + MI loads for 4·MI FMAs; the k tail uses masked loads. */
+#define RK_FEW_ROWS_BLOCK(MI)                                                                          \
+    __attribute__((target("avx512f"))) static void rk_block_##MI(                                     \
+        int64_t k, const float *a, int64_t lda, const float *w, int64_t ldw, float beta, float *c,    \
+        int64_t ldc, int64_t rows_of_w) {                                                             \
+        __m512 acc[MI][4];                                                                             \
+        for (int i = 0; i < MI; i++)                                                                   \
+            for (int r = 0; r < 4; r++) acc[i][r] = _mm512_setzero_ps();                               \
+        for (int64_t kk = 0; kk < k; kk += 16) {                                                       \
+            __mmask16 mask = k - kk >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (k - kk)) - 1);     \
+            __m512 wv[4];                                                                              \
+            for (int r = 0; r < 4; r++)                                                                \
+                wv[r] = r < rows_of_w ? _mm512_maskz_loadu_ps(mask, w + r * ldw + kk) : _mm512_setzero_ps(); \
+            for (int i = 0; i < MI; i++) {                                                             \
+                __m512 x = _mm512_maskz_loadu_ps(mask, a + i * lda + kk);                              \
+                for (int r = 0; r < 4; r++) acc[i][r] = _mm512_fmadd_ps(x, wv[r], acc[i][r]);          \
+            }                                                                                          \
+        }                                                                                              \
+        for (int i = 0; i < MI; i++)                                                                   \
+            for (int r = 0; r < rows_of_w; r++) rk_store(c + i * ldc + r, beta, _mm512_reduce_add_ps(acc[i][r])); \
+    }
+RK_FEW_ROWS_BLOCK(1)
+RK_FEW_ROWS_BLOCK(2)
+RK_FEW_ROWS_BLOCK(3)
+RK_FEW_ROWS_BLOCK(4)
+
+__attribute__((target("avx512f"))) static void rk_gemm_nt_few_rows_avx512(
+    int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *w, int64_t ldw,
+    float beta, float *c, int64_t ldc) {
+    for (int64_t j = 0; j < n; j += 4) {
+        int64_t rows_of_w = n - j < 4 ? n - j : 4;
+        for (int64_t i = 0; i < m; i += 4) {
+            const float *ai = a + i * lda, *wj = w + j * ldw;
+            float *cij = c + i * ldc + j;
+            switch (m - i < 4 ? m - i : 4) {
+            case 1: rk_block_1(k, ai, lda, wj, ldw, beta, cij, ldc, rows_of_w); break;
+            case 2: rk_block_2(k, ai, lda, wj, ldw, beta, cij, ldc, rows_of_w); break;
+            case 3: rk_block_3(k, ai, lda, wj, ldw, beta, cij, ldc, rows_of_w); break;
+            default: rk_block_4(k, ai, lda, wj, ldw, beta, cij, ldc, rows_of_w); break;
+            }
+        }
+    }
+}
+#endif
+
+void rk_gemm_nt_few_rows(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                         const float *w, int64_t ldw, float beta, float *c, int64_t ldc) {
+#if defined(__x86_64__) && defined(__clang__)
+    if (__builtin_cpu_supports("avx512f")) {
+        rk_gemm_nt_few_rows_avx512(m, n, k, a, lda, w, ldw, beta, c, ldc);
+        return;
+    }
+#endif
+    rk_gemm_nt_few_rows_portable(m, n, k, a, lda, w, ldw, beta, c, ldc);
+}

@@ -118,4 +118,29 @@ import Testing
             })
         }
     }
+
+    @Test func fewRowsProductMatchesANaiveProduct() {
+        for m in 1...8 {
+            for (n, k) in [(1, 1), (5, 15), (4, 16), (37, 17), (9, 100)] {
+                let a: [Float] = randomValues(m * k, seed: UInt64(m * 100 + k))
+                let w: [Float] = randomValues(n * k, seed: UInt64(n * 7 + k))
+                let start: [Float] = randomValues(m * n, seed: 3)
+                for beta: Float in [0, 1, 0.5] {
+                    // With beta = 0 the output must not be read: NaN there must not leak through.
+                    var c = beta == 0 ? [Float](repeating: .nan, count: m * n) : start
+                    rk_gemm_nt_few_rows(Int64(m), Int64(n), Int64(k), a, Int64(k), w, Int64(k), beta, &c, Int64(n))
+                    var worst: Float = 0
+                    for i in 0..<m {
+                        for j in 0..<n {
+                            var dot: Double = 0
+                            for l in 0..<k { dot += Double(a[i * k + l]) * Double(w[j * k + l]) }
+                            let expected = Double(beta) * Double(beta == 0 ? 0 : start[i * n + j]) + dot
+                            worst = max(worst, Float(abs(Double(c[i * n + j]) - expected)))
+                        }
+                    }
+                    #expect(worst <= 1e-5 * Float(max(1, k / 16)), "m \(m) n \(n) k \(k) beta \(beta): \(worst)")
+                }
+            }
+        }
+    }
 }

@@ -56,6 +56,13 @@ void rk_rnn_forward_row(float *gates, const float *bias, int32_t relu, float *h_
 void rk_rnn_backward_row(float *gates, int32_t relu, const float *dy, float *dh_carry,
                          float *dbias, int64_t hidden);
 
+/** C (M, N) = beta · C + A (M, K) · W^T for few rows (M ≤ 8), with W stored (N, K) row-major:
+ *  each row of W is read once from memory and dotted with every row of A while it is in L1.
+ *  OpenBLAS's sgemm is slow for such a small M; this is the recurrent product of small batches.
+ *  With beta == 0, C is not read. */
+void rk_gemm_nt_few_rows(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                         const float *w, int64_t ldw, float beta, float *c, int64_t ldc);
+
 #ifdef __cplusplus
 }
 #endif

@@ -83,36 +83,3 @@ extension RNNScalar {
     @inline(__always)
     static func sigmoid(_ x: Self) -> Self { 1 / (1 + exponential(-x)) }
 }
-
-extension RNNScalar {
-    /// `C (m, n) = alpha · A (m, k) · B^T + beta · C`, with `B` stored `(n, k)` — the shape of every
-    /// recurrent and input product (`h · W^T`). One row (`m == 1`) goes to gemv, which is several
-    /// times faster than a GEMM with a single row.
-    @inline(__always)
-    static func multiplyTransposed(
-        m: Int, n: Int, k: Int, alpha: Self = 1, a: UnsafePointer<Self>, lda: Int,
-        b: UnsafePointer<Self>, ldb: Int, beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int
-    ) {
-        if m == 1 {
-            gemv(transpose: false, m: n, n: k, alpha: alpha, a: b, lda: ldb, x: a, beta: beta, y: c)
-        } else {
-            gemm(transposeA: false, transposeB: true, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
-                 b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
-        }
-    }
-
-    /// `C (m, n) = alpha · A (m, k) · B + beta · C`, with `B` stored `(k, n)` — the backward product
-    /// `∂h = ∂a · W_hh`. One row goes to gemv.
-    @inline(__always)
-    static func multiply(
-        m: Int, n: Int, k: Int, alpha: Self = 1, a: UnsafePointer<Self>, lda: Int,
-        b: UnsafePointer<Self>, ldb: Int, beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int
-    ) {
-        if m == 1 {
-            gemv(transpose: true, m: k, n: n, alpha: alpha, a: b, lda: ldb, x: a, beta: beta, y: c)
-        } else {
-            gemm(transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
-                 b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
-        }
-    }
-}

@@ -45,7 +45,7 @@ struct DirectionPass<Scalar: RNNScalar> {
         // gates (T·B, G·H) = X · W_ih^T. Biases are added by the cell kernels: LSTM and RNN take
         // b_ih + b_hh combined; GRU keeps them apart (r multiplies W_hn h + b_hn).
         Scalar.multiplyTransposed(m: rowCount, n: GH, k: inputWidth, a: input, lda: inputWidth,
-                                  b: wIH, ldb: inputWidth, beta: 0, c: buffers.gates, ldc: GH)
+                                  b: wIH, ldb: inputWidth, beta: 0, c: buffers.gates, ldc: GH, fewRows: false)
         if cell != .gru {
             for j in 0..<GH { buffers.biasScratch[j] = bIH[j] + bHH[j] }
         }
