@@ -16,7 +16,7 @@ import Testing
 
         func run(threads: Int) throws -> (RecurrentOutput<Double>, RecurrentInputGradients<Double>, [Double]) {
             setThreadCount(threads)
-            #expect(stepWorkerCount(batch: B) == min(threads, 3))
+            #expect(stepWorkerCount(batch: B, weightBytes: 4 * 5 * 5 * 8) == min(threads, 3))
             let network = try RecurrentNetwork<Double>(configuration, seed: 7)
             let out = try network.forward(x, steps: T, batch: B, lengths: lengths)
             let grads = try network.backward(outputGradient: dY)
@@ -31,6 +31,15 @@ import Testing
             // Bias gradients are summed per worker first, so they may differ in the last bits.
             expectClose(parameters, parameters1, tolerance: 1e-12, "parameter gradients, \(threads) threads")
         }
+    }
+
+    @Test func largeRecurrentWeightsAreLeftToOpenBLAS() {
+        let saved = threadCount()
+        defer { setThreadCount(saved) }
+        setThreadCount(2)
+        #expect(stepWorkerCount(batch: 64, weightBytes: 4 * 256 * 256 * 4) == 2, "1 MB W_hh: rows split")
+        #expect(stepWorkerCount(batch: 64, weightBytes: 4 * 512 * 512 * 4) == 1, "4 MB W_hh: OpenBLAS splits it")
+        #expect(stepWorkerCount(batch: 8, weightBytes: 1024) == 1, "too few rows to split")
     }
 
     @Test func workerRowsCoverTheBatchOnce() {

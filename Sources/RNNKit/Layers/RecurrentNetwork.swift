@@ -233,7 +233,7 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
                 } else {
                     for direction in passes.indices {
                         prepare(direction)
-                        let workers = stepWorkerCount(batch: batch)
+                        let workers = stepWorkerCount(batch: batch, weightBytes: recurrentWeightBytes)
                         runConcurrently(workers) { worker in
                             passes[direction].forwardSteps(rows: workerRows(worker, of: workers, batch: batch))
                         }
@@ -373,7 +373,7 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
                         // Directions in parallel; their ∂X products add into one buffer, so they follow.
                         runConcurrently(2) { direction in differentiate(direction, workers: 1) }
                     } else {
-                        for direction in 0..<D { differentiate(direction, workers: stepWorkerCount(batch: B)) }
+                        for direction in 0..<D { differentiate(direction, workers: stepWorkerCount(batch: B, weightBytes: recurrentWeightBytes)) }
                     }
                     for pass in passes { pass.accumulateInputGradient(dIn) }
                 }
@@ -385,6 +385,11 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
     }
 
     // MARK: Helpers
+
+    /// Bytes of one direction's `W_hh`, for the thread policy.
+    private var recurrentWeightBytes: Int {
+        configuration.cell.gateCount * configuration.hiddenSize * configuration.hiddenSize * MemoryLayout<Scalar>.stride
+    }
 
     private func workspaceFor(steps: Int, batch: Int, training: Bool) throws -> Workspace<Scalar> {
         if training {

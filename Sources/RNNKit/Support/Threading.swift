@@ -1,9 +1,12 @@
 // RNNKit's thread policy. One process-wide setting says how many threads a pass may use:
 //  - large GEMMs (input projections, weight gradients, ∂X) use OpenBLAS's own threads;
 //  - the time loop of a bidirectional layer runs its two directions on two threads;
-//  - the time loop of a unidirectional layer with enough rows splits the batch rows across
-//    threads, each running every step for its rows with no barrier between steps (rows of a
-//    recurrence are independent); inside those threads OpenBLAS runs single-threaded.
+//  - the time loop of a unidirectional layer with enough rows and a W_hh that fits in a core's
+//    L2 cache splits the batch rows across threads, each running every step for its rows with no
+//    barrier between steps (rows of a recurrence are independent); inside those threads OpenBLAS
+//    runs single-threaded. A larger W_hh is better split by OpenBLAS, whose threads each stream
+//    part of it: with rows split, every worker would stream all of it every step (measured: 75%
+//    of the sgemm roofline for a 16 MB W_hh at two threads, against ~100% with OpenBLAS's split).
 
 import COpenBLAS
 import Dispatch
@@ -35,9 +38,14 @@ let minimumRowsPerWorker = 8
 /// Upper bound on the workers of one time loop (sizes the per-worker bias accumulators).
 let maximumWorkers = 16
 
-/// How many workers split a time loop over `batch` rows.
-func stepWorkerCount(batch: Int) -> Int {
-    max(1, min(threadCount(), batch / minimumRowsPerWorker, maximumWorkers))
+/// Largest `W_hh` (bytes) for which splitting the batch rows beats OpenBLAS's own threading: the
+/// L2 cache of one core on the machines RNNKit is measured on (docs/performance.md).
+let largestRowSplitWeights = 1 << 20
+
+/// How many workers split a time loop over `batch` rows whose recurrent weights take `weightBytes`.
+func stepWorkerCount(batch: Int, weightBytes: Int) -> Int {
+    guard weightBytes <= largestRowSplitWeights else { return 1 }
+    return max(1, min(threadCount(), batch / minimumRowsPerWorker, maximumWorkers))
 }
 
 /// The rows of worker `worker` out of `workers` over `batch` rows: contiguous, sizes differ by at most 1.
