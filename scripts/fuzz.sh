@@ -89,7 +89,7 @@ build_library() {
     mapfile -t sources < <(find "$PWD/$snapshot/Sources/RNNKit" -name '*.swift' | sort)
     echo "== build RNNKit for fuzzing (${#sources[@]} files)"
     # Run swiftc inside the library directory (it drops auxiliary files in the current directory).
-    (cd "$library" && swiftc -sanitize=fuzzer,address -parse-as-library -O -wmo -g -module-name RNNKit \
+    (cd "$library" && swiftc -sanitize=fuzzer,address -parse-as-library -O -wmo -g -module-name RNNKit -package-name RNNKit \
         -I "$root/Modules/COpenBLAS" -I "$root/Modules/CLAPACKE" "${module_flags[@]}" "${cflags[@]}" \
         -emit-module -emit-module-path "$PWD/RNNKit.swiftmodule" -emit-library -static -o "$PWD/libRNNKit.a" \
         "${sources[@]}")

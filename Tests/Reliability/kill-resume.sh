@@ -58,7 +58,7 @@ if [ ! -x "$binary" ] || [ "$(cat "$binary.stamp" 2>/dev/null)" != "$stamp" ]; t
     cflags=()
     for flag in "${blas_flags[@]}"; do cflags+=(-Xcc "$flag"); done
     mapfile -t sources < <(find "$PWD/$work/src/Sources/RNNKit" -name '*.swift' | sort)
-    (cd "$work" && swiftc -O -wmo -module-name RNNKitKillResume \
+    (cd "$work" && swiftc -O -wmo -module-name RNNKitKillResume -package-name RNNKit \
         -I "$OLDPWD/Modules/COpenBLAS" -I "$OLDPWD/Modules/CLAPACKE" "${module_flags[@]}" "${cflags[@]}" \
         "${sources[@]}" "$OLDPWD/Tests/Reliability/kill-resume/main.swift" "${c_objects[@]}" "${blas_libs[@]}" \
         -o "$OLDPWD/$binary")
