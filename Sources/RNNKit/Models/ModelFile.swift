@@ -238,19 +238,12 @@ extension SequenceModel {
 
     /// The model's file metadata (format, kind, configuration, vocabulary).
     public var fileMetadata: [String: String] {
-        var metadata = configuration.fileMetadata
-        metadata[ModelFileKey.format] = ModelFileKey.formatName
-        metadata[ModelFileKey.formatVersion] = ModelFileKey.formatVersion1
-        metadata[ModelFileKey.modelKind] = "sequence"
-        if let vocabulary { metadata[ModelFileKey.vocabulary] = vocabulary.metadataValue }
-        return metadata
+        modelFileMetadata(configuration.fileMetadata, kind: "sequence", vocabulary: vocabulary)
     }
 
     /// A writer holding the model's tensors and metadata (checkpoints add to it).
     public func safeTensorsWriter() throws -> SafeTensorsWriter {
-        var writer = SafeTensorsWriter(metadata: fileMetadata)
-        for tensor in namedTensors() { try writer.add(name: tensor.name, shape: tensor.shape, values: tensor.values) }
-        return writer
+        try modelFileWriter(metadata: fileMetadata, tensors: namedTensors())
     }
 
     /// Writes the model to `path` as safetensors, atomically (the old file or the whole new one).
@@ -282,6 +275,25 @@ extension SequenceModel {
     }
 }
 
+/// A model's configuration metadata plus the format, version, kind and vocabulary keys.
+private func modelFileMetadata(
+    _ configuration: [String: String], kind: String, vocabulary: CharacterVocabulary?
+) -> [String: String] {
+    var metadata = configuration
+    metadata[ModelFileKey.format] = ModelFileKey.formatName
+    metadata[ModelFileKey.formatVersion] = ModelFileKey.formatVersion1
+    metadata[ModelFileKey.modelKind] = kind
+    if let vocabulary { metadata[ModelFileKey.vocabulary] = vocabulary.metadataValue }
+    return metadata
+}
+
+/// A writer holding `tensors` and `metadata`.
+private func modelFileWriter(metadata: [String: String], tensors: [NamedTensor]) throws -> SafeTensorsWriter {
+    var writer = SafeTensorsWriter(metadata: metadata)
+    for tensor in tensors { try writer.add(name: tensor.name, shape: tensor.shape, values: tensor.values) }
+    return writer
+}
+
 /// `weight_ih_l0` of single layer `k` → `weight_ih_l{k}` of the stack.
 func stackName(_ name: String, layer: Int) -> String {
     precondition(name.hasSuffix("_l0"))
@@ -294,19 +306,12 @@ extension Seq2SeqModel {
 
     /// The model's file metadata.
     public var fileMetadata: [String: String] {
-        var metadata = configuration.fileMetadata
-        metadata[ModelFileKey.format] = ModelFileKey.formatName
-        metadata[ModelFileKey.formatVersion] = ModelFileKey.formatVersion1
-        metadata[ModelFileKey.modelKind] = "seq2seq"
-        if let vocabulary { metadata[ModelFileKey.vocabulary] = vocabulary.metadataValue }
-        return metadata
+        modelFileMetadata(configuration.fileMetadata, kind: "seq2seq", vocabulary: vocabulary)
     }
 
     /// A writer holding the model's tensors and metadata.
     public func safeTensorsWriter() throws -> SafeTensorsWriter {
-        var writer = SafeTensorsWriter(metadata: fileMetadata)
-        for tensor in namedTensors() { try writer.add(name: tensor.name, shape: tensor.shape, values: tensor.values) }
-        return writer
+        try modelFileWriter(metadata: fileMetadata, tensors: namedTensors())
     }
 
     /// Writes the model to `path`, atomically.
