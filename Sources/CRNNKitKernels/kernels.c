@@ -67,10 +67,10 @@ RK_CLONES void rk_tanh_f32(const float *x, float *y, int64_t n) {
 RK_CLONES void rk_lstm_forward_row(float *restrict gates, const float *restrict bias,
                                    const float *restrict c_prev, float *restrict c_next,
                                    float *restrict h_next, float *restrict tanh_c,
-                                   float *restrict y, int64_t H) {
+                                   float *restrict y, int64_t count, int64_t H) {
     float *ai = gates, *af = gates + H, *ag = gates + 2 * H, *ao = gates + 3 * H;
     const float *bi = bias, *bf = bias + H, *bg = bias + 2 * H, *bo = bias + 3 * H;
-    for (int64_t j = 0; j < H; j++) {
+    for (int64_t j = 0; j < count; j++) {
         float i = rk_sigmoid(ai[j] + bi[j]);
         float f = rk_sigmoid(af[j] + bf[j]);
         float g = rk_tanh(ag[j] + bg[j]);
@@ -109,8 +109,9 @@ RK_CLONES void rk_lstm_backward_row(float *restrict gates, const float *restrict
 RK_CLONES void rk_gru_forward_row(float *restrict gates, const float *restrict hh,
                                   const float *restrict bias_ih, const float *restrict bias_hh,
                                   const float *restrict h_prev, float *restrict h_next,
-                                  float *restrict hn_saved, float *restrict y, int64_t H) {
-    for (int64_t j = 0; j < H; j++) {
+                                  float *restrict hn_saved, float *restrict y, int64_t count,
+                                  int64_t H) {
+    for (int64_t j = 0; j < count; j++) {
         float r = rk_sigmoid(gates[j] + bias_ih[j] + hh[j] + bias_hh[j]);
         float z = rk_sigmoid(gates[H + j] + bias_ih[H + j] + hh[H + j] + bias_hh[H + j]);
         float hn = hh[2 * H + j] + bias_hh[2 * H + j];
@@ -144,15 +145,15 @@ RK_CLONES void rk_gru_backward_row(float *restrict gates, float *restrict hn_sav
 }
 
 RK_CLONES void rk_rnn_forward_row(float *restrict gates, const float *restrict bias, int32_t relu,
-                                  float *restrict h_next, float *restrict y, int64_t H) {
+                                  float *restrict h_next, float *restrict y, int64_t count) {
     if (relu) {
-        for (int64_t j = 0; j < H; j++) {
+        for (int64_t j = 0; j < count; j++) {
             float a = gates[j] + bias[j];
             float h = a > 0.0f ? a : 0.0f;
             gates[j] = h; h_next[j] = h; y[j] = h;
         }
     } else {
-        for (int64_t j = 0; j < H; j++) {
+        for (int64_t j = 0; j < count; j++) {
             float h = rk_tanh(gates[j] + bias[j]);
             gates[j] = h; h_next[j] = h; y[j] = h;
         }

@@ -69,12 +69,17 @@ import Testing
     @Test(arguments: [1, 7, 64, 131])
     func lstmRowsMatchTheReference(hidden H: Int) {
         // gates 4H, bias 4H, cPrev, cNext, hNext, tanhC, y
-        Self.compare(buffers: [4 * H, 4 * H, H, H, H, H, H], seed: 10, fast: { p in
-            rk_lstm_forward_row(p[0], p[1], p[2], p[3], p[4], p[5], p[6], Int64(H))
-        }, reference: { p in
-            LSTMCell.forwardReference(gates: p[0], bias: p[1], cPrev: p[2], cNext: p[3], hNext: p[4],
-                                      tanhC: p[5], output: p[6], hidden: H)
-        })
+        // All units, then the units [j0, H − 1) alone (a column-split worker's share).
+        for j0 in H > 3 ? [0, 2] : [0] {
+            let count = j0 == 0 ? H : H - 1 - j0
+            Self.compare(buffers: [4 * H, 4 * H, H, H, H, H, H], seed: 10, fast: { p in
+                rk_lstm_forward_row(p[0] + j0, p[1] + j0, p[2] + j0, p[3] + j0, p[4] + j0, p[5] + j0, p[6] + j0,
+                                    Int64(count), Int64(H))
+            }, reference: { p in
+                LSTMCell.forwardReference(gates: p[0] + j0, bias: p[1] + j0, cPrev: p[2] + j0, cNext: p[3] + j0,
+                                          hNext: p[4] + j0, tanhC: p[5] + j0, output: p[6] + j0, count: count, hidden: H)
+            })
+        }
         // gates 4H (activations in (0, 1) are not needed: the identities hold for any values),
         // cPrev, tanhC, dy, dhCarry, dcCarry, dBias
         Self.compare(buffers: [4 * H, H, H, H, H, H, 4 * H], seed: 20, fast: { p in
@@ -88,12 +93,17 @@ import Testing
     @Test(arguments: [1, 7, 64, 131])
     func gruRowsMatchTheReference(hidden H: Int) {
         // gates 3H, hh 3H, b_ih 3H, b_hh 3H, hPrev, hNext, hnSaved, y
-        Self.compare(buffers: [3 * H, 3 * H, 3 * H, 3 * H, H, H, H, H], seed: 30, fast: { p in
-            rk_gru_forward_row(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], Int64(H))
-        }, reference: { p in
-            GRUCell.forwardReference(gates: p[0], recurrent: p[1], inputBias: p[2], hiddenBias: p[3],
-                                     hnSaved: p[6], hPrev: p[4], hNext: p[5], output: p[7], hidden: H)
-        })
+        for j0 in H > 3 ? [0, 2] : [0] {
+            let count = j0 == 0 ? H : H - 1 - j0
+            Self.compare(buffers: [3 * H, 3 * H, 3 * H, 3 * H, H, H, H, H], seed: 30, fast: { p in
+                rk_gru_forward_row(p[0] + j0, p[1] + j0, p[2] + j0, p[3] + j0, p[4] + j0, p[5] + j0, p[6] + j0,
+                                   p[7] + j0, Int64(count), Int64(H))
+            }, reference: { p in
+                GRUCell.forwardReference(gates: p[0] + j0, recurrent: p[1] + j0, inputBias: p[2] + j0,
+                                         hiddenBias: p[3] + j0, hnSaved: p[6] + j0, hPrev: p[4] + j0,
+                                         hNext: p[5] + j0, output: p[7] + j0, count: count, hidden: H)
+            })
+        }
         // gates 3H, hnSaved, dHidden 3H, hPrev, dy, dhCarry, dBiasIH 3H, dBiasHH 3H
         Self.compare(buffers: [3 * H, H, 3 * H, H, H, H, 3 * H, 3 * H], seed: 40, fast: { p in
             rk_gru_backward_row(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], Int64(H))
@@ -109,7 +119,7 @@ import Testing
             Self.compare(buffers: [H, H, H, H], seed: 50, fast: { p in
                 rk_rnn_forward_row(p[0], p[1], relu ? 1 : 0, p[2], p[3], Int64(H))
             }, reference: { p in
-                VanillaCell.forwardReference(gates: p[0], bias: p[1], relu: relu, hNext: p[2], output: p[3], hidden: H)
+                VanillaCell.forwardReference(gates: p[0], bias: p[1], relu: relu, hNext: p[2], output: p[3], count: H)
             })
             Self.compare(buffers: [H, H, H, H], seed: 60, fast: { p in
                 rk_rnn_backward_row(p[0], relu ? 1 : 0, p[1], p[2], p[3], Int64(H))
@@ -139,6 +149,54 @@ import Testing
                         }
                     }
                     #expect(worst <= 1e-5 * Float(max(1, k / 16)), "m \(m) n \(n) k \(k) beta \(beta): \(worst)")
+                }
+            }
+        }
+    }
+
+    /// `W (G·H, K)` packed, against a product computed in Double from the unpacked `W`, for row
+    /// counts on both sides of every register tile, partial panels and column ranges; and the
+    /// AVX-512 path against the portable reference, bitwise (both are one FMA chain per element).
+    @Test func packedProductMatchesANaiveProductAndItsReference() {
+        for (G, H) in [(4, 5), (3, 16), (1, 37), (4, 48)] {
+            let K = H, N = G * H
+            let w: [Float] = randomValues(N * K, seed: UInt64(G * 31 + H))
+            var packed = [Float](repeating: .nan, count: Int(rk_packed_count(Int64(G), Int64(H), Int64(K))))
+            rk_pack_recurrent(Int64(G), Int64(H), Int64(K), w, Int64(K), &packed)
+            let ranges = H > 16 ? [0..<H, 16..<H, 0..<16] : [0..<H]
+            for m in Array(1...13) + [24, 25, 64] {
+                let a: [Float] = randomValues(m * K, seed: UInt64(m))
+                let start: [Float] = randomValues(m * N, seed: 5)
+                for columns in ranges {
+                    for accumulate: Int32 in [0, 1] {
+                        // Without accumulate C is not read: NaN there must not leak through.
+                        let initial = accumulate == 1 ? start : [Float](repeating: .nan, count: m * N)
+                        var fast = initial, reference = initial
+                        rk_packed_product(Int64(m), Int64(K), a, Int64(K), packed, Int64(G), Int64(H),
+                                          Int64(columns.lowerBound), Int64(columns.upperBound), accumulate, &fast, Int64(N))
+                        rk_packed_product_reference(Int64(m), Int64(K), a, Int64(K), packed, Int64(G), Int64(H),
+                                                    Int64(columns.lowerBound), Int64(columns.upperBound), accumulate,
+                                                    &reference, Int64(N))
+                        #expect(fast.elementsEqual(reference) { $0 == $1 || ($0.isNaN && $1.isNaN) },
+                                "G \(G) H \(H) m \(m) columns \(columns) accumulate \(accumulate)")
+                        var worst: Double = 0
+                        for r in 0..<m {
+                            for g in 0..<G {
+                                for j in 0..<H {
+                                    let n = g * H + j
+                                    guard columns.contains(j) else {
+                                        #expect(fast[r * N + n].bitPattern == initial[r * N + n].bitPattern,
+                                                "column \(n) outside the range was written")
+                                        continue
+                                    }
+                                    var dot = accumulate == 1 ? Double(start[r * N + n]) : 0
+                                    for l in 0..<K { dot += Double(a[r * K + l]) * Double(w[n * K + l]) }
+                                    worst = max(worst, abs(Double(fast[r * N + n]) - dot))
+                                }
+                            }
+                        }
+                        #expect(worst <= 2e-6 * Double(K), "G \(G) H \(H) m \(m) columns \(columns): \(worst)")
+                    }
                 }
             }
         }

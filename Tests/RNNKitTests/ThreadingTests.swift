@@ -33,6 +33,81 @@ import Testing
         }
     }
 
+    /// Float with packed weights: a step this large splits its hidden units across workers that
+    /// meet at a barrier per step. The packed product gives every element the same FMA chain
+    /// whatever the split, so 1, 2 and 3 threads, and streaming, give bitwise the same numbers.
+    @Test(arguments: [CellKind.lstm, .gru, .rnnRelu])
+    func splittingHiddenUnitsAcrossThreadsGivesTheSameNumbers(_ cell: CellKind) throws {
+        let (T, B, I, H) = (5, 3, 7, 300)       // 300 units: the last panel of each gate is partial
+        let configuration = RecurrentConfiguration(cell: cell, inputSize: I, hiddenSize: H, numLayers: 2)
+        let x: [Float] = randomValues(T * B * I, seed: 11)
+        let h0: [Float] = randomValues(2 * B * H, seed: 12)
+        let saved = threadCount()
+        defer { setThreadCount(saved) }
+        func run(threads: Int, lengths: [Int]?) throws -> RecurrentOutput<Float> {
+            setThreadCount(threads)
+            if threads > 1 && PackedWeights.isUsed(for: Float.self) {
+                #expect(columnWorkerCount(batch: B, gates: cell.gateCount, hidden: H) == threads)
+            }
+            let network = try RecurrentNetwork<Float>(configuration, seed: 3)
+            network.isTraining = false
+            return try network.forward(x, steps: T, batch: B, lengths: lengths, initialHidden: h0)
+        }
+        for lengths in [nil, [5, 2, 4]] {
+            let one = try run(threads: 1, lengths: lengths)
+            for threads in [2, 3] {
+                let split = try run(threads: threads, lengths: lengths)
+                #expect(differingCount(split.output, one.output) == 0, "\(threads) threads, lengths \(String(describing: lengths))")
+                #expect(differingCount(split.finalHidden, one.finalHidden) == 0)
+                #expect(differingCount(split.finalCell ?? [], one.finalCell ?? []) == 0)
+            }
+        }
+        // Streaming at two threads against the whole sequence at one.
+        let whole = try run(threads: 1, lengths: nil)
+        setThreadCount(2)
+        let network = try RecurrentNetwork<Float>(configuration, seed: 3)
+        var state = try network.makeState(batch: B)
+        state.hidden = h0
+        var streamed: [Float] = []
+        for t in 0..<T { streamed += try network.step(Array(x[t * B * I..<(t + 1) * B * I]), state: &state) }
+        #expect(differingCount(streamed, whole.output) == 0, "streamed against whole")
+        #expect(differingCount(state.hidden, whole.finalHidden) == 0)
+    }
+
+    /// How many elements differ bitwise (or in count), without printing the arrays.
+    func differingCount(_ a: [Float], _ b: [Float]) -> Int {
+        a.count != b.count ? max(a.count, b.count) : zip(a, b).filter { $0.bitPattern != $1.bitPattern }.count
+    }
+
+    @Test func workerColumnsAreWholePanelsCoveringTheUnitsOnce() {
+        for hidden in [1, 16, 40, 300, 512] {
+            for workers in 1...4 {
+                let ranges = (0..<workers).map { workerColumns($0, of: workers, hidden: hidden) }
+                #expect(ranges.flatMap { Array($0) } == Array(0..<hidden))
+                #expect(ranges.allSatisfy { $0.lowerBound % 16 == 0 })
+            }
+        }
+    }
+
+    /// A packed copy must follow every change of the parameters, in place or whole.
+    @Test func packedWeightsFollowEveryChangeOfTheParameters() throws {
+        let configuration = RecurrentConfiguration(cell: .lstm, inputSize: 4, hiddenSize: 20)
+        let x: [Float] = randomValues(3 * 2 * 4, seed: 1)
+        let network = try RecurrentNetwork<Float>(configuration, seed: 1)
+        _ = try network.forward(x, steps: 3, batch: 2)           // packs W_hh
+        let offset = network.layout.entry(named: "weight_hh_l0")!.offset
+        network.parameters[offset + 5] += 0.5                   // in place
+        let fresh = try RecurrentNetwork<Float>(configuration, seed: 1)
+        fresh.parameters = network.parameters                    // packed from scratch
+        #expect(try network.forward(x, steps: 3, batch: 2).output == fresh.forward(x, steps: 3, batch: 2).output)
+        try network.setParameter(named: "weight_hh_l0", to: [Float](repeating: 0.01, count: 80 * 20))
+        try fresh.setParameter(named: "weight_hh_l0", to: [Float](repeating: 0.01, count: 80 * 20))
+        #expect(try network.forward(x, steps: 3, batch: 2).output == fresh.forward(x, steps: 3, batch: 2).output)
+        network.parameters.withUnsafeMutableBufferPointer { $0[offset] = 2 }
+        fresh.parameters.withUnsafeMutableBufferPointer { $0[offset] = 2 }
+        #expect(try network.forward(x, steps: 3, batch: 2).output == fresh.forward(x, steps: 3, batch: 2).output)
+    }
+
     @Test func largeRecurrentWeightsAreLeftToOpenBLAS() {
         let saved = threadCount()
         defer { setThreadCount(saved) }

@@ -9,6 +9,8 @@
  * AVX2+FMA and baseline x86-64 and picks one at load time.
  *
  * Dimension legend: H hidden features; G gates; a "(G·H)" row holds gate k at [k·H, (k+1)·H).
+ * The forward row functions update the first count ≤ H hidden units of a row: a worker that owns the
+ * units [j0, j0 + count) passes every pointer advanced by j0 and keeps H as the gate stride.
  */
 #ifndef RNNKIT_KERNELS_H
 #define RNNKIT_KERNELS_H
@@ -24,20 +26,23 @@ void rk_sigmoid_f32(const float *x, float *y, int64_t n);
 /** y[i] = tanh(x[i]) for i < n. */
 void rk_tanh_f32(const float *x, float *y, int64_t n);
 
-/** LSTM forward, one row. gates (4H): in pre-activations without bias, out i, f, g, o.
- *  bias (4H) = b_ih + b_hh. c_prev, c_next, h_next (H). tanh_c (H) may be NULL. y (H). */
+/** LSTM forward, one row, units 0..<count. gates (4H): in pre-activations without bias, out i, f,
+ *  g, o. bias (4H) = b_ih + b_hh. c_prev, c_next, h_next (count). tanh_c (count) may be NULL. y (count). */
 void rk_lstm_forward_row(float *gates, const float *bias, const float *c_prev,
-                         float *c_next, float *h_next, float *tanh_c, float *y, int64_t hidden);
+                         float *c_next, float *h_next, float *tanh_c, float *y, int64_t count,
+                         int64_t hidden);
 
 /** LSTM backward, one row. gates (4H): in i, f, g, o; out ∂a. dy (H) may be NULL.
  *  dh_carry (H): in ∂L/∂h', out 0. dc_carry (H): in ∂L/∂c', out ∂L/∂c. dbias (4H) += ∂a. */
 void rk_lstm_backward_row(float *gates, const float *c_prev, const float *tanh_c, const float *dy,
                           float *dh_carry, float *dc_carry, float *dbias, int64_t hidden);
 
-/** GRU forward, one row. gates (3H): in W_i x (no bias), out r, z, n. hh (3H): W_h h (no bias).
- *  bias_ih, bias_hh (3H). h_prev, h_next (H). hn_saved (H, W_hn h + b_hn) may be NULL. y (H). */
+/** GRU forward, one row, units 0..<count. gates (3H): in W_i x (no bias), out r, z, n. hh (3H):
+ *  W_h h (no bias). bias_ih, bias_hh (3H). h_prev, h_next (count). hn_saved (count, W_hn h + b_hn) may
+ *  be NULL. y (count). */
 void rk_gru_forward_row(float *gates, const float *hh, const float *bias_ih, const float *bias_hh,
-                        const float *h_prev, float *h_next, float *hn_saved, float *y, int64_t hidden);
+                        const float *h_prev, float *h_next, float *hn_saved, float *y, int64_t count,
+                        int64_t hidden);
 
 /** GRU backward, one row. gates (3H): in r, z, n; out input-side ∂. hn_saved (H): in W_hn h + b_hn,
  *  out ∂hh_n. d_hidden (3H): out hidden-side ∂. dy (H) may be NULL. dh_carry (H): in ∂L/∂h',
@@ -46,10 +51,10 @@ void rk_gru_backward_row(float *gates, float *hn_saved, float *d_hidden, const f
                          const float *dy, float *dh_carry, float *dbias_ih, float *dbias_hh,
                          int64_t hidden);
 
-/** Vanilla RNN forward, one row. gates (H): in pre-activation without bias, out h' = φ(a).
- *  bias (H) = b_ih + b_hh. relu: 0 tanh, 1 relu. h_next, y (H). */
+/** Vanilla RNN forward, one row, units 0..<count. gates (count): in pre-activation without bias,
+ *  out h' = φ(a). bias (count) = b_ih + b_hh. relu: 0 tanh, 1 relu. h_next, y (count). */
 void rk_rnn_forward_row(float *gates, const float *bias, int32_t relu, float *h_next, float *y,
-                        int64_t hidden);
+                        int64_t count);
 
 /** Vanilla RNN backward, one row. gates (H): in h', out ∂a. dy may be NULL. dh_carry (H): in
  *  ∂L/∂h', out 0. dbias (H) += ∂a. */
@@ -62,6 +67,58 @@ void rk_rnn_backward_row(float *gates, int32_t relu, const float *dy, float *dh_
  *  With beta == 0, C is not read. */
 void rk_gemm_nt_few_rows(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                          const float *w, int64_t ldw, float beta, float *c, int64_t ldc);
+
+
+/* The recurrent product over packed weights (recurrent_product.c).
+ *
+ * W_hh (G·H, K) is packed once per pass: gate g, hidden columns [16p, 16p + 16) form panel p of
+ * gate g, stored k-major as (K, 16) with zeros past column H. The product then computes, for every
+ * gate g and every hidden column j in [column_begin, column_end),
+ *     C[r, g·H + j] (+)= Σ_k A[r, k] · W[g·H + j, k]
+ * as one FMA chain over k in ascending order, so its value does not depend on M, on the column
+ * range or on the machine's vector width (the portable path gives the same numbers). */
+
+/** Floats of the packed copy of a (G·H, K) matrix. */
+int64_t rk_packed_count(int64_t gates, int64_t hidden, int64_t k);
+/** Packs w (G·H rows of K, leading dimension ldw) into `packed` (rk_packed_count floats). */
+void rk_pack_recurrent(int64_t gates, int64_t hidden, int64_t k, const float *w, int64_t ldw,
+                       float *packed);
+/** C (M, G·H) columns g·H + [column_begin, column_end) of every gate: C = A · W^T, or C += A · W^T
+ *  with `accumulate`. A (M, K) with leading dimension lda. column_begin is a multiple of 16;
+ *  column_end ≤ H is a multiple of 16 or H. */
+void rk_packed_product(int64_t m, int64_t k, const float *a, int64_t lda, const float *packed,
+                       int64_t gates, int64_t hidden, int64_t column_begin, int64_t column_end,
+                       int32_t accumulate, float *c, int64_t ldc);
+/** rk_packed_product computed one element at a time in plain C: the reference the tests hold the
+ *  vector path bitwise equal to, and the path of CPUs without AVX-512. */
+void rk_packed_product_reference(int64_t m, int64_t k, const float *a, int64_t lda,
+                                 const float *packed, int64_t gates, int64_t hidden,
+                                 int64_t column_begin, int64_t column_end, int32_t accumulate,
+                                 float *c, int64_t ldc);
+/** 1 when this CPU runs rk_packed_product with vector registers (AVX-512); the portable path is
+ *  a scalar reference, slower than OpenBLAS. */
+int32_t rk_packed_product_is_fast(void);
+
+/* Workers and a barrier (workers.c). */
+
+/** A job run by every worker: `worker` in 0..<count. */
+typedef void (*rk_worker_body)(void *context, int64_t worker);
+/** Runs body(context, w) for w in 0..<count, each on its own thread at the same time (worker 0 on
+ *  the caller), and returns when all have returned. Helper threads persist between calls; a call
+ *  made while another is running gets threads of its own. count ≤ 1 runs body(context, 0).
+ *  Returns 1; or 0, having run nothing, when the threads could not be created. */
+int32_t rk_run_workers(int64_t count, rk_worker_body body, void *context);
+
+/** A reusable barrier for the workers of one rk_run_workers call. */
+typedef struct rk_barrier {
+    int64_t count;
+    int64_t waiting;
+    int64_t phase;
+} rk_barrier;
+/** Prepares `barrier` for `count` workers. */
+void rk_barrier_init(rk_barrier *barrier, int64_t count);
+/** Returns once all `count` workers have called it; spins briefly, then yields the core. */
+void rk_barrier_wait(rk_barrier *barrier);
 
 #ifdef __cplusplus
 }

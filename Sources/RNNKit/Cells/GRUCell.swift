@@ -11,7 +11,8 @@ import CRNNKitKernels
 
 /// The elementwise half of a GRU step; the matrix products are done by the layer driver.
 enum GRUCell {
-    /// Forward of one step.
+    /// Forward of one step for the hidden units `columns` (all `0..<H`, or the share of one
+    /// worker of a column-split time loop).
     ///
     /// - gates:  (B, 3H) in: input projections `W_i* x` (no bias); out: `r, z, n`
     /// - recurrent: (B, 3H) `W_h* h` (no bias) from the driver's GEMM
@@ -25,37 +26,40 @@ enum GRUCell {
         inputBias: UnsafePointer<Scalar>, hiddenBias: UnsafePointer<Scalar>,
         hnSaved: UnsafeMutablePointer<Scalar>?,
         hPrev: UnsafePointer<Scalar>, hNext: UnsafeMutablePointer<Scalar>,
-        output: StridedRows<Scalar>, rows: StepRows, batch: Int, hidden: Int
+        output: StridedRows<Scalar>, rows: StepRows, batch: Int, hidden: Int, columns: Range<Int>
     ) {
+        let j0 = columns.lowerBound, count = columns.count
         for b in 0..<batch {
-            let state = b * hidden
+            let state = b * hidden + j0
+            let a = gates + b * 3 * hidden + j0, hh = recurrent + b * 3 * hidden + j0
             guard rows.isActive(b) else {
-                passThrough(hPrev + state, to: hNext + state, zeroing: output.row(b), hidden: hidden)
+                passThrough(hPrev + state, to: hNext + state, zeroing: output.row(b) + j0, count: count)
                 continue
             }
             if Scalar.self == Float.self {
                 rk_gru_forward_row(
-                    float(gates + b * 3 * hidden), float(recurrent + b * 3 * hidden), float(inputBias),
-                    float(hiddenBias), float(hPrev + state), float(hNext + state),
-                    hnSaved.map { float($0 + state) }, float(output.row(b)), Int64(hidden))
+                    float(a), float(hh), float(inputBias + j0), float(hiddenBias + j0),
+                    float(hPrev + state), float(hNext + state), hnSaved.map { float($0 + state) },
+                    float(output.row(b) + j0), Int64(count), Int64(hidden))
             } else {
                 forwardReference(
-                    gates: gates + b * 3 * hidden, recurrent: recurrent + b * 3 * hidden,
-                    inputBias: inputBias, hiddenBias: hiddenBias, hnSaved: hnSaved.map { $0 + state },
-                    hPrev: hPrev + state, hNext: hNext + state, output: output.row(b), hidden: hidden)
+                    gates: a, recurrent: hh, inputBias: inputBias + j0, hiddenBias: hiddenBias + j0,
+                    hnSaved: hnSaved.map { $0 + state }, hPrev: hPrev + state, hNext: hNext + state,
+                    output: output.row(b) + j0, count: count, hidden: hidden)
             }
         }
     }
 
-    /// The reference forward of one row: the equations above, one unit at a time.
+    /// The reference forward of one row: the equations above, one unit at a time, for the units
+    /// `0..<count` of the row (gate `k` of unit `j` at `a[k·hidden + j]`).
     @inline(__always)
     static func forwardReference<Scalar: RNNScalar>(
         gates a: UnsafeMutablePointer<Scalar>, recurrent hh: UnsafePointer<Scalar>,
         inputBias bi: UnsafePointer<Scalar>, hiddenBias bh: UnsafePointer<Scalar>,
         hnSaved: UnsafeMutablePointer<Scalar>?, hPrev: UnsafePointer<Scalar>,
-        hNext: UnsafeMutablePointer<Scalar>, output y: UnsafeMutablePointer<Scalar>, hidden: Int
+        hNext: UnsafeMutablePointer<Scalar>, output y: UnsafeMutablePointer<Scalar>, count: Int, hidden: Int
     ) {
-        for j in 0..<hidden {
+        for j in 0..<count {
             let r = Scalar.sigmoid(a[j] + bi[j] + hh[j] + bh[j])
             let z = Scalar.sigmoid(a[hidden + j] + bi[hidden + j] + hh[hidden + j] + bh[hidden + j])
             let hn = hh[2 * hidden + j] + bh[2 * hidden + j]

@@ -10,7 +10,8 @@ import CRNNKitKernels
 
 /// The elementwise half of an LSTM step; the matrix products are done by the layer driver.
 enum LSTMCell {
-    /// Forward of one step, after the driver has added `h · W_hh^T` into `gates`.
+    /// Forward of one step for the hidden units `columns` (all `0..<H`, or the share of one
+    /// worker of a column-split time loop), after the driver has added `h · W_hh^T` into `gates`.
     ///
     /// - gates:  (B, 4H) in: pre-activations without bias; out: activations `i, f, g, o`
     /// - bias:   (4H) `b_ih + b_hh`
@@ -24,36 +25,41 @@ enum LSTMCell {
         hPrev: UnsafePointer<Scalar>, cPrev: UnsafePointer<Scalar>,
         hNext: UnsafeMutablePointer<Scalar>, cNext: UnsafeMutablePointer<Scalar>,
         tanhC: UnsafeMutablePointer<Scalar>?, output: StridedRows<Scalar>,
-        rows: StepRows, batch: Int, hidden: Int
+        rows: StepRows, batch: Int, hidden: Int, columns: Range<Int>
     ) {
+        let j0 = columns.lowerBound, count = columns.count
         for b in 0..<batch {
-            let state = b * hidden
+            let state = b * hidden + j0
+            let a = gates + b * 4 * hidden + j0
             guard rows.isActive(b) else {
                 passThrough(hPrev + state, to: hNext + state, cPrev + state, to: cNext + state,
-                            zeroing: output.row(b), hidden: hidden)
+                            zeroing: output.row(b) + j0, count: count)
                 continue
             }
             if Scalar.self == Float.self {
                 rk_lstm_forward_row(
-                    float(gates + b * 4 * hidden), float(bias), float(cPrev + state), float(cNext + state),
-                    float(hNext + state), tanhC.map { float($0 + state) }, float(output.row(b)), Int64(hidden))
+                    float(a), float(bias + j0), float(cPrev + state), float(cNext + state),
+                    float(hNext + state), tanhC.map { float($0 + state) }, float(output.row(b) + j0),
+                    Int64(count), Int64(hidden))
             } else {
                 forwardReference(
-                    gates: gates + b * 4 * hidden, bias: bias, cPrev: cPrev + state, cNext: cNext + state,
-                    hNext: hNext + state, tanhC: tanhC.map { $0 + state }, output: output.row(b), hidden: hidden)
+                    gates: a, bias: bias + j0, cPrev: cPrev + state, cNext: cNext + state,
+                    hNext: hNext + state, tanhC: tanhC.map { $0 + state }, output: output.row(b) + j0,
+                    count: count, hidden: hidden)
             }
         }
     }
 
-    /// The reference forward of one row: the equations above, one unit at a time.
+    /// The reference forward of one row: the equations above, one unit at a time, for the units
+    /// `0..<count` of the row (gate `k` of unit `j` at `a[k·hidden + j]`).
     @inline(__always)
     static func forwardReference<Scalar: RNNScalar>(
         gates a: UnsafeMutablePointer<Scalar>, bias: UnsafePointer<Scalar>,
         cPrev: UnsafePointer<Scalar>, cNext: UnsafeMutablePointer<Scalar>,
         hNext: UnsafeMutablePointer<Scalar>, tanhC: UnsafeMutablePointer<Scalar>?,
-        output y: UnsafeMutablePointer<Scalar>, hidden: Int
+        output y: UnsafeMutablePointer<Scalar>, count: Int, hidden: Int
     ) {
-        for j in 0..<hidden {
+        for j in 0..<count {
             let i = Scalar.sigmoid(a[j] + bias[j])
             let f = Scalar.sigmoid(a[hidden + j] + bias[hidden + j])
             let g = Scalar.hyperbolicTangent(a[2 * hidden + j] + bias[2 * hidden + j])

@@ -42,16 +42,16 @@ struct StridedConstRows<Scalar> {
     func row(_ b: Int) -> UnsafePointer<Scalar> { base + b * stride }
 }
 
-/// A padded row: the state passes through unchanged and the output is zero.
+/// A padded row: `count` units of the state pass through unchanged and the output is zero.
 @inline(__always)
 func passThrough<Scalar: RNNScalar>(
     _ hPrev: UnsafePointer<Scalar>, to hNext: UnsafeMutablePointer<Scalar>,
     _ cPrev: UnsafePointer<Scalar>? = nil, to cNext: UnsafeMutablePointer<Scalar>? = nil,
-    zeroing output: UnsafeMutablePointer<Scalar>, hidden: Int
+    zeroing output: UnsafeMutablePointer<Scalar>, count: Int
 ) {
-    hNext.update(from: hPrev, count: hidden)
-    if let cPrev, let cNext { cNext.update(from: cPrev, count: hidden) }
-    output.update(repeating: 0, count: hidden)
+    hNext.update(from: hPrev, count: count)
+    if let cPrev, let cNext { cNext.update(from: cPrev, count: count) }
+    output.update(repeating: 0, count: count)
 }
 
 /// Views a `Float` buffer of a generic kernel as `Float` for the C kernels; only called

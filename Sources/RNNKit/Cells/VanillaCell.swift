@@ -8,7 +8,8 @@ import CRNNKitKernels
 
 /// The elementwise half of a vanilla RNN step; the matrix products are done by the layer driver.
 enum VanillaCell {
-    /// Forward of one step.
+    /// Forward of one step for the hidden units `columns` (all `0..<H`, or the share of one
+    /// worker of a column-split time loop).
     ///
     /// - gates:  (B, H) in: pre-activations without bias; out: `h' = φ(a)` (kept for backward:
     ///           φ' is a function of φ)
@@ -19,31 +20,32 @@ enum VanillaCell {
     static func forward<Scalar: RNNScalar>(
         gates: UnsafeMutablePointer<Scalar>, bias: UnsafePointer<Scalar>, relu: Bool,
         hPrev: UnsafePointer<Scalar>, hNext: UnsafeMutablePointer<Scalar>,
-        output: StridedRows<Scalar>, rows: StepRows, batch: Int, hidden: Int
+        output: StridedRows<Scalar>, rows: StepRows, batch: Int, hidden: Int, columns: Range<Int>
     ) {
+        let j0 = columns.lowerBound, count = columns.count
         for b in 0..<batch {
-            let state = b * hidden
+            let state = b * hidden + j0
             guard rows.isActive(b) else {
-                passThrough(hPrev + state, to: hNext + state, zeroing: output.row(b), hidden: hidden)
+                passThrough(hPrev + state, to: hNext + state, zeroing: output.row(b) + j0, count: count)
                 continue
             }
             if Scalar.self == Float.self {
-                rk_rnn_forward_row(float(gates + b * hidden), float(bias), relu ? 1 : 0,
-                                   float(hNext + state), float(output.row(b)), Int64(hidden))
+                rk_rnn_forward_row(float(gates + state), float(bias + j0), relu ? 1 : 0,
+                                   float(hNext + state), float(output.row(b) + j0), Int64(count))
             } else {
-                forwardReference(gates: gates + b * hidden, bias: bias, relu: relu,
-                                 hNext: hNext + state, output: output.row(b), hidden: hidden)
+                forwardReference(gates: gates + state, bias: bias + j0, relu: relu,
+                                 hNext: hNext + state, output: output.row(b) + j0, count: count)
             }
         }
     }
 
-    /// The reference forward of one row.
+    /// The reference forward of the units `0..<count` of one row.
     @inline(__always)
     static func forwardReference<Scalar: RNNScalar>(
         gates a: UnsafeMutablePointer<Scalar>, bias: UnsafePointer<Scalar>, relu: Bool,
-        hNext: UnsafeMutablePointer<Scalar>, output y: UnsafeMutablePointer<Scalar>, hidden: Int
+        hNext: UnsafeMutablePointer<Scalar>, output y: UnsafeMutablePointer<Scalar>, count: Int
     ) {
-        for j in 0..<hidden {
+        for j in 0..<count {
             let pre = a[j] + bias[j]
             let h = relu ? max(pre, 0) : Scalar.hyperbolicTangent(pre)
             a[j] = h

@@ -1,8 +1,10 @@
 // One layer and direction of a pass, and the time loops that can run over any range of batch
-// rows (the thread policy in Support/Threading.swift splits rows across workers).
+// rows or hidden units (the thread policy in Support/Threading.swift splits them across workers).
 // Dimension legend:
 //   T time steps   B batch   I_k input features of the layer   H hidden   G gates
 //   D directions; the layer output (T, B, D·H) holds this direction in columns [d·H, (d+1)·H).
+
+import CRNNKitKernels
 
 /// Pointers for one layer and direction into the parameters, gradients and workspace.
 struct DirectionPass<Scalar: RNNScalar> {
@@ -14,6 +16,10 @@ struct DirectionPass<Scalar: RNNScalar> {
     let training: Bool
     let wIH: UnsafePointer<Scalar>     // (G·H, I_k)
     let wHH: UnsafePointer<Scalar>     // (G·H, H)
+    /// `W_ih` and `W_hh` packed for `rk_packed_product` (Float on CPUs where it is fast), or
+    /// `nil`: both products then go through ``RNNScalar/multiplyTransposed``.
+    let packedWIH: UnsafePointer<Float>?
+    let packedWHH: UnsafePointer<Float>?
     let bIH: UnsafePointer<Scalar>     // (G·H)
     let bHH: UnsafePointer<Scalar>     // (G·H)
     let buffers: DirectionBuffers<Scalar>
@@ -39,13 +45,11 @@ struct DirectionPass<Scalar: RNNScalar> {
 
     // MARK: Forward
 
-    /// The input projection of all steps, the combined bias and the initial states.
+    /// The combined bias and the initial states; ``projectInput(columns:)`` follows.
     func prepareForward(h0: UnsafePointer<Scalar>?, c0: UnsafePointer<Scalar>?) {
-        let GH = gateWidth, rowCount = steps * batch
-        // gates (T·B, G·H) = X · W_ih^T. Biases are added by the cell kernels: LSTM and RNN take
-        // b_ih + b_hh combined; GRU keeps them apart (r multiplies W_hn h + b_hn).
-        Scalar.multiplyTransposed(m: rowCount, n: GH, k: inputWidth, a: input, lda: inputWidth,
-                                  b: wIH, ldb: inputWidth, beta: 0, c: buffers.gates, ldc: GH, fewRows: false)
+        let GH = gateWidth
+        // Biases are added by the cell kernels: LSTM and RNN take b_ih + b_hh combined; GRU keeps
+        // them apart (r multiplies W_hn h + b_hn).
         if cell != .gru {
             for j in 0..<GH { buffers.biasScratch[j] = bIH[j] + bHH[j] }
         }
@@ -57,9 +61,29 @@ struct DirectionPass<Scalar: RNNScalar> {
         }
     }
 
-    /// Every step, in processing order, for the batch rows `rows`: one recurrent product and one
-    /// fused cell kernel per step.
-    func forwardSteps(rows: Range<Int>) {
+    /// The input projection of all steps, `gates (T·B, G·H) = X (T·B, I_k) · W_ih^T`, for the
+    /// units `columns` of every gate (a column-split worker projects its own share; without
+    /// packed weights only all units at once).
+    func projectInput(columns: Range<Int>) {
+        let GH = gateWidth, rowCount = steps * batch
+        if let packedWIH {
+            rk_packed_product(Int64(rowCount), Int64(inputWidth), float(input), Int64(inputWidth), packedWIH,
+                              Int64(cell.gateCount), Int64(hidden), Int64(columns.lowerBound),
+                              Int64(columns.upperBound), 0, float(buffers.gates), Int64(GH))
+        } else {
+            precondition(columns.count == hidden, "unpacked weights are projected for all units at once")
+            Scalar.multiplyTransposed(m: rowCount, n: GH, k: inputWidth, a: input, lda: inputWidth,
+                                      b: wIH, ldb: inputWidth, beta: 0, c: buffers.gates, ldc: GH, fewRows: false)
+        }
+    }
+
+    /// Every step, in processing order, for the batch rows `rows` and the hidden units `columns`:
+    /// one recurrent product and one fused cell kernel per step.
+    ///
+    /// Two ways to split a time loop across workers: disjoint `rows` with all columns (rows of a
+    /// recurrence are independent: no synchronisation), or all rows with disjoint `columns`, whose
+    /// workers meet at `barrier` after every step because each step reads all of `h`.
+    func forwardSteps(rows: Range<Int>, columns: Range<Int>, barrier: UnsafeMutablePointer<rk_barrier>? = nil) {
         let H = hidden, GH = gateWidth, B = batch, first = rows.lowerBound, count = rows.count
         guard count > 0 else { return }
         let rowLengths = lengths.map { $0 + first }
@@ -75,34 +99,58 @@ struct DirectionPass<Scalar: RNNScalar> {
             switch cell {
             case .lstm:
                 if !recurrentIsZero {
-                    Scalar.multiplyTransposed(m: count, n: GH, k: H, a: hIn, lda: H, b: wHH, ldb: H,
-                                              beta: 1, c: gates, ldc: GH)
+                    recurrentProduct(rows: count, columns: columns, hIn: hIn, into: gates, accumulate: true)
                 }
                 LSTMCell.forward(
                     gates: gates, bias: combinedBias, hPrev: hIn, cPrev: buffers.cStates + slot(s) + first * H,
                     hNext: hOut, cNext: (last ? cFinal : buffers.cStates + slot(s + 1)) + first * H,
                     tanhC: buffers.tanhC.map { $0 + (t * B + first) * H }, output: y,
-                    rows: stepRows, batch: count, hidden: H)
+                    rows: stepRows, batch: count, hidden: H, columns: columns)
             case .gru:
                 let recurrent = buffers.stepScratch + first * GH                 // (rows, 3H)
                 if recurrentIsZero {
-                    recurrent.update(repeating: 0, count: count * GH)
+                    for b in 0..<count {
+                        for g in 0..<3 { (recurrent + b * GH + g * H + columns.lowerBound).update(repeating: 0, count: columns.count) }
+                    }
                 } else {
-                    Scalar.multiplyTransposed(m: count, n: GH, k: H, a: hIn, lda: H, b: wHH, ldb: H,
-                                              beta: 0, c: recurrent, ldc: GH)
+                    recurrentProduct(rows: count, columns: columns, hIn: hIn, into: recurrent, accumulate: false)
                 }
                 GRUCell.forward(
                     gates: gates, recurrent: recurrent, inputBias: bIH, hiddenBias: bHH,
                     hnSaved: buffers.hiddenN.map { $0 + (t * B + first) * H },
-                    hPrev: hIn, hNext: hOut, output: y, rows: stepRows, batch: count, hidden: H)
+                    hPrev: hIn, hNext: hOut, output: y, rows: stepRows, batch: count, hidden: H, columns: columns)
             case .rnnTanh, .rnnRelu:
                 if !recurrentIsZero {
-                    Scalar.multiplyTransposed(m: count, n: GH, k: H, a: hIn, lda: H, b: wHH, ldb: H,
-                                              beta: 1, c: gates, ldc: GH)
+                    recurrentProduct(rows: count, columns: columns, hIn: hIn, into: gates, accumulate: true)
                 }
                 VanillaCell.forward(
                     gates: gates, bias: combinedBias, relu: cell == .rnnRelu, hPrev: hIn, hNext: hOut,
-                    output: y, rows: stepRows, batch: count, hidden: H)
+                    output: y, rows: stepRows, batch: count, hidden: H, columns: columns)
+            }
+            if let barrier, !last { rk_barrier_wait(barrier) }
+        }
+    }
+
+    /// `c (rows, G·H) (+)= hIn (rows, H) · W_hh^T` for the units `columns` of every gate.
+    @inline(__always)
+    private func recurrentProduct(
+        rows: Int, columns: Range<Int>, hIn: UnsafePointer<Scalar>, into c: UnsafeMutablePointer<Scalar>,
+        accumulate: Bool
+    ) {
+        let H = hidden, GH = gateWidth
+        if let packedWHH {
+            rk_packed_product(Int64(rows), Int64(H), float(hIn), Int64(H), packedWHH, Int64(cell.gateCount),
+                              Int64(H), Int64(columns.lowerBound), Int64(columns.upperBound),
+                              accumulate ? 1 : 0, float(c), Int64(GH))
+        } else if columns.count == H {
+            Scalar.multiplyTransposed(m: rows, n: GH, k: H, a: hIn, lda: H, b: wHH, ldb: H,
+                                      beta: accumulate ? 1 : 0, c: c, ldc: GH)
+        } else {
+            // Gate g's units `columns` are the contiguous rows g·H + columns of W_hh.
+            for g in 0..<cell.gateCount {
+                let n0 = g * H + columns.lowerBound
+                Scalar.multiplyTransposed(m: rows, n: columns.count, k: H, a: hIn, lda: H, b: wHH + n0 * H, ldb: H,
+                                          beta: accumulate ? 1 : 0, c: c + n0, ldc: GH)
             }
         }
     }

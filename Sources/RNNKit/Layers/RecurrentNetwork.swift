@@ -15,6 +15,8 @@
 //   after the loop: ∂W_ih += ∂gates^T · X, ∂W_hh += ∂gates^T · H_prev, ∂X += ∂gates · W_ih
 //                   one GEMM each, over all steps
 
+import CRNNKitKernels
+
 /// The result of ``RecurrentNetwork/forward(_:steps:batch:lengths:initialHidden:initialCell:)``.
 public struct RecurrentOutput<Scalar: RNNScalar>: Sendable {
     /// `[T, B, D·H]` (`[B, T, D·H]` when batch-first); zero past each sequence's length.
@@ -48,7 +50,9 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
     /// Names, shapes and offsets of the parameter tensors in ``parameters`` and ``gradients``.
     public let layout: ParameterLayout
     /// All parameters, flat, in `state_dict` order (`layout.totalCount` scalars; keep that count).
-    public var parameters: [Scalar]
+    public var parameters: [Scalar] {
+        didSet { parameterVersion &+= 1 }   // any change, in place or whole, invalidates packed copies
+    }
     /// Gradients of all parameters, same layout as ``parameters``; backward adds into them.
     public var gradients: [Scalar]
     /// Whether forward keeps the activations backward needs (default `true`). With `false`,
@@ -57,6 +61,10 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
         didSet { if !isTraining { trainingWorkspace = nil; backwardReady = false } }
     }
 
+    /// Counts changes of ``parameters``; packed weights remember the version they were made from.
+    private var parameterVersion: UInt64 = 0
+    /// `W_ih` and `W_hh` packed for forward's products, when ``PackedWeights/isUsed(for:)``.
+    private var packedWeights: PackedWeights?
     private var trainingWorkspace: Workspace<Scalar>?
     private var inferenceWorkspace: Workspace<Scalar>?
     /// Whether the training workspace holds the activations of a forward not yet differentiated.
@@ -214,7 +222,11 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
         copyLayout(from: input, to: workspace.input, steps: steps, batch: batch, features: c.inputSize, toTimeMajor: true)
 
         let threads = threadCount()
+        if PackedWeights.isUsed(for: Scalar.self), packedWeights == nil {
+            packedWeights = try PackedWeights(c)
+        }
         parameters.withUnsafeBufferPointer { p in
+            packedWeights?.refresh(from: float(p.baseAddress!), layout: layout, configuration: c, version: parameterVersion)
             for layer in 0..<c.numLayers {
                 let passes = (0..<c.directionCount).map { direction in
                     makePass(layer: layer, direction: direction, workspace: workspace, parameters: p.baseAddress!,
@@ -224,19 +236,18 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
                     let index = (layer * c.directionCount + direction) * batch * c.hiddenSize
                     passes[direction].prepareForward(h0: initialHidden.map { $0 + index }, c0: initialCell.map { $0 + index })
                 }
+                let allUnits = 0..<c.hiddenSize
                 if passes.count == 2 && threads >= 2 {
                     // The two directions are independent: one thread each, no barrier per step.
                     runConcurrently(2) { direction in
                         prepare(direction)
-                        passes[direction].forwardSteps(rows: 0..<batch)
+                        passes[direction].projectInput(columns: allUnits)
+                        passes[direction].forwardSteps(rows: 0..<batch, columns: allUnits)
                     }
                 } else {
                     for direction in passes.indices {
                         prepare(direction)
-                        let workers = stepWorkerCount(batch: batch, weightBytes: recurrentWeightBytes)
-                        runConcurrently(workers) { worker in
-                            passes[direction].forwardSteps(rows: workerRows(worker, of: workers, batch: batch))
-                        }
+                        forwardTimeLoop(passes[direction], batch: batch)
                     }
                 }
             }
@@ -246,6 +257,31 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
         finalHidden?.update(from: workspace.finalHidden, count: stateCount)
         finalCell?.update(from: workspace.finalCell, count: stateCount)
         if training { backwardReady = true }
+    }
+
+    /// The time loop of one direction on as many workers as the thread policy gives it
+    /// (Support/Threading.swift): hidden units split with a barrier per step, or batch rows split.
+    private func forwardTimeLoop(_ pass: DirectionPass<Scalar>, batch: Int) {
+        let H = configuration.hiddenSize
+        let columnWorkers = pass.packedWHH == nil ? 1
+            : columnWorkerCount(batch: batch, gates: configuration.cell.gateCount, hidden: H)
+        if columnWorkers > 1 {
+            var barrier = rk_barrier()
+            rk_barrier_init(&barrier, Int64(columnWorkers))
+            let ran = withUnsafeMutablePointer(to: &barrier) { barrier in
+                runTogether(columnWorkers) { worker in
+                    let columns = workerColumns(worker, of: columnWorkers, hidden: H)
+                    pass.projectInput(columns: columns)
+                    pass.forwardSteps(rows: 0..<batch, columns: columns, barrier: barrier)
+                }
+            }
+            if ran { return }
+        }
+        pass.projectInput(columns: 0..<H)
+        let workers = stepWorkerCount(batch: batch, weightBytes: recurrentWeightBytes)
+        runConcurrently(workers) { worker in
+            pass.forwardSteps(rows: workerRows(worker, of: workers, batch: batch), columns: 0..<H)
+        }
     }
 
     /// The pass of one layer and direction over the current workspace.
@@ -261,6 +297,8 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
             inputWidth: c.layerInputSize(layer), outputWidth: c.outputSize,
             reverse: direction == 1, training: ws.training,
             wIH: p + group[group.startIndex].offset, wHH: p + group[group.startIndex + 1].offset,
+            packedWIH: packedWeights?.input(layer * c.directionCount + direction),
+            packedWHH: packedWeights?.recurrent(layer * c.directionCount + direction),
             bIH: p + group[group.startIndex + 2].offset, bHH: p + group[group.startIndex + 3].offset,
             buffers: ws.buffers(layer: layer, direction: direction),
             input: layer == 0 ? UnsafePointer(ws.input) : UnsafePointer(ws.output(ofLayer: layer - 1)),

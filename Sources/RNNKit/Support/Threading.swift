@@ -1,15 +1,20 @@
 // RNNKit's thread policy. One process-wide setting says how many threads a pass may use:
 //  - large GEMMs (input projections, weight gradients, ∂X) use OpenBLAS's own threads;
 //  - the time loop of a bidirectional layer runs its two directions on two threads;
-//  - the time loop of a unidirectional layer with enough rows and a W_hh that fits in a core's
-//    L2 cache splits the batch rows across threads, each running every step for its rows with no
-//    barrier between steps (rows of a recurrence are independent); inside those threads OpenBLAS
-//    runs single-threaded. A larger W_hh is better split by OpenBLAS, whose threads each stream
-//    part of it: with rows split, every worker would stream all of it every step (measured: 75%
-//    of the sgemm roofline for a 16 MB W_hh at two threads, against ~100% with OpenBLAS's split).
+//  - the forward time loop of a unidirectional layer with packed weights (Float, AVX-512) and a
+//    step large enough splits the hidden units across threads: each computes its share of every
+//    gate for all rows, runs the cell on those units, and waits at a barrier for the others
+//    before the next step. Each worker streams only its share of W_hh;
+//  - otherwise a time loop with enough rows and a W_hh that fits in a core's L2 cache splits the
+//    batch rows across threads, each running every step for its rows with no barrier between
+//    steps (rows of a recurrence are independent); inside those threads OpenBLAS runs
+//    single-threaded. A larger W_hh is better split by OpenBLAS, whose threads each stream part
+//    of it: with rows split, every worker would stream all of it every step (measured: 75% of
+//    the sgemm roofline for a 16 MB W_hh at two threads, against ~100% with OpenBLAS's split).
+// Workers are threads of CRNNKitKernels' pool (workers.c), which all run at once.
 
 import COpenBLAS
-import Dispatch
+import CRNNKitKernels
 import Synchronization
 
 /// The configured thread count; 0 until `setThreadCount` is called.
@@ -53,8 +58,35 @@ func workerRows(_ worker: Int, of workers: Int, batch: Int) -> Range<Int> {
     (worker * batch / workers)..<((worker + 1) * batch / workers)
 }
 
+/// How many workers split the hidden units of one direction's time loop, all rows each, meeting
+/// at a barrier after every step: used with packed weights (whose product gives the same numbers
+/// for any split of the units) when a step's recurrent product is large enough to pay for a
+/// barrier, `2·B·G·H·H ≥` ``minimumColumnSplitWork``, with at least ``minimumColumnsPerWorker``
+/// units per worker.
+func columnWorkerCount(batch: Int, gates: Int, hidden: Int) -> Int {
+    guard 2 * batch * gates * hidden * hidden >= minimumColumnSplitWork else { return 1 }
+    return max(1, min(threadCount(), hidden / minimumColumnsPerWorker, maximumWorkers))
+}
+
+/// FLOPs of one step's recurrent product below which splitting it across threads costs more in
+/// synchronisation than it saves (a barrier costs about a microsecond).
+let minimumColumnSplitWork = 1 << 19
+
+/// Hidden units of the smallest share of a column-split time loop.
+let minimumColumnsPerWorker = 32
+
+/// The hidden units of worker `worker` out of `workers` over `hidden` units: whole panels of 16
+/// (the packed kernel's unit), contiguous, covering `0..<hidden` once.
+func workerColumns(_ worker: Int, of workers: Int, hidden: Int) -> Range<Int> {
+    let panels = (hidden + 15) / 16
+    let lower = min(hidden, worker * panels / workers * 16)
+    let upper = min(hidden, (worker + 1) * panels / workers * 16)
+    return lower..<upper
+}
+
 /// Runs `body(0..<count)` on `count` threads at once and waits for all; OpenBLAS runs
-/// single-threaded meanwhile. With `count ≤ 1` it runs `body(0)` on the calling thread.
+/// single-threaded meanwhile. With `count ≤ 1` it runs `body(0)` on the calling thread; if the
+/// threads cannot be created, it runs the bodies one after another.
 func runConcurrently(_ count: Int, _ body: (Int) -> Void) {
     guard count > 1 else {
         body(0)
@@ -63,15 +95,24 @@ func runConcurrently(_ count: Int, _ body: (Int) -> Void) {
     openblas_set_num_threads(1)
     // The workers of a time loop write disjoint rows (or disjoint directions) of the workspace and
     // gradients, and join before `runConcurrently` returns; that is what makes sharing `body` sound.
-    withoutActuallyEscaping(body) { body in
-        let shared = UncheckedSendable(body)
-        DispatchQueue.concurrentPerform(iterations: count) { shared.value($0) }
+    if !runTogether(count, body) {
+        for worker in 0..<count { body(worker) }
     }
     openblas_set_num_threads(Int32(threadCount()))
 }
 
-/// A value handed to worker threads whose safety the caller has argued (see `runConcurrently`).
-private struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
+/// Runs `body(0..<count)` on `count` threads that all run at the same time (so they may meet at
+/// an `rk_barrier`), worker 0 on the calling thread, and returns `true` when all have finished;
+/// returns `false`, having run nothing, when the threads cannot be created.
+func runTogether(_ count: Int, _ body: (Int) -> Void) -> Bool {
+    withoutActuallyEscaping(body) { body in
+        var job = body
+        return withUnsafeMutablePointer(to: &job) { job in
+            rk_run_workers(Int64(count), { context, worker in
+                context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(worker))
+            }, job) != 0
+        }
+    }
 }
+
+

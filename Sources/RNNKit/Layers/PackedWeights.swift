@@ -1,0 +1,75 @@
+// The weights of a Float network packed for the product kernel (rk_packed_product in
+// Sources/CRNNKitKernels/recurrent_product.c), made once and remade only when the parameters change.
+// Dimension legend: L layers, D directions, G gates, H hidden, I_k input features of layer k.
+
+import CRNNKitKernels
+
+/// Packed copies of `W_ih (G·H, I_k)` and `W_hh (G·H, H)` of every layer and direction, and the
+/// parameter version they were packed from.
+///
+/// OpenBLAS packs its operand on every call; packing once per change of the parameters takes
+/// that work out of every time step. In inference the packing is paid once; in training once
+/// per forward (the optimizer changes the weights between steps).
+///
+/// Both products of a forward go through the packed kernel, which computes every element as one
+/// FMA chain in a fixed order: a row's result does not depend on how many rows are multiplied
+/// with it (a streamed step and a whole sequence agree bitwise) nor on which columns a worker owns.
+final class PackedWeights {
+    /// Per matrix `2·(layer·D + direction) + {0: input, 1: recurrent}`: its offset in `storage`.
+    private let offsets: [Int]
+    private let storage: UnsafeMutableBufferPointer<Float>
+    /// The ``RecurrentNetwork/parameters`` version the copies were made from, `nil` before the first.
+    private var packedVersion: UInt64?
+
+    /// Whether forward uses packed weights for `Scalar` on this CPU: Float, where the packed
+    /// kernel runs with AVX-512 (elsewhere OpenBLAS is faster than its portable path).
+    static func isUsed<Scalar>(for _: Scalar.Type) -> Bool {
+        Scalar.self == Float.self && rk_packed_product_is_fast() != 0
+    }
+
+    /// Allocates the packed copies for `configuration`.
+    /// - Throws: if they would not fit in memory.
+    init(_ configuration: RecurrentConfiguration) throws {
+        let c = configuration
+        var offsets: [Int] = []
+        var total = 0
+        for layer in 0..<c.numLayers {
+            for _ in 0..<c.directionCount {
+                for width in [c.layerInputSize(layer), c.hiddenSize] {
+                    offsets.append(total)
+                    total += Int(rk_packed_count(Int64(c.cell.gateCount), Int64(c.hiddenSize), Int64(width)))
+                }
+            }
+        }
+        try ensureAllocatable(total, of: Float.self, what: "packed weights")
+        self.offsets = offsets
+        storage = .allocate(capacity: max(total, 1))
+        storage.initialize(repeating: 0)
+    }
+
+    deinit { storage.deallocate() }
+
+    /// The packed `W_ih` of `layer·D + direction`.
+    func input(_ index: Int) -> UnsafePointer<Float> { UnsafePointer(storage.baseAddress! + offsets[2 * index]) }
+
+    /// The packed `W_hh` of `layer·D + direction`.
+    func recurrent(_ index: Int) -> UnsafePointer<Float> { UnsafePointer(storage.baseAddress! + offsets[2 * index + 1]) }
+
+    /// Repacks every weight matrix from `parameters` unless the copies were made from `version`.
+    func refresh(from parameters: UnsafePointer<Float>, layout: ParameterLayout,
+                 configuration c: RecurrentConfiguration, version: UInt64) {
+        guard packedVersion != version else { return }
+        let G = Int64(c.cell.gateCount), H = Int64(c.hiddenSize)
+        for layer in 0..<c.numLayers {
+            for direction in 0..<c.directionCount {
+                let group = layout.group(layer: layer, direction: direction, directionCount: c.directionCount)
+                let index = layer * c.directionCount + direction, I = Int64(c.layerInputSize(layer))
+                rk_pack_recurrent(G, H, I, parameters + group[group.startIndex].offset, I,
+                                  storage.baseAddress! + offsets[2 * index])
+                rk_pack_recurrent(G, H, H, parameters + group[group.startIndex + 1].offset, H,
+                                  storage.baseAddress! + offsets[2 * index + 1])
+            }
+        }
+        packedVersion = version
+    }
+}
