@@ -31,7 +31,9 @@ mkdir -p "$prefix"
 prefix="$(cd "$prefix" && pwd)"
 version_script="$root/Modules/CRNNKit/rnnkit.map"
 
-build_flags=(-c release --product rnnkit --scratch-path "$scratch" -Xswiftc -static-stdlib
+# -gdwarf-4: clang's default DWARF 5 for the C kernels is more than valgrind 3.19 (Debian 12) can
+# read in a library this size ("Possibly corrupted debuginfo file"); DWARF 4 every tool reads.
+build_flags=(-c release --product rnnkit --scratch-path "$scratch" -Xswiftc -static-stdlib -Xcc -gdwarf-4
              -Xlinker "--version-script=$version_script" -Xlinker -soname=librnnkit.so)
 swift build "${build_flags[@]}"
 library="$(swift build "${build_flags[@]}" --show-bin-path)/librnnkit.so"

@@ -43,6 +43,20 @@ void rk_pack_recurrent(int64_t gates, int64_t hidden, int64_t k, const float *w,
     }
 }
 
+void rk_pack_transposed(int64_t k, int64_t n, const float *w, int64_t ldw, float *packed) {
+    int64_t panels = rk_panels(n);
+    for (int64_t p = 0; p < panels; p++) {
+        float *dst = packed + p * RK_PANEL * k;                              /* (K, 16) */
+        int64_t first = p * RK_PANEL;
+        int64_t cols = n - first < RK_PANEL ? n - first : RK_PANEL;
+        for (int64_t kk = 0; kk < k; kk++) {
+            /* Row kk of W holds the 16 columns of the panel side by side: a straight copy. */
+            memcpy(dst + kk * RK_PANEL, w + kk * ldw + first, (size_t)cols * sizeof(float));
+            if (cols < RK_PANEL) memset(dst + kk * RK_PANEL + cols, 0, (size_t)(RK_PANEL - cols) * sizeof(float));
+        }
+    }
+}
+
 /* The reference, and the path of CPUs without AVX-512: the same chain per element, one element
  * at a time. */
 void rk_packed_product_reference(int64_t m, int64_t k, const float *a, int64_t lda,

@@ -201,4 +201,28 @@ import Testing
             }
         }
     }
+
+    /// Backward's operand: `W (K, N)` packed as is, so that the product is `A (M, K) · W`.
+    @Test func transposedPackingGivesTheProductWithTheMatrixAsStored() {
+        for (K, N) in [(12, 3), (64, 16), (120, 37)] {
+            let w: [Float] = randomValues(K * N, seed: UInt64(K + N))
+            var packed = [Float](repeating: .nan, count: Int(rk_packed_count(1, Int64(N), Int64(K))))
+            rk_pack_transposed(Int64(K), Int64(N), w, Int64(N), &packed)
+            for m in [1, 5, 16] {
+                let a: [Float] = randomValues(m * K, seed: UInt64(m))
+                let start: [Float] = randomValues(m * N, seed: 9)
+                var c = start
+                rk_packed_product(Int64(m), Int64(K), a, Int64(K), packed, 1, Int64(N), 0, Int64(N), 1, &c, Int64(N))
+                var worst: Double = 0
+                for r in 0..<m {
+                    for n in 0..<N {
+                        var dot = Double(start[r * N + n])
+                        for l in 0..<K { dot += Double(a[r * K + l]) * Double(w[l * N + n]) }
+                        worst = max(worst, abs(Double(c[r * N + n]) - dot))
+                    }
+                }
+                #expect(worst <= 2e-6 * Double(K), "K \(K) N \(N) m \(m): \(worst)")
+            }
+        }
+    }
 }

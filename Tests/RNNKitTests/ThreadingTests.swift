@@ -79,6 +79,28 @@ import Testing
         a.count != b.count ? max(a.count, b.count) : zip(a, b).filter { $0.bitPattern != $1.bitPattern }.count
     }
 
+    /// Training in Float on packed weights: hidden units split in forward, batch rows in backward.
+    @Test(arguments: [CellKind.lstm, .gru])
+    func packedTrainingAtTwoThreadsMatchesOneThread(_ cell: CellKind) throws {
+        let (T, B, I, H) = (4, 2 * minimumRowsPerWorker, 5, 160)
+        let configuration = RecurrentConfiguration(cell: cell, inputSize: I, hiddenSize: H)
+        let x: [Float] = randomValues(T * B * I, seed: 21)
+        let dY: [Float] = randomValues(T * B * H, seed: 22)
+        let saved = threadCount()
+        defer { setThreadCount(saved) }
+        func run(threads: Int) throws -> (RecurrentInputGradients<Float>, [Float], [Float]) {
+            setThreadCount(threads)
+            let network = try RecurrentNetwork<Float>(configuration, seed: 4)
+            let output = try network.forward(x, steps: T, batch: B)
+            return (try network.backward(outputGradient: dY), network.gradients, output.output)
+        }
+        let (grads1, parameters1, output1) = try run(threads: 1)
+        let (grads2, parameters2, output2) = try run(threads: 2)
+        #expect(differingCount(output2, output1) == 0)
+        expectClose(grads2.input, grads1.input, tolerance: 1e-5, "∂x at two threads")
+        expectClose(parameters2, parameters1, tolerance: 1e-5, "parameter gradients at two threads")
+    }
+
     @Test func workerColumnsAreWholePanelsCoveringTheUnitsOnce() {
         for hidden in [1, 16, 40, 300, 512] {
             for workers in 1...4 {

@@ -83,6 +83,10 @@ int64_t rk_packed_count(int64_t gates, int64_t hidden, int64_t k);
 /** Packs w (G·H rows of K, leading dimension ldw) into `packed` (rk_packed_count floats). */
 void rk_pack_recurrent(int64_t gates, int64_t hidden, int64_t k, const float *w, int64_t ldw,
                        float *packed);
+/** Packs w stored (K, N) row-major (leading dimension ldw) as the operand of rk_packed_product
+ *  with gates = 1, hidden = N: the product then computes C (M, N) (+)= A (M, K) · w. This is
+ *  backward's ∂h = ∂a · W_hh, with K = G·H and N = H. `packed` holds rk_packed_count(1, N, K). */
+void rk_pack_transposed(int64_t k, int64_t n, const float *w, int64_t ldw, float *packed);
 /** C (M, G·H) columns g·H + [column_begin, column_end) of every gate: C = A · W^T, or C += A · W^T
  *  with `accumulate`. A (M, K) with leading dimension lda. column_begin is a multiple of 16;
  *  column_end ≤ H is a multiple of 16 or H. */

@@ -20,6 +20,8 @@ struct DirectionPass<Scalar: RNNScalar> {
     /// `nil`: both products then go through ``RNNScalar/multiplyTransposed``.
     let packedWIH: UnsafePointer<Float>?
     let packedWHH: UnsafePointer<Float>?
+    /// `W_hh` packed as the right operand of backward's `∂h += ∂a · W_hh`, or `nil` (then OpenBLAS).
+    let packedWHHTransposed: UnsafePointer<Float>?
     let bIH: UnsafePointer<Scalar>     // (G·H)
     let bHH: UnsafePointer<Scalar>     // (G·H)
     let buffers: DirectionBuffers<Scalar>
@@ -191,20 +193,32 @@ struct DirectionPass<Scalar: RNNScalar> {
                     tanhC: buffers.tanhC! + (t * B + first) * H, dY: dY, dhCarry: dhCarry, dcCarry: dcCarry,
                     dBias: dInputBias, rows: stepRows, batch: count, hidden: H)
                 // ∂h_prev += ∂a · W_hh
-                Scalar.multiply(m: count, n: H, k: GH, a: gates, lda: GH, b: wHH, ldb: H, beta: 1, c: dhCarry, ldc: H)
+                backwardProduct(rows: count, dGates: gates, into: dhCarry)
             case .gru:
                 let dHidden = buffers.stepScratch + first * GH                   // (rows, 3H)
                 GRUCell.backward(
                     gates: gates, hnSaved: buffers.hiddenN! + (t * B + first) * H, dHidden: dHidden,
                     hPrev: buffers.hStates + (t * B + first) * H, dY: dY, dhCarry: dhCarry,
                     dInputBias: dInputBias, dHiddenBias: dHiddenBias, rows: stepRows, batch: count, hidden: H)
-                Scalar.multiply(m: count, n: H, k: GH, a: dHidden, lda: GH, b: wHH, ldb: H, beta: 1, c: dhCarry, ldc: H)
+                backwardProduct(rows: count, dGates: dHidden, into: dhCarry)
             case .rnnTanh, .rnnRelu:
                 VanillaCell.backward(
                     gates: gates, relu: cell == .rnnRelu, dY: dY, dhCarry: dhCarry,
                     dBias: dInputBias, rows: stepRows, batch: count, hidden: H)
-                Scalar.multiply(m: count, n: H, k: GH, a: gates, lda: GH, b: wHH, ldb: H, beta: 1, c: dhCarry, ldc: H)
+                backwardProduct(rows: count, dGates: gates, into: dhCarry)
             }
+        }
+    }
+
+    /// `dh (rows, H) += dGates (rows, G·H) · W_hh`, through the packed copy when there is one.
+    @inline(__always)
+    private func backwardProduct(rows: Int, dGates: UnsafePointer<Scalar>, into dh: UnsafeMutablePointer<Scalar>) {
+        let H = hidden, GH = gateWidth
+        if let packedWHHTransposed {
+            rk_packed_product(Int64(rows), Int64(GH), float(dGates), Int64(GH), packedWHHTransposed, 1, Int64(H),
+                              0, Int64(H), 1, float(dh), Int64(H))
+        } else {
+            Scalar.multiply(m: rows, n: H, k: GH, a: dGates, lda: GH, b: wHH, ldb: H, beta: 1, c: dh, ldc: H)
         }
     }
 

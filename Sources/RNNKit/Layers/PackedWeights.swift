@@ -4,8 +4,9 @@
 
 import CRNNKitKernels
 
-/// Packed copies of `W_ih (G·H, I_k)` and `W_hh (G·H, H)` of every layer and direction, and the
-/// parameter version they were packed from.
+/// Packed copies of `W_ih (G·H, I_k)` and `W_hh (G·H, H)` of every layer and direction for
+/// forward, of `W_hh` as the right operand of backward's `∂h = ∂a · W_hh`, and the parameter
+/// versions they were packed from.
 ///
 /// OpenBLAS packs its operand on every call; packing once per change of the parameters takes
 /// that work out of every time step. In inference the packing is paid once; in training once
@@ -20,6 +21,12 @@ final class PackedWeights {
     private let storage: UnsafeMutableBufferPointer<Float>
     /// The ``RecurrentNetwork/parameters`` version the copies were made from, `nil` before the first.
     private var packedVersion: UInt64?
+    /// Backward's copies, `L·D` of `rk_packed_count(1, H, G·H)` floats, allocated by the first
+    /// training forward (inference never needs them), and their version.
+    private var transposed: UnsafeMutableBufferPointer<Float>?
+    private var transposedVersion: UInt64?
+    private let transposedCount: Int
+    private let matrixPairs: Int
 
     /// Whether forward uses packed weights for `Scalar` on this CPU: Float, where the packed
     /// kernel runs with AVX-512 (elsewhere OpenBLAS is faster than its portable path).
@@ -43,17 +50,50 @@ final class PackedWeights {
         }
         try ensureAllocatable(total, of: Float.self, what: "packed weights")
         self.offsets = offsets
+        matrixPairs = c.numLayers * c.directionCount
+        transposedCount = Int(rk_packed_count(1, Int64(c.hiddenSize), Int64(c.cell.gateCount * c.hiddenSize)))
         storage = .allocate(capacity: max(total, 1))
         storage.initialize(repeating: 0)
     }
 
-    deinit { storage.deallocate() }
+    deinit {
+        storage.deallocate()
+        transposed?.deallocate()
+    }
 
     /// The packed `W_ih` of `layer·D + direction`.
     func input(_ index: Int) -> UnsafePointer<Float> { UnsafePointer(storage.baseAddress! + offsets[2 * index]) }
 
     /// The packed `W_hh` of `layer·D + direction`.
     func recurrent(_ index: Int) -> UnsafePointer<Float> { UnsafePointer(storage.baseAddress! + offsets[2 * index + 1]) }
+
+    /// Backward's packed `W_hh` of `layer·D + direction`, after ``refreshTransposed(from:layout:configuration:version:)``.
+    func recurrentTransposed(_ index: Int) -> UnsafePointer<Float>? {
+        transposed.map { UnsafePointer($0.baseAddress! + index * transposedCount) }
+    }
+
+    /// Allocates (once) and repacks backward's copies unless they were made from `version`.
+    /// - Throws: if they would not fit in memory.
+    func refreshTransposed(from parameters: UnsafePointer<Float>, layout: ParameterLayout,
+                           configuration c: RecurrentConfiguration, version: UInt64) throws {
+        if transposed == nil {
+            let total = try checkedProduct(matrixPairs, transposedCount, what: "packed recurrent weights")
+            try ensureAllocatable(total, of: Float.self, what: "packed recurrent weights")
+            transposed = .allocate(capacity: max(total, 1))
+            transposed!.initialize(repeating: 0)
+        }
+        guard transposedVersion != version, let transposed else { return }
+        let GH = Int64(c.cell.gateCount * c.hiddenSize), H = Int64(c.hiddenSize)
+        for layer in 0..<c.numLayers {
+            for direction in 0..<c.directionCount {
+                let group = layout.group(layer: layer, direction: direction, directionCount: c.directionCount)
+                let index = layer * c.directionCount + direction
+                rk_pack_transposed(GH, H, parameters + group[group.startIndex + 1].offset, H,
+                                   transposed.baseAddress! + index * transposedCount)
+            }
+        }
+        transposedVersion = version
+    }
 
     /// Repacks every weight matrix from `parameters` unless the copies were made from `version`.
     func refresh(from parameters: UnsafePointer<Float>, layout: ParameterLayout,

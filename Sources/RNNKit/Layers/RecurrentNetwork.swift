@@ -225,6 +225,12 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
         if PackedWeights.isUsed(for: Scalar.self), packedWeights == nil {
             packedWeights = try PackedWeights(c)
         }
+        if training, let packedWeights {
+            try parameters.withUnsafeBufferPointer { p in
+                try packedWeights.refreshTransposed(from: float(p.baseAddress!), layout: layout, configuration: c,
+                                                    version: parameterVersion)
+            }
+        }
         parameters.withUnsafeBufferPointer { p in
             packedWeights?.refresh(from: float(p.baseAddress!), layout: layout, configuration: c, version: parameterVersion)
             for layer in 0..<c.numLayers {
@@ -299,6 +305,7 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
             wIH: p + group[group.startIndex].offset, wHH: p + group[group.startIndex + 1].offset,
             packedWIH: packedWeights?.input(layer * c.directionCount + direction),
             packedWHH: packedWeights?.recurrent(layer * c.directionCount + direction),
+            packedWHHTransposed: packedWeights?.recurrentTransposed(layer * c.directionCount + direction),
             bIH: p + group[group.startIndex + 2].offset, bHH: p + group[group.startIndex + 3].offset,
             buffers: ws.buffers(layer: layer, direction: direction),
             input: layer == 0 ? UnsafePointer(ws.input) : UnsafePointer(ws.output(ofLayer: layer - 1)),
@@ -411,7 +418,12 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
                         // Directions in parallel; their ∂X products add into one buffer, so they follow.
                         runConcurrently(2) { direction in differentiate(direction, workers: 1) }
                     } else {
-                        for direction in 0..<D { differentiate(direction, workers: stepWorkerCount(batch: B, weightBytes: recurrentWeightBytes)) }
+                        for direction in 0..<D {
+                            let workers = passes[direction].packedWHHTransposed != nil
+                                ? packedStepWorkerCount(batch: B)
+                                : stepWorkerCount(batch: B, weightBytes: recurrentWeightBytes)
+                            differentiate(direction, workers: workers)
+                        }
                     }
                     for pass in passes { pass.accumulateInputGradient(dIn) }
                 }

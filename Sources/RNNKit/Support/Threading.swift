@@ -53,6 +53,14 @@ func stepWorkerCount(batch: Int, weightBytes: Int) -> Int {
     return max(1, min(threadCount(), batch / minimumRowsPerWorker, maximumWorkers))
 }
 
+/// How many workers split the batch rows of a time loop whose per-step product runs on packed
+/// weights (backward): the packed kernel keeps its speed from 8 rows up and streams the weights
+/// at a few GB/s per worker, so the L2 condition of ``stepWorkerCount(batch:weightBytes:)`` does
+/// not apply.
+func packedStepWorkerCount(batch: Int) -> Int {
+    max(1, min(threadCount(), batch / minimumRowsPerWorker, maximumWorkers))
+}
+
 /// The rows of worker `worker` out of `workers` over `batch` rows: contiguous, sizes differ by at most 1.
 func workerRows(_ worker: Int, of workers: Int, batch: Int) -> Range<Int> {
     (worker * batch / workers)..<((worker + 1) * batch / workers)
