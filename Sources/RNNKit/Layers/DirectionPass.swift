@@ -222,29 +222,35 @@ struct DirectionPass<Scalar: RNNScalar> {
         }
     }
 
-    /// After the time loop: `∂W_ih += ∂a^T · X`, `∂W_hh += ∂a_hh^T · H_prev` over all T·B rows, and
-    /// the bias gradients summed over the workers' accumulators. `gates` holds `∂a` by now.
-    func accumulateParameterGradients(
-        dWIH: UnsafeMutablePointer<Scalar>, dWHH: UnsafeMutablePointer<Scalar>,
-        dbIH: UnsafeMutablePointer<Scalar>, dbHH: UnsafeMutablePointer<Scalar>, workers: Int
+    /// After the time loop, the rows `gateRows` of the weight gradients (all `0..<G·H`, or one
+    /// worker's share): `∂W_ih += ∂a^T · X` and `∂W_hh += ∂a_hh^T · H_prev`, over all T·B rows.
+    /// `gates` holds `∂a` by now.
+    func accumulateWeightGradients(
+        dWIH: UnsafeMutablePointer<Scalar>, dWHH: UnsafeMutablePointer<Scalar>, gateRows: Range<Int>
     ) {
         let H = hidden, GH = gateWidth, rowCount = steps * batch
-        Scalar.gemm(transposeA: true, transposeB: false, m: GH, n: inputWidth, k: rowCount,
-                    alpha: 1, a: buffers.gates, lda: GH, b: input, ldb: inputWidth,
-                    beta: 1, c: dWIH, ldc: inputWidth)
-        if cell == .gru {
-            // r and z rows see the same gradient on both sides; the n rows see ∂hh_n = ∂x_n ⊙ r.
-            Scalar.gemm(transposeA: true, transposeB: false, m: 2 * H, n: H, k: rowCount,
-                        alpha: 1, a: buffers.gates, lda: GH, b: buffers.hStates, ldb: H,
-                        beta: 1, c: dWHH, ldc: H)
-            Scalar.gemm(transposeA: true, transposeB: false, m: H, n: H, k: rowCount,
-                        alpha: 1, a: buffers.hiddenN!, lda: H, b: buffers.hStates, ldb: H,
-                        beta: 1, c: dWHH + 2 * H * H, ldc: H)
-        } else {
-            Scalar.gemm(transposeA: true, transposeB: false, m: GH, n: H, k: rowCount,
-                        alpha: 1, a: buffers.gates, lda: GH, b: buffers.hStates, ldb: H,
-                        beta: 1, c: dWHH, ldc: H)
+        guard !gateRows.isEmpty else { return }
+        Scalar.gemm(transposeA: true, transposeB: false, m: gateRows.count, n: inputWidth, k: rowCount,
+                    alpha: 1, a: buffers.gates + gateRows.lowerBound, lda: GH, b: input, ldb: inputWidth,
+                    beta: 1, c: dWIH + gateRows.lowerBound * inputWidth, ldc: inputWidth)
+        // GRU: the r and z rows see the same gradient on both sides; the n rows see ∂hh_n = ∂x_n ⊙ r.
+        let sharedRows = cell == .gru ? gateRows.clamped(to: 0..<2 * H) : gateRows
+        if !sharedRows.isEmpty {
+            Scalar.gemm(transposeA: true, transposeB: false, m: sharedRows.count, n: H, k: rowCount,
+                        alpha: 1, a: buffers.gates + sharedRows.lowerBound, lda: GH, b: buffers.hStates, ldb: H,
+                        beta: 1, c: dWHH + sharedRows.lowerBound * H, ldc: H)
         }
+        let newGateRows = cell == .gru ? gateRows.clamped(to: 2 * H..<3 * H) : 0..<0
+        if !newGateRows.isEmpty {
+            Scalar.gemm(transposeA: true, transposeB: false, m: newGateRows.count, n: H, k: rowCount,
+                        alpha: 1, a: buffers.hiddenN! + (newGateRows.lowerBound - 2 * H), lda: H,
+                        b: buffers.hStates, ldb: H, beta: 1, c: dWHH + newGateRows.lowerBound * H, ldc: H)
+        }
+    }
+
+    /// After the time loop: the bias gradients, summed over the time-loop workers' accumulators.
+    func accumulateBiasGradients(dbIH: UnsafeMutablePointer<Scalar>, dbHH: UnsafeMutablePointer<Scalar>, workers: Int) {
+        let GH = gateWidth
         for worker in 0..<workers {
             let inputSide = buffers.biasScratch + worker * 2 * GH
             // LSTM and RNN: one sum serves b_ih and b_hh; GRU: the hidden side is summed apart.
@@ -256,10 +262,11 @@ struct DirectionPass<Scalar: RNNScalar> {
         }
     }
 
-    /// `∂X (T·B, I_k) += ∂a · W_ih`.
-    func accumulateInputGradient(_ dInput: UnsafeMutablePointer<Scalar>) {
+    /// `∂X (T·B, I_k) += ∂a · W_ih` for the rows `rows` of the T·B (all, or one worker's share).
+    func accumulateInputGradient(_ dInput: UnsafeMutablePointer<Scalar>, rows: Range<Int>) {
         let GH = gateWidth
-        Scalar.multiply(m: steps * batch, n: inputWidth, k: GH, a: buffers.gates, lda: GH,
-                        b: wIH, ldb: inputWidth, beta: 1, c: dInput, ldc: inputWidth)
+        guard !rows.isEmpty else { return }
+        Scalar.multiply(m: rows.count, n: inputWidth, k: GH, a: buffers.gates + rows.lowerBound * GH, lda: GH,
+                        b: wIH, ldb: inputWidth, beta: 1, c: dInput + rows.lowerBound * inputWidth, ldc: inputWidth)
     }
 }

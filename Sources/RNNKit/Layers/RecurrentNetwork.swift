@@ -395,8 +395,13 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
                     let passes = (0..<D).map { direction in
                         makePass(layer: layer, direction: direction, workspace: ws, parameters: p.baseAddress!)
                     }
-                    /// Runs the time loop of `direction` on `workers` workers, then its weight gradients.
-                    func differentiate(_ direction: Int, workers: Int) {
+                    // With packed weights RNNKit's own workers split the large products too, each
+                    // calling OpenBLAS single-threaded: OpenBLAS's idle threads spin for a while
+                    // after every threaded call and would take cores from the next time loop.
+                    let splitsProducts = passes[0].packedWHHTransposed != nil
+                    /// Runs the time loop of `direction` on `workers` workers, then its weight gradients
+                    /// on `productWorkers`.
+                    func differentiate(_ direction: Int, workers: Int, productWorkers: Int) {
                         let index = (layer * D + direction) * B * H
                         let pass = passes[direction]
                         pass.prepareBackward(dhN: finalHiddenGradient.map { $0.baseAddress! + index },
@@ -407,25 +412,36 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
                         }
                         let group = layout.group(layer: layer, direction: direction, directionCount: D)
                         let base = g.baseAddress!
-                        pass.accumulateParameterGradients(
-                            dWIH: base + group[group.startIndex].offset, dWHH: base + group[group.startIndex + 1].offset,
-                            dbIH: base + group[group.startIndex + 2].offset, dbHH: base + group[group.startIndex + 3].offset,
-                            workers: workers)
+                        let GH = c.cell.gateCount * H
+                        runConcurrently(productWorkers) { worker in
+                            pass.accumulateWeightGradients(
+                                dWIH: base + group[group.startIndex].offset, dWHH: base + group[group.startIndex + 1].offset,
+                                gateRows: workerRows(worker, of: productWorkers, batch: GH))
+                        }
+                        pass.accumulateBiasGradients(dbIH: base + group[group.startIndex + 2].offset,
+                                                     dbHH: base + group[group.startIndex + 3].offset, workers: workers)
                         initialHiddenGradient?.baseAddress!.advanced(by: index).update(from: pass.buffers.dhCarry, count: B * H)
                         initialCellGradient?.baseAddress!.advanced(by: index).update(from: pass.buffers.dcCarry, count: B * H)
                     }
                     if D == 2 && threads >= 2 {
                         // Directions in parallel; their ∂X products add into one buffer, so they follow.
-                        runConcurrently(2) { direction in differentiate(direction, workers: 1) }
+                        runConcurrently(2) { direction in differentiate(direction, workers: 1, productWorkers: 1) }
                     } else {
                         for direction in 0..<D {
-                            let workers = passes[direction].packedWHHTransposed != nil
+                            let workers = splitsProducts
                                 ? packedStepWorkerCount(batch: B)
                                 : stepWorkerCount(batch: B, weightBytes: recurrentWeightBytes)
-                            differentiate(direction, workers: workers)
+                            differentiate(direction, workers: workers,
+                                          productWorkers: splitsProducts ? splitProductWorkerCount(rows: c.cell.gateCount * H) : 1)
                         }
                     }
-                    for pass in passes { pass.accumulateInputGradient(dIn) }
+                    let rowCount = T * B
+                    let inputWorkers = splitsProducts ? splitProductWorkerCount(rows: rowCount) : 1
+                    for pass in passes {
+                        runConcurrently(inputWorkers) { worker in
+                            pass.accumulateInputGradient(dIn, rows: workerRows(worker, of: inputWorkers, batch: rowCount))
+                        }
+                    }
                 }
             }
         }

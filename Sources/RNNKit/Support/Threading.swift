@@ -1,16 +1,19 @@
 // RNNKit's thread policy. One process-wide setting says how many threads a pass may use:
-//  - large GEMMs (input projections, weight gradients, ∂X) use OpenBLAS's own threads;
-//  - the time loop of a bidirectional layer runs its two directions on two threads;
 //  - the forward time loop of a unidirectional layer with packed weights (Float, AVX-512) and a
-//    step large enough splits the hidden units across threads: each computes its share of every
-//    gate for all rows, runs the cell on those units, and waits at a barrier for the others
-//    before the next step. Each worker streams only its share of W_hh;
-//  - otherwise a time loop with enough rows and a W_hh that fits in a core's L2 cache splits the
-//    batch rows across threads, each running every step for its rows with no barrier between
-//    steps (rows of a recurrence are independent); inside those threads OpenBLAS runs
-//    single-threaded. A larger W_hh is better split by OpenBLAS, whose threads each stream part
-//    of it: with rows split, every worker would stream all of it every step (measured: 75% of
-//    the sgemm roofline for a 16 MB W_hh at two threads, against ~100% with OpenBLAS's split).
+//    step large enough splits the hidden units across threads: each projects its share of every
+//    gate's columns, then per step computes them for all rows, runs the cell on its units, and
+//    waits at a barrier for the others before the next step. Each streams only its share of W_hh;
+//  - a backward time loop with packed weights, or any time loop whose W_hh fits in a core's L2
+//    cache, splits the batch rows across threads (8 rows each at least), each running every step
+//    for its rows with no barrier between steps (rows of a recurrence are independent); inside
+//    those threads OpenBLAS runs single-threaded. Without packed weights a larger W_hh is better
+//    split by OpenBLAS, whose threads each stream part of it (measured: 75% of the sgemm roofline
+//    for a 16 MB W_hh with rows split at two threads, against ~100% with OpenBLAS's split);
+//  - the time loop of a bidirectional layer runs its two directions on two threads;
+//  - the large products (weight gradients, ∂X) are split by rows across RNNKit's workers, each
+//    calling OpenBLAS single-threaded, when the layer has packed weights: OpenBLAS's idle threads
+//    spin after each threaded call and would take cores from the next time loop. Without packed
+//    weights they, and unpacked input projections, use OpenBLAS's own threads.
 // Workers are threads of CRNNKitKernels' pool (workers.c), which all run at once.
 
 import COpenBLAS
@@ -59,6 +62,12 @@ func stepWorkerCount(batch: Int, weightBytes: Int) -> Int {
 /// not apply.
 func packedStepWorkerCount(batch: Int) -> Int {
     max(1, min(threadCount(), batch / minimumRowsPerWorker, maximumWorkers))
+}
+
+/// How many of RNNKit's workers split a large product (a weight gradient, `∂X`) by rows of its
+/// result, each calling OpenBLAS single-threaded on its share: one per thread, at least 64 rows each.
+func splitProductWorkerCount(rows: Int) -> Int {
+    max(1, min(threadCount(), rows / 64, maximumWorkers))
 }
 
 /// The rows of worker `worker` out of `workers` over `batch` rows: contiguous, sizes differ by at most 1.
