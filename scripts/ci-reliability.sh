@@ -5,7 +5,7 @@
 #   2. asan      the core test suite (RNNKitTests, release, without LearningTaskTests) under ASan + LSan, then the C API
 #                test program (Tests/CAPI/test_rnnkit.c) built with -fsanitize=address against an
 #                ASan build of librnnkit
-#   3. tsan      the concurrency tests under ThreadSanitizer, then the pthreads program
+#   3. tsan      the concurrency and threading tests under ThreadSanitizer, then the pthreads program
 #                Tests/Reliability/c_threads.c (one handle per thread) against a TSan build of librnnkit
 #   4. kill      Tests/Reliability/kill-resume.sh: SIGKILL a training process at random moments,
 #                resume, and compare with an uninterrupted run
@@ -77,8 +77,10 @@ step_tsan() {
     # run while the dynamic loader relocates, before TSan is initialised, and would crash in
     # __tsan_func_entry. They only touch the row buffers the instrumented Swift code hands them.
     local flags=(--scratch-path .build-tsan --sanitize=thread -Xcc -fno-sanitize=thread)
-    echo "== concurrency tests under ThreadSanitizer"
-    swift test "${flags[@]}" --filter Concurrency
+    echo "== concurrency and threading tests under ThreadSanitizer"
+    # ThreadingTests set their own thread counts: RNNKit's worker pool, its barrier and the split
+    # time loops run with two and three threads whatever OPENBLAS_NUM_THREADS says.
+    swift test "${flags[@]}" --filter "Concurrency|ThreadingTests"
     echo "== C handles on 6 pthreads under ThreadSanitizer"
     swift build "${flags[@]}" --product rnnkit
     local lib; lib="$(swift build "${flags[@]}" --show-bin-path)"

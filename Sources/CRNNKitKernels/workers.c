@@ -22,6 +22,19 @@ static inline void rk_relax(void) { _mm_pause(); }
 static inline void rk_relax(void) {}
 #endif
 
+/* ThreadSanitizer: this file is built without instrumentation (see docs/reliability.md), so TSan
+ * cannot see that its atomics order the workers' accesses to the buffers the Swift code hands
+ * them. Under TSan the runtime defines these two annotations and every hand-over below reports
+ * its edge; otherwise the weak references are NULL and cost a predictable branch. */
+extern void __tsan_acquire(void *address) __attribute__((weak));
+extern void __tsan_release(void *address) __attribute__((weak));
+static inline void rk_tsan_acquire(void *address) {
+    if (__tsan_acquire) __tsan_acquire(address);
+}
+static inline void rk_tsan_release(void *address) {
+    if (__tsan_release) __tsan_release(address);
+}
+
 /* Spins of a waiting thread before it yields its core (barrier, caller) or sleeps (helper). */
 #define RK_SPINS 4096
 #define RK_MAX_HELPERS 63
@@ -33,18 +46,21 @@ void rk_barrier_init(rk_barrier *barrier, int64_t count) {
 }
 
 void rk_barrier_wait(rk_barrier *barrier) {
+    rk_tsan_release(barrier);
     int64_t phase = __atomic_load_n(&barrier->phase, __ATOMIC_ACQUIRE);
     if (__atomic_add_fetch(&barrier->waiting, 1, __ATOMIC_ACQ_REL) == barrier->count) {
         /* The last to arrive resets the count, then opens the next phase (release: a worker that
          * sees the new phase also sees the reset and every write made before the barrier). */
         __atomic_store_n(&barrier->waiting, 0, __ATOMIC_RELAXED);
         __atomic_store_n(&barrier->phase, phase + 1, __ATOMIC_RELEASE);
+        rk_tsan_acquire(barrier);
         return;
     }
     for (int64_t spins = 0; __atomic_load_n(&barrier->phase, __ATOMIC_ACQUIRE) == phase; spins++) {
         if (spins < RK_SPINS) rk_relax();
         else sched_yield();
     }
+    rk_tsan_acquire(barrier);
 }
 
 /* The persistent helpers: helper i (1-based) runs the current job as worker i when its mailbox
@@ -77,7 +93,9 @@ static void *rk_helper_main(void *argument) {
             pthread_mutex_unlock(&rk_pool.lock);
         }
         seen = __atomic_load_n(&rk_pool.mailbox[id], __ATOMIC_ACQUIRE);
+        rk_tsan_acquire(&rk_pool.mailbox[id]);
         rk_pool.body(rk_pool.context, id);
+        rk_tsan_release(&rk_pool.remaining);
         __atomic_sub_fetch(&rk_pool.remaining, 1, __ATOMIC_ACQ_REL);
     }
     return NULL;
@@ -99,6 +117,7 @@ static void *rk_own_thread_main(void *argument) {
         if (spins < RK_SPINS) rk_relax();
         else sched_yield();
     }
+    rk_tsan_acquire(t->start);
     if (go > 0) t->body(t->context, t->worker);
     return NULL;
 }
@@ -114,6 +133,7 @@ static int32_t rk_run_on_own_threads(int64_t count, rk_worker_body body, void *c
         }
     }
     int32_t ran = threads && jobs && created == count - 1;
+    rk_tsan_release(&start);
     __atomic_store_n(&start, ran ? 1 : -1, __ATOMIC_RELEASE);
     if (ran) body(context, 0);
     for (int64_t i = 0; i < created; i++) pthread_join(threads[i], NULL);
@@ -147,7 +167,10 @@ int32_t rk_run_workers(int64_t count, rk_worker_body body, void *context) {
         rk_pool.context = context;
         __atomic_store_n(&rk_pool.remaining, count - 1, __ATOMIC_RELAXED);
         int64_t generation = ++rk_pool.generation;
-        for (int64_t i = 1; i < count; i++) __atomic_store_n(&rk_pool.mailbox[i], generation, __ATOMIC_RELEASE);
+        for (int64_t i = 1; i < count; i++) {
+            rk_tsan_release(&rk_pool.mailbox[i]);
+            __atomic_store_n(&rk_pool.mailbox[i], generation, __ATOMIC_RELEASE);
+        }
         pthread_cond_broadcast(&rk_pool.wake);
     }
     pthread_mutex_unlock(&rk_pool.lock);
@@ -157,6 +180,7 @@ int32_t rk_run_workers(int64_t count, rk_worker_body body, void *context) {
             if (spins < RK_SPINS) rk_relax();
             else sched_yield();
         }
+        rk_tsan_acquire(&rk_pool.remaining);
     }
     __atomic_store_n(&rk_pool.busy, 0, __ATOMIC_RELEASE);
     return enough;

@@ -112,7 +112,9 @@ struct DirectionPass<Scalar: RNNScalar> {
                 let recurrent = buffers.stepScratch + first * GH                 // (rows, 3H)
                 if recurrentIsZero {
                     for b in 0..<count {
-                        for g in 0..<3 { (recurrent + b * GH + g * H + columns.lowerBound).update(repeating: 0, count: columns.count) }
+                        for g in 0..<3 {
+                            (recurrent + b * GH + g * H + columns.lowerBound).update(repeating: 0, count: columns.count)
+                        }
                     }
                 } else {
                     recurrentProduct(rows: count, columns: columns, hIn: hIn, into: recurrent, accumulate: false)
@@ -144,16 +146,10 @@ struct DirectionPass<Scalar: RNNScalar> {
             rk_packed_product(Int64(rows), Int64(H), float(hIn), Int64(H), packedWHH, Int64(cell.gateCount),
                               Int64(H), Int64(columns.lowerBound), Int64(columns.upperBound),
                               accumulate ? 1 : 0, float(c), Int64(GH))
-        } else if columns.count == H {
+        } else {
+            precondition(columns.count == H, "only packed weights split a step's units across workers")
             Scalar.multiplyTransposed(m: rows, n: GH, k: H, a: hIn, lda: H, b: wHH, ldb: H,
                                       beta: accumulate ? 1 : 0, c: c, ldc: GH)
-        } else {
-            // Gate g's units `columns` are the contiguous rows g·H + columns of W_hh.
-            for g in 0..<cell.gateCount {
-                let n0 = g * H + columns.lowerBound
-                Scalar.multiplyTransposed(m: rows, n: columns.count, k: H, a: hIn, lda: H, b: wHH + n0 * H, ldb: H,
-                                          beta: accumulate ? 1 : 0, c: c + n0, ldc: GH)
-            }
         }
     }
 
