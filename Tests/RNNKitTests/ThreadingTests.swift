@@ -1,3 +1,5 @@
+import CRNNKitKernels
+import Dispatch
 import Testing
 @testable import RNNKit
 
@@ -101,6 +103,37 @@ import Testing
         expectClose(parameters2, parameters1, tolerance: 1e-5, "parameter gradients at two threads")
     }
 
+    /// The pool's contract: all workers run at once (they can meet at a barrier), every phase of
+    /// the barrier orders their writes, and two callers at the same time each get their workers
+    /// (one through the pool, the other on threads of its own).
+    @Test func workersRunTogetherAndMeetAtTheBarrier() {
+        @Sendable func run() -> Bool {
+            let workers = 3, phases = 500
+            let cells = UnsafeMutableBufferPointer<Int>.allocate(capacity: workers)
+            cells.initialize(repeating: -1)
+            let barrier = UnsafeMutablePointer<rk_barrier>.allocate(capacity: 1)
+            rk_barrier_init(barrier, Int64(workers))
+            let consistent = UnsafeMutableBufferPointer<Bool>.allocate(capacity: workers)
+            consistent.initialize(repeating: true)
+            defer { cells.deallocate(); barrier.deallocate(); consistent.deallocate() }
+            let ran = runTogether(workers) { worker in
+                for phase in 0..<phases {
+                    cells[worker] = phase
+                    rk_barrier_wait(barrier)          // every worker has written this phase
+                    if cells.contains(where: { $0 != phase }) { consistent[worker] = false }
+                    rk_barrier_wait(barrier)          // every worker has read it
+                }
+            }
+            return ran && consistent.allSatisfy { $0 }
+        }
+        #expect(run())
+        let results = UnsafeMutableBufferPointer<Bool>.allocate(capacity: 2)
+        defer { results.deallocate() }
+        let shared = UncheckedPointer(results)
+        DispatchQueue.concurrentPerform(iterations: 2) { caller in shared.buffer[caller] = run() }
+        #expect(results.allSatisfy { $0 }, "two callers at once")
+    }
+
     @Test func workerColumnsAreWholePanelsCoveringTheUnitsOnce() {
         for hidden in [1, 16, 40, 300, 512] {
             for workers in 1...4 {
@@ -147,4 +180,10 @@ import Testing
             }
         }
     }
+}
+
+/// A buffer the test's callers write at distinct indices.
+private struct UncheckedPointer: @unchecked Sendable {
+    let buffer: UnsafeMutableBufferPointer<Bool>
+    init(_ buffer: UnsafeMutableBufferPointer<Bool>) { self.buffer = buffer }
 }

@@ -52,7 +52,7 @@ final class PackedWeights {
         self.offsets = offsets
         matrixPairs = c.numLayers * c.directionCount
         transposedCount = Int(rk_packed_count(1, Int64(c.hiddenSize), Int64(c.cell.gateCount * c.hiddenSize)))
-        storage = .allocate(capacity: max(total, 1))
+        storage = .allocateAligned(capacity: total)
         storage.initialize(repeating: 0)
     }
 
@@ -79,7 +79,7 @@ final class PackedWeights {
         if transposed == nil {
             let total = try checkedProduct(matrixPairs, transposedCount, what: "packed recurrent weights")
             try ensureAllocatable(total, of: Float.self, what: "packed recurrent weights")
-            transposed = .allocate(capacity: max(total, 1))
+            transposed = .allocateAligned(capacity: total)
             transposed!.initialize(repeating: 0)
         }
         guard transposedVersion != version, let transposed else { return }

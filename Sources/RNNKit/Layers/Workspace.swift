@@ -70,7 +70,8 @@ final class Workspace<Scalar: RNNScalar> {
 
         // Plan: offsets into one allocation.
         var total = 0
-        func reserve(_ count: Int) -> Int { defer { total += count }; return total }
+        // Every buffer starts on a cache line (16 scalars from a line-aligned base; see vectorAlignment).
+        func reserve(_ count: Int) -> Int { defer { total += (count + 15) / 16 * 16 }; return total }
         typealias DirectionPlan = (gates: Int, h: Int, c: Int, tanhC: Int?, hn: Int?, scratch: Int, dh: Int, dc: Int, bias: Int)
         var plan: [[DirectionPlan]] = []
         for _ in 0..<(training ? L : 1) {
@@ -98,7 +99,7 @@ final class Workspace<Scalar: RNNScalar> {
         let finalCellOffset = reserve(isLSTM ? finalCount : 0)
         try ensureAllocatable(total, of: Scalar.self, what: "activations for T = \(steps), B = \(batch)")
 
-        storage = .allocate(capacity: max(total, 1))
+        storage = .allocateAligned(capacity: total)
         storage.initialize(repeating: 0)
         lengths = .allocate(capacity: batch)
         lengths.initialize(repeating: steps, count: batch)
