@@ -124,7 +124,7 @@ typedef void (*rk_tile_fn)(int64_t, const float *, int64_t, const float *, int64
         int32_t accumulate, float *c, int64_t ldc, __mmask16 last_mask) {                            \
         rk_tile(MR, NP, k, a, lda, w, panel_stride, accumulate, c, ldc, last_mask);                  \
     }
-RK_TILE(1, 8) RK_TILE(1, 1)
+RK_TILE(1, 8) RK_TILE(1, 7) RK_TILE(1, 6) RK_TILE(1, 5) RK_TILE(1, 4) RK_TILE(1, 3) RK_TILE(1, 2) RK_TILE(1, 1)
 RK_TILE(2, 8) RK_TILE(2, 1)
 RK_TILE(3, 7) RK_TILE(3, 1) RK_TILE(2, 7)
 RK_TILE(4, 6) RK_TILE(4, 1) RK_TILE(3, 6)
@@ -156,6 +156,12 @@ static const struct { int np; rk_tile_fn wide[2], narrow[2]; } rk_tile_sets[RK_M
     {2, {rk_tile_12_2, rk_tile_11_2}, {rk_tile_12_1, rk_tile_11_1}},
 };
 
+/* One row by n panels, n = 1…8: a single row has only the chains of its panels to hide the FMA
+ * latency, so a gate's last panels go together rather than one at a time. */
+static const rk_tile_fn rk_one_row_tiles[RK_MAX_NP + 1] = {
+    0, rk_tile_1_1, rk_tile_1_2, rk_tile_1_3, rk_tile_1_4, rk_tile_1_5, rk_tile_1_6, rk_tile_1_7, rk_tile_1_8,
+};
+
 __attribute__((target("avx512f"))) static void rk_packed_product_avx512(
     int64_t m, int64_t k, const float *a, int64_t lda, const float *packed, int64_t gates,
     int64_t hidden, int64_t column_begin, int64_t column_end, int32_t accumulate, float *c,
@@ -182,8 +188,13 @@ __attribute__((target("avx512f"))) static void rk_packed_product_avx512(
         int64_t group;
         for (int64_t p = first_panel; p < end_panel; p += group) {
             /* A group of panels is read from memory once and reused, from cache, by every row block. */
-            group = end_panel - p >= np ? np : 1;
+            group = end_panel - p >= np ? np : (m == 1 ? end_panel - p : 1);
             __mmask16 last = p + group == end_panel ? tail_mask : (__mmask16)0xFFFF;
+            if (m == 1) {
+                rk_one_row_tiles[group](k, a, lda, wg + p * panel_stride, panel_stride, accumulate,
+                                        c + g * hidden + p * RK_PANEL, ldc, last);
+                continue;
+            }
             int64_t row = 0;
             for (int64_t block = 0; block < blocks; block++) {
                 int64_t rows = m / blocks + (block < m % blocks);
