@@ -1,9 +1,17 @@
+import COpenBLAS
 import CRNNKitKernels
 import Dispatch
 import Testing
 @testable import RNNKit
 
-/// The multi-threaded time loops (rows split across workers, directions in parallel) against one thread.
+/// Runs `body` with RNNKit's thread count set to `threads` for this task only, so that other tests
+/// running at the same time keep theirs (training results depend on the count in the last bits).
+func withThreads<Result>(_ threads: Int, _ body: () throws -> Result) rethrows -> Result {
+    try ThreadCountOverride.$value.withValue(threads, operation: body)
+}
+
+/// The multi-threaded time loops (rows or hidden units split across workers, directions in
+/// parallel) against one thread.
 @Suite(.serialized) struct ThreadingTests {
     @Test(arguments: LayerCase.all.filter { $0.layers == 2 })
     func splittingAcrossThreadsGivesTheSameNumbers(_ testCase: LayerCase) throws {
@@ -13,16 +21,14 @@ import Testing
         let x: [Double] = randomValues(T * B * 3, seed: 1)
         let dY: [Double] = randomValues(T * B * configuration.outputSize, seed: 2)
         let lengths = testCase.withLengths ? (0..<B).map { 1 + $0 % T } : nil
-        let saved = threadCount()
-        defer { setThreadCount(saved) }
-
         func run(threads: Int) throws -> (RecurrentOutput<Double>, RecurrentInputGradients<Double>, [Double]) {
-            setThreadCount(threads)
-            #expect(stepWorkerCount(batch: B, weightBytes: 4 * 5 * 5 * 8) == min(threads, 3))
-            let network = try RecurrentNetwork<Double>(configuration, seed: 7)
-            let out = try network.forward(x, steps: T, batch: B, lengths: lengths)
-            let grads = try network.backward(outputGradient: dY)
-            return (out, grads, network.gradients)
+            try withThreads(threads) {
+                #expect(stepWorkerCount(batch: B, weightBytes: 4 * 5 * 5 * 8) == min(threads, 3))
+                let network = try RecurrentNetwork<Double>(configuration, seed: 7)
+                let out = try network.forward(x, steps: T, batch: B, lengths: lengths)
+                let grads = try network.backward(outputGradient: dY)
+                return (out, grads, network.gradients)
+            }
         }
         let (out1, grads1, parameters1) = try run(threads: 1)
         for threads in [2, 3] {
@@ -44,16 +50,15 @@ import Testing
         let configuration = RecurrentConfiguration(cell: cell, inputSize: I, hiddenSize: H, numLayers: 2)
         let x: [Float] = randomValues(T * B * I, seed: 11)
         let h0: [Float] = randomValues(2 * B * H, seed: 12)
-        let saved = threadCount()
-        defer { setThreadCount(saved) }
         func run(threads: Int, lengths: [Int]?) throws -> RecurrentOutput<Float> {
-            setThreadCount(threads)
-            if threads > 1 && PackedWeights.isUsed(for: Float.self) {
-                #expect(columnWorkerCount(batch: B, gates: cell.gateCount, hidden: H) == threads)
+            try withThreads(threads) {
+                if threads > 1 && PackedWeights.isUsed(for: Float.self) {
+                    #expect(columnWorkerCount(batch: B, gates: cell.gateCount, hidden: H) == threads)
+                }
+                let network = try RecurrentNetwork<Float>(configuration, seed: 3)
+                network.isTraining = false
+                return try network.forward(x, steps: T, batch: B, lengths: lengths, initialHidden: h0)
             }
-            let network = try RecurrentNetwork<Float>(configuration, seed: 3)
-            network.isTraining = false
-            return try network.forward(x, steps: T, batch: B, lengths: lengths, initialHidden: h0)
         }
         for lengths in [nil, [5, 2, 4]] {
             let one = try run(threads: 1, lengths: lengths)
@@ -66,14 +71,15 @@ import Testing
         }
         // Streaming at two threads against the whole sequence at one.
         let whole = try run(threads: 1, lengths: nil)
-        setThreadCount(2)
-        let network = try RecurrentNetwork<Float>(configuration, seed: 3)
-        var state = try network.makeState(batch: B)
-        state.hidden = h0
-        var streamed: [Float] = []
-        for t in 0..<T { streamed += try network.step(Array(x[t * B * I..<(t + 1) * B * I]), state: &state) }
-        #expect(differingCount(streamed, whole.output) == 0, "streamed against whole")
-        #expect(differingCount(state.hidden, whole.finalHidden) == 0)
+        try withThreads(2) {
+            let network = try RecurrentNetwork<Float>(configuration, seed: 3)
+            var state = try network.makeState(batch: B)
+            state.hidden = h0
+            var streamed: [Float] = []
+            for t in 0..<T { streamed += try network.step(Array(x[t * B * I..<(t + 1) * B * I]), state: &state) }
+            #expect(differingCount(streamed, whole.output) == 0, "streamed against whole")
+            #expect(differingCount(state.hidden, whole.finalHidden) == 0)
+        }
     }
 
     /// How many elements differ bitwise (or in count), without printing the arrays.
@@ -88,13 +94,12 @@ import Testing
         let configuration = RecurrentConfiguration(cell: cell, inputSize: I, hiddenSize: H)
         let x: [Float] = randomValues(T * B * I, seed: 21)
         let dY: [Float] = randomValues(T * B * H, seed: 22)
-        let saved = threadCount()
-        defer { setThreadCount(saved) }
         func run(threads: Int) throws -> (RecurrentInputGradients<Float>, [Float], [Float]) {
-            setThreadCount(threads)
-            let network = try RecurrentNetwork<Float>(configuration, seed: 4)
-            let output = try network.forward(x, steps: T, batch: B)
-            return (try network.backward(outputGradient: dY), network.gradients, output.output)
+            try withThreads(threads) {
+                let network = try RecurrentNetwork<Float>(configuration, seed: 4)
+                let output = try network.forward(x, steps: T, batch: B)
+                return (try network.backward(outputGradient: dY), network.gradients, output.output)
+            }
         }
         let (grads1, parameters1, output1) = try run(threads: 1)
         let (grads2, parameters2, output2) = try run(threads: 2)
@@ -164,12 +169,23 @@ import Testing
     }
 
     @Test func largeRecurrentWeightsAreLeftToOpenBLAS() {
-        let saved = threadCount()
-        defer { setThreadCount(saved) }
-        setThreadCount(2)
-        #expect(stepWorkerCount(batch: 64, weightBytes: 4 * 256 * 256 * 4) == 2, "1 MB W_hh: rows split")
-        #expect(stepWorkerCount(batch: 64, weightBytes: 4 * 512 * 512 * 4) == 1, "4 MB W_hh: OpenBLAS splits it")
-        #expect(stepWorkerCount(batch: 8, weightBytes: 1024) == 1, "too few rows to split")
+        withThreads(2) {
+            #expect(stepWorkerCount(batch: 64, weightBytes: 4 * 256 * 256 * 4) == 2, "1 MB W_hh: rows split")
+            #expect(stepWorkerCount(batch: 64, weightBytes: 4 * 512 * 512 * 4) == 1, "4 MB W_hh: OpenBLAS splits it")
+            #expect(stepWorkerCount(batch: 8, weightBytes: 1024) == 1, "too few rows to split")
+        }
+    }
+
+    /// A split pass lowers OpenBLAS's thread count while its workers run; the count RNNKit uses
+    /// afterwards must be the one it had (it once fell to 1 for good when `setThreadCount` had
+    /// never been called).
+    @Test func theThreadCountSurvivesASplitPass() throws {
+        let before = threadCount()
+        let network = try RecurrentNetwork<Double>(RecurrentConfiguration(cell: .gru, inputSize: 2, hiddenSize: 3), seed: 1)
+        let B = 4 * minimumRowsPerWorker
+        _ = try network.forward(randomValues(2 * B * 2, seed: 1), steps: 2, batch: B)
+        #expect(threadCount() == before)
+        #expect(Int(openblas_get_num_threads()) == before)
     }
 
     @Test func workerRowsCoverTheBatchOnce() {

@@ -33,10 +33,28 @@ public func setThreadCount(_ count: Int) {
     openblas_set_num_threads(Int32(threads))
 }
 
+/// A thread count for the current task only, read before the process-wide setting: tests run
+/// the splits at several thread counts without changing the count other tests run with. It does
+/// not change OpenBLAS's own thread count.
+enum ThreadCountOverride {
+    @TaskLocal static var value: Int?
+}
+
 /// The number of threads RNNKit uses.
 public func threadCount() -> Int {
+    ThreadCountOverride.value ?? processThreadCount()
+}
+
+/// The process-wide count of ``setThreadCount(_:)``; before it is called, OpenBLAS's default,
+/// read once and kept: `runConcurrently` lowers OpenBLAS's count while it runs, and reading it
+/// again afterwards would make the lowered count stick.
+private func processThreadCount() -> Int {
     let configured = configuredThreadCount.load(ordering: .relaxed)
-    return configured > 0 ? configured : max(1, Int(openblas_get_num_threads()))
+    if configured > 0 { return configured }
+    let openBLASDefault = max(1, Int(openblas_get_num_threads()))
+    let (exchanged, current) = configuredThreadCount.compareExchange(
+        expected: 0, desired: openBLASDefault, ordering: .relaxed)
+    return exchanged ? openBLASDefault : current
 }
 
 /// Rows of the batch below which a worker is not worth its thread: splitting fewer rows makes
@@ -115,7 +133,7 @@ func runConcurrently(_ count: Int, _ body: (Int) -> Void) {
     if !runTogether(count, body) {
         for worker in 0..<count { body(worker) }
     }
-    openblas_set_num_threads(Int32(threadCount()))
+    openblas_set_num_threads(Int32(processThreadCount()))
 }
 
 /// Runs `body(0..<count)` on `count` threads that all run at the same time (so they may meet at
