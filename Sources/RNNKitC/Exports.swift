@@ -29,7 +29,7 @@ public func rnnkit_last_error() -> UnsafePointer<CChar> {
     lastErrorMessage()
 }
 
-/// Sets the OpenBLAS thread count; see rnnkit.h.
+/// Sets RNNKit's thread count (its workers and OpenBLAS's); see rnnkit.h.
 @_cdecl("rnnkit_set_num_threads")
 public func rnnkit_set_num_threads(_ n: Int32) -> Int32 {
     guarded("rnnkit_set_num_threads") {

@@ -100,8 +100,9 @@ const char *RNNKIT_NONNULL rnnkit_version(void);
 /// calls do not change it.
 const char *RNNKIT_NONNULL rnnkit_last_error(void);
 
-/// Sets the number of threads the BLAS library (OpenBLAS) uses, process-wide.
-/// Errors: RNNKIT_ERROR_INVALID_ARGUMENT if n < 1.
+/// Sets the number of threads RNNKit uses, process-wide: its own workers (time loops split by
+/// hidden units or batch rows, the two directions of a layer) and OpenBLAS's. Default: one per
+/// core. Errors: RNNKIT_ERROR_INVALID_ARGUMENT if n < 1.
 rnnkit_status rnnkit_set_num_threads(int32_t n);
 
 /* MARK: Networks */
