@@ -139,7 +139,9 @@ RK_TILE(12, 2) RK_TILE(12, 1)
 
 /* The tiles of a product whose row blocks have MR or MR − 1 rows: `np` panels per tile, chosen so
  * that MR·np accumulators + np loaded vectors + 1 broadcast fit in the 32 vector registers; a
- * gate's last panels, when fewer than `np` are left, go one at a time. [0]: MR rows, [1]: MR − 1. */
+ * gate's last panels, when fewer than `np` are left, go one at a time (their MR rows give each
+ * tile enough independent chains; a single row uses rk_one_row_tiles instead). [0]: MR rows,
+ * [1]: MR − 1. */
 static const struct { int np; rk_tile_fn wide[2], narrow[2]; } rk_tile_sets[RK_MAX_MR + 1] = {
     {0, {0, 0}, {0, 0}},
     {8, {rk_tile_1_8, 0}, {rk_tile_1_1, 0}},
