@@ -134,8 +134,8 @@ func withThreads<Result>(_ threads: Int, _ body: () throws -> Result) rethrows -
         #expect(run())
         let results = UnsafeMutableBufferPointer<Bool>.allocate(capacity: 2)
         defer { results.deallocate() }
-        let shared = UncheckedPointer(results)
-        DispatchQueue.concurrentPerform(iterations: 2) { caller in shared.buffer[caller] = run() }
+        let shared = PerThreadValues(values: [results])
+        DispatchQueue.concurrentPerform(iterations: 2) { caller in shared.values[0][caller] = run() }
         #expect(results.allSatisfy { $0 }, "two callers at once")
     }
 
@@ -191,15 +191,9 @@ func withThreads<Result>(_ threads: Int, _ body: () throws -> Result) rethrows -
     @Test func workerRowsCoverTheBatchOnce() {
         for batch in [1, 7, 16, 33] {
             for workers in 1...5 {
-                let ranges = (0..<workers).map { workerRows($0, of: workers, batch: batch) }
+                let ranges = (0..<workers).map { workerRows($0, of: workers, count: batch) }
                 #expect(ranges.flatMap { Array($0) } == Array(0..<batch))
             }
         }
     }
-}
-
-/// A buffer the test's callers write at distinct indices.
-private struct UncheckedPointer: @unchecked Sendable {
-    let buffer: UnsafeMutableBufferPointer<Bool>
-    init(_ buffer: UnsafeMutableBufferPointer<Bool>) { self.buffer = buffer }
 }

@@ -84,13 +84,9 @@ final class PackedWeights {
         }
         guard transposedVersion != version, let transposed else { return }
         let GH = Int64(c.cell.gateCount * c.hiddenSize), H = Int64(c.hiddenSize)
-        for layer in 0..<c.numLayers {
-            for direction in 0..<c.directionCount {
-                let group = layout.group(layer: layer, direction: direction, directionCount: c.directionCount)
-                let index = layer * c.directionCount + direction
-                rk_pack_transposed(GH, H, parameters + group[group.startIndex + 1].offset, H,
-                                   transposed.baseAddress! + index * transposedCount)
-            }
+        forEachDirection(of: c, layout: layout) { index, _, weightHH in
+            rk_pack_transposed(GH, H, parameters + weightHH.offset, H,
+                               transposed.baseAddress! + index * transposedCount)
         }
         transposedVersion = version
     }
@@ -100,16 +96,24 @@ final class PackedWeights {
                  configuration c: RecurrentConfiguration, version: UInt64) {
         guard packedVersion != version else { return }
         let G = Int64(c.cell.gateCount), H = Int64(c.hiddenSize)
+        forEachDirection(of: c, layout: layout) { index, weightIH, weightHH in
+            let I = Int64(weightIH.count) / (G * H)
+            rk_pack_recurrent(G, H, I, parameters + weightIH.offset, I, storage.baseAddress! + offsets[2 * index])
+            rk_pack_recurrent(G, H, H, parameters + weightHH.offset, H, storage.baseAddress! + offsets[2 * index + 1])
+        }
+        packedVersion = version
+    }
+
+    /// Calls `body(layer·D + direction, W_ih entry, W_hh entry)` for every layer and direction.
+    private func forEachDirection(
+        of c: RecurrentConfiguration, layout: ParameterLayout,
+        _ body: (_ index: Int, _ weightIH: ParameterEntry, _ weightHH: ParameterEntry) -> Void
+    ) {
         for layer in 0..<c.numLayers {
             for direction in 0..<c.directionCount {
                 let group = layout.group(layer: layer, direction: direction, directionCount: c.directionCount)
-                let index = layer * c.directionCount + direction, I = Int64(c.layerInputSize(layer))
-                rk_pack_recurrent(G, H, I, parameters + group[group.startIndex].offset, I,
-                                  storage.baseAddress! + offsets[2 * index])
-                rk_pack_recurrent(G, H, H, parameters + group[group.startIndex + 1].offset, H,
-                                  storage.baseAddress! + offsets[2 * index + 1])
+                body(layer * c.directionCount + direction, group[group.startIndex], group[group.startIndex + 1])
             }
         }
-        packedVersion = version
     }
 }

@@ -286,7 +286,7 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
         pass.projectInput(columns: 0..<H)
         let workers = stepWorkerCount(batch: batch, weightBytes: recurrentWeightBytes)
         runConcurrently(workers) { worker in
-            pass.forwardSteps(rows: workerRows(worker, of: workers, batch: batch), columns: 0..<H)
+            pass.forwardSteps(rows: workerRows(worker, of: workers, count: batch), columns: 0..<H)
         }
     }
 
@@ -407,7 +407,7 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
                         pass.prepareBackward(dhN: finalHiddenGradient.map { $0.baseAddress! + index },
                                              dcN: finalCellGradient.map { $0.baseAddress! + index }, workers: workers)
                         runConcurrently(workers) { worker in
-                            pass.backwardSteps(rows: workerRows(worker, of: workers, batch: B), worker: worker,
+                            pass.backwardSteps(rows: workerRows(worker, of: workers, count: B), worker: worker,
                                                outputGradient: dOut, directionColumn: direction * H)
                         }
                         let group = layout.group(layer: layer, direction: direction, directionCount: D)
@@ -416,7 +416,7 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
                         runConcurrently(productWorkers) { worker in
                             pass.accumulateWeightGradients(
                                 dWIH: base + group[group.startIndex].offset, dWHH: base + group[group.startIndex + 1].offset,
-                                gateRows: workerRows(worker, of: productWorkers, batch: GH))
+                                gateRows: workerRows(worker, of: productWorkers, count: GH))
                         }
                         pass.accumulateBiasGradients(dbIH: base + group[group.startIndex + 2].offset,
                                                      dbHH: base + group[group.startIndex + 3].offset, workers: workers)
@@ -439,7 +439,7 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
                     let inputWorkers = splitsProducts ? splitProductWorkerCount(rows: rowCount) : 1
                     for pass in passes {
                         runConcurrently(inputWorkers) { worker in
-                            pass.accumulateInputGradient(dIn, rows: workerRows(worker, of: inputWorkers, batch: rowCount))
+                            pass.accumulateInputGradient(dIn, rows: workerRows(worker, of: inputWorkers, count: rowCount))
                         }
                     }
                 }

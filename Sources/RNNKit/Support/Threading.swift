@@ -71,7 +71,7 @@ let largestRowSplitWeights = 1 << 20
 /// How many workers split a time loop over `batch` rows whose recurrent weights take `weightBytes`.
 func stepWorkerCount(batch: Int, weightBytes: Int) -> Int {
     guard weightBytes <= largestRowSplitWeights else { return 1 }
-    return max(1, min(threadCount(), batch / minimumRowsPerWorker, maximumWorkers))
+    return workerCount(sharing: batch, atLeast: minimumRowsPerWorker)
 }
 
 /// How many workers split the batch rows of a time loop whose per-step product runs on packed
@@ -79,18 +79,25 @@ func stepWorkerCount(batch: Int, weightBytes: Int) -> Int {
 /// at a few GB/s per worker, so the L2 condition of ``stepWorkerCount(batch:weightBytes:)`` does
 /// not apply.
 func packedStepWorkerCount(batch: Int) -> Int {
-    max(1, min(threadCount(), batch / minimumRowsPerWorker, maximumWorkers))
+    workerCount(sharing: batch, atLeast: minimumRowsPerWorker)
 }
 
 /// How many of RNNKit's workers split a large product (a weight gradient, `∂X`) by rows of its
 /// result, each calling OpenBLAS single-threaded on its share: one per thread, at least 64 rows each.
 func splitProductWorkerCount(rows: Int) -> Int {
-    max(1, min(threadCount(), rows / 64, maximumWorkers))
+    workerCount(sharing: rows, atLeast: 64)
 }
 
-/// The rows of worker `worker` out of `workers` over `batch` rows: contiguous, sizes differ by at most 1.
-func workerRows(_ worker: Int, of workers: Int, batch: Int) -> Range<Int> {
-    (worker * batch / workers)..<((worker + 1) * batch / workers)
+/// One worker per thread, at most ``maximumWorkers``, and few enough that each gets at least
+/// `minimum` of the `items` shared out; at least one.
+func workerCount(sharing items: Int, atLeast minimum: Int) -> Int {
+    max(1, min(threadCount(), items / minimum, maximumWorkers))
+}
+
+/// The rows of worker `worker` out of `workers` over `count` rows (of a batch, a product's result):
+/// contiguous, sizes differ by at most 1.
+func workerRows(_ worker: Int, of workers: Int, count: Int) -> Range<Int> {
+    (worker * count / workers)..<((worker + 1) * count / workers)
 }
 
 /// How many workers split the hidden units of one direction's time loop, all rows each, meeting
@@ -100,7 +107,7 @@ func workerRows(_ worker: Int, of workers: Int, batch: Int) -> Range<Int> {
 /// units per worker.
 func columnWorkerCount(batch: Int, gates: Int, hidden: Int) -> Int {
     guard 2 * batch * gates * hidden * hidden >= minimumColumnSplitWork else { return 1 }
-    return max(1, min(threadCount(), hidden / minimumColumnsPerWorker, maximumWorkers))
+    return workerCount(sharing: hidden, atLeast: minimumColumnsPerWorker)
 }
 
 /// FLOPs of one step's recurrent product below which splitting it across threads costs more in

@@ -55,7 +55,7 @@ struct TrainCommand: ConsoleCommand {
     var clip: Double?
     @Option(name: .long, help: ArgumentHelp("Seed of the initial weights, shuffling, dropout and samples. (default: 1)", valueName: "n"))
     var seed: UInt64?
-    @Option(name: .long, help: ArgumentHelp("OpenBLAS threads, 1–256. (default: 1 below --hidden 256, where threads cost more than they gain; else the number of cores)", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("Threads (RNNKit's workers and OpenBLAS's), 1–256. (default: 1 below --hidden 256, where threads cost more than they gain; else the number of cores)", valueName: "n"))
     var threads: Int?
     @Option(name: .customLong("val-fraction"), parsing: .unconditional, help: ArgumentHelp("Fraction of the data held out for validation (the end of the text or series), 0.01–0.5. (default: 0.1)", valueName: "f"))
     var valFraction: Double?
