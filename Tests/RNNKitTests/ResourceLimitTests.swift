@@ -100,10 +100,10 @@ struct ResourceLimitTests {
     func workspaceRefusesOverflow() {
         let c = RecurrentConfiguration(cell: .lstm, inputSize: 4, hiddenSize: 8, numLayers: 3)
         expectRefused(.outOfMemory, "steps × batch") {
-            _ = try Workspace<Float>(configuration: c, steps: .max, batch: 2, training: true)
+            _ = try Workspace<Float>(configuration: c, steps: .max, batch: 2, training: true, projectionSteps: 1)
         }
         expectRefused(.outOfMemory, "gate activations") {
-            _ = try Workspace<Double>(configuration: c, steps: 1 << 18, batch: 1 << 18, training: false)
+            _ = try Workspace<Double>(configuration: c, steps: 1 << 18, batch: 1 << 18, training: false, projectionSteps: 1 << 18)
         }
     }
 
@@ -123,7 +123,7 @@ struct ResourceLimitTests {
         }
         // The workspace behind either entry point is probed the same way.
         expectRefused(.outOfMemory, "cannot allocate") {
-            _ = try Workspace<Float>(configuration: network.configuration, steps: 1 << 11, batch: 1 << 11, training: true)
+            _ = try Workspace<Float>(configuration: network.configuration, steps: 1 << 11, batch: 1 << 11, training: true, projectionSteps: 1 << 11)
         }
     }
 

@@ -108,6 +108,51 @@ func withThreads<Result>(_ threads: Int, _ body: () throws -> Result) rethrows -
         expectClose(parameters2, parameters1, tolerance: 1e-5, "parameter gradients at two threads")
     }
 
+    /// With packed weights the time loop projects the input a chunk of steps at a time, and
+    /// inference holds only that chunk's gates. Shapes with several chunks and a partial last one,
+    /// in both directions, on the column-split path (H 64), the row-split path (H 16) and with the
+    /// directions on a thread each: inference equals the training forward (which keeps every
+    /// step's gates) bitwise, and the unpacked Double path closely.
+    @Test(arguments: [(CellKind.lstm, 64, false), (.gru, 64, false), (.lstm, 16, false), (.gru, 16, false),
+                      (.lstm, 64, true), (.rnnTanh, 64, true)])
+    func projectingTheInputInChunksGivesTheSameNumbers(_ cell: CellKind, _ H: Int, _ bidirectional: Bool) throws {
+        let (T, B, I) = (25, 80, 6)
+        let configuration = RecurrentConfiguration(
+            cell: cell, inputSize: I, hiddenSize: H, numLayers: 2, bidirectional: bidirectional)
+        let x: [Float] = randomValues(T * B * I, seed: 31)
+        let lengths = (0..<B).map { 1 + $0 * 7 % T }
+        var oneThread: RecurrentOutput<Float>?
+        for threads in [1, 2] {
+            try withThreads(threads) {
+                let network = try RecurrentNetwork<Float>(configuration, seed: 9)
+                let chunk = network.projectionSteps(steps: T, batch: B)
+                if PackedWeights.isUsed(for: Float.self) {
+                    #expect(chunk > 1 && chunk < T && T % chunk != 0, "several chunks, the last partial")
+                    #expect(try network.workspaceGateScalars(steps: T, batch: B, training: false) == chunk * B * cell.gateCount * H)
+                } else {
+                    #expect(chunk == T, "without packed weights OpenBLAS projects every step at once")
+                }
+                let training = try network.forward(x, steps: T, batch: B, lengths: lengths)
+                network.isTraining = false
+                let inference = try network.forward(x, steps: T, batch: B, lengths: lengths)
+                #expect(differingCount(inference.output, training.output) == 0, "\(threads) threads")
+                #expect(differingCount(inference.finalHidden, training.finalHidden) == 0)
+                #expect(differingCount(inference.finalCell ?? [], training.finalCell ?? []) == 0)
+                if let oneThread {
+                    #expect(differingCount(inference.output, oneThread.output) == 0, "\(threads) threads against one")
+                } else {
+                    oneThread = inference
+                    // Double never uses packed weights: OpenBLAS projects all steps before the loop.
+                    let reference = try RecurrentNetwork<Double>(configuration, seed: 9)
+                    reference.parameters = network.parameters.map(Double.init)
+                    let expected = try reference.forward(x.map(Double.init), steps: T, batch: B, lengths: lengths)
+                    expectClose(inference.output.map(Double.init), expected.output, tolerance: 1e-5, "output against Double")
+                    expectClose(inference.finalHidden.map(Double.init), expected.finalHidden, tolerance: 1e-5, "h_n against Double")
+                }
+            }
+        }
+    }
+
     /// The pool's contract: all workers run at once (they can meet at a barrier), every phase of
     /// the barrier orders their writes, and two callers at the same time each get their workers
     /// (one through the pool, the other on threads of its own).

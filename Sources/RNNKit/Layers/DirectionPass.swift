@@ -33,6 +33,9 @@ struct DirectionPass<Scalar: RNNScalar> {
     /// Whether the pass starts from a zero hidden state (no `h0` given): the first step's recurrent
     /// product is then zero and is skipped — half the work of a single-step call.
     let startsFromZero: Bool
+    /// Steps whose input projections ``forwardSteps`` computes in one product (packed weights):
+    /// inference holds only that many steps of gates. `steps` without packed weights.
+    let projectionSteps: Int
 
     var gateWidth: Int { cell.gateCount * hidden }
 
@@ -63,24 +66,56 @@ struct DirectionPass<Scalar: RNNScalar> {
         }
     }
 
-    /// The input projection of all steps, `gates (T·B, G·H) = X (T·B, I_k) · W_ih^T`, for the
-    /// units `columns` of every gate (a column-split worker projects its own share; without
-    /// packed weights only all units at once).
-    func projectInput(columns: Range<Int>) {
+    /// The input projection of all steps at once, `gates (T·B, G·H) = X (T·B, I_k) · W_ih^T`, through
+    /// OpenBLAS: the path without packed weights, called before ``forwardSteps``. With packed
+    /// weights ``forwardSteps`` projects the input itself, ``projectionSteps`` steps at a time.
+    func projectAllInputs() {
+        precondition(packedWIH == nil, "packed weights are projected inside forwardSteps")
         let GH = gateWidth, rowCount = steps * batch
-        if let packedWIH {
-            rk_packed_product(Int64(rowCount), Int64(inputWidth), float(input), Int64(inputWidth), packedWIH,
-                              Int64(cell.gateCount), Int64(hidden), Int64(columns.lowerBound),
-                              Int64(columns.upperBound), 0, float(buffers.gates), Int64(GH))
+        Scalar.multiplyTransposed(m: rowCount, n: GH, k: inputWidth, a: input, lda: inputWidth,
+                                  b: wIH, ldb: inputWidth, beta: 0, c: buffers.gates, ldc: GH, fewRows: false)
+    }
+
+    /// The times of the projection chunk that starts at processing step `s`: up to
+    /// ``projectionSteps`` consecutive steps, ascending in time whichever the direction.
+    @inline(__always) func projectionTimes(startingAt s: Int) -> Range<Int> {
+        let count = min(projectionSteps, steps - s)
+        return reverse ? (steps - s - count)..<(steps - s) : s..<(s + count)
+    }
+
+    /// Row offset (in rows of `B`) of time `t`'s gates while the chunk `chunk` is current: training
+    /// keeps every step's gates (backward needs them); inference only the current chunk's.
+    @inline(__always) func gateSlot(time t: Int, chunk: Range<Int>) -> Int {
+        training ? t : t - chunk.lowerBound
+    }
+
+    /// `gates (chunk·B, G·H) = X (chunk·B, I_k) · W_ih^T` for the rows `rows` and the units
+    /// `columns` of every gate, on the packed `W_ih`: one product over all the chunk's rows when
+    /// `rows` is the whole batch (they are contiguous in X), else one per step.
+    private func projectChunk(_ chunk: Range<Int>, rows: Range<Int>, columns: Range<Int>, packed: UnsafePointer<Float>) {
+        let B = batch, firstSlot = gateSlot(time: chunk.lowerBound, chunk: chunk)
+        if rows.count == B {
+            project(rowCount: chunk.count * B, firstRow: chunk.lowerBound * B, firstSlotRow: firstSlot * B,
+                    columns: columns, packed: packed)
         } else {
-            precondition(columns.count == hidden, "unpacked weights are projected for all units at once")
-            Scalar.multiplyTransposed(m: rowCount, n: GH, k: inputWidth, a: input, lda: inputWidth,
-                                      b: wIH, ldb: inputWidth, beta: 0, c: buffers.gates, ldc: GH, fewRows: false)
+            for (i, t) in chunk.enumerated() {
+                project(rowCount: rows.count, firstRow: t * B + rows.lowerBound,
+                        firstSlotRow: (firstSlot + i) * B + rows.lowerBound, columns: columns, packed: packed)
+            }
         }
     }
 
+    /// `gates[firstSlotRow…] (rowCount, G·H) = X[firstRow…] (rowCount, I_k) · W_ih^T` for `columns`.
+    @inline(__always)
+    private func project(rowCount: Int, firstRow: Int, firstSlotRow: Int, columns: Range<Int>, packed: UnsafePointer<Float>) {
+        rk_packed_product(Int64(rowCount), Int64(inputWidth), float(input + firstRow * inputWidth), Int64(inputWidth),
+                          packed, Int64(cell.gateCount), Int64(hidden), Int64(columns.lowerBound),
+                          Int64(columns.upperBound), 0, float(buffers.gates + firstSlotRow * gateWidth), Int64(gateWidth))
+    }
+
     /// Every step, in processing order, for the batch rows `rows` and the hidden units `columns`:
-    /// one recurrent product and one fused cell kernel per step.
+    /// one recurrent product and one fused cell kernel per step, and with packed weights the input
+    /// projection of every ``projectionSteps`` steps ahead of them.
     ///
     /// Two ways to split a time loop across workers: disjoint `rows` with all columns (rows of a
     /// recurrence are independent: no synchronisation), or all rows with disjoint `columns`, whose
@@ -90,11 +125,18 @@ struct DirectionPass<Scalar: RNNScalar> {
         guard count > 0 else { return }
         let rowLengths = lengths.map { $0 + first }
         let combinedBias = UnsafePointer(buffers.biasScratch)                    // (G·H)
+        var chunk = 0..<steps                                                    // times whose gates are held
+        var nextProjection = 0                                                   // step of the next chunk
         for s in 0..<steps {
             let t = time(s), last = s == steps - 1
+            if let packedWIH, s == nextProjection {
+                chunk = projectionTimes(startingAt: s)
+                projectChunk(chunk, rows: rows, columns: columns, packed: packedWIH)
+                nextProjection += projectionSteps
+            }
             let hIn = buffers.hStates + slot(s) + first * H                      // (rows, H)
             let hOut = (last ? hFinal : buffers.hStates + slot(s + 1)) + first * H
-            let gates = buffers.gates + (t * B + first) * GH                     // (rows, G·H)
+            let gates = buffers.gates + (gateSlot(time: t, chunk: chunk) * B + first) * GH  // (rows, G·H)
             let stepRows = StepRows(time: t, lengths: rowLengths)
             let y = StridedRows(base: output + (t * B + first) * outputWidth, stride: outputWidth)
             let recurrentIsZero = s == 0 && startsFromZero

@@ -3,7 +3,8 @@
 
 /// The buffers of one layer and direction, all inside the network's workspace.
 struct DirectionBuffers<Scalar> {
-    /// (T, B, G·H): input projections, then activations; in backward, pre-activation gradients.
+    /// Training (T, B, G·H), inference (projectionSteps, B, G·H): input projections, then
+    /// activations; in backward, pre-activation gradients.
     var gates: UnsafeMutablePointer<Scalar>
     /// Training: (T, B, H), slot t = state entering the step at time t. Inference: (2, B, H) ping-pong.
     var hStates: UnsafeMutablePointer<Scalar>
@@ -32,6 +33,8 @@ final class Workspace<Scalar: RNNScalar> {
     let steps: Int
     let batch: Int
     let training: Bool
+    /// Steps of gates projected together (``DirectionPass/projectionSteps``); inference holds that many.
+    let projectionSteps: Int
     /// [L][D] buffers; in inference every layer shares the same set.
     private(set) var directions: [[DirectionBuffers<Scalar>]] = []
     /// Training: L buffers of (T, B, D·H), one per layer. Inference: 2, used alternately.
@@ -51,20 +54,27 @@ final class Workspace<Scalar: RNNScalar> {
     /// `lengths` when the pass has them, for ``StepRows``.
     var activeLengths: UnsafePointer<Int>? { hasLengths ? UnsafePointer(lengths) : nil }
     private let storage: UnsafeMutableBufferPointer<Scalar>
+    /// Scalars of each direction's gate buffer.
+    let gateScalars: Int
     /// Number of scalars held.
     var scalarCount: Int { storage.count }
 
     /// Plans and allocates the buffers; throws before allocating if the sizes overflow.
-    init(configuration c: RecurrentConfiguration, steps: Int, batch: Int, training: Bool) throws {
+    /// - Parameter projectionSteps: steps whose input projections are computed together, `1…T`;
+    ///   an inference workspace holds the gates of that many steps.
+    init(configuration c: RecurrentConfiguration, steps: Int, batch: Int, training: Bool, projectionSteps: Int) throws {
+        precondition((1...steps).contains(projectionSteps), "projectionSteps must be within 1…T")
         self.steps = steps
         self.batch = batch
         self.training = training
+        self.projectionSteps = projectionSteps
         let H = c.hiddenSize, G = c.cell.gateCount, D = c.directionCount, L = c.numLayers
         let rows = try checkedProduct(steps, batch, what: "steps × batch")
-        let gatesCount = try checkedProduct(rows, G, H, what: "gate activations")
+        let gatesCount = try checkedProduct(training ? steps : projectionSteps, batch, G, H, what: "gate activations")
         let stateCount = try checkedProduct(rows, H, what: "hidden states")
         let outputCount = try checkedProduct(rows, D, H, what: "layer outputs")
         let inputCount = try checkedProduct(rows, c.inputSize, what: "input")
+        gateScalars = gatesCount
         let slotCount = training ? stateCount : 2 * batch * H
         let isLSTM = c.cell == .lstm, isGRU = c.cell == .gru
 
