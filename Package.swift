@@ -50,8 +50,10 @@ let package = Package(
         // Times RNNKit (or the bare sgemm roofline) on one shape; prints one JSON line.
         .executableTarget(
             name: "rnnkit-bench",
-            dependencies: ["RNNKit", "COpenBLAS"]
+            dependencies: ["RNNKit", "COpenBLAS", "CBenchProbe"]
         ),
+        // The benchmark's host check: register-only FMA throughput per thread (not in any library).
+        .target(name: "CBenchProbe"),
 
         // MARK: Command line
         // The commands of `rnnkit` as a library, so that tests run them in-process.

@@ -6,6 +6,7 @@
 //   rnnkit-bench --cell lstm|gru|rnn_tanh|rnn_relu --input I --hidden H --layers L
 //                --bidirectional 0|1 --batch B --steps T --mode train|infer
 //                --threads N --warmup W --iterations K [--roofline]
+//   rnnkit-bench --probe --threads N [--seconds S]
 //
 // Without --roofline it times RecurrentNetwork<Float>: infer = one forward with
 // isTraining = false; train = forward + backward (fixed random ∂L/∂y) + zeroGradients().
@@ -13,11 +14,17 @@
 // transposes as in docs/architecture.md), by calling cblas_sgemm directly on scratch
 // buffers: the time the matrix products alone take, which the pass cannot beat.
 //
+// With --probe it runs the host check instead (Sources/CBenchProbe): N threads of register-only
+// FMAs for S seconds (default 0.1), printing {"framework":"fma-probe","threads":N,
+// "gflops_per_thread":[…]}; scripts/perf runs it around every measurement to catch a host that
+// is not giving this VM its cores' full FMA throughput.
+//
 // Output (stdout, one line):
 //   {"framework":"rnnkit"|"sgemm-roofline","shape":{...},"threads":N,"median_ms":…,
 //    "times_ms":[…],"peak_rss_delta_kb":…}
 // Bad arguments: one line on stderr, exit status 2. A failure while running: exit 1.
 
+import CBenchProbe
 import COpenBLAS
 import Foundation
 import RNNKit
@@ -42,6 +49,8 @@ struct BenchOptions {
     var warmup = 3
     var iterations = 10
     var roofline = false
+    var probe = false
+    var probeSeconds = 0.1
 }
 
 /// Prints `message` as one line on stderr and exits with status 2 (bad usage).
@@ -93,15 +102,23 @@ func parseOptions(_ arguments: [String]) -> BenchOptions {
         case "--warmup": options.warmup = integer(flag, atLeast: 0)
         case "--iterations": options.iterations = integer(flag, atLeast: 1)
         case "--roofline": options.roofline = true
+        case "--probe": options.probe = true
+        case "--seconds":
+            let text = value(flag)
+            guard let seconds = Double(text), seconds > 0, seconds <= 60 else {
+                usageError("--seconds expects a number of seconds in (0, 60], got '\(text)'")
+            }
+            options.probeSeconds = seconds
         case "-h", "--help":
             print("usage: rnnkit-bench --cell lstm|gru|rnn_tanh|rnn_relu --input I --hidden H --layers L "
                 + "--bidirectional 0|1 --batch B --steps T --mode train|infer --threads N --warmup W "
-                + "--iterations K [--roofline]")
+                + "--iterations K [--roofline]\n       rnnkit-bench --probe --threads N [--seconds S]")
             exit(0)
         default: usageError("unknown argument '\(flag)'; see --help")
         }
         index += 1
     }
+    if options.probe { return options }
     for required in ["--cell", "--input", "--hidden", "--batch", "--steps", "--mode"] where !seen.contains(required) {
         usageError("missing \(required); see --help")
     }
@@ -309,6 +326,16 @@ func benchmarkRoofline(_ options: BenchOptions) -> (times: [Double], peakDeltaKB
 func jsonNumber(_ value: Double) -> String { String(format: "%.6f", value) }
 
 let options = parseOptions(Array(CommandLine.arguments.dropFirst()))
+if options.probe {
+    var gflops = [Double](repeating: 0, count: options.threads)
+    guard rk_probe_fma(Int32(clamping: options.threads), options.probeSeconds, &gflops) == 0 else {
+        FileHandle.standardError.write(Data("rnnkit-bench: could not start \(options.threads) probe threads\n".utf8))
+        exit(1)
+    }
+    print("{\"framework\":\"fma-probe\",\"threads\":\(options.threads),"
+        + "\"gflops_per_thread\":[\(gflops.map { String(format: "%.1f", $0) }.joined(separator: ","))]}")
+    exit(0)
+}
 // The whole process, OpenBLAS included, runs on `threads` threads. (When RNNKit grows its own
 // thread setting, call it here as well.)
 setBLASThreadCount(options.threads)
