@@ -155,10 +155,22 @@ import Testing
     }
 
     /// `W (G·H, K)` packed, against a product computed in Double from the unpacked `W`, for row
-    /// counts on both sides of every register tile, partial panels and column ranges; and the
-    /// AVX-512 path against the portable reference, bitwise (both are one FMA chain per element).
+    /// counts on both sides of every register tile, partial panels, gates of more panels than a
+    /// one-row tile takes, and column ranges; and every vector kernel this CPU has (AVX-512, AVX2)
+    /// against the portable reference, bitwise (all are one FMA chain per element).
     @Test func packedProductMatchesANaiveProductAndItsReference() {
-        for (G, H) in [(4, 5), (3, 16), (1, 37), (4, 48)] {
+        let kernels = [Int32(RK_KERNEL_AVX512), Int32(RK_KERNEL_AVX2)].filter {
+            var probe: Float = 0, one: Float = 1
+            return rk_packed_product_on($0, 0, 1, &one, 1, &one, 1, 1, 0, 1, 0, &probe, 1) == 1
+        }
+        #if arch(x86_64)
+        #expect(!kernels.isEmpty, "x86-64 machines of the CI have AVX2 at least")
+        #endif
+        // rk_packed_product runs the widest kernel unless RNNKIT_PACKED_KERNEL names a narrower one.
+        if getenv("RNNKIT_PACKED_KERNEL") == nil {
+            #expect(rk_packed_kernel() == kernels.first ?? Int32(RK_KERNEL_PORTABLE))
+        }
+        for (G, H) in [(4, 5), (3, 16), (1, 37), (4, 48), (2, 100)] {
             let K = H, N = G * H
             let w: [Float] = randomValues(N * K, seed: UInt64(G * 31 + H))
             var packed = [Float](repeating: .nan, count: Int(rk_packed_count(Int64(G), Int64(H), Int64(K))))
@@ -171,27 +183,31 @@ import Testing
                     for accumulate: Int32 in [0, 1] {
                         // Without accumulate C is not read: NaN there must not leak through.
                         let initial = accumulate == 1 ? start : [Float](repeating: .nan, count: m * N)
-                        var fast = initial, reference = initial
-                        rk_packed_product(Int64(m), Int64(K), a, Int64(K), packed, Int64(G), Int64(H),
-                                          Int64(columns.lowerBound), Int64(columns.upperBound), accumulate, &fast, Int64(N))
+                        var reference = initial
                         rk_packed_product_reference(Int64(m), Int64(K), a, Int64(K), packed, Int64(G), Int64(H),
                                                     Int64(columns.lowerBound), Int64(columns.upperBound), accumulate,
                                                     &reference, Int64(N))
-                        #expect(fast.elementsEqual(reference) { $0 == $1 || ($0.isNaN && $1.isNaN) },
-                                "G \(G) H \(H) m \(m) columns \(columns) accumulate \(accumulate)")
+                        for kernel in kernels {
+                            var fast = initial
+                            rk_packed_product_on(kernel, Int64(m), Int64(K), a, Int64(K), packed, Int64(G), Int64(H),
+                                                 Int64(columns.lowerBound), Int64(columns.upperBound), accumulate,
+                                                 &fast, Int64(N))
+                            #expect(fast.elementsEqual(reference) { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) },
+                                    "kernel \(kernel) G \(G) H \(H) m \(m) columns \(columns) accumulate \(accumulate)")
+                        }
                         var worst: Double = 0
                         for r in 0..<m {
                             for g in 0..<G {
                                 for j in 0..<H {
                                     let n = g * H + j
                                     guard columns.contains(j) else {
-                                        #expect(fast[r * N + n].bitPattern == initial[r * N + n].bitPattern,
+                                        #expect(reference[r * N + n].bitPattern == initial[r * N + n].bitPattern,
                                                 "column \(n) outside the range was written")
                                         continue
                                     }
                                     var dot = accumulate == 1 ? Double(start[r * N + n]) : 0
                                     for l in 0..<K { dot += Double(a[r * K + l]) * Double(w[n * K + l]) }
-                                    worst = max(worst, abs(Double(fast[r * N + n]) - dot))
+                                    worst = max(worst, abs(Double(reference[r * N + n]) - dot))
                                 }
                             }
                         }

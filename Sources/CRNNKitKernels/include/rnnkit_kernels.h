@@ -94,13 +94,23 @@ void rk_packed_product(int64_t m, int64_t k, const float *a, int64_t lda, const 
                        int64_t gates, int64_t hidden, int64_t column_begin, int64_t column_end,
                        int32_t accumulate, float *c, int64_t ldc);
 /** rk_packed_product computed one element at a time in plain C: the reference the tests hold the
- *  vector path bitwise equal to, and the path of CPUs without AVX-512. */
+ *  vector kernels bitwise equal to, and the path of CPUs without AVX2. */
 void rk_packed_product_reference(int64_t m, int64_t k, const float *a, int64_t lda,
                                  const float *packed, int64_t gates, int64_t hidden,
                                  int64_t column_begin, int64_t column_end, int32_t accumulate,
                                  float *c, int64_t ldc);
-/** 1 when this CPU runs rk_packed_product with vector registers (AVX-512); the portable path is
- *  a scalar reference, slower than OpenBLAS. */
+
+/** The kernels of rk_packed_product. */
+enum { RK_KERNEL_PORTABLE = 0, RK_KERNEL_AVX2 = 1, RK_KERNEL_AVX512 = 2 };
+/** The kernel rk_packed_product runs: the widest this CPU has, or a narrower one named by the
+ *  environment variable RNNKIT_PACKED_KERNEL (avx512, avx2, portable), read once. */
+int32_t rk_packed_kernel(void);
+/** rk_packed_product on `kernel`; returns 0 (computing nothing) when this CPU lacks it. */
+int32_t rk_packed_product_on(int32_t kernel, int64_t m, int64_t k, const float *a, int64_t lda,
+                             const float *packed, int64_t gates, int64_t hidden, int64_t column_begin,
+                             int64_t column_end, int32_t accumulate, float *c, int64_t ldc);
+/** 1 when rk_packed_product runs a vector kernel (AVX2 or AVX-512); the portable path is a scalar
+ *  reference, slower than OpenBLAS. */
 int32_t rk_packed_product_is_fast(void);
 
 /* Workers and a barrier (workers.c). */

@@ -29,7 +29,8 @@ final class PackedWeights {
     private let matrixPairs: Int
 
     /// Whether forward uses packed weights for `Scalar` on this CPU: Float, where the packed
-    /// kernel runs with AVX-512 (elsewhere OpenBLAS is faster than its portable path).
+    /// kernel has vector registers, AVX2+FMA or AVX-512 (elsewhere OpenBLAS is faster than its
+    /// portable path; `RNNKIT_PACKED_KERNEL=portable` also selects that).
     static func isUsed<Scalar>(for _: Scalar.Type) -> Bool {
         Scalar.self == Float.self && rk_packed_product_is_fast() != 0
     }

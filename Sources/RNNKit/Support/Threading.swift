@@ -1,5 +1,5 @@
 // RNNKit's thread policy. One process-wide setting says how many threads a pass may use:
-//  - the forward time loop of a unidirectional layer with packed weights (Float, AVX-512) and a
+//  - the forward time loop of a unidirectional layer with packed weights (Float, AVX2 or AVX-512) and a
 //    step large enough splits the hidden units across threads: each projects its share of every
 //    gate's columns, then per step computes them for all rows, runs the cell on its units, and
 //    waits at a barrier for the others before the next step. Each streams only its share of W_hh;
