@@ -50,7 +50,8 @@ struct DirectionPass<Scalar: RNNScalar> {
 
     // MARK: Forward
 
-    /// The combined bias and the initial states; ``projectInput(columns:)`` follows.
+    /// The combined bias and the initial states; ``forwardSteps(rows:columns:barrier:)`` follows
+    /// (after ``projectAllInputs()`` without packed weights).
     func prepareForward(h0: UnsafePointer<Scalar>?, c0: UnsafePointer<Scalar>?) {
         let GH = gateWidth
         // Biases are added by the cell kernels: LSTM and RNN take b_ih + b_hh combined; GRU keeps

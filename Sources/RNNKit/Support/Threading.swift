@@ -1,8 +1,9 @@
 // RNNKit's thread policy. One process-wide setting says how many threads a pass may use:
-//  - the forward time loop of a unidirectional layer with packed weights (Float, AVX2 or AVX-512) and a
-//    step large enough splits the hidden units across threads: each projects its share of every
-//    gate's columns, then per step computes them for all rows, runs the cell on its units, and
-//    waits at a barrier for the others before the next step. Each streams only its share of W_hh;
+//  - the forward time loop of a unidirectional layer with packed weights (Float, AVX2 or
+//    AVX-512) and a step large enough splits the hidden units across threads: each projects its
+//    share of every gate's columns a chunk of steps at a time, per step computes them for all
+//    rows and runs the cell on its units, then waits at a barrier for the others before the next
+//    step. Each streams only its share of W_hh;
 //  - a backward time loop with packed weights, or any time loop whose W_hh fits in a core's L2
 //    cache, splits the batch rows across threads (8 rows each at least), each running every step
 //    for its rows with no barrier between steps (rows of a recurrence are independent); inside
