@@ -1,6 +1,7 @@
 /*
- * The recurrent product of a step, C (M, G·H) (+)= A (M, K) · W^T, over a W_hh packed once per
- * pass; see rnnkit_kernels.h for the layout and the contract.
+ * The products of the time loop, C (M, G·H) (+)= A (M, K) · W^T, over weights packed once per
+ * change of the parameters (W_ih and W_hh for forward, W_hh as stored for backward's ∂h); see
+ * rnnkit_kernels.h for the layout and the contract.
  *
  * Why: OpenBLAS packs its B operand on every call, so a time loop of T small GEMMs packs all of
  * W_hh T times and runs its generic blocking on a product of a few dozen rows. Here W_hh is packed

@@ -50,8 +50,8 @@ struct DirectionPass<Scalar: RNNScalar> {
 
     // MARK: Forward
 
-    /// The combined bias and the initial states; ``forwardSteps(rows:columns:barrier:)`` follows
-    /// (after ``projectAllInputs()`` without packed weights).
+    /// The combined bias, the initial states and, without packed weights, the input projection of
+    /// all steps; ``forwardSteps(rows:columns:barrier:)`` follows.
     func prepareForward(h0: UnsafePointer<Scalar>?, c0: UnsafePointer<Scalar>?) {
         let GH = gateWidth
         // Biases are added by the cell kernels: LSTM and RNN take b_ih + b_hh combined; GRU keeps
@@ -65,13 +65,13 @@ struct DirectionPass<Scalar: RNNScalar> {
             let firstCell = buffers.cStates + slot(0)
             if let c0 { firstCell.update(from: c0, count: batch * hidden) } else { firstCell.update(repeating: 0, count: batch * hidden) }
         }
+        // With packed weights forwardSteps projects the input itself, projectionSteps steps at a time.
+        if packedWIH == nil { projectAllInputs() }
     }
 
-    /// The input projection of all steps at once, `gates (T·B, G·H) = X (T·B, I_k) · W_ih^T`, through
-    /// OpenBLAS: the path without packed weights, called before ``forwardSteps``. With packed
-    /// weights ``forwardSteps`` projects the input itself, ``projectionSteps`` steps at a time.
-    func projectAllInputs() {
-        precondition(packedWIH == nil, "packed weights are projected inside forwardSteps")
+    /// The input projection of all steps at once through OpenBLAS (no packed weights),
+    /// `gates (T·B, G·H) = X (T·B, I_k) · W_ih^T`, on the calling thread before the time loop.
+    private func projectAllInputs() {
         let GH = gateWidth, rowCount = steps * batch
         Scalar.multiplyTransposed(m: rowCount, n: GH, k: inputWidth, a: input, lda: inputWidth,
                                   b: wIH, ldb: inputWidth, beta: 0, c: buffers.gates, ldc: GH, fewRows: false)

@@ -247,7 +247,6 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
                     // The two directions are independent: one thread each, no barrier per step.
                     runConcurrently(2) { direction in
                         prepare(direction)
-                        if passes[direction].packedWIH == nil { passes[direction].projectAllInputs() }
                         passes[direction].forwardSteps(rows: 0..<batch, columns: allUnits)
                     }
                 } else {
@@ -282,7 +281,6 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
             }
             if ran { return }
         }
-        if pass.packedWIH == nil { pass.projectAllInputs() }
         let workers = stepWorkerCount(batch: batch, weightBytes: recurrentWeightBytes)
         runConcurrently(workers) { worker in
             pass.forwardSteps(rows: workerRows(worker, of: workers, count: batch), columns: 0..<H)
