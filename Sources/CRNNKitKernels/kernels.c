@@ -64,7 +64,7 @@ RK_CLONES void rk_tanh_f32(const float *x, float *y, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] = rk_tanh(x[i]);
 }
 
-/* An optional buffer (tanh_c, hn_saved, dy) is tested once per row, not per unit: the per-unit
+/* An optional buffer (tanh_c, hn_saved) is tested once per row, not per unit: the per-unit
  * test vectorises into masked loads and stores at a NULL address, which fault-suppression makes
  * take a microcode assist on AMD cores (measured: three quarters of the LSTM row's time). */
 #define RK_INLINE static inline __attribute__((always_inline))
@@ -108,11 +108,11 @@ RK_CLONES void rk_lstm_forward_row(float *restrict gates, const float *restrict 
 RK_INLINE void rk_lstm_backward_units(
     float *restrict gates, const float *restrict c_prev, const float *restrict tanh_c,
     const float *restrict dy, float *restrict dh_carry, float *restrict dc_carry,
-    float *restrict dbias, int64_t H, const int has_dy) {
+    float *restrict dbias, int64_t H) {
     float *ai = gates, *af = gates + H, *ag = gates + 2 * H, *ao = gates + 3 * H;
     for (int64_t j = 0; j < H; j++) {
         float i = ai[j], f = af[j], g = ag[j], o = ao[j], tc = tanh_c[j];
-        float dh = dh_carry[j] + (has_dy ? dy[j] : 0.0f);
+        float dh = dh_carry[j] + dy[j];
         float dc = dc_carry[j] + dh * o * (1.0f - tc * tc);
         float di = dc * g * i * (1.0f - i);
         float df = dc * c_prev[j] * f * (1.0f - f);
@@ -129,9 +129,7 @@ RK_CLONES void rk_lstm_backward_row(float *restrict gates, const float *restrict
                                     const float *restrict tanh_c, const float *restrict dy,
                                     float *restrict dh_carry, float *restrict dc_carry,
                                     float *restrict dbias, int64_t H) {
-#define RK_CALL(has_dy) rk_lstm_backward_units(gates, c_prev, tanh_c, dy, dh_carry, dc_carry, dbias, H, has_dy)
-    RK_WITH_OPTIONAL(dy, RK_CALL);
-#undef RK_CALL
+    rk_lstm_backward_units(gates, c_prev, tanh_c, dy, dh_carry, dc_carry, dbias, H);
 }
 
 RK_INLINE void rk_gru_forward_units(
@@ -164,10 +162,10 @@ RK_CLONES void rk_gru_forward_row(float *restrict gates, const float *restrict h
 RK_INLINE void rk_gru_backward_units(
     float *restrict gates, float *restrict hn_saved, float *restrict d_hidden,
     const float *restrict h_prev, const float *restrict dy, float *restrict dh_carry,
-    float *restrict dbias_ih, float *restrict dbias_hh, int64_t H, const int has_dy) {
+    float *restrict dbias_ih, float *restrict dbias_hh, int64_t H) {
     for (int64_t j = 0; j < H; j++) {
         float r = gates[j], z = gates[H + j], n = gates[2 * H + j], hn = hn_saved[j];
-        float dh = dh_carry[j] + (has_dy ? dy[j] : 0.0f);
+        float dh = dh_carry[j] + dy[j];
         float dn = dh * (1.0f - z) * (1.0f - n * n);
         float dz = dh * (h_prev[j] - n) * z * (1.0f - z);
         float dr = dn * hn * r * (1.0f - r);
@@ -185,9 +183,7 @@ RK_CLONES void rk_gru_backward_row(float *restrict gates, float *restrict hn_sav
                                    float *restrict d_hidden, const float *restrict h_prev,
                                    const float *restrict dy, float *restrict dh_carry,
                                    float *restrict dbias_ih, float *restrict dbias_hh, int64_t H) {
-#define RK_CALL(has_dy) rk_gru_backward_units(gates, hn_saved, d_hidden, h_prev, dy, dh_carry, dbias_ih, dbias_hh, H, has_dy)
-    RK_WITH_OPTIONAL(dy, RK_CALL);
-#undef RK_CALL
+    rk_gru_backward_units(gates, hn_saved, d_hidden, h_prev, dy, dh_carry, dbias_ih, dbias_hh, H);
 }
 
 RK_CLONES void rk_rnn_forward_row(float *restrict gates, const float *restrict bias, int32_t relu,
@@ -208,10 +204,10 @@ RK_CLONES void rk_rnn_forward_row(float *restrict gates, const float *restrict b
 
 RK_INLINE void rk_rnn_backward_units(
     float *restrict gates, int32_t relu, const float *restrict dy, float *restrict dh_carry,
-    float *restrict dbias, int64_t H, const int has_dy) {
+    float *restrict dbias, int64_t H) {
     for (int64_t j = 0; j < H; j++) {
         float h = gates[j];
-        float dh = dh_carry[j] + (has_dy ? dy[j] : 0.0f);
+        float dh = dh_carry[j] + dy[j];
         float da = relu ? (h > 0.0f ? dh : 0.0f) : dh * (1.0f - h * h);
         gates[j] = da;
         dbias[j] += da;
@@ -221,9 +217,7 @@ RK_INLINE void rk_rnn_backward_units(
 
 RK_CLONES void rk_rnn_backward_row(float *restrict gates, int32_t relu, const float *restrict dy,
                                    float *restrict dh_carry, float *restrict dbias, int64_t H) {
-#define RK_CALL(has_dy) rk_rnn_backward_units(gates, relu, dy, dh_carry, dbias, H, has_dy)
-    RK_WITH_OPTIONAL(dy, RK_CALL);
-#undef RK_CALL
+    rk_rnn_backward_units(gates, relu, dy, dh_carry, dbias, H);
 }
 
 /* Σ a[i]·b[i]. Reassociation lets the compiler keep several vector partial sums. */
@@ -236,69 +230,10 @@ static inline float rk_dot(const float *restrict a, const float *restrict b, int
 
 static inline void rk_store(float *c, float beta, float value) { *c = beta == 0.0f ? value : beta * *c + value; }
 
-/* The portable path: one dot product per (row of A, row of W). */
-static void rk_gemm_nt_few_rows_portable(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
-                                         const float *w, int64_t ldw, float beta, float *c, int64_t ldc) {
-    for (int64_t j = 0; j < n; j++)
-        for (int64_t i = 0; i < m; i++) rk_store(c + i * ldc + j, beta, rk_dot(a + i * lda, w + j * ldw, k));
-}
-
-#if defined(__x86_64__) && defined(__clang__)
-#include <immintrin.h>
-
-/* AVX-512: a block of 4 rows of W by MI (≤ 4) rows of A keeps 4·MI accumulators in registers, so
- * each 16-wide chunk of k costs 4 + MI loads for 4·MI FMAs; the k tail uses masked loads. */
-#define RK_FEW_ROWS_BLOCK(MI)                                                                          \
-    __attribute__((target("avx512f"))) static void rk_block_##MI(                                     \
-        int64_t k, const float *a, int64_t lda, const float *w, int64_t ldw, float beta, float *c,    \
-        int64_t ldc, int64_t rows_of_w) {                                                             \
-        __m512 acc[MI][4];                                                                             \
-        for (int i = 0; i < MI; i++)                                                                   \
-            for (int r = 0; r < 4; r++) acc[i][r] = _mm512_setzero_ps();                               \
-        for (int64_t kk = 0; kk < k; kk += 16) {                                                       \
-            __mmask16 mask = k - kk >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (k - kk)) - 1);     \
-            __m512 wv[4];                                                                              \
-            for (int r = 0; r < 4; r++)                                                                \
-                wv[r] = r < rows_of_w ? _mm512_maskz_loadu_ps(mask, w + r * ldw + kk) : _mm512_setzero_ps(); \
-            for (int i = 0; i < MI; i++) {                                                             \
-                __m512 x = _mm512_maskz_loadu_ps(mask, a + i * lda + kk);                              \
-                for (int r = 0; r < 4; r++) acc[i][r] = _mm512_fmadd_ps(x, wv[r], acc[i][r]);          \
-            }                                                                                          \
-        }                                                                                              \
-        for (int i = 0; i < MI; i++)                                                                   \
-            for (int r = 0; r < rows_of_w; r++) rk_store(c + i * ldc + r, beta, _mm512_reduce_add_ps(acc[i][r])); \
-    }
-RK_FEW_ROWS_BLOCK(1)
-RK_FEW_ROWS_BLOCK(2)
-RK_FEW_ROWS_BLOCK(3)
-RK_FEW_ROWS_BLOCK(4)
-
-__attribute__((target("avx512f"))) static void rk_gemm_nt_few_rows_avx512(
-    int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *w, int64_t ldw,
-    float beta, float *c, int64_t ldc) {
-    for (int64_t j = 0; j < n; j += 4) {
-        int64_t rows_of_w = n - j < 4 ? n - j : 4;
-        for (int64_t i = 0; i < m; i += 4) {
-            const float *ai = a + i * lda, *wj = w + j * ldw;
-            float *cij = c + i * ldc + j;
-            switch (m - i < 4 ? m - i : 4) {
-            case 1: rk_block_1(k, ai, lda, wj, ldw, beta, cij, ldc, rows_of_w); break;
-            case 2: rk_block_2(k, ai, lda, wj, ldw, beta, cij, ldc, rows_of_w); break;
-            case 3: rk_block_3(k, ai, lda, wj, ldw, beta, cij, ldc, rows_of_w); break;
-            default: rk_block_4(k, ai, lda, wj, ldw, beta, cij, ldc, rows_of_w); break;
-            }
-        }
-    }
-}
-#endif
-
+/* One dot product per (row of A, row of W). It runs only where the packed product is not used
+ * (a CPU without AVX2, or RNNKIT_PACKED_KERNEL=portable), so it is compiled for baseline x86-64. */
 void rk_gemm_nt_few_rows(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                          const float *w, int64_t ldw, float beta, float *c, int64_t ldc) {
-#if defined(__x86_64__) && defined(__clang__)
-    if (__builtin_cpu_supports("avx512f")) {
-        rk_gemm_nt_few_rows_avx512(m, n, k, a, lda, w, ldw, beta, c, ldc);
-        return;
-    }
-#endif
-    rk_gemm_nt_few_rows_portable(m, n, k, a, lda, w, ldw, beta, c, ldc);
+    for (int64_t j = 0; j < n; j++)
+        for (int64_t i = 0; i < m; i++) rk_store(c + i * ldc + j, beta, rk_dot(a + i * lda, w + j * ldw, k));
 }

@@ -12,7 +12,7 @@ import RNNKit
 /// A loaded SequenceModel in inference mode and its streaming state (batch 1).
 final class ModelHandle {
     let model: SequenceModel
-    var state: SequenceModelState
+    var state: RecurrentState<Float>
 
     init(model: SequenceModel) throws {
         model.isTraining = false
@@ -27,7 +27,7 @@ final class ModelHandle {
 
     /// Steps with `advance`, copying the outputs to `out` only after every check passed.
     func step(out: UnsafeMutablePointer<Float>?, count: Int64,
-              _ advance: (inout SequenceModelState) throws -> [Float]) throws {
+              _ advance: (inout RecurrentState<Float>) throws -> [Float]) throws {
         let out = try required(out, "out")
         let outputSize = model.configuration.modelOutputSize
         guard count == Int64(outputSize) else {

@@ -33,7 +33,7 @@ func expectGradientsMatchDifferences(groups: [any ParameterContainer<Float>], lo
             let model = try SequenceModel(.tokens(vocabularySize: 5, embeddingSize: 3, cell: cell, hiddenSize: 4, numLayers: 2, seed: 1))
             let ids = [0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1]   // [T = 4, B = 3]
             let targets = [1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1, 2]
-            let initial = SequenceModelState(batch: 3, hidden: (0..<24).map { Float($0) / 30 - 0.4 },
+            let initial = RecurrentState<Float>(batch: 3, hidden: (0..<24).map { Float($0) / 30 - 0.4 },
                                              cell: cell == .lstm ? (0..<24).map { 0.3 - Float($0) / 40 } : nil)
             func loss(gradient: Bool) throws -> Double {
                 let out = try model.forward(.tokens(ids), steps: 4, batch: 3, lengths: [4, 2, 3], initialState: initial)
@@ -69,7 +69,7 @@ func expectGradientsMatchDifferences(groups: [any ParameterContainer<Float>], lo
         let sources = [[0, 1, 2], [2, 1], [1, 1, 1]], targets = [[0, 1], [2], [1, 0, 2]]
         model.zeroGradients()
         _ = try model.teacherForcedLoss(sources: sources, targets: targets)
-        #expect(model.encoder.layers[0].gradients.contains { $0 != 0 })
+        #expect(model.encoder.network.gradients.contains { $0 != 0 })
         try expectGradientsMatchDifferences(groups: model.parameterGroups, loss: {
             try model.teacherForcedLoss(sources: sources, targets: targets, computeGradient: false).loss
         }, label: "seq2seq")
@@ -101,7 +101,7 @@ func expectGradientsMatchDifferences(groups: [any ParameterContainer<Float>], lo
         let H = 6, I = 3
         let model = try SequenceModel(.features(featureSize: I, cell: .lstm, hiddenSize: H, head: .lastStep, outputSize: 1,
                                                 initialization: .recommended, seed: 6))
-        let layer = model.layers[0]
+        let layer = model.network
         let whh = try layer.parameter(named: "weight_hh_l0")   // [4H, H]
         for gate in 0..<4 {
             for i in 0..<H {
@@ -120,7 +120,7 @@ func expectGradientsMatchDifferences(groups: [any ParameterContainer<Float>], lo
         #expect(bih[0..<H].allSatisfy { $0 != 1 })
         // The same seed draws the same orthogonal matrices.
         let again = try SequenceModel(model.configuration)
-        #expect(again.layers[0].parameters == layer.parameters)
+        #expect(again.network.parameters == layer.parameters)
     }
 
     @Test func characterVocabularyRoundTrips() throws {

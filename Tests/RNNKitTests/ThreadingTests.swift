@@ -23,7 +23,7 @@ func withThreads<Result>(_ threads: Int, _ body: () throws -> Result) rethrows -
         let lengths = testCase.withLengths ? (0..<B).map { 1 + $0 % T } : nil
         func run(threads: Int) throws -> (RecurrentOutput<Double>, RecurrentInputGradients<Double>, [Double]) {
             try withThreads(threads) {
-                #expect(stepWorkerCount(batch: B, weightBytes: 4 * 5 * 5 * 8) == min(threads, 3))
+                #expect(PassSchedule.rowWorkers(batch: B, weightBytes: 4 * 5 * 5 * 8, threads: threadCount()) == min(threads, 3))
                 let network = try RecurrentNetwork<Double>(configuration, seed: 7)
                 let out = try network.forward(x, steps: T, batch: B, lengths: lengths)
                 let grads = try network.backward(outputGradient: dY)
@@ -52,8 +52,8 @@ func withThreads<Result>(_ threads: Int, _ body: () throws -> Result) rethrows -
         let h0: [Float] = randomValues(2 * B * H, seed: 12)
         func run(threads: Int, lengths: [Int]?) throws -> RecurrentOutput<Float> {
             try withThreads(threads) {
-                if threads > 1 && PackedWeights.isUsed(for: Float.self) {
-                    #expect(columnWorkerCount(batch: B, gates: cell.gateCount, hidden: H) == threads)
+                if threads > 1 && PackedWeights<Float>.isUsed {
+                    #expect(PassSchedule.columnWorkers(batch: B, gates: cell.gateCount, hidden: H, threads: threadCount()) == threads)
                 }
                 let network = try RecurrentNetwork<Float>(configuration, seed: 3)
                 network.isTraining = false
@@ -126,7 +126,7 @@ func withThreads<Result>(_ threads: Int, _ body: () throws -> Result) rethrows -
             try withThreads(threads) {
                 let network = try RecurrentNetwork<Float>(configuration, seed: 9)
                 let chunk = network.projectionSteps(steps: T, batch: B)
-                if PackedWeights.isUsed(for: Float.self) {
+                if PackedWeights<Float>.isUsed {
                     #expect(chunk > 1 && chunk < T && T % chunk != 0, "several chunks, the last partial")
                     #expect(try network.workspaceGateScalars(steps: T, batch: B, training: false) == chunk * B * cell.gateCount * H)
                 } else {
@@ -215,9 +215,9 @@ func withThreads<Result>(_ threads: Int, _ body: () throws -> Result) rethrows -
 
     @Test func largeRecurrentWeightsAreLeftToOpenBLAS() {
         withThreads(2) {
-            #expect(stepWorkerCount(batch: 64, weightBytes: 4 * 256 * 256 * 4) == 2, "1 MB W_hh: rows split")
-            #expect(stepWorkerCount(batch: 64, weightBytes: 4 * 512 * 512 * 4) == 1, "4 MB W_hh: OpenBLAS splits it")
-            #expect(stepWorkerCount(batch: 8, weightBytes: 1024) == 1, "too few rows to split")
+            #expect(PassSchedule.rowWorkers(batch: 64, weightBytes: 4 * 256 * 256 * 4, threads: threadCount()) == 2, "1 MB W_hh: rows split")
+            #expect(PassSchedule.rowWorkers(batch: 64, weightBytes: 4 * 512 * 512 * 4, threads: threadCount()) == 1, "4 MB W_hh: OpenBLAS splits it")
+            #expect(PassSchedule.rowWorkers(batch: 8, weightBytes: 1024, threads: threadCount()) == 1, "too few rows to split")
         }
     }
 

@@ -32,7 +32,7 @@ void rk_lstm_forward_row(float *gates, const float *bias, const float *c_prev,
                          float *c_next, float *h_next, float *tanh_c, float *y, int64_t count,
                          int64_t hidden);
 
-/** LSTM backward, one row. gates (4H): in i, f, g, o; out ∂a. dy (H) may be NULL.
+/** LSTM backward, one row. gates (4H): in i, f, g, o; out ∂a. dy (H) the output's gradient.
  *  dh_carry (H): in ∂L/∂h', out 0. dc_carry (H): in ∂L/∂c', out ∂L/∂c. dbias (4H) += ∂a. */
 void rk_lstm_backward_row(float *gates, const float *c_prev, const float *tanh_c, const float *dy,
                           float *dh_carry, float *dc_carry, float *dbias, int64_t hidden);
@@ -45,7 +45,7 @@ void rk_gru_forward_row(float *gates, const float *hh, const float *bias_ih, con
                         int64_t hidden);
 
 /** GRU backward, one row. gates (3H): in r, z, n; out input-side ∂. hn_saved (H): in W_hn h + b_hn,
- *  out ∂hh_n. d_hidden (3H): out hidden-side ∂. dy (H) may be NULL. dh_carry (H): in ∂L/∂h',
+ *  out ∂hh_n. d_hidden (3H): out hidden-side ∂. dy (H) the output's gradient. dh_carry (H): in ∂L/∂h',
  *  out ∂L/∂h' ⊙ z. dbias_ih, dbias_hh (3H) += the input- and hidden-side ∂. */
 void rk_gru_backward_row(float *gates, float *hn_saved, float *d_hidden, const float *h_prev,
                          const float *dy, float *dh_carry, float *dbias_ih, float *dbias_hh,
@@ -56,7 +56,7 @@ void rk_gru_backward_row(float *gates, float *hn_saved, float *d_hidden, const f
 void rk_rnn_forward_row(float *gates, const float *bias, int32_t relu, float *h_next, float *y,
                         int64_t count);
 
-/** Vanilla RNN backward, one row. gates (H): in h', out ∂a. dy may be NULL. dh_carry (H): in
+/** Vanilla RNN backward, one row. gates (H): in h', out ∂a. dy (H) the output's gradient. dh_carry (H): in
  *  ∂L/∂h', out 0. dbias (H) += ∂a. */
 void rk_rnn_backward_row(float *gates, int32_t relu, const float *dy, float *dh_carry,
                          float *dbias, int64_t hidden);

@@ -1,5 +1,8 @@
 // The small floating-point protocol the kernels are generic over. `Float` is
 // the working precision; `Double` runs the same kernels for gradient checks.
+// The choice between the fast and the reference path is made here, by type: each requirement
+// is one BLAS routine, one libm function or one row kernel, and Float and Double each provide
+// theirs (the row kernels in Cells/CellKernels.swift).
 
 #if canImport(Glibc)
 import Glibc
@@ -9,9 +12,12 @@ import Darwin
 
 /// A floating-point type the recurrent kernels run in: `Float` (working precision) or `Double`.
 ///
-/// Each requirement forwards to the matching BLAS routine or libm function; the
-/// kernels stay generic and the compiler specialises them per type.
-public protocol RNNScalar: BinaryFloatingPoint, Sendable, Codable
+/// Each requirement forwards to the matching BLAS routine, libm function or row kernel; the
+/// layers stay generic and the compiler specialises them per type. `Float` runs the vectorised C
+/// kernels of CRNNKitKernels; `Double` runs the Swift reference loops of `Cells/`, which are the
+/// oracle the tests hold the C kernels to. The row-kernel requirements are what the layers call;
+/// they are public only because the protocol is.
+public protocol RNNScalar: BinaryFloatingPoint, Sendable, Codable, CellRowKernels
 where RawSignificand: FixedWidthInteger {
     /// Row-major `C = alpha · op(A) · op(B) + beta · C` (`sgemm` or `dgemm`).
     static func gemm(

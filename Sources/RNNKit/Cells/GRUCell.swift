@@ -4,10 +4,9 @@
 // recurrent product is kept apart from the input projection (unlike LSTM and RNN).
 // Dimension legend: see StepRows.swift (B, H, G = 3).
 //
-// `forward`/`backward` run the vectorised C row kernels for Float (CRNNKitKernels) and the
-// generic reference loops below for every other type; the tests hold the two equal.
-
-import CRNNKitKernels
+// `forward`/`backward` walk the rows of a step and call the scalar type's row kernel
+// (CellKernels.swift): the vectorised C kernel for Float, the reference loops below for Double;
+// the tests hold the two equal.
 
 /// The elementwise half of a GRU step; the matrix products are done by the layer driver.
 enum GRUCell {
@@ -36,17 +35,10 @@ enum GRUCell {
                 passThrough(hPrev + state, to: hNext + state, zeroing: output.row(b) + j0, count: count)
                 continue
             }
-            if Scalar.self == Float.self {
-                rk_gru_forward_row(
-                    float(a), float(hh), float(inputBias + j0), float(hiddenBias + j0),
-                    float(hPrev + state), float(hNext + state), hnSaved.map { float($0 + state) },
-                    float(output.row(b) + j0), Int64(count), Int64(hidden))
-            } else {
-                forwardReference(
-                    gates: a, recurrent: hh, inputBias: inputBias + j0, hiddenBias: hiddenBias + j0,
-                    hnSaved: hnSaved.map { $0 + state }, hPrev: hPrev + state, hNext: hNext + state,
-                    output: output.row(b) + j0, count: count, hidden: hidden)
-            }
+            Scalar.gruForwardRow(
+                gates: a, recurrent: hh, inputBias: inputBias + j0, hiddenBias: hiddenBias + j0,
+                hPrev: hPrev + state, hNext: hNext + state, hnSaved: hnSaved.map { $0 + state },
+                output: output.row(b) + j0, count: count, hidden: hidden)
         }
     }
 
@@ -80,14 +72,14 @@ enum GRUCell {
     /// - hnSaved: (B, H) in: `hh_n`; out: `∂L/∂hh_n = ∂x_n ⊙ r` (kept for the `W_hn` gradient)
     /// - dHidden: (B, 3H) out: `∂L/∂hh_r, ∂L/∂hh_z, ∂L/∂hh_n` (hidden side, for this step's GEMM)
     /// - hPrev:   (B, H) state entering the step
-    /// - dY:      (B, ·) gradient of this step's output, or `nil`
+    /// - dY:      (B, ·) gradient of this step's output
     /// - dhCarry: (B, H) in: `∂L/∂h'`; out: the direct part `∂L/∂h' ⊙ z` (whole carry if inactive)
     /// - dInputBias, dHiddenBias: (3H) `+=` the input-side and hidden-side gradients
     @inline(__always)
     static func backward<Scalar: RNNScalar>(
         gates: UnsafeMutablePointer<Scalar>, hnSaved: UnsafeMutablePointer<Scalar>,
         dHidden: UnsafeMutablePointer<Scalar>, hPrev: UnsafePointer<Scalar>,
-        dY: StridedConstRows<Scalar>?, dhCarry: UnsafeMutablePointer<Scalar>,
+        dY: StridedConstRows<Scalar>, dhCarry: UnsafeMutablePointer<Scalar>,
         dInputBias: UnsafeMutablePointer<Scalar>, dHiddenBias: UnsafeMutablePointer<Scalar>,
         rows: StepRows, batch: Int, hidden: Int
     ) {
@@ -99,17 +91,10 @@ enum GRUCell {
                 (hnSaved + state).update(repeating: 0, count: hidden)
                 continue
             }
-            if Scalar.self == Float.self {
-                rk_gru_backward_row(
-                    float(gates + b * 3 * hidden), float(hnSaved + state), float(dHidden + b * 3 * hidden),
-                    float(hPrev + state), dY.map { float($0.row(b)) }, float(dhCarry + state),
-                    float(dInputBias), float(dHiddenBias), Int64(hidden))
-            } else {
-                backwardReference(
-                    gates: gates + b * 3 * hidden, hnSaved: hnSaved + state, dHidden: dHidden + b * 3 * hidden,
-                    hPrev: hPrev + state, dY: dY?.row(b), dhCarry: dhCarry + state,
-                    dInputBias: dInputBias, dHiddenBias: dHiddenBias, hidden: hidden)
-            }
+            Scalar.gruBackwardRow(
+                gates: gates + b * 3 * hidden, hnSaved: hnSaved + state, dHidden: dHidden + b * 3 * hidden,
+                hPrev: hPrev + state, dY: dY.row(b), dhCarry: dhCarry + state,
+                dInputBias: dInputBias, dHiddenBias: dHiddenBias, hidden: hidden)
         }
     }
 
@@ -118,13 +103,13 @@ enum GRUCell {
     static func backwardReference<Scalar: RNNScalar>(
         gates a: UnsafeMutablePointer<Scalar>, hnSaved: UnsafeMutablePointer<Scalar>,
         dHidden dhh: UnsafeMutablePointer<Scalar>, hPrev: UnsafePointer<Scalar>,
-        dY dy: UnsafePointer<Scalar>?, dhCarry: UnsafeMutablePointer<Scalar>,
+        dY dy: UnsafePointer<Scalar>, dhCarry: UnsafeMutablePointer<Scalar>,
         dInputBias: UnsafeMutablePointer<Scalar>, dHiddenBias: UnsafeMutablePointer<Scalar>, hidden: Int
     ) {
         for j in 0..<hidden {
             let r = a[j], z = a[hidden + j], n = a[2 * hidden + j]
             let hn = hnSaved[j]
-            let dh = dhCarry[j] + (dy?[j] ?? 0)
+            let dh = dhCarry[j] + dy[j]
             let dnPre = dh * (1 - z) * (1 - n * n)            // ∂(x_n + r ⊙ hh_n) = dh ⊙ (1 − z) ⊙ tanh'
             let dzPre = dh * (hPrev[j] - n) * z * (1 - z)     // ∂h'/∂z = h − n
             let drPre = dnPre * hn * r * (1 - r)              // ∂n_pre/∂r = hh_n

@@ -3,10 +3,9 @@
 //   c' = f ⊙ c + i ⊙ g        h' = o ⊙ tanh(c')
 // Dimension legend: see StepRows.swift (B, H, G = 4).
 //
-// `forward`/`backward` run the vectorised C row kernels for Float (CRNNKitKernels) and the
-// generic reference loops below for every other type; the tests hold the two equal.
-
-import CRNNKitKernels
+// `forward`/`backward` walk the rows of a step and call the scalar type's row kernel
+// (CellKernels.swift): the vectorised C kernel for Float, the reference loops below for Double;
+// the tests hold the two equal.
 
 /// The elementwise half of an LSTM step; the matrix products are done by the layer driver.
 enum LSTMCell {
@@ -36,17 +35,10 @@ enum LSTMCell {
                             zeroing: output.row(b) + j0, count: count)
                 continue
             }
-            if Scalar.self == Float.self {
-                rk_lstm_forward_row(
-                    float(a), float(bias + j0), float(cPrev + state), float(cNext + state),
-                    float(hNext + state), tanhC.map { float($0 + state) }, float(output.row(b) + j0),
-                    Int64(count), Int64(hidden))
-            } else {
-                forwardReference(
-                    gates: a, bias: bias + j0, cPrev: cPrev + state, cNext: cNext + state,
-                    hNext: hNext + state, tanhC: tanhC.map { $0 + state }, output: output.row(b) + j0,
-                    count: count, hidden: hidden)
-            }
+            Scalar.lstmForwardRow(
+                gates: a, bias: bias + j0, cPrev: cPrev + state, cNext: cNext + state,
+                hNext: hNext + state, tanhC: tanhC.map { $0 + state }, output: output.row(b) + j0,
+                count: count, hidden: hidden)
         }
     }
 
@@ -82,7 +74,7 @@ enum LSTMCell {
     ///
     /// - gates:   (B, 4H) in: activations `i, f, g, o`; out: `∂L/∂a` (zero for inactive rows)
     /// - cPrev:   (B, H) cell state entering the step;  tanhC: (B, H) `tanh(c')`
-    /// - dY:      (B, ·) gradient of this step's output, or `nil`
+    /// - dY:      (B, ·) gradient of this step's output
     /// - dhCarry: (B, H) in: `∂L/∂h'` from later steps; out: the part of `∂L/∂h` that does not
     ///            go through `W_hh` (the whole carry for inactive rows, 0 otherwise)
     /// - dcCarry: (B, H) in: `∂L/∂c'` from later steps; out: `∂L/∂c`
@@ -91,7 +83,7 @@ enum LSTMCell {
     static func backward<Scalar: RNNScalar>(
         gates: UnsafeMutablePointer<Scalar>,
         cPrev: UnsafePointer<Scalar>, tanhC: UnsafePointer<Scalar>,
-        dY: StridedConstRows<Scalar>?,
+        dY: StridedConstRows<Scalar>,
         dhCarry: UnsafeMutablePointer<Scalar>, dcCarry: UnsafeMutablePointer<Scalar>,
         dBias: UnsafeMutablePointer<Scalar>, rows: StepRows, batch: Int, hidden: Int
     ) {
@@ -103,15 +95,9 @@ enum LSTMCell {
                 a.update(repeating: 0, count: 4 * hidden)
                 continue
             }
-            if Scalar.self == Float.self {
-                rk_lstm_backward_row(
-                    float(a), float(cPrev + state), float(tanhC + state), dY.map { float($0.row(b)) },
-                    float(dhCarry + state), float(dcCarry + state), float(dBias), Int64(hidden))
-            } else {
-                backwardReference(
-                    gates: a, cPrev: cPrev + state, tanhC: tanhC + state, dY: dY?.row(b),
-                    dhCarry: dhCarry + state, dcCarry: dcCarry + state, dBias: dBias, hidden: hidden)
-            }
+            Scalar.lstmBackwardRow(
+                gates: a, cPrev: cPrev + state, tanhC: tanhC + state, dY: dY.row(b),
+                dhCarry: dhCarry + state, dcCarry: dcCarry + state, dBias: dBias, hidden: hidden)
         }
     }
 
@@ -119,13 +105,13 @@ enum LSTMCell {
     @inline(__always)
     static func backwardReference<Scalar: RNNScalar>(
         gates a: UnsafeMutablePointer<Scalar>, cPrev: UnsafePointer<Scalar>, tanhC: UnsafePointer<Scalar>,
-        dY dy: UnsafePointer<Scalar>?, dhCarry: UnsafeMutablePointer<Scalar>,
+        dY dy: UnsafePointer<Scalar>, dhCarry: UnsafeMutablePointer<Scalar>,
         dcCarry: UnsafeMutablePointer<Scalar>, dBias: UnsafeMutablePointer<Scalar>, hidden: Int
     ) {
         for j in 0..<hidden {
             let i = a[j], f = a[hidden + j], g = a[2 * hidden + j], o = a[3 * hidden + j]
             let tc = tanhC[j]
-            let dh = dhCarry[j] + (dy?[j] ?? 0)
+            let dh = dhCarry[j] + dy[j]
             // dc = ∂L/∂c' + dh ⊙ o ⊙ (1 − tanh²c')
             let dc = dcCarry[j] + dh * o * (1 - tc * tc)
             let di = dc * g * i * (1 - i)              // ∂a_i = dc ⊙ g ⊙ σ'

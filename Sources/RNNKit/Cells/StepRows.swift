@@ -53,15 +53,3 @@ func passThrough<Scalar: RNNScalar>(
     if let cPrev, let cNext { cNext.update(from: cPrev, count: count) }
     output.update(repeating: 0, count: count)
 }
-
-/// Views a `Float` buffer of a generic kernel as `Float` for the C kernels; only called
-/// behind `Scalar.self == Float.self`, where it is the identity.
-@inline(__always)
-func float<Scalar>(_ pointer: UnsafeMutablePointer<Scalar>) -> UnsafeMutablePointer<Float> {
-    UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: Float.self)
-}
-
-@inline(__always)
-func float<Scalar>(_ pointer: UnsafePointer<Scalar>) -> UnsafePointer<Float> {
-    UnsafeRawPointer(pointer).assumingMemoryBound(to: Float.self)
-}

@@ -1,10 +1,9 @@
 // Elman RNN cell:  h' = φ(W_ih x + b_ih + W_hh h + b_hh),  φ = tanh or relu.
 // Dimension legend: see StepRows.swift (B, H, G = 1).
 //
-// `forward`/`backward` run the vectorised C row kernels for Float (CRNNKitKernels) and the
-// generic reference loops below for every other type; the tests hold the two equal.
-
-import CRNNKitKernels
+// `forward`/`backward` walk the rows of a step and call the scalar type's row kernel
+// (CellKernels.swift): the vectorised C kernel for Float, the reference loops below for Double;
+// the tests hold the two equal.
 
 /// The elementwise half of a vanilla RNN step; the matrix products are done by the layer driver.
 enum VanillaCell {
@@ -29,13 +28,8 @@ enum VanillaCell {
                 passThrough(hPrev + state, to: hNext + state, zeroing: output.row(b) + j0, count: count)
                 continue
             }
-            if Scalar.self == Float.self {
-                rk_rnn_forward_row(float(gates + state), float(bias + j0), relu ? 1 : 0,
-                                   float(hNext + state), float(output.row(b) + j0), Int64(count))
-            } else {
-                forwardReference(gates: gates + state, bias: bias + j0, relu: relu,
+            Scalar.rnnForwardRow(gates: gates + state, bias: bias + j0, relu: relu,
                                  hNext: hNext + state, output: output.row(b) + j0, count: count)
-            }
         }
     }
 
@@ -63,7 +57,7 @@ enum VanillaCell {
     @inline(__always)
     static func backward<Scalar: RNNScalar>(
         gates: UnsafeMutablePointer<Scalar>, relu: Bool,
-        dY: StridedConstRows<Scalar>?, dhCarry: UnsafeMutablePointer<Scalar>,
+        dY: StridedConstRows<Scalar>, dhCarry: UnsafeMutablePointer<Scalar>,
         dBias: UnsafeMutablePointer<Scalar>, rows: StepRows, batch: Int, hidden: Int
     ) {
         for b in 0..<batch {
@@ -72,25 +66,20 @@ enum VanillaCell {
                 (gates + b * hidden).update(repeating: 0, count: hidden)
                 continue
             }
-            if Scalar.self == Float.self {
-                rk_rnn_backward_row(float(gates + b * hidden), relu ? 1 : 0, dY.map { float($0.row(b)) },
-                                    float(dhCarry + state), float(dBias), Int64(hidden))
-            } else {
-                backwardReference(gates: gates + b * hidden, relu: relu, dY: dY?.row(b),
+            Scalar.rnnBackwardRow(gates: gates + b * hidden, relu: relu, dY: dY.row(b),
                                   dhCarry: dhCarry + state, dBias: dBias, hidden: hidden)
-            }
         }
     }
 
     /// The reference backward of one row.
     @inline(__always)
     static func backwardReference<Scalar: RNNScalar>(
-        gates a: UnsafeMutablePointer<Scalar>, relu: Bool, dY dy: UnsafePointer<Scalar>?,
+        gates a: UnsafeMutablePointer<Scalar>, relu: Bool, dY dy: UnsafePointer<Scalar>,
         dhCarry: UnsafeMutablePointer<Scalar>, dBias: UnsafeMutablePointer<Scalar>, hidden: Int
     ) {
         for j in 0..<hidden {
             let h = a[j]
-            let dh = dhCarry[j] + (dy?[j] ?? 0)
+            let dh = dhCarry[j] + dy[j]
             let da = relu ? (h > 0 ? dh : 0) : dh * (1 - h * h)
             a[j] = da
             dBias[j] += da

@@ -16,12 +16,12 @@ struct DirectionPass<Scalar: RNNScalar> {
     let training: Bool
     let wIH: UnsafePointer<Scalar>     // (G·H, I_k)
     let wHH: UnsafePointer<Scalar>     // (G·H, H)
-    /// `W_ih` and `W_hh` packed for `rk_packed_product` (Float on CPUs where it is fast), or
-    /// `nil`: both products then go through ``RNNScalar/multiplyTransposed``.
-    let packedWIH: UnsafePointer<Float>?
-    let packedWHH: UnsafePointer<Float>?
+    /// `W_ih` and `W_hh` packed for ``CellRowKernels/packedProduct`` (Float on CPUs where it is
+    /// fast), or `nil`: both products then go through ``RNNScalar/multiplyTransposed``.
+    let packedWIH: UnsafePointer<Scalar>?
+    let packedWHH: UnsafePointer<Scalar>?
     /// `W_hh` packed as the right operand of backward's `∂h += ∂a · W_hh`, or `nil` (then OpenBLAS).
-    let packedWHHTransposed: UnsafePointer<Float>?
+    let packedWHHTransposed: UnsafePointer<Scalar>?
     let bIH: UnsafePointer<Scalar>     // (G·H)
     let bHH: UnsafePointer<Scalar>     // (G·H)
     let buffers: DirectionBuffers<Scalar>
@@ -93,7 +93,7 @@ struct DirectionPass<Scalar: RNNScalar> {
     /// `gates (chunk·B, G·H) = X (chunk·B, I_k) · W_ih^T` for the rows `rows` and the units
     /// `columns` of every gate, on the packed `W_ih`: one product over all the chunk's rows when
     /// `rows` is the whole batch (they are contiguous in X), else one per step.
-    private func projectChunk(_ chunk: Range<Int>, rows: Range<Int>, columns: Range<Int>, packed: UnsafePointer<Float>) {
+    private func projectChunk(_ chunk: Range<Int>, rows: Range<Int>, columns: Range<Int>, packed: UnsafePointer<Scalar>) {
         let B = batch, firstSlot = gateSlot(time: chunk.lowerBound, chunk: chunk)
         if rows.count == B {
             project(rowCount: chunk.count * B, firstRow: chunk.lowerBound * B, firstSlotRow: firstSlot * B,
@@ -108,10 +108,10 @@ struct DirectionPass<Scalar: RNNScalar> {
 
     /// `gates[firstSlotRow…] (rowCount, G·H) = X[firstRow…] (rowCount, I_k) · W_ih^T` for `columns`.
     @inline(__always)
-    private func project(rowCount: Int, firstRow: Int, firstSlotRow: Int, columns: Range<Int>, packed: UnsafePointer<Float>) {
-        rk_packed_product(Int64(rowCount), Int64(inputWidth), float(input + firstRow * inputWidth), Int64(inputWidth),
-                          packed, Int64(cell.gateCount), Int64(hidden), Int64(columns.lowerBound),
-                          Int64(columns.upperBound), 0, float(buffers.gates + firstSlotRow * gateWidth), Int64(gateWidth))
+    private func project(rowCount: Int, firstRow: Int, firstSlotRow: Int, columns: Range<Int>, packed: UnsafePointer<Scalar>) {
+        Scalar.packedProduct(rows: rowCount, k: inputWidth, a: input + firstRow * inputWidth, lda: inputWidth,
+                             packed: packed, gates: cell.gateCount, hidden: hidden, columns: columns,
+                             accumulate: false, c: buffers.gates + firstSlotRow * gateWidth, ldc: gateWidth)
     }
 
     /// Every step, in processing order, for the batch rows `rows` and the hidden units `columns`:
@@ -186,9 +186,8 @@ struct DirectionPass<Scalar: RNNScalar> {
     ) {
         let H = hidden, GH = gateWidth
         if let packedWHH {
-            rk_packed_product(Int64(rows), Int64(H), float(hIn), Int64(H), packedWHH, Int64(cell.gateCount),
-                              Int64(H), Int64(columns.lowerBound), Int64(columns.upperBound),
-                              accumulate ? 1 : 0, float(c), Int64(GH))
+            Scalar.packedProduct(rows: rows, k: H, a: hIn, lda: H, packed: packedWHH, gates: cell.gateCount,
+                                 hidden: H, columns: columns, accumulate: accumulate, c: c, ldc: GH)
         } else {
             precondition(columns.count == H, "only packed weights split a step's units across workers")
             Scalar.multiplyTransposed(m: rows, n: GH, k: H, a: hIn, lda: H, b: wHH, ldb: H,
@@ -254,8 +253,8 @@ struct DirectionPass<Scalar: RNNScalar> {
     private func backwardProduct(rows: Int, dGates: UnsafePointer<Scalar>, into dh: UnsafeMutablePointer<Scalar>) {
         let H = hidden, GH = gateWidth
         if let packedWHHTransposed {
-            rk_packed_product(Int64(rows), Int64(GH), float(dGates), Int64(GH), packedWHHTransposed, 1, Int64(H),
-                              0, Int64(H), 1, float(dh), Int64(H))
+            Scalar.packedProduct(rows: rows, k: GH, a: dGates, lda: GH, packed: packedWHHTransposed, gates: 1,
+                                 hidden: H, columns: 0..<H, accumulate: true, c: dh, ldc: H)
         } else {
             Scalar.multiply(m: rows, n: H, k: GH, a: dGates, lda: GH, b: wHH, ldb: H, beta: 1, c: dh, ldc: H)
         }

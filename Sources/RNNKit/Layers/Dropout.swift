@@ -39,6 +39,12 @@ public final class Dropout<Scalar: RNNScalar> {
 
     /// Applies dropout to `values` in place; same semantics as ``forward(_:)``.
     public func forward(inPlace values: inout [Scalar]) {
+        values.withUnsafeMutableBufferPointer { forward(inPlace: $0) }
+    }
+
+    /// Applies dropout to the buffer `values` in place, drawing its elements' masks in order;
+    /// same semantics as ``forward(_:)``.
+    public func forward(inPlace values: UnsafeMutableBufferPointer<Scalar>) {
         guard isTraining, probability > 0 else {
             mask = []
             return
@@ -65,6 +71,11 @@ public final class Dropout<Scalar: RNNScalar> {
 
     /// Backpropagates in place; same semantics as ``backward(_:)``.
     public func backward(inPlace gradient: inout [Scalar]) throws {
+        try gradient.withUnsafeMutableBufferPointer { try backward(inPlace: $0) }
+    }
+
+    /// Backpropagates the buffer `gradient` in place; same semantics as ``backward(_:)``.
+    public func backward(inPlace gradient: UnsafeMutableBufferPointer<Scalar>) throws {
         guard !mask.isEmpty || (isTraining && probability > 0 && !gradient.isEmpty) else { return }
         guard gradient.count == mask.count else {
             throw RNNKitError(.shapeMismatch,

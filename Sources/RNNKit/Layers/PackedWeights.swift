@@ -1,5 +1,6 @@
-// The weights of a Float network packed for the product kernel (rk_packed_product in
-// Sources/CRNNKitKernels/recurrent_product.c), made once and remade only when the parameters change.
+// The weights of a network packed for the product kernel (Scalar.packedProduct: for Float,
+// rk_packed_product in Sources/CRNNKitKernels/recurrent_product.c), made once and remade only when
+// the parameters change.
 // Dimension legend: L layers, D directions, G gates, H hidden, I_k input features of layer k.
 
 import CRNNKitKernels
@@ -15,25 +16,23 @@ import CRNNKitKernels
 /// Both products of a forward go through the packed kernel, which computes every element as one
 /// FMA chain in a fixed order: a row's result does not depend on how many rows are multiplied
 /// with it (a streamed step and a whole sequence agree bitwise) nor on which columns a worker owns.
-final class PackedWeights {
+final class PackedWeights<Scalar: RNNScalar> {
     /// Per matrix `2·(layer·D + direction) + {0: input, 1: recurrent}`: its offset in `storage`.
     private let offsets: [Int]
-    private let storage: UnsafeMutableBufferPointer<Float>
+    private let storage: UnsafeMutableBufferPointer<Scalar>
     /// The ``RecurrentNetwork/parameters`` version the copies were made from, `nil` before the first.
     private var packedVersion: UInt64?
     /// Backward's copies, `L·D` of `rk_packed_count(1, H, G·H)` floats, allocated by the first
     /// training forward (inference never needs them), and their version.
-    private var transposed: UnsafeMutableBufferPointer<Float>?
+    private var transposed: UnsafeMutableBufferPointer<Scalar>?
     private var transposedVersion: UInt64?
     private let transposedCount: Int
     private let matrixPairs: Int
 
-    /// Whether forward uses packed weights for `Scalar` on this CPU: Float, where the packed
-    /// kernel has vector registers, AVX2+FMA or AVX-512 (elsewhere OpenBLAS is faster than its
-    /// portable path; `RNNKIT_PACKED_KERNEL=portable` also selects that).
-    static func isUsed<Scalar>(for _: Scalar.Type) -> Bool {
-        Scalar.self == Float.self && rk_packed_product_is_fast() != 0
-    }
+    /// Whether a network of `Scalar` uses packed weights on this CPU: ``CellRowKernels/hasPackedProduct``
+    /// (Float where the packed kernel has vector registers, AVX2+FMA or AVX-512; elsewhere OpenBLAS
+    /// is faster than its portable path, and `RNNKIT_PACKED_KERNEL=portable` also selects that).
+    static var isUsed: Bool { Scalar.hasPackedProduct }
 
     /// Allocates the packed copies for `configuration`.
     /// - Throws: if they would not fit in memory.
@@ -49,7 +48,7 @@ final class PackedWeights {
                 }
             }
         }
-        try ensureAllocatable(total, of: Float.self, what: "packed weights")
+        try ensureAllocatable(total, of: Scalar.self, what: "packed weights")
         self.offsets = offsets
         matrixPairs = c.numLayers * c.directionCount
         transposedCount = Int(rk_packed_count(1, Int64(c.hiddenSize), Int64(c.cell.gateCount * c.hiddenSize)))
@@ -63,44 +62,46 @@ final class PackedWeights {
     }
 
     /// The packed `W_ih` of `layer·D + direction`.
-    func input(_ index: Int) -> UnsafePointer<Float> { UnsafePointer(storage.baseAddress! + offsets[2 * index]) }
+    func input(_ index: Int) -> UnsafePointer<Scalar> { UnsafePointer(storage.baseAddress! + offsets[2 * index]) }
 
     /// The packed `W_hh` of `layer·D + direction`.
-    func recurrent(_ index: Int) -> UnsafePointer<Float> { UnsafePointer(storage.baseAddress! + offsets[2 * index + 1]) }
+    func recurrent(_ index: Int) -> UnsafePointer<Scalar> { UnsafePointer(storage.baseAddress! + offsets[2 * index + 1]) }
 
     /// Backward's packed `W_hh` of `layer·D + direction`, after ``refreshTransposed(from:layout:configuration:version:)``.
-    func recurrentTransposed(_ index: Int) -> UnsafePointer<Float>? {
+    func recurrentTransposed(_ index: Int) -> UnsafePointer<Scalar>? {
         transposed.map { UnsafePointer($0.baseAddress! + index * transposedCount) }
     }
 
     /// Allocates (once) and repacks backward's copies unless they were made from `version`.
     /// - Throws: if they would not fit in memory.
-    func refreshTransposed(from parameters: UnsafePointer<Float>, layout: ParameterLayout,
+    func refreshTransposed(from parameters: UnsafePointer<Scalar>, layout: ParameterLayout,
                            configuration c: RecurrentConfiguration, version: UInt64) throws {
         if transposed == nil {
             let total = try checkedProduct(matrixPairs, transposedCount, what: "packed recurrent weights")
-            try ensureAllocatable(total, of: Float.self, what: "packed recurrent weights")
+            try ensureAllocatable(total, of: Scalar.self, what: "packed recurrent weights")
             transposed = .allocateAligned(capacity: total)
             transposed!.initialize(repeating: 0)
         }
         guard transposedVersion != version, let transposed else { return }
-        let GH = Int64(c.cell.gateCount * c.hiddenSize), H = Int64(c.hiddenSize)
+        let GH = c.cell.gateCount * c.hiddenSize, H = c.hiddenSize
         forEachDirection(of: c, layout: layout) { index, _, weightHH in
-            rk_pack_transposed(GH, H, parameters + weightHH.offset, H,
-                               transposed.baseAddress! + index * transposedCount)
+            Scalar.packTransposed(k: GH, n: H, parameters + weightHH.offset,
+                                  into: transposed.baseAddress! + index * transposedCount)
         }
         transposedVersion = version
     }
 
     /// Repacks every weight matrix from `parameters` unless the copies were made from `version`.
-    func refresh(from parameters: UnsafePointer<Float>, layout: ParameterLayout,
+    func refresh(from parameters: UnsafePointer<Scalar>, layout: ParameterLayout,
                  configuration c: RecurrentConfiguration, version: UInt64) {
         guard packedVersion != version else { return }
-        let G = Int64(c.cell.gateCount), H = Int64(c.hiddenSize)
+        let G = c.cell.gateCount, H = c.hiddenSize
         forEachDirection(of: c, layout: layout) { index, weightIH, weightHH in
-            let I = Int64(weightIH.count) / (G * H)
-            rk_pack_recurrent(G, H, I, parameters + weightIH.offset, I, storage.baseAddress! + offsets[2 * index])
-            rk_pack_recurrent(G, H, H, parameters + weightHH.offset, H, storage.baseAddress! + offsets[2 * index + 1])
+            let I = weightIH.count / (G * H)
+            Scalar.packRows(gates: G, hidden: H, width: I, parameters + weightIH.offset,
+                            into: storage.baseAddress! + offsets[2 * index])
+            Scalar.packRows(gates: G, hidden: H, width: H, parameters + weightHH.offset,
+                            into: storage.baseAddress! + offsets[2 * index + 1])
         }
         packedVersion = version
     }

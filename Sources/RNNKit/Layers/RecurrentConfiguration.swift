@@ -12,11 +12,14 @@ public struct RecurrentConfiguration: Codable, Sendable, Equatable, Hashable {
     public var bidirectional: Bool
     /// Whether inputs and outputs are laid out `[B, T, ·]` instead of `[T, B, ·]` (default `false`).
     public var batchFirst: Bool
+    /// Dropout probability `p` on the outputs of every layer but the last, in training mode
+    /// (PyTorch's `dropout` argument), in `[0, 1)`; default 0.
+    public var dropout: Double
 
-    /// Creates a configuration. Defaults: one layer, unidirectional, time-major.
+    /// Creates a configuration. Defaults: one layer, unidirectional, time-major, no dropout.
     public init(
         cell: CellKind, inputSize: Int, hiddenSize: Int, numLayers: Int = 1,
-        bidirectional: Bool = false, batchFirst: Bool = false
+        bidirectional: Bool = false, batchFirst: Bool = false, dropout: Double = 0
     ) {
         self.cell = cell
         self.inputSize = inputSize
@@ -24,6 +27,7 @@ public struct RecurrentConfiguration: Codable, Sendable, Equatable, Hashable {
         self.numLayers = numLayers
         self.bidirectional = bidirectional
         self.batchFirst = batchFirst
+        self.dropout = dropout
     }
 
     /// Number of directions `D`: 2 when bidirectional, else 1.
@@ -35,8 +39,11 @@ public struct RecurrentConfiguration: Codable, Sendable, Equatable, Hashable {
     /// Input features of layer `layer`: `I` for layer 0, `D·H` above it.
     public func layerInputSize(_ layer: Int) -> Int { layer == 0 ? inputSize : outputSize }
 
-    /// Throws unless every size is positive and the parameter count fits in memory.
+    /// Throws unless every size is positive, the dropout is in `[0, 1)` and the parameter count fits in memory.
     public func validate() throws {
+        guard dropout >= 0, dropout < 1 else {
+            throw RNNKitError(.invalidArgument, "dropout \(dropout) is out of range; expected 0 ≤ p < 1")
+        }
         guard inputSize >= 1 else {
             throw RNNKitError(.invalidArgument, "input size must be at least 1, got \(inputSize)")
         }

@@ -1,17 +1,22 @@
-// The stacked, optionally bidirectional recurrent network: validation, workspace, and the
-// order of the passes. The work of one layer and direction is in DirectionPass.swift.
+// The stacked, optionally bidirectional recurrent network: validation, workspace, the order of
+// the passes and the dropout between layers. The work of one layer and direction is in
+// DirectionPass.swift; how a pass uses the workers is decided once, in PassSchedule.swift.
 // Dimension legend:
 //   T time steps   B batch   I input features (of layer 0; I_k of layer k)
 //   H hidden       G gates (RNN 1, GRU 3, LSTM 4)   D directions   L layers
 //
 // Forward, per layer k (bottom first) and direction d:
-//   gates(T·B, G·H) = X(T·B, I_k) · W_ih^T                  one GEMM before the time loop
-//   for each step: gates_t += h_prev · W_hh^T               one GEMM (B, G·H) per step
-//                  cell kernel: bias, activations, state update, output — one fused pass
+//   without packed weights: gates(T·B, G·H) = X(T·B, I_k) · W_ih^T     one GEMM before the time loop
+//   for each step:  with packed weights, every few steps: gates of the next chunk of steps =
+//                       X(chunk·B, I_k) · W_ih^T                           one packed product
+//                   gates_t += h_prev · W_hh^T                             one product (B, G·H)
+//                   cell kernel: bias, activations, state update, output   one fused pass
+//   between layers (training, dropout p > 0): y_k = dropout_k(y_k), the input of layer k + 1
 // Backward, per layer k (top first) and direction d:
+//   ∂y_k = ∂y_k ⊙ mask_k (below the top layer, with dropout)
 //   for each step, in reverse processing order:
-//                  cell kernel: ∂gates_t, direct state gradients, bias sums — one fused pass
-//                  ∂h_prev += ∂gates_t · W_hh                   one GEMM per step
+//                   cell kernel: ∂gates_t, direct state gradients, bias sums — one fused pass
+//                   ∂h_prev += ∂gates_t · W_hh                   one product per step
 //   after the loop: ∂W_ih += ∂gates^T · X, ∂W_hh += ∂gates^T · H_prev, ∂X += ∂gates · W_ih
 //                   one GEMM each, over all steps
 
@@ -64,25 +69,60 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
     /// Counts changes of ``parameters``; packed weights remember the version they were made from.
     private var parameterVersion: UInt64 = 0
     /// `W_ih` and `W_hh` packed for forward's products, when ``PackedWeights/isUsed(for:)``.
-    private var packedWeights: PackedWeights?
+    private var packedWeights: PackedWeights<Scalar>?
     private var trainingWorkspace: Workspace<Scalar>?
     private var inferenceWorkspace: Workspace<Scalar>?
     /// Whether the training workspace holds the activations of a forward not yet differentiated.
     private var backwardReady = false
+    /// The dropout on the outputs of layers `0..<L−1` (``RecurrentConfiguration/dropout``).
+    private let interLayerDropouts: [Dropout<Scalar>]
 
     /// Creates a network with PyTorch's default initialisation: every parameter drawn from
     /// U(−1/√H, 1/√H) in `state_dict` order by ``SeededGenerator`` seeded with `seed` (default 0).
-    /// - Throws: ``RNNKitError`` if a size is not positive or the parameters would not fit in memory.
-    public init(_ configuration: RecurrentConfiguration, seed: UInt64 = 0) throws {
+    /// The dropout between layers draws from streams derived from `seed` as well.
+    /// - Throws: ``RNNKitError`` if a size is not positive, the dropout is out of range or the
+    ///   parameters would not fit in memory.
+    public convenience init(_ configuration: RecurrentConfiguration, seed: UInt64 = 0) throws {
         try configuration.validate()
+        try self.init(configuration, parameterSeeds: [seed],
+                      dropoutSeeds: (0..<max(0, configuration.numLayers - 1)).map { derivedSeed(seed, 200 + UInt64($0)) })
+    }
+
+    /// Creates a network whose parameters are drawn from U(−1/√H, 1/√H) in `state_dict` order:
+    /// all from one stream seeded `parameterSeeds[0]` when it holds one seed, else layer `k` from
+    /// its own stream seeded `parameterSeeds[k]` (one seed per layer). `dropoutSeeds` (`L − 1`)
+    /// seed the dropout after each layer but the last.
+    init(_ configuration: RecurrentConfiguration, parameterSeeds: [UInt64], dropoutSeeds: [UInt64]) throws {
+        try configuration.validate()
+        precondition(parameterSeeds.count == 1 || parameterSeeds.count == configuration.numLayers)
+        precondition(dropoutSeeds.count == configuration.numLayers - 1)
         self.configuration = configuration
         self.layout = ParameterLayout(configuration)
         try ensureAllocatable(try checkedProduct(2, layout.totalCount, what: "parameters and gradients"),
                               of: Scalar.self, what: "parameters and gradients")
-        var generator = SeededGenerator(seed: seed)
         let bound = 1 / Double(configuration.hiddenSize).squareRoot()
-        self.parameters = (0..<layout.totalCount).map { _ in Scalar(generator.nextUniform(-bound, bound)) }
+        var parameters: [Scalar] = []
+        parameters.reserveCapacity(layout.totalCount)
+        var generator = SeededGenerator(seed: parameterSeeds[0])
+        for entry in layout.entries {
+            if parameterSeeds.count > 1, entry.direction == 0, entry.role == .inputWeight {
+                generator = SeededGenerator(seed: parameterSeeds[entry.layer])
+            }
+            for _ in 0..<entry.count { parameters.append(Scalar(generator.nextUniform(-bound, bound))) }
+        }
+        self.parameters = parameters
         self.gradients = Array(repeating: 0, count: layout.totalCount)
+        self.interLayerDropouts = try dropoutSeeds.map { try Dropout<Scalar>(probability: configuration.dropout, seed: $0) }
+    }
+
+    /// The states of the dropout streams between layers, one per layer but the last (saved in
+    /// training checkpoints so that a resumed run draws the same masks).
+    public var dropoutGeneratorStates: [UInt64] {
+        get { interLayerDropouts.map(\.generator.state) }
+        set {
+            precondition(newValue.count == interLayerDropouts.count, "expected one dropout state per layer but the last")
+            for (dropout, state) in zip(interLayerDropouts, newValue) { dropout.generator.state = state }
+        }
     }
 
     // MARK: Parameters by name
@@ -221,18 +261,19 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
         workspace.hasLengths = lengths != nil
         copyLayout(from: input, to: workspace.input, steps: steps, batch: batch, features: c.inputSize, toTimeMajor: true)
 
-        let threads = threadCount()
-        if PackedWeights.isUsed(for: Scalar.self), packedWeights == nil {
+        if PackedWeights<Scalar>.isUsed, packedWeights == nil {
             packedWeights = try PackedWeights(c)
         }
         if training, let packedWeights {
             try parameters.withUnsafeBufferPointer { p in
-                try packedWeights.refreshTransposed(from: float(p.baseAddress!), layout: layout, configuration: c,
+                try packedWeights.refreshTransposed(from: p.baseAddress!, layout: layout, configuration: c,
                                                     version: parameterVersion)
             }
         }
+        let schedule = passSchedule(steps: steps, batch: batch)
+        let layerOutputCount = steps * batch * c.outputSize
         parameters.withUnsafeBufferPointer { p in
-            packedWeights?.refresh(from: float(p.baseAddress!), layout: layout, configuration: c, version: parameterVersion)
+            packedWeights?.refresh(from: p.baseAddress!, layout: layout, configuration: c, version: parameterVersion)
             for layer in 0..<c.numLayers {
                 let passes = (0..<c.directionCount).map { direction in
                     makePass(layer: layer, direction: direction, workspace: workspace, parameters: p.baseAddress!,
@@ -242,18 +283,20 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
                     let index = (layer * c.directionCount + direction) * batch * c.hiddenSize
                     passes[direction].prepareForward(h0: initialHidden.map { $0 + index }, c0: initialCell.map { $0 + index })
                 }
-                let allUnits = 0..<c.hiddenSize
-                if passes.count == 2 && threads >= 2 {
-                    // The two directions are independent: one thread each, no barrier per step.
+                if schedule.directionsInParallel {
                     runConcurrently(2) { direction in
                         prepare(direction)
-                        passes[direction].forwardSteps(rows: 0..<batch, columns: allUnits)
+                        passes[direction].forwardSteps(rows: 0..<batch, columns: 0..<c.hiddenSize)
                     }
                 } else {
                     for direction in passes.indices {
                         prepare(direction)
-                        forwardTimeLoop(passes[direction], batch: batch)
+                        forwardTimeLoop(passes[direction], batch: batch, schedule: schedule)
                     }
+                }
+                if training, layer < c.numLayers - 1 {
+                    interLayerDropouts[layer].forward(
+                        inPlace: UnsafeMutableBufferPointer(start: workspace.output(ofLayer: layer), count: layerOutputCount))
                 }
             }
         }
@@ -264,12 +307,11 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
         if training { backwardReady = true }
     }
 
-    /// The time loop of one direction on as many workers as the thread policy gives it
-    /// (Support/Threading.swift): hidden units split with a barrier per step, or batch rows split.
-    private func forwardTimeLoop(_ pass: DirectionPass<Scalar>, batch: Int) {
+    /// The time loop of one direction on the workers of `schedule`: hidden units split with a
+    /// barrier per step, or batch rows split (also when the column workers cannot be started).
+    private func forwardTimeLoop(_ pass: DirectionPass<Scalar>, batch: Int, schedule: PassSchedule) {
         let H = configuration.hiddenSize
-        let columnWorkers = pass.packedWHH == nil ? 1
-            : columnWorkerCount(batch: batch, gates: configuration.cell.gateCount, hidden: H)
+        let columnWorkers = schedule.forwardColumnWorkers
         if columnWorkers > 1 {
             var barrier = rk_barrier()
             rk_barrier_init(&barrier, Int64(columnWorkers))
@@ -281,7 +323,7 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
             }
             if ran { return }
         }
-        let workers = stepWorkerCount(batch: batch, weightBytes: recurrentWeightBytes)
+        let workers = schedule.forwardRowWorkers
         runConcurrently(workers) { worker in
             pass.forwardSteps(rows: workerRows(worker, of: workers, count: batch), columns: 0..<H)
         }
@@ -382,22 +424,22 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
         let top = c.numLayers - 1
         copyLayout(from: outputGradient.baseAddress!, to: ws.outputGradients[top % 2],
                    steps: T, batch: B, features: c.outputSize, toTimeMajor: true)
-        let threads = threadCount()
-        parameters.withUnsafeBufferPointer { p in
-            gradients.withUnsafeMutableBufferPointer { g in
+        let schedule = passSchedule(steps: T, batch: B)
+        try parameters.withUnsafeBufferPointer { p in
+            try gradients.withUnsafeMutableBufferPointer { g in
                 for layer in stride(from: top, through: 0, by: -1) {
-                    let dOut = UnsafePointer(ws.outputGradients[layer % 2])              // (T, B, D·H)
+                    let dOut = ws.outputGradients[layer % 2]                              // (T, B, D·H)
+                    if layer < top {
+                        // ∂y_k through the dropout between layers k and k + 1.
+                        try interLayerDropouts[layer].backward(inPlace: UnsafeMutableBufferPointer(start: dOut, count: T * B * c.outputSize))
+                    }
                     let dIn = layer == 0 ? ws.inputGradient! : ws.outputGradients[(layer - 1) % 2]
                     dIn.update(repeating: 0, count: T * B * c.layerInputSize(layer))
                     let passes = (0..<D).map { direction in
                         makePass(layer: layer, direction: direction, workspace: ws, parameters: p.baseAddress!)
                     }
-                    // With packed weights RNNKit's own workers split the large products too, each
-                    // calling OpenBLAS single-threaded: OpenBLAS's idle threads spin for a while
-                    // after every threaded call and would take cores from the next time loop.
-                    let splitsProducts = passes[0].packedWHHTransposed != nil
-                    /// Runs the time loop of `direction` on `workers` workers, then its weight gradients
-                    /// on `productWorkers`.
+                    /// The time loop of `direction` on `workers` workers, then its weight gradients on
+                    /// `productWorkers` and its bias gradients.
                     func differentiate(_ direction: Int, workers: Int, productWorkers: Int) {
                         let index = (layer * D + direction) * B * H
                         let pass = passes[direction]
@@ -420,20 +462,16 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
                         initialHiddenGradient?.baseAddress!.advanced(by: index).update(from: pass.buffers.dhCarry, count: B * H)
                         initialCellGradient?.baseAddress!.advanced(by: index).update(from: pass.buffers.dcCarry, count: B * H)
                     }
-                    if D == 2 && threads >= 2 {
-                        // Directions in parallel; their ∂X products add into one buffer, so they follow.
+                    if schedule.directionsInParallel {
                         runConcurrently(2) { direction in differentiate(direction, workers: 1, productWorkers: 1) }
                     } else {
                         for direction in 0..<D {
-                            let workers = splitsProducts
-                                ? packedStepWorkerCount(batch: B)
-                                : stepWorkerCount(batch: B, weightBytes: recurrentWeightBytes)
-                            differentiate(direction, workers: workers,
-                                          productWorkers: splitsProducts ? splitProductWorkerCount(rows: c.cell.gateCount * H) : 1)
+                            differentiate(direction, workers: schedule.backwardRowWorkers,
+                                          productWorkers: schedule.weightGradientWorkers)
                         }
                     }
-                    let rowCount = T * B
-                    let inputWorkers = splitsProducts ? splitProductWorkerCount(rows: rowCount) : 1
+                    // The directions' ∂X products add into one buffer, so they follow one another.
+                    let rowCount = T * B, inputWorkers = schedule.inputGradientWorkers
                     for pass in passes {
                         runConcurrently(inputWorkers) { worker in
                             pass.accumulateInputGradient(dIn, rows: workerRows(worker, of: inputWorkers, count: rowCount))
@@ -454,9 +492,11 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
     /// than projecting all steps at once on the inference shapes of the suite; 1 MiB no faster).
     let projectionChunkBytes = 256 << 10
 
-    /// Bytes of one direction's `W_hh`, for the thread policy.
-    private var recurrentWeightBytes: Int {
-        configuration.cell.gateCount * configuration.hiddenSize * configuration.hiddenSize * MemoryLayout<Scalar>.stride
+    /// The schedule of a pass over `steps × batch` (PassSchedule.swift), from this network's
+    /// configuration, whether its weights are packed and the current thread count.
+    func passSchedule(steps: Int, batch: Int) -> PassSchedule {
+        PassSchedule(configuration: configuration, steps: steps, batch: batch, packed: PackedWeights<Scalar>.isUsed,
+                     threads: threadCount(), scalarBytes: MemoryLayout<Scalar>.stride)
     }
 
     /// How many steps' input projections one product computes. Without packed weights, all `T`
@@ -465,8 +505,8 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
     /// still in cache when its steps read it, and inference holds only that chunk instead of
     /// `T·B·G·H` gates. Bitwise the same numbers either way (one FMA chain per element).
     func projectionSteps(steps: Int, batch: Int) -> Int {
-        guard PackedWeights.isUsed(for: Scalar.self) else { return steps }
-        let stepBytes = batch * configuration.cell.gateCount * configuration.hiddenSize * MemoryLayout<Float>.stride
+        guard PackedWeights<Scalar>.isUsed else { return steps }
+        let stepBytes = batch * configuration.cell.gateCount * configuration.hiddenSize * MemoryLayout<Scalar>.stride
         return max(1, min(steps, projectionChunkBytes / stepBytes))
     }
 

@@ -1,12 +1,11 @@
-// The two matrix products of a recurrent step, each routed to the fastest routine for its shape.
-
-import CRNNKitKernels
+// The two matrix products of a recurrent step without packed weights, each routed to the
+// fastest routine for its shape. (With packed weights both go through Scalar.packedProduct.)
 
 extension RNNScalar {
     /// `C (m, n) = alpha · A (m, k) · B^T + beta · C`, with `B` stored `(n, k)` — the shape of every
     /// recurrent and input product (`h · W^T`). OpenBLAS's sgemm is slow for few rows, so one row
-    /// goes to gemv and 2…8 rows of Float to `rk_gemm_nt_few_rows`, which reads each row of `B`
-    /// once for all rows of `A` (2.5× OpenBLAS at 4 rows, `KernelTests` holds it to a naive product).
+    /// goes to gemv and 2…8 rows to ``CellRowKernels/fewRowsProduct(m:n:k:a:lda:b:ldb:beta:c:ldc:)``,
+    /// which reads each row of `B` once for all rows of `A` (`KernelTests` holds it to a naive product).
     ///
     /// Input projections pass `fewRows: false`: OpenBLAS's result for a row does not depend on how
     /// many rows the product has, so streaming one step at a time (B rows) keeps giving bitwise the
@@ -20,9 +19,8 @@ extension RNNScalar {
     ) {
         if m == 1 {
             gemv(transpose: false, m: n, n: k, alpha: alpha, a: b, lda: ldb, x: a, beta: beta, y: c)
-        } else if fewRows, Self.self == Float.self, m <= 8, alpha == 1 {
-            rk_gemm_nt_few_rows(Int64(m), Int64(n), Int64(k), float(a), Int64(lda), float(b), Int64(ldb),
-                                Float(beta), float(c), Int64(ldc))
+        } else if fewRows, m <= 8, alpha == 1 {
+            fewRowsProduct(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         } else {
             gemm(transposeA: false, transposeB: true, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                  b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)

@@ -1,14 +1,23 @@
 // Streaming: one time step at a time, state in, state out. Dimension legend as in
 // RecurrentNetwork.swift; streaming is unidirectional, so D = 1.
 
-/// The state a unidirectional network carries from one step to the next.
+/// The recurrent state of every layer and direction of a network or model, in PyTorch's `(h, c)`
+/// layout: what streaming carries from one step to the next, what a forward starts from and ends
+/// with (`h0`/`c0`, `h_n`/`c_n`), and what a seq2seq encoder hands its decoder.
 public struct RecurrentState<Scalar: RNNScalar>: Sendable, Equatable {
-    /// Rows `B` of the batch being streamed.
+    /// Rows `B` of the batch.
     public let batch: Int
-    /// `[L, B, H]` hidden state of every layer (PyTorch's `h` layout).
+    /// `[L·D, B, H]` hidden state of every layer and direction (`D = 1` when streaming).
     public var hidden: [Scalar]
-    /// `[L, B, H]` LSTM cell state; `nil` for RNN and GRU.
+    /// `[L·D, B, H]` LSTM cell state; `nil` for RNN and GRU.
     public var cell: [Scalar]?
+
+    /// Creates a state from its parts (counts are checked where the state is used).
+    public init(batch: Int, hidden: [Scalar], cell: [Scalar]?) {
+        self.batch = batch
+        self.hidden = hidden
+        self.cell = cell
+    }
 }
 
 extension RecurrentNetwork {

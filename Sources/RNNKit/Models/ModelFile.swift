@@ -3,8 +3,10 @@
 // Tensor names (F32), in this order:
 //   embedding.weight                      [V, E]          token models
 //   rnn.weight_ih_l{k}, rnn.weight_hh_l{k}, rnn.bias_ih_l{k}, rnn.bias_hh_l{k}   for k in 0..<L
-//   head.weight [O, H], head.bias [O]                     models with a head
-// so `{k[4:]: v for k, v in sd.items() if k.startswith("rnn.")}` loads into `torch.nn.LSTM(num_layers=L)`.
+//     (and the same with `_reverse` after each layer's own, for a bidirectional model)
+//   head.weight [O, D·H], head.bias [O]                   models with a head
+// so `{k[4:]: v for k, v in sd.items() if k.startswith("rnn.")}` loads into
+// `torch.nn.LSTM(num_layers=L, bidirectional=D == 2)`.
 // A Seq2SeqModel prefixes its halves with `encoder.` and `decoder.`.
 // Metadata: `format = rnnkit-model`, `format_version = 1`, `model_kind = sequence | seq2seq`, the
 // configuration as flat `model.*` (or `seq2seq.*`) strings, and `vocabulary` when the model has one.
@@ -128,9 +130,11 @@ extension SequenceModelConfiguration {
                 p + "num_layers": String(numLayers), p + "dropout": "\(dropout)", p + "head": head.rawValue,
                 p + "output_size": String(outputSize), p + "seed": String(seed)]
             .merging(initialization.metadata(prefix: p)) { a, _ in a }
+            .merging(bidirectional ? [p + "bidirectional": "true"] : [:]) { a, _ in a }
     }
 
-    /// Reads ``fileMetadata``.
+    /// Reads ``fileMetadata``. `model.bidirectional` is optional (files of unidirectional models
+    /// written before it existed do not have it).
     /// - Throws: ``RNNKitError`` `.invalidFile` for a missing or malformed key or an invalid configuration.
     public init(fileMetadata metadata: [String: String], source: String = "model file") throws {
         let r = MetadataReader(metadata: metadata, source: source), p = "model."
@@ -140,6 +144,7 @@ extension SequenceModelConfiguration {
                   numLayers: try r.int(p + "num_layers"), dropout: try r.double(p + "dropout"),
                   head: try r.enumeration(p + "head", SequenceHeadKind.self), outputSize: try r.int(p + "output_size"),
                   initialization: try RecurrentInitialization(r, prefix: p), seed: try r.uint64(p + "seed"))
+        bidirectional = metadata[p + "bidirectional"] == nil ? false : try r.bool(p + "bidirectional")
         do { try validate() } catch let error as RNNKitError {
             throw RNNKitError(.invalidFile, "\(source): the model configuration in the metadata is invalid: \(error.message)")
         }
@@ -191,11 +196,9 @@ extension SequenceModel {
         if let embedding {
             tensors.append(NamedTensor(name: prefix + "embedding.weight", shape: [embedding.count, embedding.dimension], values: embedding.parameters))
         }
-        for (k, layer) in layers.enumerated() {
-            for entry in layer.layout.entries {
-                tensors.append(NamedTensor(name: prefix + "rnn." + stackName(entry.name, layer: k), shape: entry.shape,
-                                           values: Array(layer.parameters[entry.offset..<entry.offset + entry.count])))
-            }
+        for entry in network.layout.entries {
+            tensors.append(NamedTensor(name: prefix + "rnn." + entry.name, shape: entry.shape,
+                                       values: Array(network.parameters[entry.offset..<entry.offset + entry.count])))
         }
         if let head {
             tensors.append(NamedTensor(name: prefix + "head.weight", shape: [head.outputSize, head.inputSize], values: head.weight))
@@ -227,11 +230,8 @@ extension SequenceModel {
         var values: [String: [Float]] = [:]
         for tensor in expected { values[tensor.name] = try file.values(of: tensor.name, as: Float.self) }
         embedding?.parameters = values[prefix + "embedding.weight"] ?? []
-        for (k, layer) in layers.enumerated() {
-            for entry in layer.layout.entries {
-                layer.parameters.replaceSubrange(entry.offset..<entry.offset + entry.count,
-                                                 with: values[prefix + "rnn." + stackName(entry.name, layer: k)]!)
-            }
+        for entry in network.layout.entries {
+            network.parameters.replaceSubrange(entry.offset..<entry.offset + entry.count, with: values[prefix + "rnn." + entry.name]!)
         }
         if let head { head.parameters = values[prefix + "head.weight"]! + (values[prefix + "head.bias"] ?? []) }
     }
@@ -292,12 +292,6 @@ private func modelFileWriter(metadata: [String: String], tensors: [NamedTensor])
     var writer = SafeTensorsWriter(metadata: metadata)
     for tensor in tensors { try writer.add(name: tensor.name, shape: tensor.shape, values: tensor.values) }
     return writer
-}
-
-/// `weight_ih_l0` of single layer `k` → `weight_ih_l{k}` of the stack.
-func stackName(_ name: String, layer: Int) -> String {
-    precondition(name.hasSuffix("_l0"))
-    return String(name.dropLast(3)) + "_l\(layer)"
 }
 
 extension Seq2SeqModel {

@@ -1,16 +1,17 @@
-// A complete sequence model: embedding (or features) → recurrent stack with dropout → linear head.
+// A complete sequence model: embedding (or features) → recurrent stack → dropout → linear head.
 // Dimension legend:
-//   T time steps   B batch   V vocabulary   E embedding   I features   H hidden   L layers   O head outputs
+//   T time steps   B batch   V vocabulary   E embedding   I features   H hidden   L layers
+//   D directions   O head outputs
 //
 // Forward (time-major throughout):
-//   x_0 (T, B, E|I) = embedding(ids) or the features
-//   for k in 0..<L:  y_k (T, B, H) = recurrent_k(x_k, h0_k, c0_k);   x_{k+1} = dropout_k(y_k)
-//   every step:  out (T·B, O) = x_L · Wᵀ + b
-//   last step:   out (B, O)   = dropout_{L−1}(h_n of layer L−1) · Wᵀ + b     (y_{L−1} is not dropped then)
-// Backward: the same lines in reverse; each layer's ∂x feeds the layer below through its dropout mask.
-//
-// The stack is L single-layer RecurrentNetworks so that dropout can sit between layers; their
-// tensors are named as one PyTorch stack would name them (`rnn.weight_ih_l{k}`, …), see ModelFile.swift.
+//   x (T, B, E|I)             = embedding(ids) or the features
+//   y (T, B, D·H), h_n, c_n   = network(x, h0, c0)       L layers, dropout between them (RecurrentNetwork)
+//   every step:  out (T·B, O) = dropout(y) · Wᵀ + b
+//   last step:   out (B, O)   = dropout(h_top) · Wᵀ + b,  h_top (B, D·H) = the top layer's h_n, its
+//                               directions side by side (forward's state after each sequence's last
+//                               valid step, then the reverse direction's state after step 0)
+//   no head:     out (T, B, D·H) = dropout(y)
+// Backward: the same lines in reverse; a last-step head's gradient enters the network as ∂h_n.
 
 /// The inputs of one batch: token ids or feature vectors, time-major.
 public enum SequenceInputs: Sendable {
@@ -20,47 +21,34 @@ public enum SequenceInputs: Sendable {
     case features([Float])
 }
 
-/// The recurrent state of every layer of a ``SequenceModel``, in PyTorch's `(h, c)` layout.
-public struct SequenceModelState: Sendable, Equatable {
-    /// Rows `B`.
-    public let batch: Int
-    /// `[L, B, H]` hidden states.
-    public var hidden: [Float]
-    /// `[L, B, H]` LSTM cell states; `nil` for RNN and GRU.
-    public var cell: [Float]?
-
-    /// Creates a state from its parts (counts are checked where the state is used).
-    public init(batch: Int, hidden: [Float], cell: [Float]?) {
-        self.batch = batch
-        self.hidden = hidden
-        self.cell = cell
-    }
-}
-
 /// The result of ``SequenceModel/forward(_:steps:batch:lengths:initialState:)``.
 public struct SequenceModelOutput: Sendable {
-    /// `[T, B, O]` (every-step head), `[B, O]` (last-step head) or `[T, B, H]` (no head).
+    /// `[T, B, O]` (every-step head), `[B, O]` (last-step head) or `[T, B, D·H]` (no head).
     public var outputs: [Float]
-    /// The state after each sequence's last valid step.
-    public var finalState: SequenceModelState
+    /// The state after each sequence's last valid step, `[L·D, B, H]`.
+    public var finalState: RecurrentState<Float>
 }
 
 /// A token or feature sequence model with a recurrent stack and a linear head; Float throughout.
 ///
+/// The stack is one ``RecurrentNetwork`` (stacked, optionally bidirectional, with lengths and
+/// dropout between layers), so its tensors are those of one PyTorch module (see ModelFile.swift).
+///
 /// Training: set ``isTraining`` (default `true`), call ``forward(_:steps:batch:lengths:initialState:)``,
 /// a loss, ``backward(outputGradient:finalStateGradient:)``, then an ``Optimizer`` on ``parameterGroups``.
-/// Inference: ``makeState(batch:)`` and ``step(tokens:state:)`` / ``step(features:state:)``, or ``sample(prime:length:temperature:seed:)``.
-/// Not thread-safe.
+/// Inference: ``makeState(batch:)`` and ``step(tokens:state:)`` / ``step(features:state:)`` (unidirectional
+/// models), or ``sample(prime:length:temperature:seed:)``. Not thread-safe.
 public final class SequenceModel {
     /// The architecture.
     public let configuration: SequenceModelConfiguration
     /// The embedding (token input), `[V, E]`; `nil` for feature input.
     public let embedding: Embedding<Float>?
-    /// The recurrent layers, one single-layer network each.
-    public let layers: [RecurrentNetwork<Float>]
-    /// Dropout after each recurrent layer (`dropouts[k]` after layer `k`).
-    public let dropouts: [Dropout<Float>]
-    /// The head; `nil` when ``SequenceModelConfiguration/head`` is `.none`.
+    /// The recurrent stack: `L` layers of `D` directions, with ``SequenceModelConfiguration/dropout``
+    /// between its layers.
+    public let network: RecurrentNetwork<Float>
+    /// The dropout on the stack's output before the head (on `h_top` for a last-step head).
+    public let outputDropout: Dropout<Float>
+    /// The head, `[O, D·H]`; `nil` when ``SequenceModelConfiguration/head`` is `.none`.
     public let head: Linear<Float>?
     /// The characters of a character-level model, saved with it; `nil` otherwise.
     public var vocabulary: CharacterVocabulary?
@@ -68,46 +56,41 @@ public final class SequenceModel {
     /// Whether dropout is active and forward keeps activations for backward (default `true`).
     public var isTraining = true {
         didSet {
-            for layer in layers { layer.isTraining = isTraining }
-            for dropout in dropouts { dropout.isTraining = isTraining }
+            network.isTraining = isTraining
+            outputDropout.isTraining = isTraining
         }
     }
 
     // Saved by forward for backward.
     private var savedIds: [Int] = []                 // [T·B]
-    private var savedLayerInputs: [[Float]] = []     // L+1 of (T, B, ·): x_0 … x_L
-    private var savedHeadInput: [Float] = []         // (T·B, H) or (B, H)
+    private var savedHeadInput: [Float] = []         // (T·B, D·H) or (B, D·H)
     private var savedShape: (steps: Int, batch: Int)?
 
     /// Creates the model with its initial weights: each part is drawn from its own stream derived
-    /// from ``SequenceModelConfiguration/seed``, then ``SequenceModelConfiguration/initialization`` is applied.
+    /// from ``SequenceModelConfiguration/seed`` (recurrent layer `k` from a stream of its own), then
+    /// ``SequenceModelConfiguration/initialization`` is applied.
     /// - Throws: ``RNNKitError`` if the configuration is invalid.
     public init(_ configuration: SequenceModelConfiguration) throws {
         try configuration.validate()
         self.configuration = configuration
-        let c = configuration
+        let c = configuration, L = c.numLayers
         embedding = c.input == .tokens
             ? try Embedding<Float>(count: c.vocabularySize, dimension: c.embeddingSize, seed: derivedSeed(c.seed, 1)) : nil
-        var layers: [RecurrentNetwork<Float>] = []
-        var dropouts: [Dropout<Float>] = []
+        network = try RecurrentNetwork<Float>(
+            c.stackConfiguration, parameterSeeds: (0..<L).map { derivedSeed(c.seed, 100 + UInt64($0)) },
+            dropoutSeeds: (0..<L - 1).map { derivedSeed(c.seed, 200 + UInt64($0)) })
         var initGenerator = SeededGenerator(seed: derivedSeed(c.seed, 2))
-        for k in 0..<c.numLayers {
-            let layer = try RecurrentNetwork<Float>(c.recurrentConfiguration(layer: k), seed: derivedSeed(c.seed, 100 + UInt64(k)))
-            try layer.apply(c.initialization, generator: &initGenerator)
-            layers.append(layer)
-            dropouts.append(try Dropout<Float>(probability: c.dropout, seed: derivedSeed(c.seed, 200 + UInt64(k))))
-        }
-        self.layers = layers
-        self.dropouts = dropouts
+        try network.apply(c.initialization, generator: &initGenerator)
+        outputDropout = try Dropout<Float>(probability: c.dropout, seed: derivedSeed(c.seed, 200 + UInt64(L - 1)))
         head = c.head == .none ? nil
-            : try Linear<Float>(inputSize: c.hiddenSize, outputSize: c.outputSize, seed: derivedSeed(c.seed, 3))
+            : try Linear<Float>(inputSize: c.stackConfiguration.outputSize, outputSize: c.outputSize, seed: derivedSeed(c.seed, 3))
     }
 
-    /// The trainable parts in a fixed order (embedding, layers bottom-up, head), for optimizers and clipping.
+    /// The trainable parts in a fixed order (embedding, recurrent stack, head), for optimizers and clipping.
     public var parameterGroups: [any ParameterContainer<Float>] {
         var groups: [any ParameterContainer<Float>] = []
         if let embedding { groups.append(embedding) }
-        groups.append(contentsOf: layers as [any ParameterContainer<Float>])
+        groups.append(network)
         if let head { groups.append(head) }
         return groups
     }
@@ -118,28 +101,32 @@ public final class SequenceModel {
     /// Clears every gradient.
     public func zeroGradients() { for group in parameterGroups { group.zeroGradients() } }
 
-    /// The dropout streams' states, one per layer (saved in checkpoints for bitwise resumption).
+    /// The dropout streams' states, one per layer: those between layers, then the output's
+    /// (saved in checkpoints for bitwise resumption).
     public var dropoutGeneratorStates: [UInt64] {
-        get { dropouts.map(\.generator.state) }
-        set { for (dropout, state) in zip(dropouts, newValue) { dropout.generator.state = state } }
+        get { network.dropoutGeneratorStates + [outputDropout.generator.state] }
+        set {
+            precondition(newValue.count == configuration.numLayers, "expected one dropout state per layer")
+            network.dropoutGeneratorStates = Array(newValue.dropLast())
+            outputDropout.generator.state = newValue.last!
+        }
     }
 
     // MARK: State
 
-    /// A zero state for `batch` rows (default 1).
-    public func makeState(batch: Int = 1) throws -> SequenceModelState {
-        guard batch >= 1 else { throw RNNKitError(.invalidArgument, "batch size B must be at least 1, got \(batch)") }
-        let count = try checkedProduct(configuration.numLayers, batch, configuration.hiddenSize, what: "state")
-        return SequenceModelState(batch: batch, hidden: [Float](repeating: 0, count: count),
-                                  cell: configuration.cell.hasCellState ? [Float](repeating: 0, count: count) : nil)
+    /// A zero state for streaming `batch` rows (default 1).
+    /// - Throws: ``RNNKitError`` for a bidirectional model (it cannot stream) or `batch < 1`.
+    public func makeState(batch: Int = 1) throws -> RecurrentState<Float> {
+        try network.makeState(batch: batch)
     }
 
-    private func validate(_ state: SequenceModelState, batch: Int, _ what: String) throws {
-        let count = configuration.numLayers * batch * configuration.hiddenSize
+    private func validate(_ state: RecurrentState<Float>, batch: Int, _ what: String) throws {
+        let c = configuration, LD = c.numLayers * c.stackConfiguration.directionCount
+        let count = LD * batch * c.hiddenSize
         guard state.batch == batch, state.hidden.count == count,
-              (state.cell?.count ?? 0) == (configuration.cell.hasCellState ? count : 0) else {
+              (state.cell?.count ?? 0) == (c.cell.hasCellState ? count : 0) else {
             throw RNNKitError(.shapeMismatch,
-                "\(what) does not fit this model: expected [L, B, H] = [\(configuration.numLayers), \(batch), \(configuration.hiddenSize)]\(configuration.cell.hasCellState ? " hidden and cell" : " hidden, no cell") state, got batch \(state.batch) with \(state.hidden.count) hidden and \(state.cell?.count ?? 0) cell values")
+                "\(what) does not fit this model: expected [L·D, B, H] = [\(LD), \(batch), \(c.hiddenSize)]\(c.cell.hasCellState ? " hidden and cell" : " hidden, no cell") state, got batch \(state.batch) with \(state.hidden.count) hidden and \(state.cell?.count ?? 0) cell values")
         }
     }
 
@@ -150,19 +137,20 @@ public final class SequenceModel {
     ///   - inputs: `[T, B]` ids or `[T, B, I]` features, matching ``SequenceModelConfiguration/input``.
     ///   - steps: `T ≥ 1`.  - batch: `B ≥ 1`.
     ///   - lengths: `[B]` lengths in `1…T`, or `nil` for all `T`.
-    ///   - initialState: the state before step 0 (for example carried from the previous window), or `nil` for zeros.
-    ///     No gradient flows into it unless you pass ``backward(outputGradient:finalStateGradient:)``'s result on.
+    ///   - initialState: the state `[L·D, B, H]` before step 0 (for example carried from the previous
+    ///     window), or `nil` for zeros. No gradient flows into it unless you pass
+    ///     ``backward(outputGradient:finalStateGradient:)``'s result on.
     /// - Returns: outputs and the state after each sequence's last valid step.
     /// - Throws: ``RNNKitError`` for an input of the wrong kind or size, an id or length out of range.
     public func forward(_ inputs: SequenceInputs, steps: Int, batch: Int, lengths: [Int]? = nil,
-                        initialState: SequenceModelState? = nil) throws -> SequenceModelOutput {
-        let c = configuration, H = c.hiddenSize, BH = batch * H
+                        initialState: RecurrentState<Float>? = nil) throws -> SequenceModelOutput {
+        let c = configuration
         guard steps >= 1, batch >= 1 else {
             throw RNNKitError(.invalidArgument, "T and B must be at least 1, got T = \(steps), B = \(batch)")
         }
         if let initialState { try validate(initialState, batch: batch, "the initial state") }
         savedShape = nil
-        var x: [Float]
+        let x: [Float]   // (T, B, E|I)
         switch (inputs, c.input) {
         case (.tokens(let ids), .tokens):
             guard ids.count == steps * batch else {
@@ -180,39 +168,42 @@ public final class SequenceModel {
         default:
             throw RNNKitError(.invalidArgument, "this model reads \(c.input.rawValue), not the other kind of input")
         }
-        var layerInputs: [[Float]] = [x]
-        var final = try makeState(batch: batch)
-        for k in 0..<c.numLayers {
-            let h0 = initialState.map { Array($0.hidden[k * BH..<(k + 1) * BH]) }
-            let c0 = initialState?.cell.map { Array($0[k * BH..<(k + 1) * BH]) }
-            let result = try layers[k].forward(x, steps: steps, batch: batch, lengths: lengths, initialHidden: h0, initialCell: c0)
-            final.hidden.replaceSubrange(k * BH..<(k + 1) * BH, with: result.finalHidden)
-            if let cN = result.finalCell { final.cell!.replaceSubrange(k * BH..<(k + 1) * BH, with: cN) }
-            x = result.output
-            if k < c.numLayers - 1 || c.head != .lastStep {
-                dropouts[k].forward(inPlace: &x)
-            }
-            if isTraining { layerInputs.append(x) }
-        }
+        let recurrent = try network.forward(x, steps: steps, batch: batch, lengths: lengths,
+                                            initialHidden: initialState?.hidden, initialCell: initialState?.cell)
+        let final = RecurrentState(batch: batch, hidden: recurrent.finalHidden, cell: recurrent.finalCell)
         var outputs: [Float]
         switch c.head {
         case .everyStep:
-            outputs = try head!.forward(x, rows: steps * batch)
-            savedHeadInput = isTraining ? x : []
+            var y = recurrent.output                                                   // (T·B, D·H)
+            outputDropout.forward(inPlace: &y)
+            outputs = try head!.forward(y, rows: steps * batch)
+            savedHeadInput = isTraining ? y : []
         case .lastStep:
-            var last = Array(final.hidden[(c.numLayers - 1) * BH..<c.numLayers * BH])   // (B, H)
-            dropouts[c.numLayers - 1].forward(inPlace: &last)
-            outputs = try head!.forward(last, rows: batch)
-            savedHeadInput = isTraining ? last : []
+            var top = topLayerState(recurrent.finalHidden, batch: batch)              // (B, D·H)
+            outputDropout.forward(inPlace: &top)
+            outputs = try head!.forward(top, rows: batch)
+            savedHeadInput = isTraining ? top : []
         case .none:
-            outputs = x
+            outputs = recurrent.output
+            outputDropout.forward(inPlace: &outputs)
             savedHeadInput = []
         }
-        if isTraining {
-            savedLayerInputs = layerInputs
-            savedShape = (steps, batch)
-        }
+        if isTraining { savedShape = (steps, batch) }
         return SequenceModelOutput(outputs: outputs, finalState: final)
+    }
+
+    /// `h_top (B, D·H)`: the top layer's rows of `h_n (L·D, B, H)`, its directions side by side.
+    private func topLayerState(_ finalHidden: [Float], batch B: Int) -> [Float] {
+        let H = configuration.hiddenSize, D = configuration.stackConfiguration.directionCount
+        let top = (configuration.numLayers - 1) * D * B * H
+        var state = [Float](repeating: 0, count: B * D * H)
+        for b in 0..<B {
+            for d in 0..<D {
+                let from = top + (d * B + b) * H, to = (b * D + d) * H
+                state.replaceSubrange(to..<to + H, with: finalHidden[from..<from + H])
+            }
+        }
+        return state
     }
 
     // MARK: Backward
@@ -220,56 +211,56 @@ public final class SequenceModel {
     /// Backpropagates the last training forward, adding into every group's gradients.
     /// - Parameters:
     ///   - outputGradient: `∂L/∂outputs`, laid out like the forward's outputs.
-    ///   - finalStateGradient: `∂L/∂(final state)` (for a seq2seq encoder), or `nil`.
-    /// - Returns: `∂L/∂(initial state)` (the state gradient a seq2seq decoder hands to its encoder) and,
-    ///   for feature input, `∂L/∂features` `[T, B, I]` (empty for token input).
+    ///   - finalStateGradient: `∂L/∂(final state)` `[L·D, B, H]` (for a seq2seq encoder), or `nil`.
+    /// - Returns: `∂L/∂(initial state)` `[L·D, B, H]` (the state gradient a seq2seq decoder hands to
+    ///   its encoder) and, for feature input, `∂L/∂features` `[T, B, I]` (empty for token input).
     /// - Throws: ``RNNKitError`` `.invalidState` without a training forward, `.shapeMismatch` for wrong counts.
     @discardableResult
-    public func backward(outputGradient: [Float], finalStateGradient: SequenceModelState? = nil) throws
-        -> (initialState: SequenceModelState, inputs: [Float]) {
+    public func backward(outputGradient: [Float], finalStateGradient: RecurrentState<Float>? = nil) throws
+        -> (initialState: RecurrentState<Float>, inputs: [Float]) {
         guard let (steps, batch) = savedShape else {
             throw RNNKitError(.invalidState, "backward needs a forward in training mode first (one backward per forward)")
         }
         savedShape = nil
-        let c = configuration, H = c.hiddenSize, BH = batch * H, L = c.numLayers
+        let c = configuration, H = c.hiddenSize, D = c.stackConfiguration.directionCount
         if let finalStateGradient { try validate(finalStateGradient, batch: batch, "the final state gradient") }
-        var initialGradient = try makeState(batch: batch)
-        var topFinalHiddenGradient: [Float]? = finalStateGradient.map { Array($0.hidden[(L - 1) * BH..<L * BH]) }
-        var dX: [Float]   // ∂L/∂x_L (T, B, H)
+        var finalHiddenGradient = finalStateGradient?.hidden                          // (L·D, B, H)
+        var dY: [Float]                                                               // (T, B, D·H)
         switch c.head {
         case .everyStep:
-            dX = try head!.backward(outputGradient: outputGradient, input: savedHeadInput, rows: steps * batch)
+            dY = try head!.backward(outputGradient: outputGradient, input: savedHeadInput, rows: steps * batch)
+            try outputDropout.backward(inPlace: &dY)
         case .lastStep:
-            var dLast = try head!.backward(outputGradient: outputGradient, input: savedHeadInput, rows: batch)   // (B, H)
-            try dropouts[L - 1].backward(inPlace: &dLast)
-            if var existing = topFinalHiddenGradient {
-                for i in 0..<BH { existing[i] += dLast[i] }
-                topFinalHiddenGradient = existing
-            } else {
-                topFinalHiddenGradient = dLast
+            var dTop = try head!.backward(outputGradient: outputGradient, input: savedHeadInput, rows: batch)   // (B, D·H)
+            try outputDropout.backward(inPlace: &dTop)
+            // ∂h_n of the top layer += ∂h_top, each direction's half to its rows.
+            let adding = finalHiddenGradient != nil
+            var dhN = finalHiddenGradient ?? [Float](repeating: 0, count: c.numLayers * D * batch * H)
+            let top = (c.numLayers - 1) * D * batch * H
+            for b in 0..<batch {
+                for d in 0..<D {
+                    let to = top + (d * batch + b) * H, from = (b * D + d) * H
+                    for j in 0..<H { dhN[to + j] = adding ? dhN[to + j] + dTop[from + j] : dTop[from + j] }
+                }
             }
-            dX = [Float](repeating: 0, count: steps * BH)
+            finalHiddenGradient = dhN
+            dY = [Float](repeating: 0, count: steps * batch * D * H)
         case .none:
-            guard outputGradient.count == steps * BH else {
-                throw RNNKitError(.shapeMismatch, "expected an output gradient [T, B, H] with \(steps * BH) elements, got \(outputGradient.count)")
+            guard outputGradient.count == steps * batch * D * H else {
+                throw RNNKitError(.shapeMismatch,
+                    "expected an output gradient [T, B, D·H] with \(steps * batch * D * H) elements, got \(outputGradient.count)")
             }
-            dX = outputGradient
+            dY = outputGradient
+            try outputDropout.backward(inPlace: &dY)
         }
-        for k in stride(from: L - 1, through: 0, by: -1) {
-            if k < L - 1 || c.head != .lastStep { try dropouts[k].backward(inPlace: &dX) }
-            let dhN = k == L - 1 ? topFinalHiddenGradient : finalStateGradient.map { Array($0.hidden[k * BH..<(k + 1) * BH]) }
-            let dcN = finalStateGradient?.cell.map { Array($0[k * BH..<(k + 1) * BH]) }
-            let g = try layers[k].backward(outputGradient: dX, finalHiddenGradient: dhN, finalCellGradient: dcN)
-            initialGradient.hidden.replaceSubrange(k * BH..<(k + 1) * BH, with: g.initialHidden)
-            if let dc0 = g.initialCell { initialGradient.cell!.replaceSubrange(k * BH..<(k + 1) * BH, with: dc0) }
-            dX = g.input
-        }
+        let g = try network.backward(outputGradient: dY, finalHiddenGradient: finalHiddenGradient,
+                                     finalCellGradient: finalStateGradient?.cell)
+        var dX = g.input                                                              // (T, B, E|I)
         if let embedding {
             try embedding.backward(outputGradient: dX, ids: savedIds)
             dX = []
         }
-        savedLayerInputs = []
-        return (initialGradient, dX)
+        return (RecurrentState(batch: batch, hidden: g.initialHidden, cell: g.initialCell), dX)
     }
 
     // MARK: Streaming
@@ -277,7 +268,9 @@ public final class SequenceModel {
     /// Advances `state` by one step on token ids and returns the head's output `[B, O]`
     /// (`[B, H]` without a head). Dropout is not applied; activations are not kept.
     /// - Parameter tokens: `[B]` ids.
-    public func step(tokens: [Int], state: inout SequenceModelState) throws -> [Float] {
+    /// - Throws: ``RNNKitError`` for a bidirectional model (a reverse direction reads the whole
+    ///   sequence), a state of another shape or an id out of range.
+    public func step(tokens: [Int], state: inout RecurrentState<Float>) throws -> [Float] {
         guard let embedding else { throw RNNKitError(.invalidArgument, "this model reads features, not token ids; use step(features:state:)") }
         guard tokens.count == state.batch else {
             throw RNNKitError(.shapeMismatch, "expected \(state.batch) token ids (one per state row), got \(tokens.count)")
@@ -287,7 +280,7 @@ public final class SequenceModel {
 
     /// Advances `state` by one step on feature vectors; see ``step(tokens:state:)``.
     /// - Parameter features: `[B, I]`.
-    public func step(features: [Float], state: inout SequenceModelState) throws -> [Float] {
+    public func step(features: [Float], state: inout RecurrentState<Float>) throws -> [Float] {
         guard configuration.input == .features else {
             throw RNNKitError(.invalidArgument, "this model reads token ids, not features; use step(tokens:state:)")
         }
@@ -298,23 +291,13 @@ public final class SequenceModel {
         return try stepRecurrent(features, state: &state)
     }
 
-    private func stepRecurrent(_ input: [Float], state: inout SequenceModelState) throws -> [Float] {
-        let B = state.batch
-        try validate(state, batch: B, "the state")
-        let BH = B * configuration.hiddenSize
-        var x = input
-        for k in 0..<configuration.numLayers {
-            var layerState = RecurrentState<Float>(
-                batch: B, hidden: Array(state.hidden[k * BH..<(k + 1) * BH]),
-                cell: state.cell.map { Array($0[k * BH..<(k + 1) * BH]) })
-            x = try layers[k].step(x, state: &layerState)
-            state.hidden.replaceSubrange(k * BH..<(k + 1) * BH, with: layerState.hidden)
-            if let cN = layerState.cell { state.cell!.replaceSubrange(k * BH..<(k + 1) * BH, with: cN) }
-        }
-        return try head?.forward(x, rows: B) ?? x
+    private func stepRecurrent(_ input: [Float], state: inout RecurrentState<Float>) throws -> [Float] {
+        try validate(state, batch: state.batch, "the state")
+        let y = try network.step(input, state: &state)                               // (B, H)
+        return try head?.forward(y, rows: state.batch) ?? y
     }
 
-    // MARK: Sampling
+// MARK: Sampling
 
     /// Generates `length` tokens after feeding `prime`: each next token is drawn from
     /// softmax(logits / temperature) by a ``SeededGenerator`` seeded with `seed` (temperature 0: the most likely token).
@@ -363,21 +346,14 @@ func drawToken(logits: [Float], temperature: Double, generator: inout SeededGene
     for i in logits.indices where logits[i] > logits[best] { best = i }
     guard temperature > 0 else { return best }
     let largest = Double(logits[best])
-    var weights = logits.map { exp((Double($0) - largest) / temperature) }
+    let weights = logits.map { exp((Double($0) - largest) / temperature) }
     let total = weights.reduce(0, +)
     var threshold = generator.nextUnit() * total
     for i in weights.indices {
         threshold -= weights[i]
         if threshold < 0 { return i }
     }
-    weights.removeAll()
     return best
-}
-
-/// A seed for one part of a model, derived from the model's seed and a fixed tag.
-func derivedSeed(_ seed: UInt64, _ tag: UInt64) -> UInt64 {
-    var generator = SeededGenerator(seed: seed ^ (tag &* 0xD1B5_4A32_D192_ED03))
-    return generator.next()
 }
 
 #if canImport(Glibc)

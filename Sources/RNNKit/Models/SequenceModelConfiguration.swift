@@ -49,8 +49,8 @@ public struct RecurrentInitialization: Codable, Sendable, Equatable {
 }
 
 /// The architecture of a ``SequenceModel``:
-/// (token ids → ``Embedding`` `E`, or feature vectors `I`) → `L` recurrent layers of `H` with
-/// ``Dropout`` after each → ``Linear`` head `O` (per step, on the last state, or none).
+/// (token ids → ``Embedding`` `E`, or feature vectors `I`) → `L` recurrent layers of `H`, each with
+/// `D` directions and ``Dropout`` after it → ``Linear`` head `O` (per step, on the last state, or none).
 public struct SequenceModelConfiguration: Codable, Sendable, Equatable {
     /// What the model reads.
     public var input: SequenceInputKind
@@ -66,6 +66,10 @@ public struct SequenceModelConfiguration: Codable, Sendable, Equatable {
     public var hiddenSize: Int
     /// Number of recurrent layers `L` (≥ 1).
     public var numLayers: Int
+    /// Whether every layer also runs a reverse-time direction (`D = 2`); default `false`. A
+    /// bidirectional model cannot stream one step at a time, and a language model must not be one
+    /// (its reverse direction would read the tokens it is to predict).
+    public var bidirectional: Bool = false
     /// Dropout probability after every recurrent layer (between layers, as PyTorch's `dropout=`,
     /// and on the top layer's output before the head), in `[0, 1)`; default 0.
     public var dropout: Double
@@ -81,41 +85,38 @@ public struct SequenceModelConfiguration: Codable, Sendable, Equatable {
     /// A model reading token ids (a character language model: `outputSize = vocabularySize`, `head: .everyStep`).
     public static func tokens(
         vocabularySize: Int, embeddingSize: Int, cell: CellKind = .lstm, hiddenSize: Int, numLayers: Int = 1,
-        dropout: Double = 0, head: SequenceHeadKind = .everyStep, outputSize: Int? = nil,
+        bidirectional: Bool = false, dropout: Double = 0, head: SequenceHeadKind = .everyStep, outputSize: Int? = nil,
         initialization: RecurrentInitialization = .pytorchDefault, seed: UInt64 = 0
     ) -> SequenceModelConfiguration {
         SequenceModelConfiguration(
             input: .tokens, vocabularySize: vocabularySize, embeddingSize: embeddingSize, featureSize: 0,
-            cell: cell, hiddenSize: hiddenSize, numLayers: numLayers, dropout: dropout, head: head,
+            cell: cell, hiddenSize: hiddenSize, numLayers: numLayers, bidirectional: bidirectional, dropout: dropout, head: head,
             outputSize: head == .none ? 0 : (outputSize ?? vocabularySize), initialization: initialization, seed: seed)
     }
 
     /// A model reading feature vectors of `featureSize` values per step.
     public static func features(
-        featureSize: Int, cell: CellKind = .lstm, hiddenSize: Int, numLayers: Int = 1, dropout: Double = 0,
-        head: SequenceHeadKind = .lastStep, outputSize: Int, initialization: RecurrentInitialization = .pytorchDefault,
-        seed: UInt64 = 0
+        featureSize: Int, cell: CellKind = .lstm, hiddenSize: Int, numLayers: Int = 1, bidirectional: Bool = false,
+        dropout: Double = 0, head: SequenceHeadKind = .lastStep, outputSize: Int,
+        initialization: RecurrentInitialization = .pytorchDefault, seed: UInt64 = 0
     ) -> SequenceModelConfiguration {
         SequenceModelConfiguration(
             input: .features, vocabularySize: 0, embeddingSize: 0, featureSize: featureSize,
-            cell: cell, hiddenSize: hiddenSize, numLayers: numLayers, dropout: dropout, head: head,
+            cell: cell, hiddenSize: hiddenSize, numLayers: numLayers, bidirectional: bidirectional, dropout: dropout, head: head,
             outputSize: head == .none ? 0 : outputSize, initialization: initialization, seed: seed)
     }
 
     /// Features entering the first recurrent layer: `E` or `I`.
     public var recurrentInputSize: Int { input == .tokens ? embeddingSize : featureSize }
 
-    /// Features per step (or per sequence) of the model's output: `O`, or `H` without a head.
-    public var modelOutputSize: Int { head == .none ? hiddenSize : outputSize }
+    /// Features per step (or per sequence) of the model's output: `O`, or `D·H` without a head.
+    public var modelOutputSize: Int { head == .none ? stackConfiguration.outputSize : outputSize }
 
-    /// The single-layer configuration of recurrent layer `layer`.
-    public func recurrentConfiguration(layer: Int) -> RecurrentConfiguration {
-        RecurrentConfiguration(cell: cell, inputSize: layer == 0 ? recurrentInputSize : hiddenSize, hiddenSize: hiddenSize)
-    }
-
-    /// The whole recurrent stack as one PyTorch module would see it (`nn.LSTM(E or I, H, num_layers: L)`).
+    /// The recurrent stack as one PyTorch module sees it
+    /// (`nn.LSTM(E or I, H, num_layers=L, bidirectional=…, dropout=p)`).
     public var stackConfiguration: RecurrentConfiguration {
-        RecurrentConfiguration(cell: cell, inputSize: recurrentInputSize, hiddenSize: hiddenSize, numLayers: numLayers)
+        RecurrentConfiguration(cell: cell, inputSize: recurrentInputSize, hiddenSize: hiddenSize, numLayers: numLayers,
+                               bidirectional: bidirectional, dropout: dropout)
     }
 
     /// Throws unless every size is consistent with the input and head kinds.

@@ -54,3 +54,9 @@ import Darwin
 #endif
 @inline(__always) private func _log(_ x: Double) -> Double { log(x) }
 @inline(__always) private func _cos(_ x: Double) -> Double { cos(x) }
+
+/// A seed for one part of a model or network, derived from its seed and a fixed tag.
+func derivedSeed(_ seed: UInt64, _ tag: UInt64) -> UInt64 {
+    var generator = SeededGenerator(seed: seed ^ (tag &* 0xD1B5_4A32_D192_ED03))
+    return generator.next()
+}

@@ -1,7 +1,8 @@
 // Training checkpoints: one safetensors file, written atomically, that is also a model file.
 //
 // Tensors: the model's (ModelFile.swift), then
-//   optimizer.<group>.<name>   [P_group]   the optimizer state (Optimizer.stateTensors(), PyTorch's names)
+//   optimizer.<group>.<name>   [P_group]   the optimizer state (Optimizer.stateTensors(), PyTorch's names);
+//                                          groups 0…n−1 of each name cover all parameters in order
 //   trainer.carried_hidden     [L, B, H]   the state carried between stream windows (when there is one)
 //   trainer.carried_cell       [L, B, H]   its LSTM cell part
 // Metadata (strings), besides the model's:
@@ -126,12 +127,16 @@ extension Trainer {
         for name in file.tensorNames where name.hasPrefix("optimizer.") {
             state[String(name.dropFirst("optimizer.".count))] = try file.values(of: name, as: Float.self)
         }
-        let groupCounts = parameterGroups.map { $0.parameters.count }
+        // The state of each name, over its groups in order, must cover every parameter once:
+        // a checkpoint whose model grouped its parameters otherwise loads as long as the total fits.
+        let parameterCount = parameterGroups.reduce(0) { $0 + $1.parameters.count }
+        var stateCounts: [String: Int] = [:]
         for (key, values) in state {
-            guard let group = Int(key.split(separator: ".").first ?? ""), group < groupCounts.count, values.count == groupCounts[group] else {
-                throw RNNKitError(.invalidFile,
-                    "\(source): optimizer state '\(key)' has \(values.count) values, which fits no parameter group of this model (group sizes \(groupCounts))")
-            }
+            stateCounts[String(key.split(separator: ".", maxSplits: 1).last ?? ""), default: 0] += values.count
+        }
+        for (name, count) in stateCounts where count != parameterCount {
+            throw RNNKitError(.invalidFile,
+                "\(source): optimizer state '\(name)' has \(count) values over its groups, but the model has \(parameterCount) parameters")
         }
         do { try optimizer.loadState(state) } catch let error as RNNKitError {
             throw RNNKitError(.invalidFile, "\(source): the optimizer state does not fit a \(settings.optimizer.kind.rawValue) optimizer: \(error.message)")
@@ -154,12 +159,12 @@ extension Trainer {
         }
         switch model {
         case .sequence(let m):
-            guard states.count == m.dropouts.count else {
-                throw RNNKitError(.invalidFile, "\(source) holds \(states.count) dropout states; expected \(m.dropouts.count), one per layer")
+            guard states.count == m.configuration.numLayers else {
+                throw RNNKitError(.invalidFile, "\(source) holds \(states.count) dropout states; expected \(m.configuration.numLayers), one per layer")
             }
             m.dropoutGeneratorStates = states
         case .seq2seq(let m):
-            let L = m.encoder.dropouts.count
+            let L = m.configuration.numLayers
             guard states.count == 2 * L else {
                 throw RNNKitError(.invalidFile, "\(source) holds \(states.count) dropout states; expected \(2 * L), one per layer of encoder and decoder")
             }
@@ -169,7 +174,7 @@ extension Trainer {
         if file.tensor(named: "trainer.carried_hidden") != nil, case .sequence(let m) = model {
             let hidden = try file.values(of: "trainer.carried_hidden", as: Float.self)
             let cell = file.tensor(named: "trainer.carried_cell") != nil ? try file.values(of: "trainer.carried_cell", as: Float.self) : nil
-            let state = SequenceModelState(batch: settings.batchSize, hidden: hidden, cell: cell)
+            let state = RecurrentState<Float>(batch: settings.batchSize, hidden: hidden, cell: cell)
             let expected = try m.makeState(batch: settings.batchSize)
             guard state.hidden.count == expected.hidden.count, state.cell?.count == expected.cell?.count else {
                 throw RNNKitError(.invalidFile, "\(source): the carried stream state does not have the shape [L, B, H] of this model and batch size")

@@ -1,6 +1,6 @@
-// The optimizer abstraction and the per-group state every optimizer keeps.
-// An optimizer is a flat loop over each group's parameter and gradient buffers;
-// its state (momentum, moment estimates) is one flat buffer per group and name.
+// The optimizer abstraction and the state every optimizer keeps.
+// An optimizer is a flat loop over each group's parameter and gradient buffers; its state
+// (momentum, moment estimates) is one flat buffer per name, laid out like all the parameters.
 
 /// A first-order optimizer with PyTorch's update rule, stepping a list of parameter groups.
 ///
@@ -50,48 +50,83 @@ extension Optimizer {
     }
 }
 
-/// Named flat state buffers per parameter group (`"exp_avg"` of group 0, …), with the
-/// bookkeeping every optimizer shares: size checks, checkpoint export and import.
+/// The optimizer state: one flat buffer per name (`"exp_avg"`, …) laid out like the parameters
+/// of all groups one after another, so an update is one flat loop per group over its slice; with
+/// the bookkeeping every optimizer shares: the layout check, checkpoint export and import.
+///
+/// Exported and imported as one tensor per group and name, `"<group>.<name>"`, each `[P_group]`.
+/// A loaded state may be cut into groups differently from the parameters it then steps (a
+/// checkpoint of a model whose parameters were grouped another way): only the total must match.
 struct OptimizerStateBuffers<Scalar: RNNScalar> {
     /// The state names this optimizer may keep, in PyTorch's spelling.
     let names: [String]
-    /// `buffers[name][group]`, each `[P_group]`.
-    private var buffers: [String: [Int: [Scalar]]] = [:]
+    /// `buffers[name]`: `[Σ P_group]`, the groups' state one after another.
+    private var buffers: [String: [Scalar]] = [:]
+    /// The parameter count of each group the buffers are cut into: the groups of the last step,
+    /// or of the loaded tensors; `nil` while there is no state.
+    private var groupCounts: [Int]?
+    /// Whether ``groupCounts`` comes from ``load(_:)`` (then only the total must match the groups).
+    private var loaded = false
 
     init(names: [String]) { self.names = names }
 
-    /// Throws if a buffer kept for group `i` does not have `groupCounts[i]` elements.
-    func validate(groupCounts: [Int]) throws {
-        for (name, byGroup) in buffers {
-            for (group, buffer) in byGroup where group < groupCounts.count && buffer.count != groupCounts[group] {
+    /// Throws unless the state fits groups of `counts` parameters: the same groups as the last
+    /// step, or the same total after a load.
+    func validate(groupCounts counts: [Int]) throws {
+        guard let layout = groupCounts, !buffers.isEmpty else { return }
+        let name = buffers.keys.sorted().first!
+        if loaded {
+            let held = layout.reduce(0, +), needed = counts.reduce(0, +)
+            guard held == needed else {
                 throw RNNKitError(.shapeMismatch,
-                    "optimizer state '\(group).\(name)' has \(buffer.count) elements but parameter group \(group) has \(groupCounts[group]); pass the same groups in the same order every step")
+                    "optimizer state '\(name)' holds \(held) elements but the parameter groups hold \(needed); load the state of an optimizer of these parameters")
             }
+            return
+        }
+        for group in 0..<max(layout.count, counts.count) where group >= layout.count || group >= counts.count || layout[group] != counts[group] {
+            let held = group < layout.count ? "has \(layout[group]) elements" : "does not exist"
+            let needed = group < counts.count ? "parameter group \(group) has \(counts[group])" : "there is no parameter group \(group)"
+            throw RNNKitError(.shapeMismatch,
+                "optimizer state '\(group).\(name)' \(held) but \(needed); pass the same groups in the same order every step")
         }
     }
 
-    /// Removes and returns the buffer `name` of `group` (so the caller holds the only reference), or `nil`.
-    mutating func take(_ name: String, group: Int) -> [Scalar]? {
-        buffers[name]?.removeValue(forKey: group)
+    /// Whether buffer `name` exists (it is created by the first step that uses it).
+    func has(_ name: String) -> Bool { buffers[name] != nil }
+
+    /// Removes and returns buffer `name` (so the caller holds the only reference), or `count`
+    /// zeros when there is none.
+    mutating func take(_ name: String, count: Int) -> [Scalar] {
+        buffers.removeValue(forKey: name) ?? [Scalar](repeating: 0, count: count)
     }
 
-    /// Stores `buffer` as `name` of `group`.
-    mutating func put(_ name: String, group: Int, _ buffer: [Scalar]) {
-        buffers[name, default: [:]][group] = buffer
+    /// Stores `buffer` as `name`.
+    mutating func put(_ name: String, _ buffer: [Scalar]) { buffers[name] = buffer }
+
+    /// Records that the buffers are now laid out for groups of `counts` parameters (after a step).
+    mutating func adopt(groupCounts counts: [Int]) {
+        groupCounts = counts
+        loaded = false
     }
 
-    /// Every buffer, keyed `"<group>.<name>"`.
+    /// Every buffer, one tensor per group, keyed `"<group>.<name>"`.
     func tensors() -> [String: [Scalar]] {
+        guard let layout = groupCounts else { return [:] }
         var result: [String: [Scalar]] = [:]
-        for (name, byGroup) in buffers {
-            for (group, buffer) in byGroup { result["\(group).\(name)"] = buffer }
+        for (name, buffer) in buffers {
+            var offset = 0
+            for (group, count) in layout.enumerated() {
+                result["\(group).\(name)"] = Array(buffer[offset..<offset + count])
+                offset += count
+            }
         }
         return result
     }
 
-    /// Replaces every buffer with `tensors`; validates all keys before changing anything.
+    /// Replaces every buffer with `tensors` (keyed `"<group>.<name>"`, groups `0..<n` for every
+    /// name, cut alike); validates everything before changing anything.
     mutating func load(_ tensors: [String: [Scalar]]) throws {
-        var loaded: [String: [Int: [Scalar]]] = [:]
+        var byName: [String: [Int: [Scalar]]] = [:]
         for (key, buffer) in tensors {
             let parts = key.split(separator: ".", maxSplits: 1)
             guard parts.count == 2, let group = Int(parts[0]), group >= 0 else {
@@ -103,12 +138,33 @@ struct OptimizerStateBuffers<Scalar: RNNScalar> {
                 throw RNNKitError(.invalidArgument,
                     "optimizer state '\(key)' is not kept by this optimizer; expected names \(names.joined(separator: ", "))")
             }
-            loaded[name, default: [:]][group] = buffer
+            byName[name, default: [:]][group] = buffer
         }
-        buffers = loaded
+        var layout: [Int]?
+        var loadedBuffers: [String: [Scalar]] = [:]
+        for (name, groups) in byName.sorted(by: { $0.key < $1.key }) {
+            guard Set(groups.keys) == Set(0..<groups.count) else {
+                throw RNNKitError(.invalidArgument,
+                    "optimizer state '\(name)' is given for groups \(groups.keys.sorted()); expected groups 0…\(groups.count - 1), each once")
+            }
+            let counts = (0..<groups.count).map { groups[$0]!.count }
+            if let layout, layout != counts {
+                throw RNNKitError(.invalidArgument,
+                    "optimizer state '\(name)' is cut into groups of \(counts) elements, the other state into \(layout); expected the same groups for every name")
+            }
+            layout = counts
+            loadedBuffers[name] = (0..<groups.count).flatMap { groups[$0]! }
+        }
+        buffers = loadedBuffers
+        groupCounts = layout
+        loaded = layout != nil
     }
 
-    mutating func removeAll() { buffers = [:] }
+    mutating func removeAll() {
+        buffers = [:]
+        groupCounts = nil
+        loaded = false
+    }
 }
 
 /// Throws unless `value` satisfies `isValid`, naming the hyperparameter and the accepted range.

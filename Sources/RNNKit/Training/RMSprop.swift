@@ -8,7 +8,7 @@
 
 /// RMSprop (Hinton's lecture 6e; centered variant of Graves 2013), exactly as `torch.optim.RMSprop`.
 ///
-/// State per group: `square_avg` `[P]`; `momentum_buffer` `[P]` when `momentum > 0`;
+/// State: `square_avg` `[P]`; `momentum_buffer` `[P]` when `momentum > 0`;
 /// `grad_avg` `[P]` when centered. All start at zero.
 public final class RMSprop<Scalar: RNNScalar>: Optimizer {
     /// Learning rate `lr` (default 0.01, as PyTorch).
@@ -52,49 +52,53 @@ public final class RMSprop<Scalar: RNNScalar>: Optimizer {
     @_specialize(where Scalar == Float)
     public func step(_ groups: [any ParameterContainer<Scalar>]) throws {
         try validateGroups(groups)
-        try state.validate(groupCounts: groups.map { $0.parameters.count })
+        let counts = groups.map { $0.parameters.count }
+        try state.validate(groupCounts: counts)
         stepCount += 1
         let lr = Scalar(learningRate), a = Scalar(alpha), averageWeight = Scalar(1 - alpha)
         let eps = Scalar(epsilon), decay = Scalar(weightDecay), mu = Scalar(momentum)
         let useMomentum = momentum > 0
-        for (index, group) in groups.enumerated() {
-            let gradients = group.gradients                                   // [P]
-            let count = gradients.count
-            let zeros = [Scalar](repeating: 0, count: count)
-            var squareAverage = state.take("square_avg", group: index) ?? zeros                          // [P]
-            var momentumBuffer = useMomentum ? state.take("momentum_buffer", group: index) ?? zeros : []  // [P] or empty
-            var gradientAverage = centered ? state.take("grad_avg", group: index) ?? zeros : []         // [P] or empty
-            group.parameters.withUnsafeMutableBufferPointer { p in
-                squareAverage.withUnsafeMutableBufferPointer { s in
-                    momentumBuffer.withUnsafeMutableBufferPointer { b in
-                        gradientAverage.withUnsafeMutableBufferPointer { ga in
-                            for i in 0..<count {
+        let total = counts.reduce(0, +)
+        var squareAverage = state.take("square_avg", count: total)                              // [P]
+        var momentumBuffer = useMomentum ? state.take("momentum_buffer", count: total) : []     // [P] or empty
+        var gradientAverage = centered ? state.take("grad_avg", count: total) : []              // [P] or empty
+        squareAverage.withUnsafeMutableBufferPointer { sq in
+            momentumBuffer.withUnsafeMutableBufferPointer { b in
+                gradientAverage.withUnsafeMutableBufferPointer { ga in
+                    var offset = 0                                                  // of the group in the state
+                    for group in groups {
+                        let gradients = group.gradients                             // [P_group]
+                        group.parameters.withUnsafeMutableBufferPointer { p in
+                            for i in 0..<p.count {
+                                let s = offset + i
                                 var g = gradients[i]
                                 if weightDecay != 0 { g = g + decay * p[i] }
-                                s[i] = s[i] * a + averageWeight * g * g
+                                sq[s] = sq[s] * a + averageWeight * g * g
                                 var denominator: Scalar
                                 if centered {
-                                    ga[i] = lerp(ga[i], g, averageWeight)
-                                    denominator = (s[i] - ga[i] * ga[i]).squareRoot()
+                                    ga[s] = lerp(ga[s], g, averageWeight)
+                                    denominator = (sq[s] - ga[s] * ga[s]).squareRoot()
                                 } else {
-                                    denominator = s[i].squareRoot()
+                                    denominator = sq[s].squareRoot()
                                 }
                                 denominator += eps
                                 if useMomentum {
-                                    b[i] = b[i] * mu + g / denominator
-                                    p[i] = p[i] - lr * b[i]
+                                    b[s] = b[s] * mu + g / denominator
+                                    p[i] = p[i] - lr * b[s]
                                 } else {
                                     p[i] = p[i] - lr * g / denominator
                                 }
                             }
                         }
+                        offset += gradients.count
                     }
                 }
             }
-            state.put("square_avg", group: index, squareAverage)
-            if useMomentum { state.put("momentum_buffer", group: index, momentumBuffer) }
-            if centered { state.put("grad_avg", group: index, gradientAverage) }
         }
+        state.put("square_avg", squareAverage)
+        if useMomentum { state.put("momentum_buffer", momentumBuffer) }
+        if centered { state.put("grad_avg", gradientAverage) }
+        state.adopt(groupCounts: counts)
     }
 
     public func stateTensors() -> [String: [Scalar]] { state.tensors() }

@@ -7,7 +7,7 @@
 /// Stochastic gradient descent with optional momentum, Nesterov momentum and L2 weight decay,
 /// exactly as `torch.optim.SGD`.
 ///
-/// State per group: `momentum_buffer` `[P]` (only when `momentum > 0`, created on the first step).
+/// State: `momentum_buffer` `[P]` (only when `momentum > 0`, created on the first step).
 public final class SGD<Scalar: RNNScalar>: Optimizer {
     /// Learning rate `lr`.
     public var learningRate: Double
@@ -47,30 +47,35 @@ public final class SGD<Scalar: RNNScalar>: Optimizer {
     @_specialize(where Scalar == Float)
     public func step(_ groups: [any ParameterContainer<Scalar>]) throws {
         try validateGroups(groups)
-        try state.validate(groupCounts: groups.map { $0.parameters.count })
+        let counts = groups.map { $0.parameters.count }
+        try state.validate(groupCounts: counts)
         stepCount += 1
         let lr = Scalar(learningRate), mu = Scalar(momentum), decay = Scalar(weightDecay)
         let keep = Scalar(1 - dampening)
-        for (index, group) in groups.enumerated() {
-            let gradients = group.gradients                                   // [P]
-            let stored = momentum != 0 ? state.take("momentum_buffer", group: index) : nil
-            let isFirst = stored == nil
-            var buffer = stored ?? (momentum != 0 ? [Scalar](repeating: 0, count: gradients.count) : [])  // [P] or empty
-            group.parameters.withUnsafeMutableBufferPointer { p in
-                buffer.withUnsafeMutableBufferPointer { b in
+        let useMomentum = momentum != 0
+        let isFirst = useMomentum && !state.has("momentum_buffer")
+        var buffer = useMomentum ? state.take("momentum_buffer", count: counts.reduce(0, +)) : []   // [P] or empty
+        buffer.withUnsafeMutableBufferPointer { b in
+            var offset = 0                                                    // of the group in b
+            for group in groups {
+                let gradients = group.gradients                               // [P_group]
+                group.parameters.withUnsafeMutableBufferPointer { p in
                     for i in 0..<p.count {
                         var g = gradients[i]
                         if weightDecay != 0 { g = g + decay * p[i] }
-                        if momentum != 0 {
-                            b[i] = isFirst ? g : b[i] * mu + keep * g
-                            g = nesterov ? g + mu * b[i] : b[i]
+                        if useMomentum {
+                            let s = offset + i
+                            b[s] = isFirst ? g : b[s] * mu + keep * g
+                            g = nesterov ? g + mu * b[s] : b[s]
                         }
                         p[i] = p[i] - lr * g
                     }
                 }
+                offset += gradients.count
             }
-            if momentum != 0 { state.put("momentum_buffer", group: index, buffer) }
         }
+        if useMomentum { state.put("momentum_buffer", buffer) }
+        state.adopt(groupCounts: counts)
     }
 
     public func stateTensors() -> [String: [Scalar]] { state.tensors() }

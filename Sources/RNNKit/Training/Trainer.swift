@@ -93,7 +93,7 @@ public final class Trainer {
     var epochGeneratorState: UInt64
     var plan: [[Int]] = []
     /// The state carried from one stream window to the next.
-    var carriedState: SequenceModelState?
+    var carriedState: RecurrentState<Float>?
 
     /// Creates a run for a sequence model.
     /// - Throws: ``RNNKitError`` if the configuration is invalid or the data does not fit the model.
@@ -199,7 +199,7 @@ public final class Trainer {
         if let maxNorm = configuration.gradientClipNorm { try clipGradientNorm(groups, maxNorm: maxNorm) }
         if let clipValue = configuration.gradientClipValue { try clipGradientValues(groups, clipValue: clipValue) }
         optimizer.learningRate = learningRate
-        try applyOptimizerStep(groups)
+        try optimizer.step(groups)
         if let next = result.finalState { carriedState = next }
         let seconds = Double((ContinuousClock.now - start).components.attoseconds) * 1e-18
             + Double((ContinuousClock.now - start).components.seconds)
@@ -219,7 +219,7 @@ public final class Trainer {
         case .stream(let tokens):
             let B = configuration.batchSize, T = configuration.sequenceLength
             let stripLength = (tokens.count - 1) / B
-            var state: SequenceModelState?
+            var state: RecurrentState<Float>?
             for window in 0..<stripLength / T {
                 let r = try lossAndGradients(batch: [window], data: data, computeGradient: false, streamState: state, evaluation: true)
                 state = r.finalState
@@ -295,12 +295,12 @@ public final class Trainer {
         var positions: Int
         var correct: Int
         var accuracy: Double?
-        var finalState: SequenceModelState?
+        var finalState: RecurrentState<Float>?
     }
 
     /// Forward, loss and (optionally) backward of one minibatch.
     func lossAndGradients(batch: [Int], data: TrainingData, computeGradient: Bool,
-                          streamState: SequenceModelState? = nil, evaluation: Bool = false) throws -> BatchResult {
+                          streamState: RecurrentState<Float>? = nil, evaluation: Bool = false) throws -> BatchResult {
         switch (model, data) {
         case (.seq2seq(let m), .pairs(let pairs)):
             let selected = batch.map { pairs[$0] }
@@ -395,18 +395,6 @@ public final class Trainer {
     }
 
     // MARK: Helpers
-
-    /// Steps the optimizer through its concrete type, so that the update loop is compiled for Float
-    /// (through the existential it runs as unspecialised generic code, several times slower).
-    func applyOptimizerStep(_ groups: [any ParameterContainer<Float>]) throws {
-        switch optimizer {
-        case let adam as Adam<Float>: try adam.step(groups)
-        case let adamW as AdamW<Float>: try adamW.step(groups)
-        case let sgd as SGD<Float>: try sgd.step(groups)
-        case let rmsprop as RMSprop<Float>: try rmsprop.step(groups)
-        default: try optimizer.step(groups)
-        }
-    }
 
     func setTraining(_ training: Bool) {
         switch model {

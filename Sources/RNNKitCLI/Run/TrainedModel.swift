@@ -43,7 +43,7 @@ func characterLoss(_ model: SequenceModel, ids: [Int], windowLength: Int) throws
     let wasTraining = model.isTraining
     model.isTraining = false
     defer { model.isTraining = wasTraining }
-    var state: SequenceModelState?
+    var state: RecurrentState<Float>?
     var total = 0.0, correct = 0, count = 0
     var start = 0
     while start < ids.count - 1 {
