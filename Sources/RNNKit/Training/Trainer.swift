@@ -372,20 +372,9 @@ public final class Trainer {
             let r = try meanSquaredError(predictions: out.outputs, targets: examples.flatMap(\.targetValues), computeGradient: computeGradient)
             (loss, positions, gradient) = (r.loss, B, r.predictionsGradient)
         case (.everyStep, false):
-            // Mean squared error over the valid steps only: loss = Σ (p − y)² / n, n = O · Σ lengths.
-            let n = O * lengths.reduce(0, +)
-            gradient = [Float](repeating: 0, count: T * B * O)
-            var sum = 0.0
-            for (b, e) in examples.enumerated() {
-                for t in 0..<e.length {
-                    for o in 0..<O {
-                        let d = out.outputs[(t * B + b) * O + o] - e.targetValues[t * O + o]
-                        sum += Double(d) * Double(d)
-                        gradient[(t * B + b) * O + o] = 2 * d / Float(n)
-                    }
-                }
-            }
-            (loss, positions) = (sum / Double(n), lengths.reduce(0, +))
+            let r = try maskedMeanSquaredError(predictions: out.outputs, targets: examples.map(\.targetValues), steps: T, batch: B,
+                                               outputs: O, lengths: lengths, computeGradient: computeGradient)
+            (loss, positions, gradient) = (r.loss, lengths.reduce(0, +), r.predictionsGradient)
         case (.none, _):
             throw RNNKitError(.invalidArgument, "a model without a head has no loss to train; give it an every-step or last-step head")
         }
