@@ -217,10 +217,9 @@ public final class Trainer {
         var totalLoss = 0.0, positions = 0, correct = 0, isClassification = true
         switch data {
         case .stream(let tokens):
-            let B = configuration.batchSize, T = configuration.sequenceLength
-            let stripLength = (tokens.count - 1) / B
+            let windows = StreamWindows(tokenCount: tokens.count, configuration: configuration)
             var state: SequenceModelState?
-            for window in 0..<stripLength / T {
+            for window in 0..<windows.windowsPerEpoch {
                 let r = try lossAndGradients(batch: [window], data: data, computeGradient: false, streamState: state, evaluation: true)
                 state = r.finalState
                 totalLoss += r.loss * Double(r.positions); positions += r.positions; correct += r.correct
@@ -243,7 +242,7 @@ public final class Trainer {
     /// The next minibatch: example indices, or `[window]` for a stream. Advances the cursor.
     func nextBatch() -> [Int] {
         if case .stream(let tokens) = training {
-            let windows = (tokens.count - 1) / configuration.batchSize / configuration.sequenceLength
+            let windows = StreamWindows(tokenCount: tokens.count, configuration: configuration).windowsPerEpoch
             if batchInEpoch >= windows {
                 batchInEpoch = 0
                 epoch += 1
@@ -310,10 +309,10 @@ public final class Trainer {
                                accuracy: Double(r.correctPredictions) / Double(max(r.countedPositions, 1)))
         case (.sequence(let m), .stream(let tokens)):
             let B = configuration.batchSize, T = configuration.sequenceLength
-            let stripLength = (tokens.count - 1) / B, window = batch[0]
+            let windows = StreamWindows(tokenCount: tokens.count, configuration: configuration), window = batch[0]
             var inputs = [Int](repeating: 0, count: T * B), targets = inputs   // [T, B]
             for b in 0..<B {
-                let start = b * stripLength + window * T
+                let start = windows.start(strip: b, window: window)
                 for t in 0..<T {
                     inputs[t * B + b] = tokens[start + t]
                     targets[t * B + b] = tokens[start + t + 1]

@@ -319,7 +319,9 @@ func stepsPerEpoch(_ data: PreparedData, _ configuration: RunConfiguration) -> I
     let batch = configuration.training.batch
     switch data {
     case .characters(let characters):
-        return max(1, (characters.training.count - 1) / batch / configuration.training.seqLen)
+        let windows = StreamWindows(tokenCount: characters.training.count, batchSize: batch,
+                                    sequenceLength: configuration.training.seqLen)
+        return max(1, windows.windowsPerEpoch)
     case .series(let series):
         return max(1, (series.training.count + batch - 1) / batch)
     }
