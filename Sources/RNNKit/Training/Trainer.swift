@@ -201,9 +201,8 @@ public final class Trainer {
         optimizer.learningRate = learningRate
         try applyOptimizerStep(groups)
         if let next = result.finalState { carriedState = next }
-        let seconds = Double((ContinuousClock.now - start).components.attoseconds) * 1e-18
-            + Double((ContinuousClock.now - start).components.seconds)
-        report.positionsPerSecond = seconds > 0 ? Double(result.positions) / seconds : 0
+        let elapsed = seconds(ContinuousClock.now - start)
+        report.positionsPerSecond = elapsed > 0 ? Double(result.positions) / elapsed : 0
         onStep?(report)
         return report
     }
@@ -458,6 +457,11 @@ public final class Trainer {
                 "\(what): \(data.kindName) data does not fit a \(model.kindName) model (sequence models take sequences or a stream, seq2seq models take pairs)")
         }
     }
+}
+
+/// `duration` in seconds, to the attosecond before the conversion to Double.
+package func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
 }
 
 extension LoadedModel {

@@ -157,15 +157,14 @@ enum TrainingRun {
         let plot = LossPlot(
             title: "\(URL(fileURLWithPath: directory.path).lastPathComponent): \(configuration.model.cell) \(configuration.model.layers)×\(configuration.model.hidden) on \(dataName(configuration))",
             yLabel: isText ? "loss (nats per character)" : "mean squared error (standardised)")
-        var lossSum = 0.0, lossCount = 0, positions = 0, seconds = 0.0
+        var lossSum = 0.0, lossCount = 0, positions = 0, stepSeconds = 0.0
         var shownLoss = Double.nan
         var lastValidation: Double?
 
         while trainer.step < lastStep {
             let started = ContinuousClock.now
             let report = try trainer.trainStep()
-            let duration = started.duration(to: .now)
-            seconds += Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+            stepSeconds += seconds(started.duration(to: .now))
             if !report.skipped {
                 lossSum += report.loss
                 lossCount += 1
@@ -181,13 +180,13 @@ enum TrainingRun {
                 lastValidation = validationLoss
             }
             if lossCount > 0 { shownLoss = lossSum / Double(lossCount) }
-            let throughput = seconds > 0 ? Double(positions) / seconds : 0
+            let throughput = stepSeconds > 0 ? Double(positions) / stepSeconds : 0
             reporter.update(step: step, trainLoss: shownLoss, validationLoss: validationLoss, throughput: throughput, logLine: logs)
             if logs {
                 state.metrics.records.append(MetricsRecord(
                     step: step, trainLoss: lossCount > 0 ? shownLoss : .nan, validationLoss: validationLoss,
                     throughput: throughput, elapsedSeconds: reporter.elapsedSeconds))
-                (lossSum, lossCount, positions, seconds) = (0, 0, 0, 0)
+                (lossSum, lossCount, positions, stepSeconds) = (0, 0, 0, 0)
                 try writeAtomically(state.metrics.csvText(), to: directory.metricsPath)
                 try writeAtomically(plot.svg(for: state.metrics.records), to: directory.plotPath)
             }
