@@ -30,7 +30,7 @@ enum TrainingRun {
         }
         let isText = task == .charLM
         if command.bidirectional {
-            throw CLIError("--bidirectional is not available yet: RNNKit's SequenceModel (issue 4) stacks unidirectional layers only")
+            throw CLIError("--bidirectional is not available yet: RNNKit's SequenceModel stacks unidirectional layers only")
         }
         let optimizer = command.optimizer ?? .adam
         let steps = command.steps ?? (isText ? (kind == .builtin ? Defaults.builtinSteps : Defaults.textSteps) : Defaults.seriesSteps)
