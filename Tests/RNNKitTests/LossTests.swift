@@ -167,3 +167,72 @@ struct MeanSquaredErrorTests {
         #expect(throws: RNNKitError.self) { try meanSquaredError(predictions: [Float](), targets: []) }
     }
 }
+
+@Suite("Masked mean squared error")
+struct MaskedMeanSquaredErrorTests {
+    // T = 3, B = 2, O = 2, lengths [3, 1]: sequence 1 is padded at steps 1 and 2 (the 9s and 7s).
+    static let predictions: [Float] = [   // [T, B, O]
+        1, 2, 0.5, -1,    // t = 0: b = 0, b = 1
+        3, 0, 9, 9,       // t = 1
+        -1, 1, 7, 7,      // t = 2
+    ]
+    static let targets: [[Float]] = [
+        [0, 2, 1, 1, -1, -2],   // sequence 0: [3, O]
+        [1.5, -1],              // sequence 1: [1, O]
+    ]
+
+    @Test("loss and gradient over ragged lengths match hand-computed values; padded steps count for nothing")
+    func handComputed() throws {
+        // Differences at the valid steps: (1, 0), (2, −1), (0, 3) for sequence 0 and (−1, 0) for sequence 1,
+        // so Σ d² = 16 over n = O · (3 + 1) = 8 elements: loss 2, gradient 2d/8 = d/4.
+        let result = try maskedMeanSquaredError(predictions: Self.predictions, targets: Self.targets,
+                                                steps: 3, batch: 2, outputs: 2, lengths: [3, 1])
+        #expect(result.loss == 2)
+        #expect(result.predictionsGradient == [
+            0.25, 0, -0.25, 0,
+            0.5, -0.25, 0, 0,
+            0, 0.75, 0, 0,
+        ])
+        // The padded predictions do not change the loss, whatever they hold.
+        var changed = Self.predictions
+        for index in [6, 7, 10, 11] { changed[index] = -100 }
+        let padded = try maskedMeanSquaredError(predictions: changed, targets: Self.targets,
+                                                steps: 3, batch: 2, outputs: 2, lengths: [3, 1])
+        #expect(padded.loss == result.loss && padded.predictionsGradient == result.predictionsGradient)
+        // Without the gradient: the same loss, no gradient array.
+        let lossOnly = try maskedMeanSquaredError(predictions: Self.predictions, targets: Self.targets,
+                                                  steps: 3, batch: 2, outputs: 2, lengths: [3, 1], computeGradient: false)
+        #expect(lossOnly.loss == 2 && lossOnly.predictionsGradient.isEmpty)
+    }
+
+    @Test("with every step valid it is the plain mean squared error")
+    func fullLengths() throws {
+        var generator = SeededGenerator(seed: 4)
+        let predictions = (0..<12).map { _ in generator.nextGaussian() }   // [T = 2, B = 3, O = 2]
+        let flatTargets = (0..<12).map { _ in generator.nextGaussian() }
+        // Sequence b's targets, [T, O], gathered from the time-major layout.
+        let targets: [[Double]] = (0..<3).map { b in
+            (0..<2).flatMap { t -> ArraySlice<Double> in
+                let first = (t * 3 + b) * 2
+                return flatTargets[first..<first + 2]
+            }
+        }
+        let masked = try maskedMeanSquaredError(predictions: predictions, targets: targets, steps: 2, batch: 3, outputs: 2, lengths: [2, 2, 2])
+        let plain = try meanSquaredError(predictions: predictions, targets: flatTargets)
+        #expect(abs(masked.loss - plain.loss) < 1e-12)
+        #expect(zip(masked.predictionsGradient, plain.predictionsGradient).allSatisfy { abs($0 - $1) < 1e-15 })
+    }
+
+    @Test("mismatched counts, out-of-range lengths and no valid step are rejected")
+    func rejectsBadInput() {
+        func call(_ predictions: [Float] = Self.predictions, _ targets: [[Float]] = Self.targets, lengths: [Int] = [3, 1]) throws {
+            _ = try maskedMeanSquaredError(predictions: predictions, targets: targets, steps: 3, batch: 2, outputs: 2, lengths: lengths)
+        }
+        #expect(throws: RNNKitError.self) { try call(Array(Self.predictions.dropLast())) }
+        #expect(throws: RNNKitError.self) { try call(Self.predictions, [Self.targets[0]]) }
+        #expect(throws: RNNKitError.self) { try call(lengths: [3, 2]) }
+        #expect(throws: RNNKitError.self) { try call(lengths: [4, 1]) }
+        #expect(throws: RNNKitError.self) { try call(lengths: [3]) }
+        #expect(throws: RNNKitError.self) { try call(Self.predictions, [[], []], lengths: [0, 0]) }
+    }
+}

@@ -135,6 +135,17 @@ func allParameters(_ groups: [any ParameterContainer<Float>]) -> [Float] { group
         _ = model
     }
 
+    @Test func streamWindowsCutTheStreamIntoStripsReadSideBySide() {
+        // 100 tokens in 4 strips of (100 − 1) / 4 = 24, read 8 at a time: 3 windows, the last reading inputs up to 95 and targets up to 96.
+        let windows = StreamWindows(tokenCount: 100, batchSize: 4, sequenceLength: 8)
+        #expect(windows.stripLength == 24 && windows.windowsPerEpoch == 3)
+        #expect(windows.start(strip: 0, window: 0) == 0)
+        #expect(windows.start(strip: 2, window: 1) == 2 * 24 + 8)
+        #expect(windows.start(strip: 3, window: 2) + 8 == 96)
+        // B·T + 1 tokens, the least a stream may have, give exactly one window.
+        #expect(StreamWindows(tokenCount: 33, batchSize: 4, sequenceLength: 8).windowsPerEpoch == 1)
+    }
+
     @Test func mismatchedDataIsRefusedWithAClearMessage() throws {
         let model = try SequenceModel(.features(featureSize: 2, hiddenSize: 4, head: .lastStep, outputSize: 1))
         #expect { try Trainer(model: model, training: .stream([1, 2, 3])) } throws: { "\($0)".contains("sequence model") || "\($0)".contains("token stream") }

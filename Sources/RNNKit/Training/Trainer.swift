@@ -201,9 +201,8 @@ public final class Trainer {
         optimizer.learningRate = learningRate
         try optimizer.step(groups)
         if let next = result.finalState { carriedState = next }
-        let seconds = Double((ContinuousClock.now - start).components.attoseconds) * 1e-18
-            + Double((ContinuousClock.now - start).components.seconds)
-        report.positionsPerSecond = seconds > 0 ? Double(result.positions) / seconds : 0
+        let elapsed = seconds(ContinuousClock.now - start)
+        report.positionsPerSecond = elapsed > 0 ? Double(result.positions) / elapsed : 0
         onStep?(report)
         return report
     }
@@ -217,10 +216,9 @@ public final class Trainer {
         var totalLoss = 0.0, positions = 0, correct = 0, isClassification = true
         switch data {
         case .stream(let tokens):
-            let B = configuration.batchSize, T = configuration.sequenceLength
-            let stripLength = (tokens.count - 1) / B
+            let windows = StreamWindows(tokenCount: tokens.count, configuration: configuration)
             var state: RecurrentState<Float>?
-            for window in 0..<stripLength / T {
+            for window in 0..<windows.windowsPerEpoch {
                 let r = try lossAndGradients(batch: [window], data: data, computeGradient: false, streamState: state, evaluation: true)
                 state = r.finalState
                 totalLoss += r.loss * Double(r.positions); positions += r.positions; correct += r.correct
@@ -243,7 +241,7 @@ public final class Trainer {
     /// The next minibatch: example indices, or `[window]` for a stream. Advances the cursor.
     func nextBatch() -> [Int] {
         if case .stream(let tokens) = training {
-            let windows = (tokens.count - 1) / configuration.batchSize / configuration.sequenceLength
+            let windows = StreamWindows(tokenCount: tokens.count, configuration: configuration).windowsPerEpoch
             if batchInEpoch >= windows {
                 batchInEpoch = 0
                 epoch += 1
@@ -310,10 +308,10 @@ public final class Trainer {
                                accuracy: Double(r.correctPredictions) / Double(max(r.countedPositions, 1)))
         case (.sequence(let m), .stream(let tokens)):
             let B = configuration.batchSize, T = configuration.sequenceLength
-            let stripLength = (tokens.count - 1) / B, window = batch[0]
+            let windows = StreamWindows(tokenCount: tokens.count, configuration: configuration), window = batch[0]
             var inputs = [Int](repeating: 0, count: T * B), targets = inputs   // [T, B]
             for b in 0..<B {
-                let start = b * stripLength + window * T
+                let start = windows.start(strip: b, window: window)
                 for t in 0..<T {
                     inputs[t * B + b] = tokens[start + t]
                     targets[t * B + b] = tokens[start + t + 1]
@@ -372,20 +370,9 @@ public final class Trainer {
             let r = try meanSquaredError(predictions: out.outputs, targets: examples.flatMap(\.targetValues), computeGradient: computeGradient)
             (loss, positions, gradient) = (r.loss, B, r.predictionsGradient)
         case (.everyStep, false):
-            // Mean squared error over the valid steps only: loss = Σ (p − y)² / n, n = O · Σ lengths.
-            let n = O * lengths.reduce(0, +)
-            gradient = [Float](repeating: 0, count: T * B * O)
-            var sum = 0.0
-            for (b, e) in examples.enumerated() {
-                for t in 0..<e.length {
-                    for o in 0..<O {
-                        let d = out.outputs[(t * B + b) * O + o] - e.targetValues[t * O + o]
-                        sum += Double(d) * Double(d)
-                        gradient[(t * B + b) * O + o] = 2 * d / Float(n)
-                    }
-                }
-            }
-            (loss, positions) = (sum / Double(n), lengths.reduce(0, +))
+            let r = try maskedMeanSquaredError(predictions: out.outputs, targets: examples.map(\.targetValues), steps: T, batch: B,
+                                               outputs: O, lengths: lengths, computeGradient: computeGradient)
+            (loss, positions, gradient) = (r.loss, lengths.reduce(0, +), r.predictionsGradient)
         case (.none, _):
             throw RNNKitError(.invalidArgument, "a model without a head has no loss to train; give it an every-step or last-step head")
         }
@@ -458,6 +445,11 @@ public final class Trainer {
                 "\(what): \(data.kindName) data does not fit a \(model.kindName) model (sequence models take sequences or a stream, seq2seq models take pairs)")
         }
     }
+}
+
+/// `duration` in seconds, to the attosecond before the conversion to Double.
+package func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
 }
 
 extension LoadedModel {

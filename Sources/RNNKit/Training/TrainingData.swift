@@ -80,3 +80,36 @@ public enum TrainingData: Sendable {
         }
     }
 }
+
+/// How a ``TrainingData/stream(_:)`` of `tokenCount` tokens is read in truncated BPTT: cut into `B`
+/// contiguous strips of ``stripLength`` tokens, read `T` tokens at a time. Window `w` of strip `b`
+/// has its inputs at positions `s ..< s + T`, `s = start(strip: b, window: w)`, and its targets one
+/// token later; the tokens past `B · stripLength` (at least the last, only ever a target) are no input.
+package struct StreamWindows: Sendable, Equatable {
+    /// Tokens in the stream.
+    package var tokenCount: Int
+    /// Strips `B ≥ 1`, read side by side as the minibatch.
+    package var batchSize: Int
+    /// Tokens `T ≥ 1` per window.
+    package var sequenceLength: Int
+
+    package init(tokenCount: Int, batchSize: Int, sequenceLength: Int) {
+        self.tokenCount = tokenCount
+        self.batchSize = batchSize
+        self.sequenceLength = sequenceLength
+    }
+
+    /// The windows of a stream of `tokenCount` tokens read with a trainer's batch size and sequence length.
+    init(tokenCount: Int, configuration: TrainerConfiguration) {
+        self.init(tokenCount: tokenCount, batchSize: configuration.batchSize, sequenceLength: configuration.sequenceLength)
+    }
+
+    /// Tokens per strip: `(tokenCount − 1) / B`, the last token being only a target.
+    package var stripLength: Int { (tokenCount - 1) / batchSize }
+
+    /// Whole windows per strip, that is minibatches per epoch: `stripLength / T`.
+    package var windowsPerEpoch: Int { stripLength / sequenceLength }
+
+    /// The stream position of the first input token of strip `b` in window `w`.
+    package func start(strip b: Int, window w: Int) -> Int { b * stripLength + w * sequenceLength }
+}

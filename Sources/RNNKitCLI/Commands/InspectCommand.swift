@@ -42,13 +42,13 @@ struct InspectCommand: ConsoleCommand {
 
     private func printRunConfiguration(_ configuration: RunConfiguration, console: Console) {
         let data = configuration.data
-        let source = data.kind == "builtin" ? "the built-in corpus" : "\(data.path ?? "?")" + (data.column.map { " column '\($0)'" } ?? "")
+        let source = data.kind == .builtin ? "the built-in corpus" : "\(data.path ?? "?")" + (data.column.map { " column '\($0)'" } ?? "")
         let model = configuration.model
         let training = configuration.training
         console.line("  run format \(configuration.formatVersion), written by rnnkit \(configuration.rnnkitVersion)")
-        console.line("  task        \(configuration.task) on \(source) (\(data.length) \(configuration.task == "forecast" ? "values" : "characters"))")
-        console.line("  model       \(model.cell), hidden \(model.hidden), \(model.layers) layer\(model.layers == 1 ? "" : "s")\(model.bidirectional ? ", bidirectional" : ""), dropout \(model.dropout)")
-        console.line("  training    \(training.steps) steps of batch \(training.batch) × seq-len \(training.seqLen), \(training.optimizer) lr \(training.learningRate), clip \(training.clip == 0 ? "off" : String(training.clip)), seed \(training.seed), \(training.threads) thread\(training.threads == 1 ? "" : "s")")
+        console.line("  task        \(configuration.task.rawValue) on \(source) (\(data.length) \(configuration.task == .forecast ? "values" : "characters"))")
+        console.line("  model       \(model.cell.commandLineName), hidden \(model.hidden), \(model.layers) layer\(model.layers == 1 ? "" : "s")\(model.bidirectional ? ", bidirectional" : ""), dropout \(model.dropout)")
+        console.line("  training    \(training.steps) steps of batch \(training.batch) × seq-len \(training.seqLen), \(training.optimizer.rawValue) lr \(training.learningRate), clip \(training.clip == 0 ? "off" : String(training.clip)), seed \(training.seed), \(training.threads) thread\(training.threads == 1 ? "" : "s")")
     }
 }
 

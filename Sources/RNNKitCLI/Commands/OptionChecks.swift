@@ -2,6 +2,7 @@
 // option, the accepted range, and the value given (exit status 64).
 
 import ArgumentParser
+import RNNKit
 
 /// Throws unless `value` (when given) lies in `range`.
 func require<T: Comparable>(_ option: String, _ value: T?, in range: ClosedRange<T>) throws {
@@ -19,14 +20,49 @@ func require(_ option: String, _ value: Double?, _ expected: String, _ isValid: 
     }
 }
 
-/// The optimizers `--optimizer` accepts.
-enum OptimizerChoice: String, CaseIterable, ExpressibleByArgument {
+/// The optimizers `--optimizer` accepts, spelled as on the command line and in config.json.
+enum OptimizerChoice: String, CaseIterable, ExpressibleByArgument, RunConfigurationChoice {
     case sgd, adam, adamw, rmsprop
+
+    /// The Trainer's optimizer.
+    var kind: OptimizerConfiguration.Kind {
+        switch self {
+        case .sgd: .sgd
+        case .adam: .adam
+        case .adamw: .adamw
+        case .rmsprop: .rmsprop
+        }
+    }
 }
 
-/// The cells `--cell` accepts, spelled as on the command line.
-enum CellChoice: String, CaseIterable, ExpressibleByArgument {
+/// The cells `--cell` accepts, spelled as on the command line and in config.json.
+enum CellChoice: String, CaseIterable, ExpressibleByArgument, RunConfigurationChoice {
     case lstm, gru
     case rnnTanh = "rnn-tanh"
     case rnnRelu = "rnn-relu"
+
+    /// RNNKit's cell.
+    var kind: CellKind {
+        switch self {
+        case .lstm: .lstm
+        case .gru: .gru
+        case .rnnTanh: .rnnTanh
+        case .rnnRelu: .rnnRelu
+        }
+    }
+
+    /// The choice that names `kind`.
+    init(_ kind: CellKind) {
+        switch kind {
+        case .lstm: self = .lstm
+        case .gru: self = .gru
+        case .rnnTanh: self = .rnnTanh
+        case .rnnRelu: self = .rnnRelu
+        }
+    }
+}
+
+extension CellKind {
+    /// The name `--cell` and config.json use: `lstm`, `gru`, `rnn-tanh` or `rnn-relu`.
+    var commandLineName: String { CellChoice(self).rawValue }
 }

@@ -10,11 +10,14 @@
 // Every file is replaced atomically (Run/AtomicFile.swift).
 
 import Foundation
+import RNNKit
 
 /// What a run trained, on which data, with which options: the content of `config.json`.
 ///
 /// `format` and `formatVersion` identify the layout; a reader refuses other formats and newer
-/// versions with a message rather than misreading them.
+/// versions with a message rather than misreading them. The enumerated values (task, data kind,
+/// cell, optimizer) are written as the strings of ``RunConfigurationChoice``; an unknown string is
+/// refused when the file is read, with the key and the accepted values.
 struct RunConfiguration: Codable, Equatable {
     /// Always ``RunConfiguration/formatName``.
     var format: String = RunConfiguration.formatName
@@ -22,8 +25,8 @@ struct RunConfiguration: Codable, Equatable {
     var formatVersion: Int = RunConfiguration.currentFormatVersion
     /// The `rnnkit --version` that wrote the run.
     var rnnkitVersion: String = cliVersion
-    /// `"char-lm"` (a character-level language model) or `"forecast"` (a one-column forecaster).
-    var task: String
+    /// A character-level language model or a one-column forecaster.
+    var task: Task
     /// Where the training data came from.
     var data: DataSource
     /// The model: cell, sizes, dropout.
@@ -34,10 +37,18 @@ struct RunConfiguration: Codable, Equatable {
     static let formatName = "rnnkit-run"
     static let currentFormatVersion = 1
 
+    /// What a run trains.
+    enum Task: String, RunConfigurationChoice {
+        /// A character-level language model (`--text`, or the built-in corpus).
+        case charLM = "char-lm"
+        /// A next-value forecaster on one CSV column (`--csv`).
+        case forecast
+    }
+
     /// The training data of a run.
     struct DataSource: Codable, Equatable {
-        /// `"builtin"` (the shipped corpus), `"text"` or `"csv"`.
-        var kind: String
+        /// Which kind of source.
+        var kind: Kind
         /// Absolute path of the text or CSV file; `nil` for the built-in corpus.
         var path: String?
         /// The CSV column (CSV only).
@@ -54,12 +65,22 @@ struct RunConfiguration: Codable, Equatable {
         enum CodingKeys: String, CodingKey {
             case kind, path, column, length, fingerprint, mean, standardDeviation = "standard_deviation"
         }
+
+        /// Where the training data of a run came from.
+        enum Kind: String, RunConfigurationChoice {
+            /// The corpus shipped with rnnkit.
+            case builtin
+            /// A `--text` file.
+            case text
+            /// A `--csv` file.
+            case csv
+        }
     }
 
     /// The architecture options.
     struct ModelOptions: Codable, Equatable {
-        /// `lstm`, `gru`, `rnn-tanh` or `rnn-relu`.
-        var cell: String
+        /// The recurrent cell, written with its `--cell` name (`rnn-tanh`, not the model file's `rnn_tanh`).
+        @CommandLineCellName var cell: CellKind
         var hidden: Int
         var layers: Int
         var bidirectional: Bool
@@ -75,7 +96,7 @@ struct RunConfiguration: Codable, Equatable {
         /// The total number of optimizer steps of the run (resuming may raise it).
         var steps: Int
         var learningRate: Double
-        var optimizer: String
+        var optimizer: OptimizerChoice
         /// Global gradient-norm limit; 0 means no clipping.
         var clip: Double
         var seed: UInt64
@@ -88,6 +109,33 @@ struct RunConfiguration: Codable, Equatable {
         case format, formatVersion = "format_version", rnnkitVersion = "rnnkit_version"
         case task, data, model, training
     }
+}
+
+/// An enumerated value of config.json, written as its raw string: decoding a string that is not
+/// one of the raw values fails with the accepted values, which the reader reports with the file
+/// and the key (for example `model.cell`).
+protocol RunConfigurationChoice: RawRepresentable<String>, CaseIterable, Codable {}
+
+extension RunConfigurationChoice {
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let name = try container.decode(String.self)
+        guard let value = Self(rawValue: name) else {
+            let accepted = Self.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "'\(name)' is not one of \(accepted)")
+        }
+        self = value
+    }
+}
+
+/// A ``CellKind`` in config.json, spelled as `--cell` spells it (``CellChoice``).
+@propertyWrapper
+struct CommandLineCellName: Codable, Equatable {
+    var wrappedValue: CellKind
+
+    init(wrappedValue: CellKind) { self.wrappedValue = wrappedValue }
+    init(from decoder: any Decoder) throws { wrappedValue = try CellChoice(from: decoder).kind }
+    func encode(to encoder: any Encoder) throws { try CellChoice(wrappedValue).encode(to: encoder) }
 }
 
 extension RunConfiguration.TrainingOptions {

@@ -29,7 +29,7 @@ struct TrainedModel {
 
     /// The model, if it is a character model; `command` names the caller in the error.
     func characterModel(for command: String) throws -> SequenceModel {
-        guard configuration.task == "char-lm", model.vocabulary != nil, model.configuration.input == .tokens else {
+        guard configuration.task == .charLM, model.vocabulary != nil, model.configuration.input == .tokens else {
             throw CLIError("'\(directory.path)' holds a forecaster (trained with --csv); rnnkit \(command) needs a character model, trained with --text or on the built-in corpus")
         }
         return model
@@ -95,7 +95,7 @@ func evaluateCharacterModel(_ model: SequenceModel, text: String, source: String
 /// `rnnkit forecast`: backtest on the last `horizon` known values when there is room, then the forecast.
 func runForecast(_ trained: TrainedModel, csvPath: String, column: String?, horizon: Int, console: Console) throws {
     let configuration = trained.configuration
-    guard configuration.task == "forecast", let mean = configuration.data.mean,
+    guard configuration.task == .forecast, let mean = configuration.data.mean,
           let deviation = configuration.data.standardDeviation, trained.model.configuration.input == .features else {
         throw CLIError("'\(trained.directory.path)' holds a character model; rnnkit forecast needs a forecaster, trained with --csv FILE --column NAME")
     }

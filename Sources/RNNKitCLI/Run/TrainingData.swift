@@ -79,8 +79,8 @@ extension PreparedData {
         var source = configuration.data
         let training = configuration.training
         switch configuration.task {
-        case "char-lm":
-            let text = try InputFile.text(at: path, purpose: source.kind == "builtin" ? "built-in corpus" : "text file")
+        case .charLM:
+            let text = try InputFile.text(at: path, purpose: source.kind == .builtin ? "built-in corpus" : "text file")
             let print = fingerprint(text.utf8)
             if let expectedFingerprint, expectedFingerprint != print {
                 throw CLIError("'\(path)' changed since the run started (its contents no longer match the fingerprint in config.json); resume needs the same data")
@@ -100,7 +100,7 @@ extension PreparedData {
             source.length = ids.count
             source.fingerprint = print
             return (.characters(CharacterData(vocabulary: vocabulary, training: Array(ids[..<split]), validation: Array(ids[split...]))), source)
-        default:
+        case .forecast:
             guard let column = source.column else { throw CLIError("config.json names no CSV column for the forecaster") }
             let values = try CSVTable.readNumericColumn(path: path, column: column)
             let print = fingerprint(values.map(\.bitPattern).flatMap { withUnsafeBytes(of: $0.littleEndian, Array.init) })

@@ -20,25 +20,25 @@ enum TrainingRun {
     // MARK: New run
 
     static func newRun(command: TrainCommand, console: Console) throws {
-        let task: String, kind: String, dataPath: String
+        let task: RunConfiguration.Task, kind: RunConfiguration.DataSource.Kind, dataPath: String
         if let csv = command.csv {
-            (task, kind, dataPath) = ("forecast", "csv", absolutePath(csv))
+            (task, kind, dataPath) = (.forecast, .csv, absolutePath(csv))
         } else if let text = command.text {
-            (task, kind, dataPath) = ("char-lm", "text", absolutePath(text))
+            (task, kind, dataPath) = (.charLM, .text, absolutePath(text))
         } else {
-            (task, kind, dataPath) = ("char-lm", "builtin", try BuiltinCorpus.locate())
+            (task, kind, dataPath) = (.charLM, .builtin, try BuiltinCorpus.locate())
         }
-        let isText = task == "char-lm"
+        let isText = task == .charLM
         if command.bidirectional {
-            throw CLIError("--bidirectional is not available yet: RNNKit's SequenceModel (issue 4) stacks unidirectional layers only")
+            throw CLIError("--bidirectional is not available yet: RNNKit's SequenceModel stacks unidirectional layers only")
         }
         let optimizer = command.optimizer ?? .adam
-        let steps = command.steps ?? (isText ? (kind == "builtin" ? Defaults.builtinSteps : Defaults.textSteps) : Defaults.seriesSteps)
+        let steps = command.steps ?? (isText ? (kind == .builtin ? Defaults.builtinSteps : Defaults.textSteps) : Defaults.seriesSteps)
         var configuration = RunConfiguration(
             task: task,
-            data: .init(kind: kind, path: kind == "builtin" ? nil : dataPath, column: command.column, length: 0),
+            data: .init(kind: kind, path: kind == .builtin ? nil : dataPath, column: command.column, length: 0),
             model: .init(
-                cell: (command.cell ?? .lstm).rawValue,
+                cell: (command.cell ?? .lstm).kind,
                 hidden: command.hidden ?? (isText ? Defaults.textHidden : Defaults.seriesHidden),
                 layers: command.layers ?? (isText ? Defaults.textLayers : 1),
                 bidirectional: command.bidirectional,
@@ -49,7 +49,7 @@ enum TrainingRun {
                 batch: command.batch ?? Defaults.batch,
                 steps: steps,
                 learningRate: command.lr ?? (optimizer == .sgd ? 0.1 : Defaults.learningRate),
-                optimizer: optimizer.rawValue,
+                optimizer: optimizer,
                 clip: command.clip ?? 5,
                 seed: command.seed ?? 1,
                 threads: command.threads ?? defaultThreadCount(),
@@ -72,12 +72,12 @@ enum TrainingRun {
             configuration.model.embedding = min(64, max(16, characters.vocabulary.count / 2))
             model = try SequenceModel(.tokens(
                 vocabularySize: characters.vocabulary.count, embeddingSize: configuration.model.embedding,
-                cell: try cellKind(configuration), hiddenSize: configuration.model.hidden, numLayers: configuration.model.layers,
+                cell: configuration.model.cell, hiddenSize: configuration.model.hidden, numLayers: configuration.model.layers,
                 dropout: configuration.model.dropout, initialization: .recommended, seed: configuration.training.seed))
             model.vocabulary = characters.vocabulary
         case .series:
             model = try SequenceModel(.features(
-                featureSize: 1, cell: try cellKind(configuration), hiddenSize: configuration.model.hidden,
+                featureSize: 1, cell: configuration.model.cell, hiddenSize: configuration.model.hidden,
                 numLayers: configuration.model.layers, dropout: configuration.model.dropout, head: .lastStep, outputSize: 1,
                 initialization: .recommended, seed: configuration.training.seed))
         }
@@ -100,7 +100,7 @@ enum TrainingRun {
     static func resumeRun(directoryPath: String, command: TrainCommand, console: Console) throws {
         let (directory, recorded) = try RunDirectory.openExisting(directoryPath, option: "--resume")
         var configuration = recorded
-        let dataPath = configuration.data.kind == "builtin" ? try BuiltinCorpus.locate() : (configuration.data.path ?? "")
+        let dataPath = configuration.data.kind == .builtin ? try BuiltinCorpus.locate() : (configuration.data.path ?? "")
         let (data, _) = try PreparedData.load(configuration, path: dataPath, expectedFingerprint: configuration.data.fingerprint)
         if let steps = command.steps { configuration.training.steps = steps }
         if let epochs = command.epochs { configuration.training.steps = min(10_000_000, epochs * stepsPerEpoch(data, configuration)) }
@@ -122,7 +122,7 @@ enum TrainingRun {
             throw CLIError("the run in '\(directory.path)' has already taken \(trainer.step) of its \(configuration.training.steps) steps; pass --steps N with N > \(trainer.step) to train further")
         }
         // Rows past the checkpoint (logged after it, before an interruption) are dropped: training redoes them.
-        var state = LoopState(metrics: MetricsLog(throughputColumn: configuration.task == "char-lm" ? "tokens_per_second" : "sequences_per_second"))
+        var state = LoopState(metrics: MetricsLog(throughputColumn: configuration.task == .charLM ? "tokens_per_second" : "sequences_per_second"))
         if let text = try? String(contentsOfFile: directory.metricsPath, encoding: .utf8) {
             state.metrics = try MetricsLog(csvText: text, source: directory.metricsPath)
             state.metrics.records.removeAll { $0.step > trainer.step }
@@ -151,21 +151,20 @@ enum TrainingRun {
         let lastStep = min(total, stopAfter ?? total)
         let evaluationInterval = configuration.training.evalEvery
         let logInterval = max(1, evaluationInterval / 5)
-        let isText = configuration.task == "char-lm"
+        let isText = configuration.task == .charLM
         let reporter = ProgressReporter(console: console, totalSteps: total, firstStep: trainer.step,
                                         unit: isText ? "tok/s" : "seq/s", elapsedBefore: state.elapsedBefore)
         let plot = LossPlot(
-            title: "\(URL(fileURLWithPath: directory.path).lastPathComponent): \(configuration.model.cell) \(configuration.model.layers)×\(configuration.model.hidden) on \(dataName(configuration))",
+            title: "\(URL(fileURLWithPath: directory.path).lastPathComponent): \(configuration.model.cell.commandLineName) \(configuration.model.layers)×\(configuration.model.hidden) on \(dataName(configuration))",
             yLabel: isText ? "loss (nats per character)" : "mean squared error (standardised)")
-        var lossSum = 0.0, lossCount = 0, positions = 0, seconds = 0.0
+        var lossSum = 0.0, lossCount = 0, positions = 0, stepSeconds = 0.0
         var shownLoss = Double.nan
         var lastValidation: Double?
 
         while trainer.step < lastStep {
             let started = ContinuousClock.now
             let report = try trainer.trainStep()
-            let duration = started.duration(to: .now)
-            seconds += Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+            stepSeconds += seconds(started.duration(to: .now))
             if !report.skipped {
                 lossSum += report.loss
                 lossCount += 1
@@ -181,13 +180,13 @@ enum TrainingRun {
                 lastValidation = validationLoss
             }
             if lossCount > 0 { shownLoss = lossSum / Double(lossCount) }
-            let throughput = seconds > 0 ? Double(positions) / seconds : 0
+            let throughput = stepSeconds > 0 ? Double(positions) / stepSeconds : 0
             reporter.update(step: step, trainLoss: shownLoss, validationLoss: validationLoss, throughput: throughput, logLine: logs)
             if logs {
                 state.metrics.records.append(MetricsRecord(
                     step: step, trainLoss: lossCount > 0 ? shownLoss : .nan, validationLoss: validationLoss,
                     throughput: throughput, elapsedSeconds: reporter.elapsedSeconds))
-                (lossSum, lossCount, positions, seconds) = (0, 0, 0, 0)
+                (lossSum, lossCount, positions, stepSeconds) = (0, 0, 0, 0)
                 try writeAtomically(state.metrics.csvText(), to: directory.metricsPath)
                 try writeAtomically(plot.svg(for: state.metrics.records), to: directory.plotPath)
             }
@@ -291,11 +290,9 @@ extension PreparedData {
 }
 
 /// The Trainer settings of a run: cosine decay to a tenth of the rate after a short warm-up.
-func trainerConfiguration(_ configuration: RunConfiguration) throws -> TrainerConfiguration {
+func trainerConfiguration(_ configuration: RunConfiguration) -> TrainerConfiguration {
     let training = configuration.training
-    guard let kind = OptimizerConfiguration.Kind(rawValue: training.optimizer) else {
-        throw CLIError("config.json names optimizer '\(training.optimizer)'; expected sgd, adam, adamw or rmsprop")
-    }
+    let kind = training.optimizer.kind
     return TrainerConfiguration(
         batchSize: training.batch, sequenceLength: training.seqLen,
         optimizer: OptimizerConfiguration(kind: kind, learningRate: training.learningRate, momentum: kind == .sgd ? 0.9 : 0),
@@ -306,20 +303,14 @@ func trainerConfiguration(_ configuration: RunConfiguration) throws -> TrainerCo
         seed: training.seed)
 }
 
-/// The cell a run configuration names.
-func cellKind(_ configuration: RunConfiguration) throws -> CellKind {
-    guard let cell = CellKind(name: configuration.model.cell) else {
-        throw CLIError("config.json names cell '\(configuration.model.cell)'; expected lstm, gru, rnn-tanh or rnn-relu")
-    }
-    return cell
-}
-
 /// Optimizer steps in one pass over the training data.
 func stepsPerEpoch(_ data: PreparedData, _ configuration: RunConfiguration) -> Int {
     let batch = configuration.training.batch
     switch data {
     case .characters(let characters):
-        return max(1, (characters.training.count - 1) / batch / configuration.training.seqLen)
+        let windows = StreamWindows(tokenCount: characters.training.count, batchSize: batch,
+                                    sequenceLength: configuration.training.seqLen)
+        return max(1, windows.windowsPerEpoch)
     case .series(let series):
         return max(1, (series.training.count + batch - 1) / batch)
     }
@@ -372,11 +363,11 @@ func describe(_ configuration: RunConfiguration, data: PreparedData, parameters:
     let what: String
     switch data {
     case .characters(let characters):
-        what = "character model on \(configuration.data.kind == "builtin" ? "the built-in corpus" : configuration.data.path!) (\(grouped(configuration.data.length)) characters, \(characters.vocabulary.count) distinct)"
+        what = "character model on \(configuration.data.kind == .builtin ? "the built-in corpus" : configuration.data.path!) (\(grouped(configuration.data.length)) characters, \(characters.vocabulary.count) distinct)"
     case .series(let series):
         what = "forecaster on column '\(configuration.data.column!)' of \(configuration.data.path!) (\(grouped(series.values.count)) values)"
     }
-    return "\(what); \(model.cell) \(model.layers)×\(model.hidden), \(grouped(parameters)) parameters; \(training.steps) steps of \(training.batch)×\(training.seqLen), \(training.optimizer) lr \(training.learningRate), \(training.threads) thread\(training.threads == 1 ? "" : "s")"
+    return "\(what); \(model.cell.commandLineName) \(model.layers)×\(model.hidden), \(grouped(parameters)) parameters; \(training.steps) steps of \(training.batch)×\(training.seqLen), \(training.optimizer.rawValue) lr \(training.learningRate), \(training.threads) thread\(training.threads == 1 ? "" : "s")"
 }
 
 /// The prime for samples: "The " when the model knows those characters, else its first character.
