@@ -36,7 +36,7 @@ public func rnnkit_set_num_threads(_ n: Int32) -> Int32 {
         guard n >= 1 else {
             throw RNNKitError(.invalidArgument, "thread count must be at least 1, got \(n)")
         }
-        setBLASThreadCount(Int(n))
+        setThreadCount(Int(n))
     }
 }
 

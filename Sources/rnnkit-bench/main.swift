@@ -338,7 +338,7 @@ if options.probe {
 }
 // The whole process, OpenBLAS included, runs on `threads` threads. (When RNNKit grows its own
 // thread setting, call it here as well.)
-setBLASThreadCount(options.threads)
+setThreadCount(options.threads)
 
 let result: (times: [Double], peakDeltaKB: Int)
 do {

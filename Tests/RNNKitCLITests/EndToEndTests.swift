@@ -140,6 +140,26 @@ struct EndToEndTests {
         #expect(runCLI(["forecast", "--model", run, "--csv", path, "--column", "t2"]).status == 1)
     }
 
+    /// Every cell trains from the command line (the recommended initialisation sets a forget-gate
+    /// bias for LSTMs only), and a bidirectional forecaster trains, reloads and forecasts.
+    @Test("a bidirectional GRU forecaster and the other cells train and forecast", arguments: ["gru", "rnn-tanh", "lstm"])
+    func bidirectionalForecaster(cell: String) throws {
+        let scratch = ScratchDirectory()
+        var csv = "t,signal\n"
+        for t in 0..<200 { csv += "\(t),\(format(sin(Double(t) * 0.3) * 2 + 5, digits: 5))\n" }
+        let path = scratch.write("series.csv", text: csv)
+        let run = scratch.file("run")
+        let train = runCLI(["train", "--csv", path, "--column", "signal", "--steps", "30", "--out", run, "--cell", cell,
+                            "--bidirectional", "--layers", "2", "--hidden", "8", "--seq-len", "10", "--threads", "1"])
+        try #require(train.status == 0, "\(train.errors)")
+        let model = try SequenceModel(contentsOf: run + "/checkpoint.safetensors")
+        #expect(model.configuration.bidirectional && model.configuration.numLayers == 2)
+        #expect(try model.network.parameter(named: "weight_hh_l1_reverse").count == 3 * 8 * 8 || cell != "gru")
+        let result = runCLI(["forecast", "--model", run, "--csv", path, "--horizon", "3"])
+        #expect(result.status == 0, "\(result.errors)")
+        #expect(result.output.split(separator: "\n").dropFirst(2).allSatisfy { Double($0.split(separator: ",")[1]) != nil })
+    }
+
     @Test("on a terminal, progress is one line redrawn in place")
     func progressBar() throws {
         let scratch = ScratchDirectory()

@@ -31,6 +31,81 @@ import Testing
         #expect(inference.finalHidden == fused.finalHidden)
     }
 
+    /// The naive backward is itself held to the fused Double backward (which the finite-difference
+    /// checks hold to the truth), so it can be the oracle of the Float path below.
+    @Test(arguments: LayerCase.all)
+    func naiveBackwardEqualsFusedBackwardInDouble(_ testCase: LayerCase) throws {
+        let configuration = RecurrentConfiguration(
+            cell: testCase.cell, inputSize: 3, hiddenSize: 5, numLayers: testCase.layers, bidirectional: testCase.bidirectional)
+        let network = try RecurrentNetwork<Double>(configuration, seed: 12)
+        let (T, B) = (6, 4)
+        let stateCount = testCase.layers * configuration.directionCount * B * 5
+        let input: [Double] = randomValues(T * B * 3, seed: 4)
+        let lengths = testCase.withLengths ? [3, 6, 1, 4] : nil
+        let h0: [Double] = randomValues(stateCount, seed: 5, scale: 0.5)
+        let c0: [Double]? = testCase.cell == .lstm ? randomValues(stateCount, seed: 6, scale: 0.5) : nil
+        let dY: [Double] = randomValues(T * B * configuration.outputSize, seed: 7)
+        let dhN: [Double] = randomValues(stateCount, seed: 8)
+        let dcN: [Double]? = testCase.cell == .lstm ? randomValues(stateCount, seed: 9) : nil
+
+        _ = try network.forward(input, steps: T, batch: B, lengths: lengths, initialHidden: h0, initialCell: c0)
+        network.zeroGradients()
+        let fused = try network.backward(outputGradient: dY, finalHiddenGradient: dhN, finalCellGradient: dcN)
+        let naive = NaiveRecurrentReference.backward(
+            configuration: configuration, parameters: network.parameters, input: input, steps: T, batch: B,
+            lengths: lengths, initialHidden: h0, initialCell: c0,
+            outputGradient: dY, finalHiddenGradient: dhN, finalCellGradient: dcN)
+        expectClose(network.gradients, naive.parameters, tolerance: 1e-12, "∂parameters")
+        expectClose(fused.input, naive.input, tolerance: 1e-12, "∂x")
+        expectClose(fused.initialHidden, naive.initialHidden, tolerance: 1e-12, "∂h0")
+        if let dc0 = fused.initialCell { expectClose(dc0, naive.initialCell!, tolerance: 1e-12, "∂c0") }
+    }
+
+    /// The path users run — Float, the C cell kernels, packed weights where the CPU has them, the
+    /// chunked input projection — against the naive reference computed in Double from the same
+    /// Float parameters, forward and backward. H = 40 leaves a partial 16-unit panel per gate.
+    @Test(arguments: LayerCase.all)
+    func floatPathMatchesTheNaiveReference(_ testCase: LayerCase) throws {
+        let (T, B, I, H) = (7, 5, 6, 40)
+        let configuration = RecurrentConfiguration(
+            cell: testCase.cell, inputSize: I, hiddenSize: H, numLayers: testCase.layers, bidirectional: testCase.bidirectional)
+        let network = try RecurrentNetwork<Float>(configuration, seed: 13)
+        let stateCount = testCase.layers * configuration.directionCount * B * H
+        let input: [Float] = randomValues(T * B * I, seed: 14)
+        let lengths = testCase.withLengths ? [3, 7, 1, 5, 6] : nil
+        let h0: [Float] = randomValues(stateCount, seed: 15, scale: 0.5)
+        let c0: [Float]? = testCase.cell == .lstm ? randomValues(stateCount, seed: 16, scale: 0.5) : nil
+        let dY: [Float] = randomValues(T * B * configuration.outputSize, seed: 17)
+        let dhN: [Float] = randomValues(stateCount, seed: 18)
+        let dcN: [Float]? = testCase.cell == .lstm ? randomValues(stateCount, seed: 19) : nil
+
+        let out = try network.forward(input, steps: T, batch: B, lengths: lengths, initialHidden: h0, initialCell: c0)
+        network.zeroGradients()
+        let grads = try network.backward(outputGradient: dY, finalHiddenGradient: dhN, finalCellGradient: dcN)
+
+        func double(_ values: [Float]) -> [Double] { values.map(Double.init) }
+        let parameters = double(network.parameters)
+        let naiveOut = NaiveRecurrentReference.forward(
+            configuration: configuration, parameters: parameters, input: double(input), steps: T, batch: B,
+            lengths: lengths, initialHidden: double(h0), initialCell: c0.map(double))
+        let naive = NaiveRecurrentReference.backward(
+            configuration: configuration, parameters: parameters, input: double(input), steps: T, batch: B,
+            lengths: lengths, initialHidden: double(h0), initialCell: c0.map(double),
+            outputGradient: double(dY), finalHiddenGradient: double(dhN), finalCellGradient: dcN.map(double))
+        // Relative to max(1, |reference|): float32 rounding over sums of up to G·H + I terms per step.
+        func expectNear(_ actual: [Float], _ expected: [Double], _ tolerance: Double, _ label: String) {
+            let worst = zip(actual, expected).reduce(0.0) { max($0, abs(Double($1.0) - $1.1) / max(1, abs($1.1))) }
+            #expect(worst <= tolerance, "\(testCase.testDescription) \(label): max relative difference \(worst)")
+        }
+        expectNear(out.output, naiveOut.output, 1e-5, "y")
+        expectNear(out.finalHidden, naiveOut.finalHidden, 1e-5, "h_n")
+        if let cN = out.finalCell { expectNear(cN, naiveOut.finalCell!, 1e-5, "c_n") }
+        expectNear(network.gradients, naive.parameters, 1e-4, "∂parameters")
+        expectNear(grads.input, naive.input, 1e-4, "∂x")
+        expectNear(grads.initialHidden, naive.initialHidden, 1e-4, "∂h0")
+        if let dc0 = grads.initialCell { expectNear(dc0, naive.initialCell!, 1e-4, "∂c0") }
+    }
+
     @Test func paddedOutputsAreZeroAndFinalStatesComeFromLastValidStep() throws {
         let configuration = RecurrentConfiguration(cell: .gru, inputSize: 2, hiddenSize: 3, bidirectional: true)
         let network = try RecurrentNetwork<Double>(configuration, seed: 5)

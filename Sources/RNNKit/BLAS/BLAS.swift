@@ -58,11 +58,6 @@ func dgemv(
         x, 1, beta, y, 1)
 }
 
-/// Sets the number of threads RNNKit and OpenBLAS use (process-wide); the same as ``setThreadCount(_:)``.
-public func setBLASThreadCount(_ count: Int) {
-    setThreadCount(count)
-}
-
 /// The number of threads OpenBLAS currently uses.
 public func blasThreadCount() -> Int {
     Int(openblas_get_num_threads())

@@ -43,9 +43,15 @@ public struct RecurrentInitialization: Codable, Sendable, Equatable {
 
     /// PyTorch's default initialisation, unchanged.
     public static let pytorchDefault = RecurrentInitialization()
-    /// Orthogonal recurrent weights, Glorot-uniform input weights, forget-gate bias 1.
+    /// Orthogonal recurrent weights, Glorot-uniform input weights, forget-gate bias 1 (LSTM only).
     public static let recommended = RecurrentInitialization(
         orthogonalRecurrentWeights: true, glorotInputWeights: true, forgetGateBias: 1)
+
+    /// ``recommended`` for `cell`: the forget-gate bias only where there is a forget gate (LSTM).
+    public static func recommended(for cell: CellKind) -> RecurrentInitialization {
+        RecurrentInitialization(orthogonalRecurrentWeights: true, glorotInputWeights: true,
+                                forgetGateBias: cell == .lstm ? 1 : nil)
+    }
 }
 
 /// The architecture of a ``SequenceModel``:

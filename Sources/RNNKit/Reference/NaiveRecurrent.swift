@@ -1,8 +1,10 @@
-// The slow, obviously correct forward pass: one sequence at a time, one gate at a
-// time, plain loops for every matrix-vector product, no fusion, no workspace.
-// It exists to be read and to be the oracle the tests hold the fused path equal to.
+// The slow, obviously correct forward and backward passes: one sequence at a time, one gate at a
+// time, plain loops for every matrix-vector product, no fusion, no workspace, no threads.
+// They exist to be read and to be the oracle the tests hold the fused path equal to — in Double,
+// and for the Float path users run (C kernels, packed weights) within a float32 tolerance.
+// The dropout between layers is not modelled: compare networks whose dropout is 0.
 
-/// A naive forward pass with exactly the semantics of ``RecurrentNetwork``.
+/// Naive forward and backward passes with exactly the semantics of ``RecurrentNetwork``.
 enum NaiveRecurrentReference {
     /// `W · v` for a row-major `W` of `[rows, columns]` starting at `offset` in `parameters`.
     private static func matrixVector<Scalar: RNNScalar>(
@@ -80,5 +82,180 @@ enum NaiveRecurrentReference {
         }
         return RecurrentOutput(output: layerInput, finalHidden: finalHidden,
                                finalCell: c.cell.hasCellState ? finalCell : nil)
+    }
+
+    /// One step of one row, everything backward needs: the step's input and entering state, the
+    /// gate activations (LSTM `i, f, g, o`; GRU `r, z, n`; RNN `h'`), GRU's `W_hn h + b_hn`,
+    /// and the state it leaves.
+    private struct Step<Scalar: RNNScalar> {
+        var time: Int
+        var x: [Scalar], hPrev: [Scalar], cPrev: [Scalar]
+        var gates: [Scalar], hiddenN: [Scalar]
+        var c: [Scalar]
+    }
+
+    /// `Wᵀ · v` for a row-major `W` of `[rows, columns]` at `offset`: `[columns]`.
+    private static func transposedMatrixVector<Scalar: RNNScalar>(
+        _ parameters: [Scalar], offset: Int, rows: Int, columns: Int, _ v: [Scalar]
+    ) -> [Scalar] {
+        (0..<columns).map { k in
+            (0..<rows).reduce(Scalar(0)) { sum, r in sum + parameters[offset + r * columns + k] * v[r] }
+        }
+    }
+
+    /// The gradients of a forward from `∂L/∂y` (`[T, B, D·H]`, ignored at padded positions) and
+    /// `∂L/∂h_n`, `∂L/∂c_n` (`[L·D, B, H]`, or `nil` for zeros): `∂L/∂parameters` in the
+    /// parameters' layout, `∂L/∂x` `[T, B, I]`, `∂L/∂h0` and `∂L/∂c0` `[L·D, B, H]`.
+    static func backward<Scalar: RNNScalar>(
+        configuration c: RecurrentConfiguration, parameters: [Scalar],
+        input: [Scalar], steps T: Int, batch B: Int, lengths: [Int]?,
+        initialHidden: [Scalar]?, initialCell: [Scalar]?,
+        outputGradient: [Scalar], finalHiddenGradient: [Scalar]?, finalCellGradient: [Scalar]?
+    ) -> (parameters: [Scalar], input: [Scalar], initialHidden: [Scalar], initialCell: [Scalar]?) {
+        let layout = ParameterLayout(c)
+        let H = c.hiddenSize, D = c.directionCount, G = c.cell.gateCount
+        var dParameters = [Scalar](repeating: 0, count: layout.totalCount)
+        var dInitialHidden = [Scalar](repeating: 0, count: c.numLayers * D * B * H)
+        var dInitialCell = dInitialHidden
+
+        // Forward again, layer by layer, keeping each layer's input and every step of every row.
+        var layerInputs: [[Scalar]] = [input]                   // L of [T, B, I_k]
+        var recorded: [[[[Step<Scalar>]]]] = []                 // [layer][direction][row][processing step]
+        for layer in 0..<c.numLayers {
+            let I = c.layerInputSize(layer), x = layerInputs[layer]
+            var layerOutput = [Scalar](repeating: 0, count: T * B * D * H)
+            var layerSteps: [[[Step<Scalar>]]] = []
+            for direction in 0..<D {
+                let g = layout.group(layer: layer, direction: direction, directionCount: D)
+                let (wih, whh, bih, bhh) = (g[g.startIndex].offset, g[g.startIndex + 1].offset,
+                                            g[g.startIndex + 2].offset, g[g.startIndex + 3].offset)
+                let stateIndex = (layer * D + direction) * B * H
+                var rows: [[Step<Scalar>]] = []
+                for b in 0..<B {
+                    let length = lengths?[b] ?? T
+                    var h = initialHidden.map { Array($0[stateIndex + b * H..<stateIndex + (b + 1) * H]) }
+                        ?? [Scalar](repeating: 0, count: H)
+                    var cell = initialCell.map { Array($0[stateIndex + b * H..<stateIndex + (b + 1) * H]) }
+                        ?? [Scalar](repeating: 0, count: H)
+                    var row: [Step<Scalar>] = []
+                    for t in direction == 0 ? Array(0..<length) : Array((0..<length).reversed()) {
+                        let xt = Array(x[(t * B + b) * I..<(t * B + b + 1) * I])
+                        let gx = matrixVector(parameters, offset: wih, rows: G * H, columns: I, xt)
+                        let gh = matrixVector(parameters, offset: whh, rows: G * H, columns: H, h)
+                        var step = Step<Scalar>(time: t, x: xt, hPrev: h, cPrev: cell, gates: [Scalar](repeating: 0, count: G * H),
+                                                hiddenN: [Scalar](repeating: 0, count: H), c: cell)
+                        for j in 0..<H {
+                            func xPart(_ k: Int) -> Scalar { gx[k * H + j] + parameters[bih + k * H + j] }
+                            func hPart(_ k: Int) -> Scalar { gh[k * H + j] + parameters[bhh + k * H + j] }
+                            switch c.cell {
+                            case .rnnTanh: step.gates[j] = Scalar.hyperbolicTangent(xPart(0) + hPart(0))
+                            case .rnnRelu: step.gates[j] = max(0, xPart(0) + hPart(0))
+                            case .lstm:
+                                for k in 0..<4 {
+                                    let a = xPart(k) + hPart(k)
+                                    step.gates[k * H + j] = k == 2 ? Scalar.hyperbolicTangent(a) : Scalar.sigmoid(a)
+                                }
+                                step.c[j] = step.gates[H + j] * cell[j] + step.gates[j] * step.gates[2 * H + j]
+                            case .gru:
+                                step.gates[j] = Scalar.sigmoid(xPart(0) + hPart(0))
+                                step.gates[H + j] = Scalar.sigmoid(xPart(1) + hPart(1))
+                                step.hiddenN[j] = hPart(2)
+                                step.gates[2 * H + j] = Scalar.hyperbolicTangent(xPart(2) + step.gates[j] * hPart(2))
+                            }
+                        }
+                        for j in 0..<H {
+                            switch c.cell {
+                            case .rnnTanh, .rnnRelu: h[j] = step.gates[j]
+                            case .lstm: h[j] = step.gates[3 * H + j] * Scalar.hyperbolicTangent(step.c[j])
+                            case .gru: h[j] = (1 - step.gates[H + j]) * step.gates[2 * H + j] + step.gates[H + j] * step.hPrev[j]
+                            }
+                            layerOutput[(t * B + b) * D * H + direction * H + j] = h[j]
+                        }
+                        cell = step.c
+                        row.append(step)
+                    }
+                    rows.append(row)
+                }
+                layerSteps.append(rows)
+            }
+            recorded.append(layerSteps)
+            layerInputs.append(layerOutput)
+        }
+
+        // Backward, top layer first: each layer's ∂x is the ∂y of the layer below.
+        var dOutput = outputGradient                                            // [T, B, D·H]
+        var dInput: [Scalar] = []
+        for layer in stride(from: c.numLayers - 1, through: 0, by: -1) {
+            let I = c.layerInputSize(layer)
+            dInput = [Scalar](repeating: 0, count: T * B * I)                  // [T, B, I_k]
+            for direction in 0..<D {
+                let g = layout.group(layer: layer, direction: direction, directionCount: D)
+                let (wih, whh, bih, bhh) = (g[g.startIndex].offset, g[g.startIndex + 1].offset,
+                                            g[g.startIndex + 2].offset, g[g.startIndex + 3].offset)
+                let stateIndex = (layer * D + direction) * B * H
+                for b in 0..<B {
+                    var dh = finalHiddenGradient.map { Array($0[stateIndex + b * H..<stateIndex + (b + 1) * H]) }
+                        ?? [Scalar](repeating: 0, count: H)
+                    var dc = finalCellGradient.map { Array($0[stateIndex + b * H..<stateIndex + (b + 1) * H]) }
+                        ?? [Scalar](repeating: 0, count: H)
+                    for step in recorded[layer][direction][b].reversed() {
+                        let t = step.time
+                        for j in 0..<H { dh[j] += dOutput[(t * B + b) * D * H + direction * H + j] }
+                        // ∂ of the pre-activations: input side (W_ih x + b_ih) and hidden side (W_hh h + b_hh).
+                        var dInputSide = [Scalar](repeating: 0, count: G * H)
+                        var dHiddenSide = [Scalar](repeating: 0, count: G * H)
+                        var dhPrev = [Scalar](repeating: 0, count: H)
+                        for j in 0..<H {
+                            switch c.cell {
+                            case .rnnTanh, .rnnRelu:
+                                let h = step.gates[j]
+                                let da = c.cell == .rnnRelu ? (h > 0 ? dh[j] : 0) : dh[j] * (1 - h * h)
+                                dInputSide[j] = da
+                                dHiddenSide[j] = da
+                            case .lstm:
+                                let (i, f, gg, o) = (step.gates[j], step.gates[H + j], step.gates[2 * H + j], step.gates[3 * H + j])
+                                let tc = Scalar.hyperbolicTangent(step.c[j])
+                                let dcTotal = dc[j] + dh[j] * o * (1 - tc * tc)      // ∂L/∂c_t
+                                let das = [dcTotal * gg * i * (1 - i), dcTotal * step.cPrev[j] * f * (1 - f),
+                                           dcTotal * i * (1 - gg * gg), dh[j] * tc * o * (1 - o)]
+                                for k in 0..<4 {
+                                    dInputSide[k * H + j] = das[k]
+                                    dHiddenSide[k * H + j] = das[k]
+                                }
+                                dc[j] = dcTotal * f                                   // ∂L/∂c_{t−1}
+                            case .gru:
+                                let (r, z, n) = (step.gates[j], step.gates[H + j], step.gates[2 * H + j])
+                                let dnPre = dh[j] * (1 - z) * (1 - n * n)             // ∂ of x_n + r ⊙ hh_n
+                                let dzPre = dh[j] * (step.hPrev[j] - n) * z * (1 - z)
+                                let drPre = dnPre * step.hiddenN[j] * r * (1 - r)
+                                dInputSide[j] = drPre
+                                dInputSide[H + j] = dzPre
+                                dInputSide[2 * H + j] = dnPre
+                                dHiddenSide[j] = drPre
+                                dHiddenSide[H + j] = dzPre
+                                dHiddenSide[2 * H + j] = dnPre * r
+                                dhPrev[j] = dh[j] * z                                 // h' = … + z ⊙ h
+                            }
+                        }
+                        for row in 0..<G * H {
+                            dParameters[bih + row] += dInputSide[row]
+                            dParameters[bhh + row] += dHiddenSide[row]
+                            for k in 0..<I { dParameters[wih + row * I + k] += dInputSide[row] * step.x[k] }
+                            for k in 0..<H { dParameters[whh + row * H + k] += dHiddenSide[row] * step.hPrev[k] }
+                        }
+                        let dx = transposedMatrixVector(parameters, offset: wih, rows: G * H, columns: I, dInputSide)
+                        for k in 0..<I { dInput[(t * B + b) * I + k] += dx[k] }
+                        let dhThroughWeights = transposedMatrixVector(parameters, offset: whh, rows: G * H, columns: H, dHiddenSide)
+                        for j in 0..<H { dh[j] = dhPrev[j] + dhThroughWeights[j] }
+                    }
+                    for j in 0..<H {
+                        dInitialHidden[stateIndex + b * H + j] = dh[j]
+                        dInitialCell[stateIndex + b * H + j] = dc[j]
+                    }
+                }
+            }
+            dOutput = dInput
+        }
+        return (dParameters, dInput, dInitialHidden, c.cell.hasCellState ? dInitialCell : nil)
     }
 }

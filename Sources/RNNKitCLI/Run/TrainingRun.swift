@@ -29,9 +29,6 @@ enum TrainingRun {
             (task, kind, dataPath) = (.charLM, .builtin, try BuiltinCorpus.locate())
         }
         let isText = task == .charLM
-        if command.bidirectional {
-            throw CLIError("--bidirectional is not available yet: RNNKit's SequenceModel stacks unidirectional layers only")
-        }
         let optimizer = command.optimizer ?? .adam
         let steps = command.steps ?? (isText ? (kind == .builtin ? Defaults.builtinSteps : Defaults.textSteps) : Defaults.seriesSteps)
         var configuration = RunConfiguration(
@@ -65,7 +62,7 @@ enum TrainingRun {
         configuration.training.evalEvery = command.evalEvery ?? defaultEvaluationInterval(configuration.training.steps)
 
         // The model and the trainer.
-        setBLASThreadCount(configuration.training.threads)
+        setThreadCount(configuration.training.threads)
         let model: SequenceModel
         switch data {
         case .characters(let characters):
@@ -73,13 +70,15 @@ enum TrainingRun {
             model = try SequenceModel(.tokens(
                 vocabularySize: characters.vocabulary.count, embeddingSize: configuration.model.embedding,
                 cell: configuration.model.cell, hiddenSize: configuration.model.hidden, numLayers: configuration.model.layers,
-                dropout: configuration.model.dropout, initialization: .recommended, seed: configuration.training.seed))
+                dropout: configuration.model.dropout, initialization: .recommended(for: configuration.model.cell),
+                seed: configuration.training.seed))
             model.vocabulary = characters.vocabulary
         case .series:
             model = try SequenceModel(.features(
                 featureSize: 1, cell: configuration.model.cell, hiddenSize: configuration.model.hidden,
-                numLayers: configuration.model.layers, dropout: configuration.model.dropout, head: .lastStep, outputSize: 1,
-                initialization: .recommended, seed: configuration.training.seed))
+                numLayers: configuration.model.layers, bidirectional: configuration.model.bidirectional,
+                dropout: configuration.model.dropout, head: .lastStep, outputSize: 1,
+                initialization: .recommended(for: configuration.model.cell), seed: configuration.training.seed))
         }
         let trainer = try Trainer(
             model: model, training: data.trainingData, validation: data.validationData,
@@ -105,7 +104,7 @@ enum TrainingRun {
         if let steps = command.steps { configuration.training.steps = steps }
         if let epochs = command.epochs { configuration.training.steps = min(10_000_000, epochs * stepsPerEpoch(data, configuration)) }
         if let threads = command.threads { configuration.training.threads = threads }
-        setBLASThreadCount(configuration.training.threads)
+        setThreadCount(configuration.training.threads)
 
         let trainer: Trainer
         do {
