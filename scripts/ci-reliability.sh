@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The reliability steps of CI (issue 7), meant to be called from .ci/run after scripts/test.sh:
+# The reliability steps of CI, meant to be called from .ci/run after scripts/test.sh:
 #
 #   1. fuzz      every libFuzzer target (Tests/Fuzz) for a bounded number of inputs (scripts/fuzz.sh)
 #   2. asan      the core test suite (RNNKitTests, release, without LearningTaskTests) under ASan + LSan, then the C API

@@ -66,7 +66,7 @@ RK_CLONES void rk_tanh_f32(const float *x, float *y, int64_t n) {
 
 /* An optional buffer (tanh_c, hn_saved) is tested once per row, not per unit: the per-unit
  * test vectorises into masked loads and stores at a NULL address, which fault-suppression makes
- * take a microcode assist on AMD cores (measured: three quarters of the LSTM row's time). */
+ * take a microcode assist on AMD cores (docs/performance.md has the measurement). */
 #define RK_INLINE static inline __attribute__((always_inline))
 #define RK_WITH_OPTIONAL(pointer, call) \
     do {                                \

@@ -65,16 +65,7 @@ public func rnnkit_rnn_create(
         let configuration = RecurrentConfiguration(
             cell: kind, inputSize: Int(inputSize), hiddenSize: Int(hiddenSize),
             numLayers: Int(numLayers), bidirectional: bidirectional == 1)
-        try configuration.validate()
-        // Parameters and gradients: two buffers of the parameter count; the layout and the
-        // names: a few hundred bytes per tensor (counted as 128 floats each, generously).
-        let count = try parameterCount(configuration)
-        let tensorCount = try checkedCount(4, configuration.numLayers, configuration.directionCount, what: "parameter tensors")
-        try ensureAllocatable(
-            floats: try checkedSum([try checkedCount(2, count, what: "parameters and gradients"),
-                                    try checkedCount(128, tensorCount, what: "parameter tensors")],
-                                   what: "parameters and gradients"),
-            what: "parameters and gradients of \(tensorCount) tensors")
+        // RecurrentNetwork validates the configuration and probes the memory of its parameters.
         let handle = try NetworkHandle(network: try RecurrentNetwork<Float>(configuration, seed: seed))
         out.pointee = OpaquePointer(Unmanaged.passRetained(handle).toOpaque())
     }
@@ -210,12 +201,9 @@ public func rnnkit_rnn_forward(
                 "c0 and c_n are only for LSTM; pass NULL for a \(c.cell.rawValue) network")
         }
         let T = Int(seqLen), B = Int(batch)
-        let inputCount = try checkedCount(T, B, c.inputSize, what: "x [T, B, I]")
-        let outputCount = try checkedCount(T, B, c.outputSize, what: "y [T, B, D·H]")
-        let stateCount = try checkedCount(c.numLayers * c.directionCount, B, c.hiddenSize, what: "states [L·D, B, H]")
-        try ensureAllocatable(
-            floats: try workspaceCount(c, steps: T, batch: B, training: network.isTraining),
-            what: "activations for T = \(T), B = \(B)")
+        let inputCount = try checkedProduct(T, B, c.inputSize, what: "x [T, B, I]")
+        let outputCount = try checkedProduct(T, B, c.outputSize, what: "y [T, B, D·H]")
+        let stateCount = try checkedProduct(c.numLayers * c.directionCount, B, c.hiddenSize, what: "states [L·D, B, H]")
 
         var rowLengths: [Int]? = nil
         if let lengths {

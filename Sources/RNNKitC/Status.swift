@@ -76,28 +76,3 @@ func required<Pointee>(_ pointer: UnsafeMutablePointer<Pointee>?, _ argument: St
     guard let pointer else { throw CAPIError.nullPointer(argument) }
     return pointer
 }
-
-/// The product of non-negative sizes, or an out-of-memory error when it overflows `Int`.
-func checkedCount(_ factors: Int..., what: String) throws -> Int {
-    var product = 1
-    for factor in factors {
-        let (result, overflow) = product.multipliedReportingOverflow(by: factor)
-        guard !overflow else {
-            throw RNNKitError(.outOfMemory,
-                "\(what): \(factors.map(String.init).joined(separator: " × ")) elements overflow a 64-bit size")
-        }
-        product = result
-    }
-    return product
-}
-
-/// The sum of non-negative counts, or an out-of-memory error when it overflows `Int`.
-func checkedSum(_ terms: [Int], what: String) throws -> Int {
-    var sum = 0
-    for term in terms {
-        let (result, overflow) = sum.addingReportingOverflow(term)
-        guard !overflow else { throw RNNKitError(.outOfMemory, "\(what): the total element count overflows a 64-bit size") }
-        sum = result
-    }
-    return sum
-}

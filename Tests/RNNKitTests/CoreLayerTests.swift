@@ -106,6 +106,16 @@ import Testing
         if let dc0 = grads.initialCell { expectNear(dc0, naive.initialCell!, 1e-4, "∂c0") }
     }
 
+    /// The closed-form counts that guard allocations (and the C API, and file checks) are the layout's.
+    @Test(arguments: LayerCase.all)
+    func closedFormCountsEqualTheLayout(_ testCase: LayerCase) throws {
+        let configuration = RecurrentConfiguration(
+            cell: testCase.cell, inputSize: 7, hiddenSize: 5, numLayers: testCase.layers + 1, bidirectional: testCase.bidirectional)
+        let layout = ParameterLayout(configuration)
+        #expect(try configuration.parameterCount() == layout.totalCount)
+        #expect(try configuration.parameterTensorCount() == layout.entries.count)
+    }
+
     @Test func paddedOutputsAreZeroAndFinalStatesComeFromLastValidStep() throws {
         let configuration = RecurrentConfiguration(cell: .gru, inputSize: 2, hiddenSize: 3, bidirectional: true)
         let network = try RecurrentNetwork<Double>(configuration, seed: 5)

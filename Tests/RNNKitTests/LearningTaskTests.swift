@@ -1,4 +1,4 @@
-// The four learning tasks of issue 4, each with a threshold measured with margin (docs/training.md
+// The four learning tasks, each with a threshold measured with margin (docs/training.md
 // lists the measured values). Each must be able to fail: the adding problem also trains a vanilla
 // RNN with the same budget and checks that it does *not* learn.
 

@@ -125,6 +125,11 @@ struct ResourceLimitTests {
         expectRefused(.outOfMemory, "cannot allocate") {
             _ = try Workspace<Float>(configuration: network.configuration, steps: 1 << 11, batch: 1 << 11, training: true, projectionSteps: 1 << 11)
         }
+        // Linear, Embedding and streaming states whose sizes pass the element limit but not memory.
+        expectRefused(.outOfMemory, "cannot allocate") { _ = try Linear<Float>(inputSize: 200_000, outputSize: 200_000) }
+        expectRefused(.outOfMemory, "cannot allocate") { _ = try Embedding<Float>(count: 200_000, dimension: 200_000) }
+        let small = try RecurrentNetwork<Float>(RecurrentConfiguration(cell: .gru, inputSize: 1, hiddenSize: 4))
+        expectRefused(.outOfMemory, "cannot allocate") { _ = try small.makeState(batch: 1 << 33) }
     }
 
     @Test("a streaming state of 2^62 × 4 scalars is refused")

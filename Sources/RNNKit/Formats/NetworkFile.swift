@@ -186,21 +186,10 @@ extension RecurrentNetwork {
     }
 
     /// Throws `.invalidFile` unless `file` has as many tensors (`4·L·D`) and scalars
-    /// (`Σ G·H·(I_k + H + 2)` over layers and directions) as `configuration` needs; computed in
-    /// closed form with overflow checks, without building the layout.
+    /// (``RecurrentConfiguration/parameterCount()``) as `configuration` needs, without building the layout.
     static func expectFileHolds(_ configuration: RecurrentConfiguration, _ file: SafeTensorsFile) throws {
         let c = configuration
-        let G = c.cell.gateCount, H = c.hiddenSize, D = c.directionCount, L = c.numLayers
-        func sum(_ a: Int, _ b: Int) throws -> Int {
-            let (total, overflow) = a.addingReportingOverflow(b)
-            guard !overflow else { throw RNNKitError(.outOfMemory, "parameter count of \(c.architectureDescription) overflows") }
-            return total
-        }
-        let tensorCount = try checkedProduct(4, L, D, what: "parameter tensors")
-        let firstLayer = try checkedProduct(D, G, H, try sum(try sum(c.inputSize, H), 2), what: "parameters")
-        let upperWidth = try sum(try sum(try checkedProduct(D, H, what: "parameters"), H), 2)
-        let upperLayers = try checkedProduct(L - 1, D, G, H, upperWidth, what: "parameters")
-        let scalarCount = try sum(firstLayer, upperLayers)
+        let tensorCount = try c.parameterTensorCount(), scalarCount = try c.parameterCount()
         let fileScalars = file.tensors.reduce(0) { $0 + $1.elementCount }  // ≤ the file's data bytes
         guard file.tensors.count == tensorCount, fileScalars == scalarCount else {
             throw RNNKitError(.invalidFile,

@@ -34,6 +34,8 @@ public final class Embedding<Scalar: RNNScalar>: ParameterContainer {
             throw RNNKitError(.invalidArgument, "padding index \(paddingIndex) is out of range; expected 0..<\(count)")
         }
         let total = try checkedProduct(count, dimension, what: "embedding weight [V, E]")
+        try ensureAllocatable(try checkedProduct(2, total, what: "embedding weight and gradient"), of: Scalar.self,
+                              what: "embedding weight and gradient")
         self.count = count
         self.dimension = dimension
         self.paddingIndex = paddingIndex

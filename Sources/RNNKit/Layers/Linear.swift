@@ -36,7 +36,9 @@ public final class Linear<Scalar: RNNScalar>: ParameterContainer {
         self.inputSize = inputSize
         self.outputSize = outputSize
         self.hasBias = bias
-        let count = weightCount + (bias ? outputSize : 0)
+        let count = try checkedSum(weightCount, bias ? outputSize : 0, what: "linear parameters")
+        try ensureAllocatable(try checkedProduct(2, count, what: "linear parameters and gradients"), of: Scalar.self,
+                              what: "linear parameters and gradients")
         var generator = SeededGenerator(seed: seed)
         let bound = 1 / Double(inputSize).squareRoot()
         self.parameters = (0..<count).map { _ in Scalar(generator.nextUniform(-bound, bound)) }

@@ -94,7 +94,7 @@ let minimumProductRowsPerWorker = 64
 let maximumWorkers = 16
 
 /// Largest `W_hh` (bytes) for which splitting the batch rows beats OpenBLAS's own threading: the
-/// L2 cache of one core on the machines RNNKit is measured on.
+/// L2 cache of one core of the machines in docs/performance.md.
 let largestRowSplitWeights = 1 << 20
 
 /// FLOPs of one step's recurrent product below which splitting it across threads costs more in

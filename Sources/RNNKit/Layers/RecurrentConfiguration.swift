@@ -60,6 +60,27 @@ public struct RecurrentConfiguration: Codable, Sendable, Equatable, Hashable {
     }
 }
 
+extension RecurrentConfiguration {
+    /// The number of parameter tensors, `4·L·D`, with overflow checked.
+    /// - Throws: ``RNNKitError`` `.outOfMemory` when it exceeds RNNKit's element limit.
+    public func parameterTensorCount() throws -> Int {
+        try checkedProduct(4, numLayers, directionCount, what: "parameter tensors")
+    }
+
+    /// The number of parameters, `Σ G·H·(I_k + H + 2)` over layers and directions:
+    /// `D·G·H·(I + H + 2) + (L − 1)·D·G·H·(D·H + H + 2)`, in closed form with overflow checked (a
+    /// hostile layer count cannot make it loop). ``ParameterLayout/totalCount`` equals it.
+    /// - Throws: ``RNNKitError`` `.outOfMemory` when it exceeds RNNKit's element limit,
+    ///   `.invalidArgument` for a layer count below 1.
+    public func parameterCount() throws -> Int {
+        let G = cell.gateCount, H = hiddenSize, D = directionCount, what = "parameters"
+        let firstLayer = try checkedProduct(D, G, H, try checkedSum(inputSize, H, 2, what: what), what: what)
+        let upperWidth = try checkedSum(try checkedProduct(D, H, what: what), H, 2, what: what)
+        let upperLayers = try checkedProduct(numLayers - 1, D, G, H, upperWidth, what: what)
+        return try checkedSum(firstLayer, upperLayers, what: what)
+    }
+}
+
 /// What a parameter tensor is within its layer and direction.
 public enum ParameterRole: Sendable, Equatable {
     /// `weight_ih`, `[G·H, I_k]`.

@@ -97,9 +97,14 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
         precondition(parameterSeeds.count == 1 || parameterSeeds.count == configuration.numLayers)
         precondition(dropoutSeeds.count == configuration.numLayers - 1)
         self.configuration = configuration
+        // Parameters and gradients, two buffers of the parameter count; the layout and the names
+        // about a hundred bytes a tensor, probed as 128 scalars each (generously) before the layout is built.
+        let tensorCount = try configuration.parameterTensorCount()
+        try ensureAllocatable(
+            try checkedSum(try checkedProduct(2, try configuration.parameterCount(), what: "parameters and gradients"),
+                           try checkedProduct(128, tensorCount, what: "parameter tensors"), what: "parameters and gradients"),
+            of: Scalar.self, what: "parameters and gradients of \(tensorCount) tensors")
         self.layout = ParameterLayout(configuration)
-        try ensureAllocatable(try checkedProduct(2, layout.totalCount, what: "parameters and gradients"),
-                              of: Scalar.self, what: "parameters and gradients")
         let bound = 1 / Double(configuration.hiddenSize).squareRoot()
         var parameters: [Scalar] = []
         parameters.reserveCapacity(layout.totalCount)
@@ -488,8 +493,8 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
     // MARK: Helpers
 
     /// Bytes of gates one packed input projection aims to produce: a quarter of a 1 MiB L2, so
-    /// the chunk stays there beside the recurrent weights' stream (256 KiB measured 1–8% faster
-    /// than projecting all steps at once on the inference shapes of the suite; 1 MiB no faster).
+    /// the chunk stays there beside the recurrent weights' stream (docs/performance.md has the
+    /// measurement behind the size).
     let projectionChunkBytes = 256 << 10
 
     /// The schedule of a pass over `steps × batch` (PassSchedule.swift), from this network's

@@ -27,6 +27,7 @@ extension RecurrentNetwork {
         try requireStreamable()
         guard batch >= 1 else { throw RNNKitError(.invalidArgument, "batch size B must be at least 1, got \(batch)") }
         let count = try checkedProduct(configuration.numLayers, batch, configuration.hiddenSize, what: "state")
+        try ensureAllocatable(try checkedProduct(2, count, what: "state"), of: Scalar.self, what: "state")
         return RecurrentState(
             batch: batch, hidden: Array(repeating: 0, count: count),
             cell: configuration.cell.hasCellState ? Array(repeating: 0, count: count) : nil)

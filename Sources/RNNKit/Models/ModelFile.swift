@@ -339,28 +339,10 @@ extension SequenceModelConfiguration {
     /// A lower bound on the parameters this configuration allocates: the recurrent stack, the
     /// embedding and the head's weight matrix (biases left out), with overflow checked.
     func minimumParameterCount() throws -> Int {
-        let gateRows = try checkedProduct(cell.gateCount, hiddenSize, what: "model file: gate rows")
-        var total = input == .tokens ? try checkedProduct(vocabularySize, embeddingSize, what: "model file: embedding") : 0
-        // Layer 0: G·H·(I + H + 2); every further layer: G·H·(2H + 2). Closed form, so that a
-        // hostile layer count cannot make this loop for long.
-        guard numLayers >= 1 else { throw RNNKitError(.invalidFile, "model file: number of layers must be at least 1, got \(numLayers)") }
-        let firstWidth = recurrentInputSize.addingReportingOverflow(hiddenSize + 2)
-        let laterWidth = hiddenSize.multipliedReportingOverflow(by: 2)
-        guard !firstWidth.overflow, !laterWidth.overflow, laterWidth.partialValue < Int.max - 2 else {
-            throw RNNKitError(.outOfMemory, "model file: the recurrent layers are too wide")
-        }
-        for part in [try checkedProduct(gateRows, firstWidth.partialValue, what: "model file: layer 0"),
-                     try checkedProduct(numLayers - 1, gateRows, laterWidth.partialValue + 2, what: "model file: layers")] {
-            let (sum, overflow) = total.addingReportingOverflow(part)
-            guard !overflow else { throw RNNKitError(.outOfMemory, "model file: the recurrent stack is too large") }
-            total = sum
-        }
-        if head != .none {
-            let (sum, overflow) = total.addingReportingOverflow(try checkedProduct(outputSize, hiddenSize, what: "model file: head"))
-            guard !overflow else { throw RNNKitError(.outOfMemory, "model file: the head is too large") }
-            total = sum
-        }
-        return total
+        let what = "model file: the model"
+        let embedding = input == .tokens ? try checkedProduct(vocabularySize, embeddingSize, what: "model file: embedding") : 0
+        let head = head == .none ? 0 : try checkedProduct(outputSize, stackConfiguration.outputSize, what: "model file: head")
+        return try checkedSum(try stackConfiguration.parameterCount(), embedding, head, what: what)
     }
 }
 

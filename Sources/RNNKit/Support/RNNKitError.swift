@@ -40,7 +40,7 @@ public struct RNNKitError: Error, CustomStringConvertible, Equatable, Sendable {
 
 /// Multiplies sizes, throwing instead of trapping when the product overflows `Int`
 /// or exceeds `limit` elements.
-func checkedProduct(_ factors: Int..., limit: Int = Int(Int32.max) * 64, what: String) throws -> Int {
+package func checkedProduct(_ factors: Int..., limit: Int = Int(Int32.max) * 64, what: String) throws -> Int {
     var product = 1
     for factor in factors {
         guard factor >= 0 else {
@@ -53,6 +53,20 @@ func checkedProduct(_ factors: Int..., limit: Int = Int(Int32.max) * 64, what: S
         product = result
     }
     return product
+}
+
+/// The sum of non-negative counts, or ``RNNKitError`` `.outOfMemory` when it exceeds `limit`
+/// (default: the element limit of ``checkedProduct(_:limit:what:)``) or overflows `Int`.
+package func checkedSum(_ terms: Int..., limit: Int = Int(Int32.max) * 64, what: String) throws -> Int {
+    var sum = 0
+    for term in terms {
+        let (result, overflow) = sum.addingReportingOverflow(term)
+        guard !overflow, result <= limit else {
+            throw RNNKitError(.outOfMemory, "\(what): the total of \(terms.map(String.init).joined(separator: " + ")) is too large (limit \(limit) elements)")
+        }
+        sum = result
+    }
+    return sum
 }
 
 /// Throws an out-of-memory error unless `count` scalars of `Scalar` can be allocated now. Swift's

@@ -316,8 +316,7 @@ func stepsPerEpoch(_ data: PreparedData, _ configuration: RunConfiguration) -> I
 }
 
 /// Every core, at every size: RNNKit's own workers split even small models' time loops without
-/// OpenBLAS's thread hand-offs (measured on two cores: 135k against 112–126k tokens/s for the
-/// built-in H = 128 character model, 90–97k against 60–65k sequences/s for an H = 32 forecaster).
+/// OpenBLAS's thread hand-offs (docs/performance.md has the measurement).
 func defaultThreadCount() -> Int {
     ProcessInfo.processInfo.activeProcessorCount
 }
