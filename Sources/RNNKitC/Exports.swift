@@ -1,5 +1,6 @@
-// The C entry points: exactly the functions declared in Modules/CRNNKit/include/rnnkit.h,
-// in the header's order, with C-representable types only.
+// The C entry points of networks (rnnkit_rnn_*) and the library-wide ones (version, threads,
+// last error), in the order of Modules/CRNNKit/include/rnnkit.h, with C-representable types only.
+// The model entry points (rnnkit_model_*) are in ModelHandle.swift.
 //
 // Dimension legend: T steps, B batch, I input, H hidden, L layers, D directions.
 // Each function checks every argument before any RNNKit API sees it, so no RNNKit
@@ -129,15 +130,7 @@ public func rnnkit_rnn_set_param(
 public func rnnkit_rnn_get_param(
     _ rnn: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ data: UnsafeMutablePointer<Float>?, _ numel: Int64
 ) -> Int32 {
-    guarded("rnnkit_rnn_get_param") {
-        let handle = try NetworkHandle.from(rnn)
-        let entry = try handle.entry(named: try required(name, "name"))
-        let data = try required(data, "data")
-        try handle.expectCount(numel, of: entry)
-        handle.network.parameters.withUnsafeBufferPointer { parameters in
-            data.update(from: parameters.baseAddress! + entry.offset, count: entry.count)
-        }
-    }
+    copyTensor("rnnkit_rnn_get_param", rnn, name, data, numel, from: \.parameters)
 }
 
 /// Copies one accumulated gradient out by name; see rnnkit.h.
@@ -145,13 +138,21 @@ public func rnnkit_rnn_get_param(
 public func rnnkit_rnn_get_grad(
     _ rnn: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ data: UnsafeMutablePointer<Float>?, _ numel: Int64
 ) -> Int32 {
-    guarded("rnnkit_rnn_get_grad") {
+    copyTensor("rnnkit_rnn_get_grad", rnn, name, data, numel, from: \.gradients)
+}
+
+/// The tensor `name` of the flat buffer `buffer` (parameters or gradients) copied into `data`.
+private func copyTensor(
+    _ function: StaticString, _ rnn: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ data: UnsafeMutablePointer<Float>?,
+    _ numel: Int64, from buffer: KeyPath<RecurrentNetwork<Float>, [Float]>
+) -> Int32 {
+    guarded(function) {
         let handle = try NetworkHandle.from(rnn)
         let entry = try handle.entry(named: try required(name, "name"))
         let data = try required(data, "data")
         try handle.expectCount(numel, of: entry)
-        handle.network.gradients.withUnsafeBufferPointer { gradients in
-            data.update(from: gradients.baseAddress! + entry.offset, count: entry.count)
+        handle.network[keyPath: buffer].withUnsafeBufferPointer { values in
+            data.update(from: values.baseAddress! + entry.offset, count: entry.count)
         }
     }
 }

@@ -336,8 +336,7 @@ if options.probe {
         + "\"gflops_per_thread\":[\(gflops.map { String(format: "%.1f", $0) }.joined(separator: ","))]}")
     exit(0)
 }
-// The whole process, OpenBLAS included, runs on `threads` threads. (When RNNKit grows its own
-// thread setting, call it here as well.)
+// The whole process, RNNKit's workers and OpenBLAS, runs on `threads` threads.
 setThreadCount(options.threads)
 
 let result: (times: [Double], peakDeltaKB: Int)

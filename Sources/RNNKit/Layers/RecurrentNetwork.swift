@@ -68,7 +68,7 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
 
     /// Counts changes of ``parameters``; packed weights remember the version they were made from.
     private var parameterVersion: UInt64 = 0
-    /// `W_ih` and `W_hh` packed for forward's products, when ``PackedWeights/isUsed(for:)``.
+    /// `W_ih` and `W_hh` packed for forward's products, when `PackedWeights<Scalar>.isUsed`.
     private var packedWeights: PackedWeights<Scalar>?
     private var trainingWorkspace: Workspace<Scalar>?
     private var inferenceWorkspace: Workspace<Scalar>?

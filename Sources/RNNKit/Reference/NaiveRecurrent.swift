@@ -21,67 +21,10 @@ enum NaiveRecurrentReference {
         input: [Scalar], steps T: Int, batch B: Int, lengths: [Int]?,
         initialHidden: [Scalar]?, initialCell: [Scalar]?
     ) -> RecurrentOutput<Scalar> {
-        let layout = ParameterLayout(c)
-        let H = c.hiddenSize, D = c.directionCount
-        var layerInput = input           // [T, B, I_k]
-        var finalHidden = [Scalar](repeating: 0, count: c.numLayers * D * B * H)
-        var finalCell = [Scalar](repeating: 0, count: c.numLayers * D * B * H)
-        for layer in 0..<c.numLayers {
-            let I = c.layerInputSize(layer)
-            var layerOutput = [Scalar](repeating: 0, count: T * B * D * H)
-            for direction in 0..<D {
-                let g = layout.group(layer: layer, direction: direction, directionCount: D)
-                let (wih, whh, bih, bhh) = (g[g.startIndex].offset, g[g.startIndex + 1].offset,
-                                            g[g.startIndex + 2].offset, g[g.startIndex + 3].offset)
-                let stateIndex = (layer * D + direction) * B * H
-                for b in 0..<B {
-                    let length = lengths?[b] ?? T
-                    var h = initialHidden.map { Array($0[stateIndex + b * H..<stateIndex + (b + 1) * H]) }
-                        ?? [Scalar](repeating: 0, count: H)
-                    var cell = initialCell.map { Array($0[stateIndex + b * H..<stateIndex + (b + 1) * H]) }
-                        ?? [Scalar](repeating: 0, count: H)
-                    let times = direction == 0 ? Array(0..<length) : Array((0..<length).reversed())
-                    for t in times {
-                        let x = Array(layerInput[(t * B + b) * I..<(t * B + b + 1) * I])
-                        let gx = matrixVector(parameters, offset: wih, rows: c.cell.gateCount * H, columns: I, x)
-                        let gh = matrixVector(parameters, offset: whh, rows: c.cell.gateCount * H, columns: H, h)
-                        // Gate k, unit j: input part and hidden part, each with its own bias.
-                        func xPart(_ k: Int, _ j: Int) -> Scalar { gx[k * H + j] + parameters[bih + k * H + j] }
-                        func hPart(_ k: Int, _ j: Int) -> Scalar { gh[k * H + j] + parameters[bhh + k * H + j] }
-                        var next = h
-                        for j in 0..<H {
-                            switch c.cell {
-                            case .rnnTanh:
-                                next[j] = Scalar.hyperbolicTangent(xPart(0, j) + hPart(0, j))
-                            case .rnnRelu:
-                                next[j] = max(0, xPart(0, j) + hPart(0, j))
-                            case .lstm:
-                                let inputGate = Scalar.sigmoid(xPart(0, j) + hPart(0, j))
-                                let forgetGate = Scalar.sigmoid(xPart(1, j) + hPart(1, j))
-                                let candidate = Scalar.hyperbolicTangent(xPart(2, j) + hPart(2, j))
-                                let outputGate = Scalar.sigmoid(xPart(3, j) + hPart(3, j))
-                                cell[j] = forgetGate * cell[j] + inputGate * candidate
-                                next[j] = outputGate * Scalar.hyperbolicTangent(cell[j])
-                            case .gru:
-                                let reset = Scalar.sigmoid(xPart(0, j) + hPart(0, j))
-                                let update = Scalar.sigmoid(xPart(1, j) + hPart(1, j))
-                                let candidate = Scalar.hyperbolicTangent(xPart(2, j) + reset * hPart(2, j))
-                                next[j] = (1 - update) * candidate + update * h[j]
-                            }
-                        }
-                        h = next
-                        for j in 0..<H { layerOutput[(t * B + b) * D * H + direction * H + j] = h[j] }
-                    }
-                    for j in 0..<H {
-                        finalHidden[stateIndex + b * H + j] = h[j]
-                        finalCell[stateIndex + b * H + j] = cell[j]
-                    }
-                }
-            }
-            layerInput = layerOutput
-        }
-        return RecurrentOutput(output: layerInput, finalHidden: finalHidden,
-                               finalCell: c.cell.hasCellState ? finalCell : nil)
+        let run = record(configuration: c, parameters: parameters, input: input, steps: T, batch: B,
+                         lengths: lengths, initialHidden: initialHidden, initialCell: initialCell)
+        return RecurrentOutput(output: run.layerInputs.last!, finalHidden: run.finalHidden,
+                               finalCell: c.cell.hasCellState ? run.finalCell : nil)
     }
 
     /// One step of one row, everything backward needs: the step's input and entering state, the
@@ -103,24 +46,19 @@ enum NaiveRecurrentReference {
         }
     }
 
-    /// The gradients of a forward from `∂L/∂y` (`[T, B, D·H]`, ignored at padded positions) and
-    /// `∂L/∂h_n`, `∂L/∂c_n` (`[L·D, B, H]`, or `nil` for zeros): `∂L/∂parameters` in the
-    /// parameters' layout, `∂L/∂x` `[T, B, I]`, `∂L/∂h0` and `∂L/∂c0` `[L·D, B, H]`.
-    static func backward<Scalar: RNNScalar>(
+    /// The forward, layer by layer, keeping each layer's input (and the top layer's output),
+    /// every step of every row, and the final states `[L·D, B, H]`.
+    private static func record<Scalar: RNNScalar>(
         configuration c: RecurrentConfiguration, parameters: [Scalar],
         input: [Scalar], steps T: Int, batch B: Int, lengths: [Int]?,
-        initialHidden: [Scalar]?, initialCell: [Scalar]?,
-        outputGradient: [Scalar], finalHiddenGradient: [Scalar]?, finalCellGradient: [Scalar]?
-    ) -> (parameters: [Scalar], input: [Scalar], initialHidden: [Scalar], initialCell: [Scalar]?) {
+        initialHidden: [Scalar]?, initialCell: [Scalar]?
+    ) -> (layerInputs: [[Scalar]], steps: [[[[Step<Scalar>]]]], finalHidden: [Scalar], finalCell: [Scalar]) {
         let layout = ParameterLayout(c)
         let H = c.hiddenSize, D = c.directionCount, G = c.cell.gateCount
-        var dParameters = [Scalar](repeating: 0, count: layout.totalCount)
-        var dInitialHidden = [Scalar](repeating: 0, count: c.numLayers * D * B * H)
-        var dInitialCell = dInitialHidden
-
-        // Forward again, layer by layer, keeping each layer's input and every step of every row.
-        var layerInputs: [[Scalar]] = [input]                   // L of [T, B, I_k]
+        var layerInputs: [[Scalar]] = [input]                   // L + 1 of [T, B, I_k]; the last is the output
         var recorded: [[[[Step<Scalar>]]]] = []                 // [layer][direction][row][processing step]
+        var finalHidden = [Scalar](repeating: 0, count: c.numLayers * D * B * H)   // [L·D, B, H]
+        var finalCell = finalHidden
         for layer in 0..<c.numLayers {
             let I = c.layerInputSize(layer), x = layerInputs[layer]
             var layerOutput = [Scalar](repeating: 0, count: T * B * D * H)
@@ -175,12 +113,38 @@ enum NaiveRecurrentReference {
                         row.append(step)
                     }
                     rows.append(row)
+                    for j in 0..<H {
+                        finalHidden[stateIndex + b * H + j] = h[j]
+                        finalCell[stateIndex + b * H + j] = cell[j]
+                    }
                 }
                 layerSteps.append(rows)
             }
             recorded.append(layerSteps)
             layerInputs.append(layerOutput)
         }
+
+        return (layerInputs, recorded, finalHidden, finalCell)
+    }
+
+    /// The gradients of a forward from `∂L/∂y` (`[T, B, D·H]`, ignored at padded positions) and
+    /// `∂L/∂h_n`, `∂L/∂c_n` (`[L·D, B, H]`, or `nil` for zeros): `∂L/∂parameters` in the
+    /// parameters' layout, `∂L/∂x` `[T, B, I]`, `∂L/∂h0` and `∂L/∂c0` `[L·D, B, H]`.
+    static func backward<Scalar: RNNScalar>(
+        configuration c: RecurrentConfiguration, parameters: [Scalar],
+        input: [Scalar], steps T: Int, batch B: Int, lengths: [Int]?,
+        initialHidden: [Scalar]?, initialCell: [Scalar]?,
+        outputGradient: [Scalar], finalHiddenGradient: [Scalar]?, finalCellGradient: [Scalar]?
+    ) -> (parameters: [Scalar], input: [Scalar], initialHidden: [Scalar], initialCell: [Scalar]?) {
+        let layout = ParameterLayout(c)
+        let H = c.hiddenSize, D = c.directionCount, G = c.cell.gateCount
+        var dParameters = [Scalar](repeating: 0, count: layout.totalCount)
+        var dInitialHidden = [Scalar](repeating: 0, count: c.numLayers * D * B * H)
+        var dInitialCell = dInitialHidden
+
+        let run = record(configuration: c, parameters: parameters, input: input, steps: T, batch: B,
+                         lengths: lengths, initialHidden: initialHidden, initialCell: initialCell)
+        let recorded = run.steps
 
         // Backward, top layer first: each layer's ∂x is the ∂y of the layer below.
         var dOutput = outputGradient                                            // [T, B, D·H]

@@ -50,9 +50,7 @@ public class Adam<Scalar: RNNScalar>: Optimizer {
     // Specialised: called through `any Optimizer<Float>`, the generic body would run unspecialised.
     @_specialize(where Scalar == Float)
     public final func step(_ groups: [any ParameterContainer<Scalar>]) throws {
-        try validateGroups(groups)
-        let counts = groups.map { $0.parameters.count }
-        try state.validate(groupCounts: counts)
+        let counts = try state.beginStep(groups)
         stepCount += 1
         // The scalar factors are computed in Double, as PyTorch computes them in Python floats.
         let (beta1, beta2) = betas

@@ -70,6 +70,15 @@ struct OptimizerStateBuffers<Scalar: RNNScalar> {
 
     init(names: [String]) { self.names = names }
 
+    /// Checks a step's `groups` before anything changes — each has as many gradients as
+    /// parameters, and the state fits them — and returns their parameter counts.
+    func beginStep(_ groups: [any ParameterContainer<Scalar>]) throws -> [Int] {
+        try validateGroups(groups)
+        let counts = groups.map { $0.parameters.count }
+        try validate(groupCounts: counts)
+        return counts
+    }
+
     /// Throws unless the state fits groups of `counts` parameters: the same groups as the last
     /// step, or the same total after a load.
     func validate(groupCounts counts: [Int]) throws {

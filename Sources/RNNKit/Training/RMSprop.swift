@@ -51,9 +51,7 @@ public final class RMSprop<Scalar: RNNScalar>: Optimizer {
     // Specialised: called through `any Optimizer<Float>`, the generic body would run unspecialised.
     @_specialize(where Scalar == Float)
     public func step(_ groups: [any ParameterContainer<Scalar>]) throws {
-        try validateGroups(groups)
-        let counts = groups.map { $0.parameters.count }
-        try state.validate(groupCounts: counts)
+        let counts = try state.beginStep(groups)
         stepCount += 1
         let lr = Scalar(learningRate), a = Scalar(alpha), averageWeight = Scalar(1 - alpha)
         let eps = Scalar(epsilon), decay = Scalar(weightDecay), mu = Scalar(momentum)

@@ -46,9 +46,7 @@ public final class SGD<Scalar: RNNScalar>: Optimizer {
     // Specialised: called through `any Optimizer<Float>`, the generic body would run unspecialised.
     @_specialize(where Scalar == Float)
     public func step(_ groups: [any ParameterContainer<Scalar>]) throws {
-        try validateGroups(groups)
-        let counts = groups.map { $0.parameters.count }
-        try state.validate(groupCounts: counts)
+        let counts = try state.beginStep(groups)
         stepCount += 1
         let lr = Scalar(learningRate), mu = Scalar(momentum), decay = Scalar(weightDecay)
         let keep = Scalar(1 - dampening)
