@@ -69,28 +69,23 @@ public class Adam<Scalar: RNNScalar>: Optimizer {
         firstMoment.withUnsafeMutableBufferPointer { m in
             secondMoment.withUnsafeMutableBufferPointer { v in
                 maxSecondMoment.withUnsafeMutableBufferPointer { vMax in
-                    var offset = 0                                                          // of the group in m, v
-                    for group in groups {
-                        let gradients = group.gradients                                     // [P_group]
-                        group.parameters.withUnsafeMutableBufferPointer { p in
-                            for i in 0..<p.count {
-                                let s = offset + i
-                                var g = gradients[i]
-                                if decays {
-                                    if decoupled { p[i] = p[i] * shrink } else { g = g + decay * p[i] }
-                                }
-                                m[s] = lerp(m[s], g, firstWeight)
-                                v[s] = v[s] * b2 + secondWeight * g * g
-                                var denominatorSquare = v[s]
-                                if amsgrad {
-                                    vMax[s] = max(vMax[s], v[s])
-                                    denominatorSquare = vMax[s]
-                                }
-                                let denominator = denominatorSquare.squareRoot() / biasCorrection2Root + eps
-                                p[i] = p[i] - stepSize * m[s] / denominator
+                    forEachGroup(groups) { p, gradients, offset in
+                        for i in 0..<p.count {
+                            let s = offset + i
+                            var g = gradients[i]
+                            if decays {
+                                if decoupled { p[i] = p[i] * shrink } else { g = g + decay * p[i] }
                             }
+                            m[s] = lerp(m[s], g, firstWeight)
+                            v[s] = v[s] * b2 + secondWeight * g * g
+                            var denominatorSquare = v[s]
+                            if amsgrad {
+                                vMax[s] = max(vMax[s], v[s])
+                                denominatorSquare = vMax[s]
+                            }
+                            let denominator = denominatorSquare.squareRoot() / biasCorrection2Root + eps
+                            p[i] = p[i] - stepSize * m[s] / denominator
                         }
-                        offset += gradients.count
                     }
                 }
             }

@@ -176,6 +176,21 @@ struct OptimizerStateBuffers<Scalar: RNNScalar> {
     }
 }
 
+/// Calls `body(p, gradients, offset)` for every group in order: its parameters `p` `[P_group]`
+/// (updated in place), its gradients, and the offset of its slice in the flat optimizer state.
+@inline(__always)
+func forEachGroup<Scalar: RNNScalar>(
+    _ groups: [any ParameterContainer<Scalar>],
+    _ body: (_ p: UnsafeMutableBufferPointer<Scalar>, _ gradients: [Scalar], _ offset: Int) -> Void
+) {
+    var offset = 0
+    for group in groups {
+        let gradients = group.gradients                                          // [P_group]
+        group.parameters.withUnsafeMutableBufferPointer { body($0, gradients, offset) }
+        offset += gradients.count
+    }
+}
+
 /// Throws unless `value` satisfies `isValid`, naming the hyperparameter and the accepted range.
 func requireHyperparameter(_ name: String, _ value: Double, _ expected: String, _ isValid: (Double) -> Bool) throws {
     guard value.isFinite, isValid(value) else {

@@ -63,32 +63,27 @@ public final class RMSprop<Scalar: RNNScalar>: Optimizer {
         squareAverage.withUnsafeMutableBufferPointer { sq in
             momentumBuffer.withUnsafeMutableBufferPointer { b in
                 gradientAverage.withUnsafeMutableBufferPointer { ga in
-                    var offset = 0                                                  // of the group in the state
-                    for group in groups {
-                        let gradients = group.gradients                             // [P_group]
-                        group.parameters.withUnsafeMutableBufferPointer { p in
-                            for i in 0..<p.count {
-                                let s = offset + i
-                                var g = gradients[i]
-                                if weightDecay != 0 { g = g + decay * p[i] }
-                                sq[s] = sq[s] * a + averageWeight * g * g
-                                var denominator: Scalar
-                                if centered {
-                                    ga[s] = lerp(ga[s], g, averageWeight)
-                                    denominator = (sq[s] - ga[s] * ga[s]).squareRoot()
-                                } else {
-                                    denominator = sq[s].squareRoot()
-                                }
-                                denominator += eps
-                                if useMomentum {
-                                    b[s] = b[s] * mu + g / denominator
-                                    p[i] = p[i] - lr * b[s]
-                                } else {
-                                    p[i] = p[i] - lr * g / denominator
-                                }
+                    forEachGroup(groups) { p, gradients, offset in
+                        for i in 0..<p.count {
+                            let s = offset + i
+                            var g = gradients[i]
+                            if weightDecay != 0 { g = g + decay * p[i] }
+                            sq[s] = sq[s] * a + averageWeight * g * g
+                            var denominator: Scalar
+                            if centered {
+                                ga[s] = lerp(ga[s], g, averageWeight)
+                                denominator = (sq[s] - ga[s] * ga[s]).squareRoot()
+                            } else {
+                                denominator = sq[s].squareRoot()
+                            }
+                            denominator += eps
+                            if useMomentum {
+                                b[s] = b[s] * mu + g / denominator
+                                p[i] = p[i] - lr * b[s]
+                            } else {
+                                p[i] = p[i] - lr * g / denominator
                             }
                         }
-                        offset += gradients.count
                     }
                 }
             }

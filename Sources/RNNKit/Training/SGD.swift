@@ -54,22 +54,17 @@ public final class SGD<Scalar: RNNScalar>: Optimizer {
         let isFirst = useMomentum && !state.has("momentum_buffer")
         var buffer = useMomentum ? state.take("momentum_buffer", count: counts.reduce(0, +)) : []   // [P] or empty
         buffer.withUnsafeMutableBufferPointer { b in
-            var offset = 0                                                    // of the group in b
-            for group in groups {
-                let gradients = group.gradients                               // [P_group]
-                group.parameters.withUnsafeMutableBufferPointer { p in
-                    for i in 0..<p.count {
-                        var g = gradients[i]
-                        if weightDecay != 0 { g = g + decay * p[i] }
-                        if useMomentum {
-                            let s = offset + i
-                            b[s] = isFirst ? g : b[s] * mu + keep * g
-                            g = nesterov ? g + mu * b[s] : b[s]
-                        }
-                        p[i] = p[i] - lr * g
+            forEachGroup(groups) { p, gradients, offset in
+                for i in 0..<p.count {
+                    var g = gradients[i]
+                    if weightDecay != 0 { g = g + decay * p[i] }
+                    if useMomentum {
+                        let s = offset + i
+                        b[s] = isFirst ? g : b[s] * mu + keep * g
+                        g = nesterov ? g + mu * b[s] : b[s]
                     }
+                    p[i] = p[i] - lr * g
                 }
-                offset += gradients.count
             }
         }
         if useMomentum { state.put("momentum_buffer", buffer) }
