@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import RNNKit
 
@@ -308,5 +309,68 @@ import Testing
         expectClose(network.gradients, once.map { 2 * $0 }, tolerance: 1e-14, "accumulated gradients")
         network.zeroGradients()
         #expect(network.gradients.allSatisfy { $0 == 0 })
+    }
+}
+
+/// The dropout between layers (PyTorch's `dropout`): a 2-layer network equals its two layers run
+/// one after the other with a `Dropout` between them drawing from the same stream, forward and
+/// backward, and it is off in inference, absent after the top layer, and kept in network files.
+@Suite struct InterLayerDropoutTests {
+    @Test(arguments: [CellKind.lstm, .gru])
+    func twoLayersEqualTheirLayersWithDropoutBetween(_ cell: CellKind) throws {
+        let (T, B, I, H, p) = (5, 3, 4, 6, 0.4)
+        let stacked = try RecurrentNetwork<Double>(
+            RecurrentConfiguration(cell: cell, inputSize: I, hiddenSize: H, numLayers: 2, dropout: p), seed: 21)
+        let bottom = try RecurrentNetwork<Double>(RecurrentConfiguration(cell: cell, inputSize: I, hiddenSize: H), seed: 0)
+        let top = try RecurrentNetwork<Double>(RecurrentConfiguration(cell: cell, inputSize: H, hiddenSize: H), seed: 0)
+        let half = bottom.parameters.count
+        bottom.parameters = Array(stacked.parameters[..<half])
+        top.parameters = (try top.parameterNames.flatMap { try stacked.parameter(named: $0.replacingOccurrences(of: "_l0", with: "_l1")) })
+        let dropout = try Dropout<Double>(probability: p, seed: derivedSeed(21, 200))
+        let x: [Double] = randomValues(T * B * I, seed: 22)
+        let dY: [Double] = randomValues(T * B * H, seed: 23)
+        let lengths = [5, 2, 4]
+
+        let y = try stacked.forward(x, steps: T, batch: B, lengths: lengths)
+        var middle = try bottom.forward(x, steps: T, batch: B, lengths: lengths).output
+        dropout.forward(inPlace: &middle)
+        #expect(dropout.mask.contains(0), "some units are dropped at p = \(p)")
+        let composed = try top.forward(middle, steps: T, batch: B, lengths: lengths)
+        #expect(y.output == composed.output)
+        #expect(y.finalHidden[(B * H)...] == composed.finalHidden[...])
+
+        stacked.zeroGradients()
+        let dx = try stacked.backward(outputGradient: dY)
+        var dMiddle = try top.backward(outputGradient: dY).input
+        try dropout.backward(inPlace: &dMiddle)
+        let dxComposed = try bottom.backward(outputGradient: dMiddle)
+        #expect(dx.input == dxComposed.input)
+        #expect(stacked.gradients == bottom.gradients + top.gradients)
+
+        // Inference: no dropout, the same as a network without it.
+        stacked.isTraining = false
+        var plain = RecurrentConfiguration(cell: cell, inputSize: I, hiddenSize: H, numLayers: 2)
+        let undropped = try RecurrentNetwork<Double>(plain, seed: 21)
+        undropped.isTraining = false
+        #expect(try stacked.forward(x, steps: T, batch: B).output == undropped.forward(x, steps: T, batch: B).output)
+
+        // The file keeps the dropout; one without it has none.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rnnkit-dropout-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try stacked.save(to: directory.appendingPathComponent("a.safetensors").path)
+        #expect(try RecurrentNetwork<Double>(contentsOf: directory.appendingPathComponent("a.safetensors").path).configuration.dropout == p)
+        plain.dropout = 0
+        try undropped.save(to: directory.appendingPathComponent("b.safetensors").path)
+        let file = try SafeTensorsFile(contentsOf: directory.appendingPathComponent("b.safetensors").path)
+        #expect(file.metadata?["dropout"] == nil)
+    }
+
+    @Test func dropoutOutOfRangeIsRefused() {
+        for p in [-0.1, 1, .nan] {
+            #expect(throws: RNNKitError.self) {
+                try RecurrentNetwork<Float>(RecurrentConfiguration(cell: .gru, inputSize: 1, hiddenSize: 2, numLayers: 2, dropout: p))
+            }
+        }
     }
 }

@@ -6,8 +6,14 @@
 //   <run>-step7.safetensors    the checkpoint of the same run, uninterrupted, after 7 steps
 // They were written by `writeLegacyFixtures()` below, run once with RNNKIT_WRITE_FIXTURES=checkpoints
 // on the code before the model layer was rebuilt on one stacked RecurrentNetwork (parameter groups
-// embedding, layer 0, layer 1, …, head; optimizer state keyed by those groups). Resuming each step-4
-// file for 3 steps must give the step-7 file's parameters and optimizer state bit for bit.
+// embedding, layer 0, layer 1, …, head; optimizer state keyed by those groups), on an Intel Xeon
+// whose OpenBLAS ran its Prescott kernels. Resuming each step-4 file for 3 steps must give the
+// step-7 file's parameters and optimizer state: bit for bit with those kernels (checked when the
+// model layer was rebuilt), and within 1e-4 relative with any others (RNNKit now selects OpenBLAS's
+// Cooperlake kernels on that CPU; they round the weight-gradient products differently, by up to
+// 4e-6 relative after three steps). A state not restored (optimizer moments, dropout streams, data
+// cursor, carried state) or a tensor loaded into the wrong place moves the parameters by 1e-3 or
+// more in three steps.
 
 import Foundation
 import Testing
@@ -63,6 +69,14 @@ private func optimizerState(in file: SafeTensorsFile) throws -> [String: [Float]
     return tensors
 }
 
+/// Every element within 1e-4 of the expected one, relative to max(1e-3, |expected|).
+private func expectNear(_ actual: [Float], _ expected: [Float], _ label: String,
+                        sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(actual.count == expected.count, "\(label): \(actual.count) values, expected \(expected.count)", sourceLocation: sourceLocation)
+    let worst = zip(actual, expected).reduce(0.0) { max($0, abs(Double($1.0) - Double($1.1)) / max(1e-3, abs(Double($1.1)))) }
+    #expect(worst <= 1e-4, "\(label): max relative difference \(worst)", sourceLocation: sourceLocation)
+}
+
 @Suite struct LegacyCheckpointTests {
     @Test(.enabled(if: ProcessInfo.processInfo.environment["RNNKIT_WRITE_FIXTURES"] == "checkpoints"))
     func writeFixtures() throws { try writeLegacyFixtures() }
@@ -81,9 +95,13 @@ private func optimizerState(in file: SafeTensorsFile) throws -> [String: [Float]
             case .sequence(let m): expectedGroups = m.parameterGroups
             case .seq2seq(let m): expectedGroups = m.parameterGroups
             }
-            #expect(allParameters(resumed.parameterGroups) == allParameters(expectedGroups), "\(run.name): parameters")
-            #expect(flatOptimizerState(resumed.optimizer.stateTensors()) == flatOptimizerState(try optimizerState(in: later)),
-                    "\(run.name): optimizer state")
+            expectNear(allParameters(resumed.parameterGroups), allParameters(expectedGroups), "\(run.name): parameters")
+            let state = flatOptimizerState(resumed.optimizer.stateTensors())
+            let expectedState = flatOptimizerState(try optimizerState(in: later))
+            #expect(state.keys.sorted() == expectedState.keys.sorted(), "\(run.name): optimizer state names")
+            for (name, values) in state {
+                expectNear(values, expectedState[name] ?? [], "\(run.name): optimizer state \(name)")
+            }
         }
     }
 

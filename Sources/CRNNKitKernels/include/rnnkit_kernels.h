@@ -113,6 +113,32 @@ int32_t rk_packed_product_on(int32_t kernel, int64_t m, int64_t k, const float *
  *  reference, slower than OpenBLAS. */
 int32_t rk_packed_product_is_fast(void);
 
+/* OpenBLAS's core (blas_core.c). At load, when OpenBLAS fell back to a core without AVX2 on a CPU
+ * with AVX2+FMA or AVX-512, RNNKit has it initialise again for the matching core. */
+
+/** CPU features (cpuid) that decide the OpenBLAS core. */
+enum { RK_CPU_AVX2_FMA = 1, RK_CPU_AVX512 = 2, RK_CPU_AVX512_BF16 = 4 };
+/** The RK_CPU_* features of this CPU. */
+uint32_t rk_cpu_features(void);
+/** The OpenBLAS core (OPENBLAS_CORETYPE spelling) RNNKit selects on a CPU with `features` when
+ *  OpenBLAS chose `chosen`, or NULL to keep it: NULL when `chosen` has AVX2 kernels or better,
+ *  else Cooperlake (AVX-512 BF16), SkylakeX (AVX-512) or Haswell (AVX2+FMA). */
+const char *rk_blas_core_wanted(uint32_t features, const char *chosen);
+/** What happened at load. */
+enum {
+    RK_BLAS_CORE_UNKNOWN = 0,           /* no OpenBLAS found in the process */
+    RK_BLAS_CORE_RECOGNISED = 1,        /* OpenBLAS's own choice was kept: it suits the CPU */
+    RK_BLAS_CORE_SELECTED = 2,          /* RNNKit selected the core for the CPU */
+    RK_BLAS_CORE_SELECTION_FAILED = 3,  /* it tried, and OpenBLAS kept its own choice */
+    RK_BLAS_CORE_SET_BY_USER = 4,       /* OPENBLAS_CORETYPE was set: left as the user asked */
+    RK_BLAS_CORE_KEPT_BY_REQUEST = 5,   /* RNNKIT_BLAS_CORE=keep */
+    RK_BLAS_CORE_NOT_DYNAMIC = 6,       /* OpenBLAS is not a DYNAMIC_ARCH build: its core is fixed */
+};
+/** The core OpenBLAS chose when it was loaded (openblas_get_corename), before RNNKit's choice. */
+const char *rk_blas_core_at_load(void);
+/** One of RK_BLAS_CORE_*. */
+int32_t rk_blas_core_choice(void);
+
 /* Workers and a barrier (workers.c). */
 
 /** A job run by every worker: `worker` in 0..<count. */

@@ -20,6 +20,7 @@
 /// | `num_layers` | `L`, decimal |
 /// | `bidirectional` | `true` or `false` |
 /// | `batch_first` | `true` or `false` |
+/// | `dropout` | the dropout between layers, decimal; only when not 0 (absent: 0) |
 public enum RecurrentNetworkFileKey {
     /// `"format"`; its value ``formatName`` marks a file written by RNNKit.
     public static let format = "format"
@@ -37,6 +38,8 @@ public enum RecurrentNetworkFileKey {
     public static let bidirectional = "bidirectional"
     /// `"batch_first"`: `true` or `false`.
     public static let batchFirst = "batch_first"
+    /// `"dropout"`: ``RecurrentConfiguration/dropout``, written only when it is not 0.
+    public static let dropout = "dropout"
 
     /// The value of `format` in RNNKit network files: `"rnnkit-recurrent"`.
     public static let formatName = "rnnkit-recurrent"
@@ -45,7 +48,7 @@ public enum RecurrentNetworkFileKey {
 
     /// Every key above; callers' extra metadata may not use them.
     public static let reserved: Set<String> = [
-        format, formatVersion, cell, inputSize, hiddenSize, numLayers, bidirectional, batchFirst,
+        format, formatVersion, cell, inputSize, hiddenSize, numLayers, bidirectional, batchFirst, dropout,
     ]
 }
 
@@ -53,7 +56,7 @@ extension RecurrentConfiguration {
     /// The architecture as the `__metadata__` entries of a network file (see ``RecurrentNetworkFileKey``).
     public var fileMetadata: [String: String] {
         typealias Key = RecurrentNetworkFileKey
-        return [
+        var metadata = [
             Key.format: Key.formatName,
             Key.formatVersion: Key.formatVersion1,
             Key.cell: cell.rawValue,
@@ -63,6 +66,8 @@ extension RecurrentConfiguration {
             Key.bidirectional: String(bidirectional),
             Key.batchFirst: String(batchFirst),
         ]
+        if dropout != 0 { metadata[Key.dropout] = "\(dropout)" }
+        return metadata
     }
 
     /// Reads the architecture from a network file's metadata.
@@ -105,10 +110,17 @@ extension RecurrentConfiguration {
             throw RNNKitError(.invalidFile,
                 "\(source): metadata 'cell' is \"\(cellName)\"; expected one of rnn_tanh, rnn_relu, lstm, gru")
         }
+        var dropout = 0.0
+        if let text = metadata[Key.dropout] {
+            guard let value = Double(text), value.isFinite else {
+                throw RNNKitError(.invalidFile, "\(source): metadata 'dropout' is \"\(text)\"; expected a decimal number in [0, 1)")
+            }
+            dropout = value
+        }
         let configuration = RecurrentConfiguration(
             cell: cell, inputSize: try size(Key.inputSize), hiddenSize: try size(Key.hiddenSize),
             numLayers: try size(Key.numLayers), bidirectional: try flag(Key.bidirectional),
-            batchFirst: try flag(Key.batchFirst))
+            batchFirst: try flag(Key.batchFirst), dropout: dropout)
         do {
             try configuration.validate()
         } catch let error as RNNKitError {

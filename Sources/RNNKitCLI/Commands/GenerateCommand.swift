@@ -49,10 +49,11 @@ struct EvalCommand: ConsoleCommand {
         commandName: "eval",
         abstract: "Evaluate a character model on a text file: loss, bits per character, perplexity.",
         discussion: """
-            Runs the model over the whole file in windows of the run's --seq-len, carrying the \
-            state across windows as training did, and reports the mean cross-entropy of predicting \
-            each next character: nats, bits per character (nats / ln 2), perplexity and accuracy. \
-            Every character of the file must be in the model's vocabulary.
+            Runs the model over the whole file as the run's --batch strips side by side, each in \
+            windows of the run's --seq-len with its state carried from window to window (as \
+            training reads its text), and reports the mean cross-entropy of predicting each next \
+            character: nats, bits per character (nats / ln 2), perplexity and accuracy. Every \
+            character of the file must be in the model's vocabulary.
             """)
 
     @Option(name: .long, help: ArgumentHelp("A run directory written by `rnnkit train` on text.", valueName: "dir"))
@@ -64,7 +65,8 @@ struct EvalCommand: ConsoleCommand {
         let trained = try TrainedModel.load(runDirectory: model, option: "--model")
         let model = try trained.characterModel(for: "eval")
         let content = try InputFile.text(at: text)
-        let result = try evaluateCharacterModel(model, text: content, source: text, windowLength: trained.configuration.training.seqLen)
+        let result = try evaluateCharacterModel(model, text: content, source: text, windowLength: trained.configuration.training.seqLen,
+                                                strips: trained.configuration.training.batch)
         console.line("\(text): \(grouped(result.count)) predicted characters")
         console.line(String(format: "loss %.4f nats/char  %.4f bits/char  perplexity %.2f  accuracy %.1f%%",
                             result.loss, result.bitsPerCharacter, exp(result.loss), 100 * result.accuracy))

@@ -1,5 +1,6 @@
 // `rnnkit inspect DIR_OR_FILE`: what a run directory or safetensors file holds, and the spectral
 // radius of every recurrent weight block (Inspect/SpectralAnalysis.swift explains the figures).
+// `rnnkit inspect --system`: the BLAS core, threads and CPU features this process runs with.
 
 import ArgumentParser
 import Foundation
@@ -14,13 +15,28 @@ struct InspectCommand: ConsoleCommand {
             any safetensors file, including one saved from PyTorch's state_dict. For every weight_hh \
             tensor [G·H, H], each gate's H×H block (LSTM i f g o, GRU r z n) is reported with its \
             spectral radius ρ = max|λ| (LAPACKE dgeev, double precision) and its spectral norm \
-            ‖W‖₂: ρ well above 1 risks exploding gradients, well below 1 vanishing ones.
+            ‖W‖₂: ρ well above 1 risks exploding gradients, well below 1 vanishing ones. \
+            With --system, it shows instead what this machine runs: OpenBLAS's core (and whether \
+            RNNKit had to choose it because OpenBLAS did not recognise the CPU), the thread counts, \
+            the CPU features and the kernel of RNNKit's own products.
             """)
 
     @Argument(help: "A run directory written by `rnnkit train`, or a .safetensors file.")
-    var path: String
+    var path: String?
+
+    @Flag(help: "Show the BLAS core, threads and CPU features of this machine instead.")
+    var system = false
+
+    func validate() throws {
+        if system, path != nil { throw ValidationError("give either DIR_OR_FILE or --system, not both") }
+        if !system, path == nil { throw ValidationError("Missing expected argument '<path>': a run directory, a .safetensors file, or --system") }
+    }
 
     func run(console: Console) throws {
+        guard let path else {
+            printSystem(console: console)
+            return
+        }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw CLIError("'\(path)' does not exist; expected a run directory or a .safetensors file")
@@ -38,6 +54,25 @@ struct InspectCommand: ConsoleCommand {
         let file = try SafeTensorsFile(contentsOf: checkpointPath)
         let report = try InspectionReport(file: file)
         report.print(to: console)
+    }
+
+    private func printSystem(console: Console) {
+        let d = blasDiagnostics()
+        let why: String
+        switch d.choice {
+        case .selected: why = "selected by RNNKit: OpenBLAS did not recognise this CPU and had chosen \(d.coreAtLoad)"
+        case .recognised: why = "OpenBLAS's own choice"
+        case .setByUser: why = "set by OPENBLAS_CORETYPE"
+        case .keptByRequest: why = "OpenBLAS's own choice, kept because RNNKIT_BLAS_CORE=keep"
+        case .selectionFailed: why = "OpenBLAS kept it although RNNKit asked for the core of this CPU"
+        case .notDynamic: why = "fixed when OpenBLAS was built"
+        case .unknown: why = "unknown"
+        }
+        console.line("BLAS core      \(d.core) (\(why))")
+        console.line("BLAS build     \(d.configuration)")
+        console.line("threads        \(d.threads) (OpenBLAS \(d.blasThreads))")
+        console.line("CPU features   \(d.cpuFeatures.isEmpty ? "none of avx2+fma, avx512, avx512_bf16" : d.cpuFeatures.joined(separator: ", "))")
+        console.line("packed kernel  \(d.packedKernel)")
     }
 
     private func printRunConfiguration(_ configuration: RunConfiguration, console: Console) {

@@ -213,7 +213,8 @@ enum TrainingRun {
     static func validationLossNow(trainer: Trainer, model: SequenceModel, data: PreparedData, configuration: RunConfiguration) throws -> Double {
         switch data {
         case .characters(let characters):
-            return try characterLoss(model, ids: characters.validation, windowLength: configuration.training.seqLen).loss
+            return try characterLoss(model, ids: characters.validation, windowLength: configuration.training.seqLen,
+                                     strips: configuration.training.batch).loss
         case .series:
             return try trainer.validate()?.loss ?? .nan
         }
