@@ -42,14 +42,14 @@ public enum LoadedModel {
 ///   version 1, or its configuration, vocabulary or tensors are invalid or inconsistent.
 public func loadModel(from path: String) throws -> LoadedModel {
     let file = try SafeTensorsFile(contentsOf: path)
-    switch try modelKind(of: file) {
+    switch try checkedModelKind(of: file) {
     case "sequence": return .sequence(try SequenceModel(file: file))
     default: return .seq2seq(try Seq2SeqModel(file: file))
     }
 }
 
 /// Checks format and version and returns the model kind.
-func modelKind(of file: SafeTensorsFile) throws -> String {
+func checkedModelKind(of file: SafeTensorsFile) throws -> String {
     let metadata = file.metadata ?? [:]
     guard metadata[ModelFileKey.format] == ModelFileKey.formatName else {
         throw RNNKitError(.invalidFile,
@@ -236,30 +236,14 @@ extension SequenceModel {
         if let head { head.parameters = values[prefix + "head.weight"]! + (values[prefix + "head.bias"] ?? []) }
     }
 
-    /// The model's file metadata (format, kind, configuration, vocabulary).
-    public var fileMetadata: [String: String] {
-        modelFileMetadata(configuration.fileMetadata, kind: "sequence", vocabulary: vocabulary)
-    }
+    /// `"sequence"`.
+    public static let modelKind = "sequence"
 
-    /// A writer holding the model's tensors and metadata (checkpoints add to it).
-    public func safeTensorsWriter() throws -> SafeTensorsWriter {
-        try modelFileWriter(metadata: fileMetadata, tensors: namedTensors())
-    }
+    /// Every parameter tensor, as ``namedTensors(prefix:)`` names them.
+    public var fileTensors: [NamedTensor] { namedTensors() }
 
-    /// Writes the model to `path` as safetensors, atomically (the old file or the whole new one).
-    /// - Throws: ``RNNKitError`` `.io` if the file cannot be written.
-    public func save(to path: String) throws { try safeTensorsWriter().writeAtomically(to: path) }
-
-    /// Reads a model written by ``save(to:)`` (or a training checkpoint of one).
-    /// - Throws: ``RNNKitError`` `.invalidFile` for another format, version, kind or architecture; `.io` if unreadable.
-    public convenience init(contentsOf path: String) throws {
-        try self.init(file: try SafeTensorsFile(contentsOf: path))
-    }
-
-    convenience init(file: SafeTensorsFile) throws {
-        guard try modelKind(of: file) == "sequence" else {
-            throw RNNKitError(.invalidFile, "\(file.source) holds a seq2seq model; load it with Seq2SeqModel(contentsOf:) or loadModel(from:)")
-        }
+    /// Reads the model of `file`, whose format, version and kind are checked.
+    public convenience init(checkedFile file: SafeTensorsFile) throws {
         let metadata = file.metadata ?? [:]
         let configuration = try SequenceModelConfiguration(fileMetadata: metadata, source: file.source)
         try requireTensorElements(in: file, forModelOf: { try configuration.minimumParameterCount() })
@@ -275,51 +259,87 @@ extension SequenceModel {
     }
 }
 
-/// A model's configuration metadata plus the format, version, kind and vocabulary keys.
-private func modelFileMetadata(
-    _ configuration: [String: String], kind: String, vocabulary: CharacterVocabulary?
-) -> [String: String] {
-    var metadata = configuration
-    metadata[ModelFileKey.format] = ModelFileKey.formatName
-    metadata[ModelFileKey.formatVersion] = ModelFileKey.formatVersion1
-    metadata[ModelFileKey.modelKind] = kind
-    if let vocabulary { metadata[ModelFileKey.vocabulary] = vocabulary.metadataValue }
-    return metadata
+/// A model kind that RNNKit saves and loads as one model file: safetensors with the model's
+/// tensors, and metadata naming the format, its version, the kind (``modelKind``), the
+/// configuration and the vocabulary. ``SequenceModel`` and ``Seq2SeqModel`` conform.
+public protocol ModelFileRepresentable: AnyObject {
+    /// The `model_kind` metadata value of this kind (`sequence`, `seq2seq`).
+    static var modelKind: String { get }
+    /// The architecture of a model of this kind, which writes itself as metadata strings.
+    associatedtype Configuration: ModelFileConfiguration
+    /// The model's architecture.
+    var configuration: Configuration { get }
+    /// The characters of a character-level model, saved with it; `nil` otherwise.
+    var vocabulary: CharacterVocabulary? { get }
+    /// Every parameter tensor, under the name and shape it has in the file.
+    var fileTensors: [NamedTensor] { get }
+    /// Reads the model of `file`, whose format, version and kind have been checked.
+    /// - Throws: ``RNNKitError`` `.invalidFile` for a configuration, vocabulary or tensors that do not fit.
+    init(checkedFile file: SafeTensorsFile) throws
 }
 
-/// A writer holding `tensors` and `metadata`.
-private func modelFileWriter(metadata: [String: String], tensors: [NamedTensor]) throws -> SafeTensorsWriter {
-    var writer = SafeTensorsWriter(metadata: metadata)
-    for tensor in tensors { try writer.add(name: tensor.name, shape: tensor.shape, values: tensor.values) }
-    return writer
+/// A configuration that model files store as flat metadata strings.
+public protocol ModelFileConfiguration {
+    /// The configuration as metadata strings (`model.*`, `seq2seq.*`).
+    var fileMetadata: [String: String] { get }
+}
+
+extension SequenceModelConfiguration: ModelFileConfiguration {}
+extension Seq2SeqConfiguration: ModelFileConfiguration {}
+extension SequenceModel: ModelFileRepresentable {}
+extension Seq2SeqModel: ModelFileRepresentable {}
+
+extension ModelFileRepresentable {
+    /// The model's file metadata: format, version, kind, configuration and vocabulary.
+    public var fileMetadata: [String: String] {
+        var metadata = configuration.fileMetadata
+        metadata[ModelFileKey.format] = ModelFileKey.formatName
+        metadata[ModelFileKey.formatVersion] = ModelFileKey.formatVersion1
+        metadata[ModelFileKey.modelKind] = Self.modelKind
+        if let vocabulary { metadata[ModelFileKey.vocabulary] = vocabulary.metadataValue }
+        return metadata
+    }
+
+    /// A writer holding the model's tensors and metadata (checkpoints add to it).
+    public func safeTensorsWriter() throws -> SafeTensorsWriter {
+        var writer = SafeTensorsWriter(metadata: fileMetadata)
+        for tensor in fileTensors { try writer.add(name: tensor.name, shape: tensor.shape, values: tensor.values) }
+        return writer
+    }
+
+    /// Writes the model to `path` as safetensors, atomically (the old file or the whole new one).
+    /// - Throws: ``RNNKitError`` `.io` if the file cannot be written.
+    public func save(to path: String) throws { try safeTensorsWriter().writeAtomically(to: path) }
+
+    /// Reads a model written by ``save(to:)`` (or a training checkpoint of one).
+    /// - Throws: ``RNNKitError`` `.invalidFile` for another format, version, kind or architecture; `.io` if unreadable.
+    public init(contentsOf path: String) throws {
+        try self.init(file: try SafeTensorsFile(contentsOf: path))
+    }
+
+    /// Reads the model of `file` after checking its format, version and kind.
+    init(file: SafeTensorsFile) throws {
+        let kind = try checkedModelKind(of: file)
+        guard kind == Self.modelKind else {
+            let loader = kind == SequenceModel.modelKind ? "SequenceModel" : "Seq2SeqModel"
+            throw RNNKitError(.invalidFile, "\(file.source) holds a \(kind) model; load it with \(loader)(contentsOf:) or loadModel(from:)")
+        }
+        try self.init(checkedFile: file)
+    }
 }
 
 extension Seq2SeqModel {
     /// Encoder tensors prefixed `encoder.`, then decoder tensors prefixed `decoder.`.
     public func namedTensors() -> [NamedTensor] { encoder.namedTensors(prefix: "encoder.") + decoder.namedTensors(prefix: "decoder.") }
 
-    /// The model's file metadata.
-    public var fileMetadata: [String: String] {
-        modelFileMetadata(configuration.fileMetadata, kind: "seq2seq", vocabulary: vocabulary)
-    }
+    /// `"seq2seq"`.
+    public static let modelKind = "seq2seq"
 
-    /// A writer holding the model's tensors and metadata.
-    public func safeTensorsWriter() throws -> SafeTensorsWriter {
-        try modelFileWriter(metadata: fileMetadata, tensors: namedTensors())
-    }
+    /// Every parameter tensor, as ``namedTensors()`` names them.
+    public var fileTensors: [NamedTensor] { namedTensors() }
 
-    /// Writes the model to `path`, atomically.
-    public func save(to path: String) throws { try safeTensorsWriter().writeAtomically(to: path) }
-
-    /// Reads a model written by ``save(to:)`` (or a checkpoint of one).
-    public convenience init(contentsOf path: String) throws {
-        try self.init(file: try SafeTensorsFile(contentsOf: path))
-    }
-
-    convenience init(file: SafeTensorsFile) throws {
-        guard try modelKind(of: file) == "seq2seq" else {
-            throw RNNKitError(.invalidFile, "\(file.source) holds a sequence model; load it with SequenceModel(contentsOf:) or loadModel(from:)")
-        }
+    /// Reads the model of `file`, whose format, version and kind are checked.
+    public convenience init(checkedFile file: SafeTensorsFile) throws {
         let metadata = file.metadata ?? [:]
         let configuration = try Seq2SeqConfiguration(fileMetadata: metadata, source: file.source)
         try requireTensorElements(in: file, forModelOf: {

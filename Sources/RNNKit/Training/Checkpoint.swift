@@ -88,7 +88,7 @@ extension Trainer {
     public convenience init(resumingFrom path: String, training: TrainingData, validation: TrainingData? = nil,
                             configuration: TrainerConfiguration? = nil) throws {
         let file = try SafeTensorsFile(contentsOf: path)
-        let kind = try modelKind(of: file)
+        let kind = try checkedModelKind(of: file)
         let metadata = file.metadata ?? [:]
         let source = file.source
         guard let version = metadata[CheckpointKey.version] else {
