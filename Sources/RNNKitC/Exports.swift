@@ -24,6 +24,12 @@ public func rnnkit_version() -> UnsafePointer<CChar> {
     versionString
 }
 
+/// The OpenBLAS core this process runs; see rnnkit.h.
+@_cdecl("rnnkit_blas_core")
+public func rnnkit_blas_core() -> UnsafePointer<CChar> {
+    openBLASCoreName()
+}
+
 /// This thread's last error message; see rnnkit.h.
 @_cdecl("rnnkit_last_error")
 public func rnnkit_last_error() -> UnsafePointer<CChar> {

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <rnnkit.h>
@@ -896,6 +897,24 @@ static void test_models(const char *fixtures) {
     expect_error(rnnkit_model_load(NULL, &model), RNNKIT_ERROR_NULL_POINTER, "model_load with a NULL path");
 }
 
+/* Loading librnnkit gives OpenBLAS's kernels for this CPU: on a CPU with AVX2+FMA, never a core
+ * without AVX2 kernels, unless the environment chose the core. */
+static void test_blas_core(void) {
+    const char *core = rnnkit_blas_core();
+    printf("BLAS core %s\n", core);
+    check(core[0] != '\0', "rnnkit_blas_core names the core");
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && !getenv("OPENBLAS_CORETYPE")
+        && !getenv("RNNKIT_BLAS_CORE")) {
+        static const char *const fast[] = {"haswell", "zen", "skylakex", "cooperlake", "sapphirerapids", "excavator"};
+        int recognised = 0;
+        for (size_t i = 0; i < sizeof fast / sizeof fast[0]; i++) recognised |= strcasecmp(core, fast[i]) == 0;
+        check(recognised, "OpenBLAS runs a core with AVX2 kernels on a CPU with AVX2+FMA");
+    }
+#endif
+}
+
 int main(int argc, char **argv) {
     const char *fixtures = argc > 1 ? argv[1] : "Tests/RNNKitTests/Fixtures/recurrent";
     if (argc > 2) snprintf(work_directory, sizeof work_directory, "%s", argv[2]);
@@ -904,6 +923,7 @@ int main(int argc, char **argv) {
     printf("rnnkit %s\n", rnnkit_version());
     check(strcmp(rnnkit_last_error(), "") == 0, "last_error is empty before any failure");
     check(rnnkit_version()[0] >= '0' && rnnkit_version()[0] <= '9', "version starts with a digit");
+    test_blas_core();
 
     test_fixtures(fixtures);
     test_save_load(RNNKIT_CELL_LSTM, "LSTM");

@@ -8,6 +8,9 @@ struct ArgumentErrorTests {
     static let cases: [([String], String)] = [
         (["train", "--hidden", "0"], "--hidden must be between 1 and 4096, got 0"),
         (["train", "--layers", "17"], "--layers must be between 1 and 16, got 17"),
+        (["train", "--embedding", "0"], "--embedding must be between 1 and 4096, got 0"),
+        (["train", "--csv", "series.csv", "--column", "v", "--embedding", "8"],
+         "--embedding applies to character models (--text or the built-in corpus) only"),
         (["train", "--dropout", "1"], "--dropout must be at least 0 and below 1, got 1.0"),
         (["train", "--seq-len", "0"], "--seq-len must be between 1 and 10000, got 0"),
         (["train", "--batch", "5000"], "--batch must be between 1 and 4096, got 5000"),

@@ -160,6 +160,16 @@ struct EndToEndTests {
         #expect(result.output.split(separator: "\n").dropFirst(2).allSatisfy { Double($0.split(separator: ",")[1]) != nil })
     }
 
+    @Test("--embedding sets a character model's embedding size, recorded in config.json")
+    func embeddingSize() throws {
+        let scratch = ScratchDirectory()
+        let run = scratch.file("run")
+        let train = runCLI(["train", "--steps", "2", "--embedding", "12", "--out", run] + Self.tiny)
+        try #require(train.status == 0, "\(train.errors)")
+        #expect(try RunDirectory(path: run).readConfiguration(option: "--model").model.embedding == 12)
+        #expect(try SequenceModel(contentsOf: run + "/checkpoint.safetensors").embedding?.dimension == 12)
+    }
+
     @Test("on a terminal, progress is one line redrawn in place")
     func progressBar() throws {
         let scratch = ScratchDirectory()

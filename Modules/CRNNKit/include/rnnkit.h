@@ -94,6 +94,12 @@ enum rnnkit_cell {
 /// The library's version, "MAJOR.MINOR.PATCH". Never fails; the string is static.
 const char *RNNKIT_NONNULL rnnkit_version(void);
 
+/// The OpenBLAS kernels ("core") this process runs, as openblas_get_corename() names them, for
+/// example "Cooperlake". When OpenBLAS had fallen back to generic kernels at load on a CPU with
+/// AVX2+FMA or AVX-512 (an OpenBLAS older than the CPU), RNNKit has selected the ones for the CPU,
+/// unless OPENBLAS_CORETYPE or RNNKIT_BLAS_CORE=keep is set. Never fails; the string is static.
+const char *RNNKIT_NONNULL rnnkit_blas_core(void);
+
 /// The message of the last call on this thread that returned a nonzero status.
 /// Never fails and never returns NULL: returns "" if no call on this thread has failed.
 /// The string stays valid until the next failing call on the same thread; successful

@@ -1,6 +1,11 @@
 // What OpenBLAS runs in this process, what the CPU offers, and whether RNNKit chose OpenBLAS's
 // core (Sources/CRNNKitKernels/blas_core.c does, at load). A thin read of OpenBLAS and cpuid.
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import COpenBLAS
 import CRNNKitKernels
 
@@ -42,6 +47,13 @@ public struct BLASDiagnostics: Sendable, Equatable {
     /// The kernel of RNNKit's packed product: `avx512`, `avx2` or `portable`.
     public var packedKernel: String
 }
+
+/// OpenBLAS's name of the core it runs now, a static string (`""` without OpenBLAS), for the C API.
+package func openBLASCoreName() -> UnsafePointer<CChar> {
+    openblas_get_corename().map { UnsafePointer($0) } ?? emptyCString
+}
+
+nonisolated(unsafe) private let emptyCString: UnsafePointer<CChar> = UnsafePointer(strdup("")!)
 
 /// The BLAS and CPU facts of this process; see ``BLASDiagnostics``.
 public func blasDiagnostics() -> BLASDiagnostics {

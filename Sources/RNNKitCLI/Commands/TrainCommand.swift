@@ -37,6 +37,8 @@ struct TrainCommand: ConsoleCommand {
     var bidirectional = false
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Dropout after each recurrent layer, 0 ≤ p < 1. (default: 0)", valueName: "p"))
     var dropout: Double?
+    @Option(name: .long, help: ArgumentHelp("Embedding size of a character model, 1–4096. (default: half the vocabulary size, within 16–64)", valueName: "n"))
+    var embedding: Int?
 
     // MARK: Run
     @Option(name: .customLong("seq-len"), help: ArgumentHelp("Time steps per training window (truncated BPTT for text, the input window of a forecaster), 1–10000. (default: 64 for text, 24 for CSV)", valueName: "n"))
@@ -55,7 +57,7 @@ struct TrainCommand: ConsoleCommand {
     var clip: Double?
     @Option(name: .long, help: ArgumentHelp("Seed of the initial weights, shuffling, dropout and samples. (default: 1)", valueName: "n"))
     var seed: UInt64?
-    @Option(name: .long, help: ArgumentHelp("Threads (RNNKit's workers and OpenBLAS's), 1–256. (default: 1 below --hidden 256, where threads cost more than they gain; else the number of cores)", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("Threads (RNNKit's workers and OpenBLAS's), 1–256. (default: the number of cores)", valueName: "n"))
     var threads: Int?
     @Option(name: .customLong("val-fraction"), parsing: .unconditional, help: ArgumentHelp("Fraction of the data held out for validation (the end of the text or series), 0.01–0.5. (default: 0.1)", valueName: "f"))
     var valFraction: Double?
@@ -82,6 +84,9 @@ struct TrainCommand: ConsoleCommand {
         if steps != nil, epochs != nil {
             throw ValidationError("--steps and --epochs exclude each other; pass one")
         }
+        if embedding != nil, csv != nil {
+            throw ValidationError("--embedding applies to character models (--text or the built-in corpus) only: a forecaster reads its values as they are")
+        }
         if bidirectional, csv == nil, resume == nil {
             throw ValidationError("--bidirectional applies to forecasters (--csv) only: a character language model predicts each character from the ones before it, so it may not read the text backwards")
         }
@@ -89,7 +94,7 @@ struct TrainCommand: ConsoleCommand {
             let fixed: [(String, Bool)] = [
                 ("--text", text != nil), ("--csv", csv != nil), ("--column", column != nil), ("--cell", cell != nil),
                 ("--hidden", hidden != nil), ("--layers", layers != nil), ("--bidirectional", bidirectional),
-                ("--dropout", dropout != nil), ("--seq-len", seqLen != nil), ("--batch", batch != nil),
+                ("--dropout", dropout != nil), ("--embedding", embedding != nil), ("--seq-len", seqLen != nil), ("--batch", batch != nil),
                 ("--lr", lr != nil), ("--optimizer", optimizer != nil), ("--clip", clip != nil), ("--seed", seed != nil),
                 ("--val-fraction", valFraction != nil), ("--eval-every", evalEvery != nil), ("--out", out != nil),
             ]
@@ -100,6 +105,7 @@ struct TrainCommand: ConsoleCommand {
         try require("--hidden", hidden, in: 1...4096)
         try require("--layers", layers, in: 1...16)
         try require("--dropout", dropout, "at least 0 and below 1") { $0 >= 0 && $0 < 1 }
+        try require("--embedding", embedding, in: 1...4096)
         try require("--seq-len", seqLen, in: 1...10_000)
         try require("--batch", batch, in: 1...4096)
         try require("--steps", steps, in: 1...10_000_000)

@@ -66,7 +66,7 @@ enum TrainingRun {
         let model: SequenceModel
         switch data {
         case .characters(let characters):
-            configuration.model.embedding = min(64, max(16, characters.vocabulary.count / 2))
+            configuration.model.embedding = command.embedding ?? min(64, max(16, characters.vocabulary.count / 2))
             model = try SequenceModel(.tokens(
                 vocabularySize: characters.vocabulary.count, embeddingSize: configuration.model.embedding,
                 cell: configuration.model.cell, hiddenSize: configuration.model.hidden, numLayers: configuration.model.layers,
