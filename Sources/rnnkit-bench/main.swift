@@ -332,8 +332,11 @@ if options.probe {
         FileHandle.standardError.write(Data("rnnkit-bench: could not start \(options.threads) probe threads\n".utf8))
         exit(1)
     }
+    // The OpenBLAS core this process runs (RNNKit may have chosen it at load; BLAS/BLASCore.swift).
+    let blas = blasDiagnostics()
     print("{\"framework\":\"fma-probe\",\"threads\":\(options.threads),"
-        + "\"gflops_per_thread\":[\(gflops.map { String(format: "%.1f", $0) }.joined(separator: ","))]}")
+        + "\"gflops_per_thread\":[\(gflops.map { String(format: "%.1f", $0) }.joined(separator: ","))],"
+        + "\"blas_core\":\"\(blas.core)\",\"blas_core_at_load\":\"\(blas.coreAtLoad)\",\"blas_core_choice\":\"\(blas.choice.rawValue)\"}")
     exit(0)
 }
 // The whole process, RNNKit's workers and OpenBLAS, runs on `threads` threads.
