@@ -48,6 +48,71 @@ func expectGradientsMatchDifferences(groups: [any ParameterContainer<Float>], lo
         }
     }
 
+    /// The first layer's input projections looked up by token (``TokenProjection``) against the
+    /// reference path that embeds the ids and projects the vectors: the same outputs, states and
+    /// gradients of every group, in Float, for each cell, two layers, both directions, lengths,
+    /// a carried state, at one and two threads.
+    @Test(arguments: [CellKind.lstm, .gru, .rnnTanh])
+    func tokenLookupMatchesEmbeddedVectors(cell: CellKind) throws {
+        for bidirectional in [false, true] {
+            for threads in [1, 2] {
+                try withThreads(threads) {
+                    let T = 6, B = 5, V = 7, H = 20, D = bidirectional ? 2 : 1
+                    let configuration = SequenceModelConfiguration.tokens(
+                        vocabularySize: V, embeddingSize: 5, cell: cell, hiddenSize: H, numLayers: 2,
+                        bidirectional: bidirectional, seed: 4)
+                    let reference = try SequenceModel(configuration), lookup = try SequenceModel(configuration)
+                    reference.tokenInputPath = .vectors
+                    lookup.tokenInputPath = .projectionLookup
+                    #expect(lookup.looksUpInputProjections(steps: T, batch: B))
+                    let ids = (0..<T * B).map { ($0 * 5 + 3) % V }                              // [T, B]
+                    let targets = ids.map { ($0 + 1) % V }
+                    let lengths = [6, 2, 5, 1, 4]
+                    let stateCount = 2 * D * B * H
+                    let initial = bidirectional ? nil : RecurrentState<Float>(
+                        batch: B, hidden: (0..<stateCount).map { Float(sin(Double($0))) / 2 },
+                        cell: cell == .lstm ? (0..<stateCount).map { Float(cos(Double($0))) / 2 } : nil)
+                    var results: [(outputs: [Float], hidden: [Float])] = []
+                    for model in [reference, lookup] {
+                        model.zeroGradients()
+                        let out = try model.forward(.tokens(ids), steps: T, batch: B, lengths: lengths, initialState: initial)
+                        let loss = try sequenceSoftmaxCrossEntropy(logits: out.outputs, targets: targets, steps: T, batch: B,
+                                                                   classCount: V, lengths: lengths, computeGradient: true)
+                        try model.backward(outputGradient: loss.logitsGradient)
+                        results.append((out.outputs, out.finalState.hidden))
+                    }
+                    let label = "\(cell) D=\(D) threads \(threads)"
+                    expectClose(results[1].outputs, results[0].outputs, tolerance: 1e-5, "\(label): outputs")
+                    expectClose(results[1].hidden, results[0].hidden, tolerance: 1e-5, "\(label): h_n")
+                    for (group, (a, b)) in zip(lookup.parameterGroups, reference.parameterGroups).enumerated() {
+                        expectClose(a.gradients, b.gradients, tolerance: 1e-5, "\(label): gradients of group \(group)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Inference reads the same lookup; a forward after a lookup forward still differentiates
+    /// through the path it took, and the network refuses the other backward.
+    @Test func tokenLookupInInferenceAndTheWrongBackward() throws {
+        let configuration = SequenceModelConfiguration.tokens(vocabularySize: 4, embeddingSize: 3, hiddenSize: 8, seed: 2)
+        let model = try SequenceModel(configuration), reference = try SequenceModel(configuration)
+        reference.tokenInputPath = .vectors
+        model.isTraining = false
+        reference.isTraining = false
+        let ids = [0, 1, 2, 3, 3, 2, 1, 0]                                               // [T = 4, B = 2]
+        #expect(model.looksUpInputProjections(steps: 4, batch: 2))
+        expectClose(try model.forward(.tokens(ids), steps: 4, batch: 2).outputs,
+                    try reference.forward(.tokens(ids), steps: 4, batch: 2).outputs, tolerance: 1e-6, "inference outputs")
+        // A vocabulary larger than half the positions takes the vectors.
+        #expect(!model.looksUpInputProjections(steps: 1, batch: 7))
+        model.isTraining = true
+        _ = try model.network.forward(tokens: ids, embedding: model.embedding!.parameters, steps: 4, batch: 2)
+        #expect(throws: RNNKitError.self) {
+            try model.network.backward(outputGradient: [Float](repeating: 0, count: 4 * 2 * 8))
+        }
+    }
+
     @Test func lastStepFeatureModelGradientsMatchDifferences() throws {
         let model = try SequenceModel(.features(featureSize: 2, cell: .lstm, hiddenSize: 5, numLayers: 2, head: .lastStep, outputSize: 2, seed: 2))
         let x = (0..<(5 * 2 * 2)).map { Float(sin(Double($0))) }   // [T = 5, B = 2, I = 2]

@@ -6,6 +6,25 @@
 
 import CRNNKitKernels
 
+/// Layer 0's input given as token ids into an embedding table rather than as vectors: the input
+/// row of position `n` is `embedding[ids[n]]`. Its projection through `W_ih` is then a lookup,
+///   P (V, G·H) = E (V, I) · W_ih^T          one product over the vocabulary, before the time loop
+///   gates[n] = P[ids[n]]                    a copy per position instead of a product,
+/// and backward sums the gate gradients by token before the products,
+///   ∂P[v] = Σ_{n: ids[n] = v} ∂a[n]         a scatter-add over the T·B positions
+///   ∂W_ih += ∂P^T · E,   ∂E += ∂P · W_ih    products over V rows instead of T·B
+/// (the same sums as with the looked-up vectors, grouped by token). Cheaper when V < T·B.
+struct TokenProjection<Scalar: RNNScalar> {
+    /// `[T·B]` ids in `0..<vocabulary`, time-major.
+    let ids: UnsafePointer<Int>
+    /// `V`.
+    let vocabulary: Int
+    /// `E (V, I)`, the embedding weights.
+    let embedding: UnsafePointer<Scalar>
+    /// `(V, G·H)`: `P` after ``DirectionPass/prepareForward(h0:c0:)``, `∂P` during backward.
+    let table: UnsafeMutablePointer<Scalar>
+}
+
 /// Pointers for one layer and direction into the parameters, gradients and workspace.
 struct DirectionPass<Scalar: RNNScalar> {
     let cell: CellKind
@@ -25,7 +44,9 @@ struct DirectionPass<Scalar: RNNScalar> {
     let bIH: UnsafePointer<Scalar>     // (G·H)
     let bHH: UnsafePointer<Scalar>     // (G·H)
     let buffers: DirectionBuffers<Scalar>
-    let input: UnsafePointer<Scalar>   // (T, B, I_k)
+    let input: UnsafePointer<Scalar>   // (T, B, I_k); not read when `tokens` is given
+    /// Layer 0's input as ids into an embedding (``TokenProjection``), or `nil`: then `input`.
+    let tokens: TokenProjection<Scalar>?
     let output: UnsafeMutablePointer<Scalar>      // (T, B, D·H) offset to this direction's columns
     let hFinal: UnsafeMutablePointer<Scalar>      // (B, H)
     let cFinal: UnsafeMutablePointer<Scalar>      // (B, H), LSTM
@@ -65,9 +86,19 @@ struct DirectionPass<Scalar: RNNScalar> {
             let firstCell = buffers.cStates + slot(0)
             if let c0 { firstCell.update(from: c0, count: batch * hidden) } else { firstCell.update(repeating: 0, count: batch * hidden) }
         }
-        // With packed weights forwardSteps projects the input itself, projectionSteps steps at a time.
-        if packedWIH == nil { projectAllInputs() }
+        // With packed weights or tokens forwardSteps projects (or looks up) the input itself,
+        // projectionSteps steps at a time.
+        if let tokens {
+            Scalar.multiplyTransposed(m: tokens.vocabulary, n: GH, k: inputWidth, a: tokens.embedding, lda: inputWidth,
+                                      b: wIH, ldb: inputWidth, beta: 0, c: tokens.table, ldc: GH, fewRows: false)
+        } else if packedWIH == nil {
+            projectAllInputs()
+        }
     }
+
+    /// Whether ``forwardSteps(rows:columns:barrier:)`` fills the gates' input part itself, a chunk
+    /// of ``projectionSteps`` steps at a time: from the packed `W_ih`, or by token lookup.
+    var projectsInTimeLoop: Bool { packedWIH != nil || tokens != nil }
 
     /// The input projection of all steps at once through OpenBLAS (no packed weights),
     /// `gates (T·B, G·H) = X (T·B, I_k) · W_ih^T`, on the calling thread before the time loop.
@@ -106,6 +137,21 @@ struct DirectionPass<Scalar: RNNScalar> {
         }
     }
 
+    /// `gates (chunk·B, G·H) = P[ids]` for the rows `rows` and the units `columns` of every gate.
+    private func lookUpChunk(_ chunk: Range<Int>, rows: Range<Int>, columns: Range<Int>, tokens: TokenProjection<Scalar>) {
+        let B = batch, GH = gateWidth, H = hidden, firstSlot = gateSlot(time: chunk.lowerBound, chunk: chunk)
+        for (i, t) in chunk.enumerated() {
+            for b in rows {
+                let source = tokens.table + tokens.ids[t * B + b] * GH              // (G·H)
+                let destination = buffers.gates + ((firstSlot + i) * B + b) * GH    // (G·H)
+                for g in 0..<cell.gateCount {
+                    let first = g * H + columns.lowerBound
+                    (destination + first).update(from: source + first, count: columns.count)
+                }
+            }
+        }
+    }
+
     /// `gates[firstSlotRow…] (rowCount, G·H) = X[firstRow…] (rowCount, I_k) · W_ih^T` for `columns`.
     @inline(__always)
     private func project(rowCount: Int, firstRow: Int, firstSlotRow: Int, columns: Range<Int>, packed: UnsafePointer<Scalar>) {
@@ -130,9 +176,13 @@ struct DirectionPass<Scalar: RNNScalar> {
         var nextProjection = 0                                                   // step of the next chunk
         for s in 0..<steps {
             let t = time(s), last = s == steps - 1
-            if let packedWIH, s == nextProjection {
+            if projectsInTimeLoop, s == nextProjection {
                 chunk = projectionTimes(startingAt: s)
-                projectChunk(chunk, rows: rows, columns: columns, packed: packedWIH)
+                if let tokens {
+                    lookUpChunk(chunk, rows: rows, columns: columns, tokens: tokens)
+                } else if let packedWIH {
+                    projectChunk(chunk, rows: rows, columns: columns, packed: packedWIH)
+                }
                 nextProjection += projectionSteps
             }
             let hIn = buffers.hStates + slot(s) + first * H                      // (rows, H)
@@ -262,15 +312,29 @@ struct DirectionPass<Scalar: RNNScalar> {
 
     /// After the time loop, the rows `gateRows` of the weight gradients (all `0..<G·H`, or one
     /// worker's share): `∂W_ih += ∂a^T · X` and `∂W_hh += ∂a_hh^T · H_prev`, over all T·B rows.
-    /// `gates` holds `∂a` by now.
+    /// `gates` holds `∂a` by now. With tokens, `∂W_ih += ∂P^T · E` instead, and the columns
+    /// `gateRows` of `∂P` are left in the table for ``accumulateInputGradient(_:rows:)``.
     func accumulateWeightGradients(
         dWIH: UnsafeMutablePointer<Scalar>, dWHH: UnsafeMutablePointer<Scalar>, gateRows: Range<Int>
     ) {
         let H = hidden, GH = gateWidth, rowCount = steps * batch
         guard !gateRows.isEmpty else { return }
-        Scalar.gemm(transposeA: true, transposeB: false, m: gateRows.count, n: inputWidth, k: rowCount,
-                    alpha: 1, a: buffers.gates + gateRows.lowerBound, lda: GH, b: input, ldb: inputWidth,
-                    beta: 1, c: dWIH + gateRows.lowerBound * inputWidth, ldc: inputWidth)
+        if let tokens {
+            // ∂P[v, gateRows] = Σ_{n: ids[n] = v} ∂a[n, gateRows]
+            let V = tokens.vocabulary, first = gateRows.lowerBound, width = gateRows.count
+            for v in 0..<V { (tokens.table + v * GH + first).update(repeating: 0, count: width) }
+            for n in 0..<rowCount {
+                let sum = tokens.table + tokens.ids[n] * GH + first, dA = buffers.gates + n * GH + first
+                for j in 0..<width { sum[j] += dA[j] }
+            }
+            Scalar.gemm(transposeA: true, transposeB: false, m: width, n: inputWidth, k: V,
+                        alpha: 1, a: tokens.table + first, lda: GH, b: tokens.embedding, ldb: inputWidth,
+                        beta: 1, c: dWIH + first * inputWidth, ldc: inputWidth)
+        } else {
+            Scalar.gemm(transposeA: true, transposeB: false, m: gateRows.count, n: inputWidth, k: rowCount,
+                        alpha: 1, a: buffers.gates + gateRows.lowerBound, lda: GH, b: input, ldb: inputWidth,
+                        beta: 1, c: dWIH + gateRows.lowerBound * inputWidth, ldc: inputWidth)
+        }
         // GRU: the r and z rows see the same gradient on both sides; the n rows see ∂hh_n = ∂x_n ⊙ r.
         let sharedRows = cell == .gru ? gateRows.clamped(to: 0..<2 * H) : gateRows
         if !sharedRows.isEmpty {
@@ -300,11 +364,16 @@ struct DirectionPass<Scalar: RNNScalar> {
         }
     }
 
-    /// `∂X (T·B, I_k) += ∂a · W_ih` for the rows `rows` of the T·B (all, or one worker's share).
+    /// Rows of the input gradient: `T·B` positions, or the `V` tokens of a ``TokenProjection``.
+    var inputGradientRows: Int { tokens?.vocabulary ?? steps * batch }
+
+    /// `∂X (T·B, I_k) += ∂a · W_ih` — with tokens `∂E (V, I) += ∂P · W_ih` — for the rows `rows`
+    /// of ``inputGradientRows`` (all, or one worker's share), after ``accumulateWeightGradients(dWIH:dWHH:gateRows:)``.
     func accumulateInputGradient(_ dInput: UnsafeMutablePointer<Scalar>, rows: Range<Int>) {
         let GH = gateWidth
         guard !rows.isEmpty else { return }
-        Scalar.multiply(m: rows.count, n: inputWidth, k: GH, a: buffers.gates + rows.lowerBound * GH, lda: GH,
+        let dA = tokens?.table ?? buffers.gates                                  // (T·B or V, G·H)
+        Scalar.multiply(m: rows.count, n: inputWidth, k: GH, a: dA + rows.lowerBound * GH, lda: GH,
                         b: wIH, ldb: inputWidth, beta: 1, c: dInput + rows.lowerBound * inputWidth, ldc: inputWidth)
     }
 }

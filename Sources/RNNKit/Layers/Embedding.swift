@@ -114,6 +114,20 @@ public final class Embedding<Scalar: RNNScalar>: ParameterContainer {
         }
     }
 
+    /// Adds `tableGradient` `[V, E]` into ``gradients`` row by row, skipping ``paddingIndex``:
+    /// the gradient of a lookup already summed by token (a recurrent network's token input).
+    func accumulate(tableGradient: [Scalar]) {
+        precondition(tableGradient.count == gradients.count, "expected a [V, E] table gradient")
+        let E = dimension
+        gradients.withUnsafeMutableBufferPointer { g in
+            tableGradient.withUnsafeBufferPointer { d in
+                for v in 0..<count where v != paddingIndex {
+                    for e in 0..<E { g[v * E + e] += d[v * E + e] }
+                }
+            }
+        }
+    }
+
     /// Throws for the first id outside `0..<V`, or if the buffers lost their size.
     private func validate(ids: [Int]) throws {
         if let position = ids.firstIndex(where: { $0 < 0 || $0 >= count }) {

@@ -76,6 +76,11 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
     private var backwardReady = false
     /// The dropout on the outputs of layers `0..<L−1` (``RecurrentConfiguration/dropout``).
     private let interLayerDropouts: [Dropout<Scalar>]
+    /// The ids of the last training forward whose input was looked up (``TokenProjection``), or
+    /// `nil` after a forward on vectors: backward then differentiates into the embedding.
+    private var trainingTokens: (ids: [Int], vocabulary: Int)?
+    /// `D` tables `(V, G·H)` of layer 0 for token input: `P` in forward, `∂P` in backward.
+    private var tokenTables: AlignedBuffer<Scalar>?
 
     /// Creates a network with PyTorch's default initialisation: every parameter drawn from
     /// U(−1/√H, 1/√H) in `state_dict` order by ``SeededGenerator`` seeded with `seed` (default 0).
@@ -189,26 +194,72 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
     ) throws -> RecurrentOutput<Scalar> {
         try validateShape(steps: steps, batch: batch)
         let c = configuration
-        let stateCount = c.numLayers * c.directionCount * batch * c.hiddenSize
         try expectCount(input.count, steps * batch * c.inputSize, "input", "[T, B, I] = [\(steps), \(batch), \(c.inputSize)]")
+        return try forwardIntoArrays(steps: steps, batch: batch, initialHidden: initialHidden, initialCell: initialCell) {
+            h0, c0, y, hN, cN in
+            try input.withUnsafeBufferPointer { x in
+                try forward(input: x, steps: steps, batch: batch, lengths: lengths, initialHidden: h0, initialCell: c0,
+                            output: y, finalHidden: hN, finalCell: cN)
+            }
+        }
+    }
+
+    /// Forward whose layer-0 input is looked up: position `n` (time-major) reads row `ids[n]` of
+    /// `embedding` `(V, I)`, through the lookup of ``TokenProjection`` (cheaper than the vectors
+    /// when `V < T·B`). Otherwise as ``forward(_:steps:batch:lengths:initialHidden:initialCell:)``;
+    /// not for batch-first networks. A training forward of this kind is differentiated by
+    /// ``backward(tokenEmbedding:outputGradient:finalHiddenGradient:finalCellGradient:)``.
+    func forward(
+        tokens ids: [Int], embedding: [Scalar], steps: Int, batch: Int, lengths: [Int]? = nil,
+        initialHidden: [Scalar]? = nil, initialCell: [Scalar]? = nil
+    ) throws -> RecurrentOutput<Scalar> {
+        precondition(!configuration.batchFirst, "token input is time-major")
+        try validateShape(steps: steps, batch: batch)
+        let c = configuration, V = embedding.count / c.inputSize
+        try expectCount(ids.count, steps * batch, "token ids", "[T, B] = [\(steps), \(batch)]")
+        try expectCount(embedding.count, V * c.inputSize, "embedding", "[V, I] with I = \(c.inputSize)")
+        if let position = ids.firstIndex(where: { $0 < 0 || $0 >= V }) {
+            throw RNNKitError(.invalidArgument, "token id \(ids[position]) at position \(position) is out of range; expected 0..<\(V)")
+        }
+        guard V <= steps * batch else {
+            throw RNNKitError(.invalidArgument, "token input looks up a vocabulary of at most T·B = \(steps * batch) rows, got \(V); embed the ids and call forward(_:…)")
+        }
+        return try forwardIntoArrays(steps: steps, batch: batch, initialHidden: initialHidden, initialCell: initialCell) {
+            h0, c0, y, hN, cN in
+            try validateForwardArguments(steps: steps, batch: batch, lengths: lengths, initialHidden: h0, initialCell: c0,
+                                         finalHidden: hN, finalCell: cN)
+            try ids.withUnsafeBufferPointer { i in
+                try embedding.withUnsafeBufferPointer { e in
+                    try run(input: nil, tokens: (i.baseAddress!, V, e.baseAddress!), steps: steps, batch: batch,
+                            lengths: lengths, initialHidden: h0?.baseAddress, initialCell: c0?.baseAddress,
+                            output: y.baseAddress!, finalHidden: hN.baseAddress, finalCell: cN?.baseAddress,
+                            training: isTraining)
+                }
+            }
+            if isTraining { trainingTokens = (ids, V) }
+        }
+    }
+
+    /// Allocates the output and final states of a forward and calls `body` with buffers over them
+    /// and over the initial states.
+    private func forwardIntoArrays(
+        steps: Int, batch: Int, initialHidden: [Scalar]?, initialCell: [Scalar]?,
+        _ body: (UnsafeBufferPointer<Scalar>?, UnsafeBufferPointer<Scalar>?, UnsafeMutableBufferPointer<Scalar>,
+                 UnsafeMutableBufferPointer<Scalar>, UnsafeMutableBufferPointer<Scalar>?) throws -> Void
+    ) throws -> RecurrentOutput<Scalar> {
+        let c = configuration
+        let stateCount = c.numLayers * c.directionCount * batch * c.hiddenSize
         // The result arrays are the caller's to have; refuse, rather than crash, when they cannot be.
         try ensureAllocatable(steps * batch * c.outputSize + 2 * stateCount, of: Scalar.self,
                               what: "output [T, B, D·H] and final states for T = \(steps), B = \(batch)")
         var output = [Scalar](repeating: 0, count: steps * batch * c.outputSize)
         var finalHidden = [Scalar](repeating: 0, count: stateCount)
         var finalCell: [Scalar]? = c.cell.hasCellState ? [Scalar](repeating: 0, count: stateCount) : nil
-        try input.withUnsafeBufferPointer { x in
-            try withOptionalBuffer(initialHidden) { h0 in
-                try withOptionalBuffer(initialCell) { c0 in
-                    try output.withUnsafeMutableBufferPointer { y in
-                        try finalHidden.withUnsafeMutableBufferPointer { hN in
-                            try withOptionalMutableBuffer(&finalCell) { cN in
-                                try forward(
-                                    input: x, steps: steps, batch: batch, lengths: lengths,
-                                    initialHidden: h0, initialCell: c0,
-                                    output: y, finalHidden: hN, finalCell: cN)
-                            }
-                        }
+        try withOptionalBuffer(initialHidden) { h0 in
+            try withOptionalBuffer(initialCell) { c0 in
+                try output.withUnsafeMutableBufferPointer { y in
+                    try finalHidden.withUnsafeMutableBufferPointer { hN in
+                        try withOptionalMutableBuffer(&finalCell) { cN in try body(h0, c0, y, hN, cN) }
                     }
                 }
             }
@@ -226,9 +277,25 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
     ) throws {
         let c = configuration
         try validateShape(steps: steps, batch: batch)
-        let stateCount = c.numLayers * c.directionCount * batch * c.hiddenSize
         try expectCount(input.count, steps * batch * c.inputSize, "input", "[T, B, I] = [\(steps), \(batch), \(c.inputSize)]")
         try expectCount(output.count, steps * batch * c.outputSize, "output", "[T, B, D·H]")
+        try validateForwardArguments(steps: steps, batch: batch, lengths: lengths, initialHidden: initialHidden,
+                                     initialCell: initialCell, finalHidden: finalHidden, finalCell: finalCell)
+        try run(input: input.baseAddress!, tokens: nil, steps: steps, batch: batch, lengths: lengths,
+                initialHidden: initialHidden?.baseAddress, initialCell: initialCell?.baseAddress,
+                output: output.baseAddress!, finalHidden: finalHidden?.baseAddress,
+                finalCell: finalCell?.baseAddress, training: isTraining)
+        if isTraining { trainingTokens = nil }
+    }
+
+    /// Throws unless the states, lengths and parameter buffers fit a forward of `steps × batch`.
+    private func validateForwardArguments(
+        steps: Int, batch: Int, lengths: [Int]?,
+        initialHidden: UnsafeBufferPointer<Scalar>?, initialCell: UnsafeBufferPointer<Scalar>?,
+        finalHidden: UnsafeMutableBufferPointer<Scalar>?, finalCell: UnsafeMutableBufferPointer<Scalar>?
+    ) throws {
+        let c = configuration
+        let stateCount = c.numLayers * c.directionCount * batch * c.hiddenSize
         if let h0 = initialHidden { try expectCount(h0.count, stateCount, "initial hidden state h0", "[L·D, B, H]") }
         if let hN = finalHidden { try expectCount(hN.count, stateCount, "final hidden state h_n", "[L·D, B, H]") }
         if !c.cell.hasCellState, initialCell != nil || finalCell != nil {
@@ -241,18 +308,15 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
             throw RNNKitError(.invalidState,
                 "parameters and gradients must hold \(layout.totalCount) scalars, hold \(parameters.count) and \(gradients.count)")
         }
-
-        try run(input: input.baseAddress!, steps: steps, batch: batch, lengths: lengths,
-                initialHidden: initialHidden?.baseAddress, initialCell: initialCell?.baseAddress,
-                output: output.baseAddress!, finalHidden: finalHidden?.baseAddress,
-                finalCell: finalCell?.baseAddress, training: isTraining)
     }
 
-    /// Runs every layer and direction; arguments are validated by the caller.
+    /// Runs every layer and direction; arguments are validated by the caller. Layer 0 reads
+    /// `input` `(T, B, I)` in the caller's layout, or with `tokens` looks its rows up (``TokenProjection``).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     func run(
-        input: UnsafePointer<Scalar>, steps: Int, batch: Int, lengths: [Int]?,
+        input: UnsafePointer<Scalar>?, tokens: (ids: UnsafePointer<Int>, vocabulary: Int, embedding: UnsafePointer<Scalar>)?,
+        steps: Int, batch: Int, lengths: [Int]?,
         initialHidden: UnsafePointer<Scalar>?, initialCell: UnsafePointer<Scalar>?,
         output: UnsafeMutablePointer<Scalar>,
         finalHidden: UnsafeMutablePointer<Scalar>?, finalCell: UnsafeMutablePointer<Scalar>?,
@@ -264,7 +328,10 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
         if training { backwardReady = false }
         for b in 0..<batch { workspace.lengths[b] = lengths?[b] ?? steps }
         workspace.hasLengths = lengths != nil
-        copyLayout(from: input, to: workspace.input, steps: steps, batch: batch, features: c.inputSize, toTimeMajor: true)
+        if let input {
+            copyLayout(from: input, to: workspace.input, steps: steps, batch: batch, features: c.inputSize, toTimeMajor: true)
+        }
+        let tables = try tokens.map { try tokenTables(vocabulary: $0.vocabulary) }
 
         if PackedWeights<Scalar>.isUsed, packedWeights == nil {
             packedWeights = try PackedWeights(c)
@@ -282,6 +349,7 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
             for layer in 0..<c.numLayers {
                 let passes = (0..<c.directionCount).map { direction in
                     makePass(layer: layer, direction: direction, workspace: workspace, parameters: p.baseAddress!,
+                             tokens: layer == 0 ? tokens.map { (ids: $0.ids, embedding: $0.embedding, tables: tables!) } : nil,
                              startsFromZero: initialHidden == nil)
                 }
                 func prepare(_ direction: Int) {
@@ -334,14 +402,33 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
         }
     }
 
-    /// The pass of one layer and direction over the current workspace.
+    /// `D` tables `(V, G·H)` for token input over a vocabulary of `V`, kept between calls.
+    private func tokenTables(vocabulary: Int) throws -> AlignedBuffer<Scalar> {
+        let c = configuration
+        let count = try checkedProduct(c.directionCount, vocabulary, c.cell.gateCount * c.hiddenSize, what: "token projection tables")
+        if let tokenTables, tokenTables.count == count { return tokenTables }
+        tokenTables = nil
+        try ensureAllocatable(count, of: Scalar.self, what: "token projection tables [D, V, G·H] for V = \(vocabulary)")
+        let tables = AlignedBuffer<Scalar>(count: count)
+        tokenTables = tables
+        return tables
+    }
+
+    /// The pass of one layer and direction over the current workspace; `tokens` (layer 0 only)
+    /// gives its input as ids into an embedding, with the tables of ``tokenTables(vocabulary:)``.
     private func makePass(
         layer: Int, direction: Int, workspace ws: Workspace<Scalar>, parameters p: UnsafePointer<Scalar>,
+        tokens: (ids: UnsafePointer<Int>, embedding: UnsafePointer<Scalar>, tables: AlignedBuffer<Scalar>)? = nil,
         startsFromZero: Bool = false
     ) -> DirectionPass<Scalar> {
         let c = configuration
         let group = layout.group(layer: layer, direction: direction, directionCount: c.directionCount)
         let index = (layer * c.directionCount + direction) * ws.batch * c.hiddenSize
+        let tableCount = tokens.map { $0.tables.count / c.directionCount } ?? 0
+        let projection = tokens.map {
+            TokenProjection(ids: $0.ids, vocabulary: tableCount / (c.cell.gateCount * c.hiddenSize), embedding: $0.embedding,
+                            table: $0.tables.pointer + direction * tableCount)
+        }
         return DirectionPass(
             cell: c.cell, steps: ws.steps, batch: ws.batch, hidden: c.hiddenSize,
             inputWidth: c.layerInputSize(layer), outputWidth: c.outputSize,
@@ -352,7 +439,7 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
             packedWHHTransposed: packedWeights?.recurrentTransposed(layer * c.directionCount + direction),
             bIH: p + group[group.startIndex + 2].offset, bHH: p + group[group.startIndex + 3].offset,
             buffers: ws.buffers(layer: layer, direction: direction),
-            input: layer == 0 ? UnsafePointer(ws.input) : UnsafePointer(ws.output(ofLayer: layer - 1)),
+            input: layer == 0 ? UnsafePointer(ws.input) : UnsafePointer(ws.output(ofLayer: layer - 1)), tokens: projection,
             output: ws.output(ofLayer: layer) + direction * c.hiddenSize,
             hFinal: ws.finalHidden + index, cFinal: ws.finalCell + index,
             lengths: ws.activeLengths, startsFromZero: startsFromZero, projectionSteps: ws.projectionSteps)
@@ -376,9 +463,54 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
         guard backwardReady, let ws = trainingWorkspace else {
             throw RNNKitError(.invalidState, "backward needs a forward in training mode first (one backward per forward)")
         }
-        let c = configuration
+        return try backwardIntoArrays(
+            inputGradientCount: ws.steps * ws.batch * configuration.inputSize, outputGradient: outputGradient,
+            finalHiddenGradient: finalHiddenGradient, finalCellGradient: finalCellGradient
+        ) { dY, dhN, dcN, dx, dh0, dc0 in
+            try backward(outputGradient: dY, finalHiddenGradient: dhN, finalCellGradient: dcN,
+                         inputGradient: dx, initialHiddenGradient: dh0, initialCellGradient: dc0)
+        }
+    }
+
+    /// Backpropagates through the last training forward on token input
+    /// (``forward(tokens:embedding:steps:batch:lengths:initialHidden:initialCell:)``), with the same
+    /// `embedding` `(V, I)`; like ``backward(outputGradient:finalHiddenGradient:finalCellGradient:)``,
+    /// but its ``RecurrentInputGradients/input`` is `∂L/∂embedding` `(V, I)`.
+    func backward(
+        tokenEmbedding embedding: [Scalar], outputGradient: [Scalar], finalHiddenGradient: [Scalar]? = nil,
+        finalCellGradient: [Scalar]? = nil
+    ) throws -> RecurrentInputGradients<Scalar> {
+        guard backwardReady, trainingWorkspace != nil, let tokens = trainingTokens else {
+            throw RNNKitError(.invalidState, "backward on token input needs a training forward on token input first (one backward per forward)")
+        }
+        try expectCount(embedding.count, tokens.vocabulary * configuration.inputSize, "embedding", "[V, I], as in the forward")
+        return try backwardIntoArrays(
+            inputGradientCount: embedding.count, outputGradient: outputGradient,
+            finalHiddenGradient: finalHiddenGradient, finalCellGradient: finalCellGradient
+        ) { dY, dhN, dcN, dE, dh0, dc0 in
+            try tokens.ids.withUnsafeBufferPointer { ids in
+                try embedding.withUnsafeBufferPointer { e in
+                    try validateBackwardArguments(outputGradient: dY, finalHiddenGradient: dhN, finalCellGradient: dcN,
+                                                  initialHiddenGradient: dh0, initialCellGradient: dc0)
+                    try differentiate(outputGradient: dY, finalHiddenGradient: dhN, finalCellGradient: dcN,
+                                      inputGradient: dE, initialHiddenGradient: dh0, initialCellGradient: dc0,
+                                      tokens: (ids.baseAddress!, tokens.vocabulary, e.baseAddress!))
+                }
+            }
+        }
+    }
+
+    /// Allocates the input and initial-state gradients of a backward and calls `body` with buffers
+    /// over them and over the given gradients.
+    private func backwardIntoArrays(
+        inputGradientCount: Int, outputGradient: [Scalar], finalHiddenGradient: [Scalar]?, finalCellGradient: [Scalar]?,
+        _ body: (UnsafeBufferPointer<Scalar>, UnsafeBufferPointer<Scalar>?, UnsafeBufferPointer<Scalar>?,
+                 UnsafeMutableBufferPointer<Scalar>, UnsafeMutableBufferPointer<Scalar>,
+                 UnsafeMutableBufferPointer<Scalar>?) throws -> Void
+    ) throws -> RecurrentInputGradients<Scalar> {
+        let c = configuration, ws = trainingWorkspace!
         let stateCount = c.numLayers * c.directionCount * ws.batch * c.hiddenSize
-        var dX = [Scalar](repeating: 0, count: ws.steps * ws.batch * c.inputSize)
+        var dX = [Scalar](repeating: 0, count: inputGradientCount)
         var dH0 = [Scalar](repeating: 0, count: stateCount)
         var dC0: [Scalar]? = c.cell.hasCellState ? [Scalar](repeating: 0, count: stateCount) : nil
         try outputGradient.withUnsafeBufferPointer { dY in
@@ -386,10 +518,7 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
                 try withOptionalBuffer(finalCellGradient) { dcN in
                     try dX.withUnsafeMutableBufferPointer { dx in
                         try dH0.withUnsafeMutableBufferPointer { dh0 in
-                            try withOptionalMutableBuffer(&dC0) { dc0 in
-                                try backward(outputGradient: dY, finalHiddenGradient: dhN, finalCellGradient: dcN,
-                                             inputGradient: dx, initialHiddenGradient: dh0, initialCellGradient: dc0)
-                            }
+                            try withOptionalMutableBuffer(&dC0) { dc0 in try body(dY, dhN, dcN, dx, dh0, dc0) }
                         }
                     }
                 }
@@ -412,18 +541,49 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
         guard backwardReady, let ws = trainingWorkspace else {
             throw RNNKitError(.invalidState, "backward needs a forward in training mode first (one backward per forward)")
         }
-        let c = configuration
-        let T = ws.steps, B = ws.batch, H = c.hiddenSize, D = c.directionCount
-        let stateCount = c.numLayers * D * B * H
+        guard trainingTokens == nil else {
+            throw RNNKitError(.invalidState, "the last training forward read token ids; its backward is backward(tokenEmbedding:…)")
+        }
+        try validateBackwardArguments(outputGradient: outputGradient, finalHiddenGradient: finalHiddenGradient,
+                                      finalCellGradient: finalCellGradient, initialHiddenGradient: initialHiddenGradient,
+                                      initialCellGradient: initialCellGradient)
+        if let g = inputGradient { try expectCount(g.count, ws.steps * ws.batch * configuration.inputSize, "input gradient dx", "[T, B, I]") }
+        try differentiate(outputGradient: outputGradient, finalHiddenGradient: finalHiddenGradient,
+                          finalCellGradient: finalCellGradient, inputGradient: inputGradient,
+                          initialHiddenGradient: initialHiddenGradient, initialCellGradient: initialCellGradient, tokens: nil)
+    }
+
+    /// Throws unless the gradients fit the last training forward (all but the input gradient).
+    private func validateBackwardArguments(
+        outputGradient: UnsafeBufferPointer<Scalar>,
+        finalHiddenGradient: UnsafeBufferPointer<Scalar>?, finalCellGradient: UnsafeBufferPointer<Scalar>?,
+        initialHiddenGradient: UnsafeMutableBufferPointer<Scalar>?, initialCellGradient: UnsafeMutableBufferPointer<Scalar>?
+    ) throws {
+        let c = configuration, ws = trainingWorkspace!
+        let T = ws.steps, B = ws.batch
+        let stateCount = c.numLayers * c.directionCount * B * c.hiddenSize
         try expectCount(outputGradient.count, T * B * c.outputSize, "output gradient dy", "[T, B, D·H] = [\(T), \(B), \(c.outputSize)]")
         if let g = finalHiddenGradient { try expectCount(g.count, stateCount, "final hidden gradient dh_n", "[L·D, B, H]") }
         if !c.cell.hasCellState, finalCellGradient != nil || initialCellGradient != nil {
             throw RNNKitError(.invalidArgument, "a cell-state gradient (dc_n/dc0) is only for LSTM, not \(c.cell.rawValue)")
         }
         if let g = finalCellGradient { try expectCount(g.count, stateCount, "final cell gradient dc_n", "[L·D, B, H]") }
-        if let g = inputGradient { try expectCount(g.count, T * B * c.inputSize, "input gradient dx", "[T, B, I]") }
         if let g = initialHiddenGradient { try expectCount(g.count, stateCount, "initial hidden gradient dh0", "[L·D, B, H]") }
         if let g = initialCellGradient { try expectCount(g.count, stateCount, "initial cell gradient dc0", "[L·D, B, H]") }
+    }
+
+    /// The backward passes, layer by layer from the top; arguments are validated by the caller.
+    /// With `tokens`, layer 0's input gradient is `∂E (V, I)` (``TokenProjection``), else `∂X (T, B, I)`.
+    private func differentiate(
+        outputGradient: UnsafeBufferPointer<Scalar>,
+        finalHiddenGradient: UnsafeBufferPointer<Scalar>?, finalCellGradient: UnsafeBufferPointer<Scalar>?,
+        inputGradient: UnsafeMutableBufferPointer<Scalar>?,
+        initialHiddenGradient: UnsafeMutableBufferPointer<Scalar>?, initialCellGradient: UnsafeMutableBufferPointer<Scalar>?,
+        tokens: (ids: UnsafePointer<Int>, vocabulary: Int, embedding: UnsafePointer<Scalar>)?
+    ) throws {
+        let ws = trainingWorkspace!, c = configuration
+        let T = ws.steps, B = ws.batch, H = c.hiddenSize, D = c.directionCount
+        let tables = try tokens.map { try tokenTables(vocabulary: $0.vocabulary) }
         backwardReady = false  // the gate buffers are overwritten by their gradients below
 
         let top = c.numLayers - 1
@@ -438,11 +598,13 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
                         // ∂y_k through the dropout between layers k and k + 1.
                         try interLayerDropouts[layer].backward(inPlace: UnsafeMutableBufferPointer(start: dOut, count: T * B * c.outputSize))
                     }
-                    let dIn = layer == 0 ? ws.inputGradient! : ws.outputGradients[(layer - 1) % 2]
-                    dIn.update(repeating: 0, count: T * B * c.layerInputSize(layer))
                     let passes = (0..<D).map { direction in
-                        makePass(layer: layer, direction: direction, workspace: ws, parameters: p.baseAddress!)
+                        makePass(layer: layer, direction: direction, workspace: ws, parameters: p.baseAddress!,
+                                 tokens: layer == 0 ? tokens.map { (ids: $0.ids, embedding: $0.embedding, tables: tables!) } : nil)
                     }
+                    let inputRows = passes[0].inputGradientRows                          // T·B, or V
+                    let dIn = layer == 0 ? ws.inputGradient! : ws.outputGradients[(layer - 1) % 2]
+                    dIn.update(repeating: 0, count: inputRows * c.layerInputSize(layer))
                     /// The time loop of `direction` on `workers` workers, then its weight gradients on
                     /// `productWorkers` and its bias gradients.
                     func differentiate(_ direction: Int, workers: Int, productWorkers: Int) {
@@ -476,17 +638,21 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
                         }
                     }
                     // The directions' ∂X products add into one buffer, so they follow one another.
-                    let rowCount = T * B, inputWorkers = schedule.inputGradientWorkers
+                    let inputWorkers = schedule.inputGradientWorkers
                     for pass in passes {
                         runConcurrently(inputWorkers) { worker in
-                            pass.accumulateInputGradient(dIn, rows: workerRows(worker, of: inputWorkers, count: rowCount))
+                            pass.accumulateInputGradient(dIn, rows: workerRows(worker, of: inputWorkers, count: inputRows))
                         }
                     }
                 }
             }
         }
         if let dx = inputGradient {
-            copyLayout(from: ws.inputGradient!, to: dx.baseAddress!, steps: T, batch: B, features: c.inputSize, toTimeMajor: false)
+            if tokens != nil {
+                dx.baseAddress!.update(from: ws.inputGradient!, count: dx.count)
+            } else {
+                copyLayout(from: ws.inputGradient!, to: dx.baseAddress!, steps: T, batch: B, features: c.inputSize, toTimeMajor: false)
+            }
         }
     }
 

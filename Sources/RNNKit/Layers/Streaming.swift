@@ -57,7 +57,7 @@ extension RecurrentNetwork {
                     try output.withUnsafeMutableBufferPointer { y in
                         try state.hidden.withUnsafeMutableBufferPointer { hN in
                             try withOptionalMutableBuffer(&state.cell) { cN in
-                                try run(input: x.baseAddress!, steps: 1, batch: B, lengths: nil,
+                                try run(input: x.baseAddress!, tokens: nil, steps: 1, batch: B, lengths: nil,
                                         initialHidden: h0.baseAddress, initialCell: c0?.baseAddress,
                                         output: y.baseAddress!, finalHidden: hN.baseAddress,
                                         finalCell: cN?.baseAddress, training: false)

@@ -4,7 +4,9 @@
 //   D directions   O head outputs
 //
 // Forward (time-major throughout):
-//   x (T, B, E|I)             = embedding(ids) or the features
+//   x (T, B, E|I)             = embedding(ids) or the features; when V ≤ T·B/2 the ids go to the
+//                               network instead, whose first layer looks its input projections up
+//                               by token (TokenProjection in DirectionPass.swift)
 //   y (T, B, D·H), h_n, c_n   = network(x, h0, c0)       L layers, dropout between them (RecurrentNetwork)
 //   every step:  out (T·B, O) = dropout(y) · Wᵀ + b
 //   last step:   out (B, O)   = dropout(h_top) · Wᵀ + b,  h_top (B, D·H) = the top layer's h_n, its
@@ -61,8 +63,22 @@ public final class SequenceModel {
         }
     }
 
+    /// How token input reaches the first layer; tests hold the two paths equal.
+    enum TokenInputPath {
+        /// The lookup when ``looksUpInputProjections(steps:batch:)`` says it is cheaper, else the vectors.
+        case automatic
+        /// Embed the ids, then project the vectors (the reference path).
+        case vectors
+        /// Look the first layer's input projections up by token (``TokenProjection``).
+        case projectionLookup
+    }
+    /// The path forward takes for token input (default `.automatic`).
+    var tokenInputPath = TokenInputPath.automatic
+
     // Saved by forward for backward.
     private var savedIds: [Int] = []                 // [T·B]
+    /// Whether the saved forward looked its input projections up by token.
+    private var savedLookup = false
     private var savedHeadInput: [Float] = []         // (T·B, D·H) or (B, D·H)
     private var savedShape: (steps: Int, batch: Int)?
 
@@ -156,7 +172,12 @@ public final class SequenceModel {
             guard ids.count == steps * batch else {
                 throw RNNKitError(.shapeMismatch, "expected [T, B] = [\(steps), \(batch)] token ids (\(steps * batch)), got \(ids.count)")
             }
-            x = try embedding!.forward(ids)
+            savedLookup = switch tokenInputPath {
+            case .automatic: looksUpInputProjections(steps: steps, batch: batch)
+            case .vectors: false
+            case .projectionLookup: true
+            }
+            x = savedLookup ? [] : try embedding!.forward(ids)
             savedIds = ids
         case (.features(let features), .features):
             guard features.count == steps * batch * c.featureSize else {
@@ -165,11 +186,15 @@ public final class SequenceModel {
             }
             x = features
             savedIds = []
+            savedLookup = false
         default:
             throw RNNKitError(.invalidArgument, "this model reads \(c.input.rawValue), not the other kind of input")
         }
-        let recurrent = try network.forward(x, steps: steps, batch: batch, lengths: lengths,
-                                            initialHidden: initialState?.hidden, initialCell: initialState?.cell)
+        let recurrent = savedLookup
+            ? try network.forward(tokens: savedIds, embedding: embedding!.parameters, steps: steps, batch: batch,
+                                  lengths: lengths, initialHidden: initialState?.hidden, initialCell: initialState?.cell)
+            : try network.forward(x, steps: steps, batch: batch, lengths: lengths,
+                                  initialHidden: initialState?.hidden, initialCell: initialState?.cell)
         let final = RecurrentState(batch: batch, hidden: recurrent.finalHidden, cell: recurrent.finalCell)
         var outputs: [Float]
         switch c.head {
@@ -190,6 +215,14 @@ public final class SequenceModel {
         }
         if isTraining { savedShape = (steps, batch) }
         return SequenceModelOutput(outputs: outputs, finalState: final)
+    }
+
+    /// Whether the first layer looks its input projections up by token (``TokenProjection``)
+    /// rather than projecting the embedded vectors: when the vocabulary has at most half as many
+    /// rows as the batch has positions, the table `E · W_ih^T` costs at most half the product over
+    /// `T·B` rows it replaces, and backward's products shrink from `T·B` rows to `V` likewise.
+    func looksUpInputProjections(steps: Int, batch: Int) -> Bool {
+        configuration.input == .tokens && 2 * configuration.vocabularySize <= steps * batch
     }
 
     /// `h_top (B, D·H)`: the top layer's rows of `h_n (L·D, B, H)`, its directions side by side.
@@ -253,12 +286,21 @@ public final class SequenceModel {
             dY = outputGradient
             try outputDropout.backward(inPlace: &dY)
         }
-        let g = try network.backward(outputGradient: dY, finalHiddenGradient: finalHiddenGradient,
-                                     finalCellGradient: finalStateGradient?.cell)
-        var dX = g.input                                                              // (T, B, E|I)
-        if let embedding {
-            try embedding.backward(outputGradient: dX, ids: savedIds)
+        var dX: [Float]                                                               // (T, B, I), token input: none
+        let g: RecurrentInputGradients<Float>
+        if savedLookup, let embedding {
+            g = try network.backward(tokenEmbedding: embedding.parameters, outputGradient: dY,
+                                     finalHiddenGradient: finalHiddenGradient, finalCellGradient: finalStateGradient?.cell)
+            embedding.accumulate(tableGradient: g.input)                              // (V, E)
             dX = []
+        } else {
+            g = try network.backward(outputGradient: dY, finalHiddenGradient: finalHiddenGradient,
+                                     finalCellGradient: finalStateGradient?.cell)
+            dX = g.input                                                              // (T, B, E|I)
+            if let embedding {
+                try embedding.backward(outputGradient: dX, ids: savedIds)
+                dX = []
+            }
         }
         return (RecurrentState(batch: batch, hidden: g.initialHidden, cell: g.initialCell), dX)
     }

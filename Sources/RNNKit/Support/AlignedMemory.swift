@@ -16,3 +16,17 @@ extension UnsafeMutableBufferPointer {
         return UnsafeMutableBufferPointer(start: raw.bindMemory(to: Element.self, capacity: capacity), count: capacity)
     }
 }
+
+/// An owned buffer of `count` uninitialised elements aligned to ``vectorAlignment``, freed with
+/// its owner.
+final class AlignedBuffer<Element> {
+    let pointer: UnsafeMutablePointer<Element>
+    let count: Int
+
+    init(count: Int) {
+        pointer = UnsafeMutableBufferPointer<Element>.allocateAligned(capacity: count).baseAddress!
+        self.count = count
+    }
+
+    deinit { pointer.deallocate() }
+}
