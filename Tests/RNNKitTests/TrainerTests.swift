@@ -209,6 +209,28 @@ func allParameters(_ groups: [any ParameterContainer<Float>]) -> [Float] { group
         #expect(StreamWindows(tokenCount: 33, batchSize: 4, sequenceLength: 8).windowsPerEpoch == 1)
     }
 
+    @Test func evaluationCanBeBoundedToTheFirstMinibatches() throws {
+        let stream = try streamTrainer(seed: 1)
+        let (ids, _) = try smallStream()
+        let all = try stream.evaluate(.stream(ids))
+        #expect(all.positions == 12 * 4 * 8)
+        let first = try stream.evaluate(.stream(ids), maximumBatches: 2)
+        #expect(first.positions == 2 * 4 * 8 && first.loss != all.loss)
+        #expect(try stream.evaluate(.stream(ids), maximumBatches: 100).loss == all.loss)
+
+        let model = try SequenceModel(.features(featureSize: 2, cell: .gru, hiddenSize: 6, head: .lastStep, outputSize: 1, seed: 4))
+        let examples = smallRegressionSet(count: 30, seed: 5)
+        let sequences = try Trainer(model: model, training: .sequences(examples), validation: .sequences(examples),
+                                    configuration: TrainerConfiguration(batchSize: 4))
+        #expect(try sequences.evaluate(.sequences(examples), maximumBatches: 3).positions == 12)
+        let bounded = try #require(try sequences.validate(maximumBatches: 3))
+        #expect(bounded.loss == (try sequences.evaluate(.sequences(Array(examples.prefix(12))))).loss)
+        #expect(try sequences.validate()?.positions == 30)
+        #expect { try sequences.evaluate(.sequences(examples), maximumBatches: 0) } throws: {
+            "\($0)".contains("at least 1 minibatch, got a maximum of 0")
+        }
+    }
+
     @Test func mismatchedDataIsRefusedWithAClearMessage() throws {
         let model = try SequenceModel(.features(featureSize: 2, hiddenSize: 4, head: .lastStep, outputSize: 1))
         #expect { try Trainer(model: model, training: .stream([1, 2, 3])) } throws: { "\($0)".contains("sequence model") || "\($0)".contains("token stream") }

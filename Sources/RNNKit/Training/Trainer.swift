@@ -158,10 +158,12 @@ public final class Trainer {
     }
 
     /// Evaluates ``validation`` now, stores it in ``lastValidation`` and calls ``onValidation``.
+    /// - Parameter maximumBatches: evaluate at most this many minibatches (see
+    ///   ``evaluate(_:maximumBatches:)``); `nil` (default) for all of ``validation``.
     @discardableResult
-    public func validate() throws -> EvaluationReport? {
+    public func validate(maximumBatches: Int? = nil) throws -> EvaluationReport? {
         guard let validation else { return nil }
-        let report = try evaluate(validation)
+        let report = try evaluate(validation, maximumBatches: maximumBatches)
         lastValidation = report
         onValidation?(report)
         return report
@@ -209,11 +211,19 @@ public final class Trainer {
         return report
     }
 
-    /// Mean loss and accuracy of the model over all of `data`, in inference mode (no dropout), in a
-    /// fixed order. A stream is read as ``TrainerConfiguration/batchSize`` strips with the state carried,
+    /// Mean loss and accuracy of the model over `data`, in inference mode (no dropout), in a fixed
+    /// order. A stream is read as ``TrainerConfiguration/batchSize`` strips with the state carried,
     /// whatever ``TrainerConfiguration/streamSampling`` is.
-    public func evaluate(_ data: TrainingData) throws -> EvaluationReport {
+    /// - Parameter maximumBatches: evaluate at most this many minibatches, the first ones: for a
+    ///   stream, the first windows of every strip; otherwise the first groups of
+    ///   ``TrainerConfiguration/batchSize`` examples in order. `nil` (default) evaluates all of `data`.
+    /// - Throws: ``RNNKitError`` `.invalidArgument` if `maximumBatches` is below 1 or `data` does not fit the model.
+    public func evaluate(_ data: TrainingData, maximumBatches: Int? = nil) throws -> EvaluationReport {
         try Self.check(data, fits: model, configuration: configuration, what: "evaluation data")
+        if let maximumBatches, maximumBatches < 1 {
+            throw RNNKitError(.invalidArgument, "an evaluation needs at least 1 minibatch, got a maximum of \(maximumBatches)")
+        }
+        let limit = maximumBatches ?? .max
         setTraining(false)
         defer { setTraining(true) }
         var totalLoss = 0.0, positions = 0, correct = 0, isClassification = true
@@ -221,7 +231,7 @@ public final class Trainer {
         case .stream(let tokens):
             let windows = StreamWindows(tokenCount: tokens.count, configuration: configuration)
             var state: RecurrentState<Float>?
-            for window in 0..<windows.windowsPerEpoch {
+            for window in 0..<min(windows.windowsPerEpoch, limit) {
                 let r = try lossAndGradients(batch: windows.starts(window: window), data: data, computeGradient: false,
                                              streamState: state, evaluation: true)
                 state = r.finalState
@@ -229,7 +239,7 @@ public final class Trainer {
             }
         case .sequences, .pairs:
             let B = configuration.batchSize
-            for first in stride(from: 0, to: data.count, by: B) {
+            for first in stride(from: 0, to: data.count, by: B).prefix(limit) {
                 let r = try lossAndGradients(batch: Array(first..<min(first + B, data.count)), data: data, computeGradient: false)
                 totalLoss += r.loss * Double(r.positions); positions += r.positions; correct += r.correct
                 isClassification = r.accuracy != nil
