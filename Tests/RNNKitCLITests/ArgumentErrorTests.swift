@@ -19,6 +19,26 @@ struct ArgumentErrorTests {
         (["train", "--lr", "-0.1"], "--lr must be above 0 and at most 10, got -0.1"),
         (["train", "--lr", "nan"], "--lr must be above 0 and at most 10, got nan"),
         (["train", "--clip", "-1"], "--clip must be at least 0 (0 turns clipping off), got -1.0"),
+        (["train", "--schedule", "linear"],
+         "The value 'linear' is invalid for '--schedule <schedule>'. Please provide one of 'constant', 'cosine' or 'step'."),
+        (["train", "--warmup", "-1"], "--warmup must be at least 0 and below the number of steps (1500), got -1"),
+        (["train", "--steps", "100", "--warmup", "100"], "--warmup must be at least 0 and below the number of steps (100), got 100"),
+        (["train", "--csv", "b.csv", "--column", "x", "--warmup", "600"],
+         "--warmup must be at least 0 and below the number of steps (600), got 600"),
+        (["train", "--epochs", "2", "--warmup", "-5"], "--warmup must be at least 0 and below the number of steps, got -5"),
+        (["train", "--weight-decay", "-0.01"], "--weight-decay must be at least 0, got -0.01"),
+        (["train", "--weight-decay", "inf"], "--weight-decay must be at least 0, got inf"),
+        (["train", "--optimizer", "sgd", "--momentum", "1"], "--momentum must be at least 0 and below 1, got 1.0"),
+        (["train", "--optimizer", "rmsprop", "--momentum", "-0.5"], "--momentum must be at least 0 and below 1, got -0.5"),
+        (["train", "--momentum", "0.5"],
+         "--momentum applies to SGD and RMSprop only (--optimizer sgd or rmsprop), not to adam, the default --optimizer"),
+        (["train", "--optimizer", "adamw", "--momentum", "0.5"],
+         "--momentum applies to SGD and RMSprop only (--optimizer sgd or rmsprop), not to adamw"),
+        (["train", "--sampling", "shuffled"],
+         "The value 'shuffled' is invalid for '--sampling <sampling>'. Please provide one of 'stream' and 'random'."),
+        (["train", "--csv", "b.csv", "--column", "x", "--sampling", "random"],
+         "--sampling applies to character models (--text or the built-in corpus) only: a forecaster trains on its series' windows, shuffled"),
+        (["train", "--eval-batches", "0"], "--eval-batches must be between 1 and 10000000, got 0"),
         (["train", "--threads", "0"], "--threads must be between 1 and 256, got 0"),
         (["train", "--val-fraction", "0.9"], "--val-fraction must be between 0.01 and 0.5, got 0.9"),
         (["train", "--cell", "transformer"],
@@ -34,6 +54,10 @@ struct ArgumentErrorTests {
          "--bidirectional applies to forecasters (--csv) only: a character language model predicts each character from the ones before it, so it may not read the text backwards"),
         (["train", "--resume", "runs/x", "--hidden", "8"],
          "--hidden cannot be given with --resume: the run in 'runs/x' keeps the data and options in its config.json (only --steps, --epochs and --threads may change)"),
+        (["train", "--resume", "runs/x", "--schedule", "step"],
+         "--schedule cannot be given with --resume: the run in 'runs/x' keeps the data and options in its config.json (only --steps, --epochs and --threads may change)"),
+        (["train", "--resume", "runs/x", "--eval-batches", "4"],
+         "--eval-batches cannot be given with --resume: the run in 'runs/x' keeps the data and options in its config.json (only --steps, --epochs and --threads may change)"),
         (["train", "--frobnicate"], "Unknown option '--frobnicate'"),
         (["generate"], "Missing expected argument '--model <dir>'"),
         (["generate", "--model", "m", "--length", "0"], "--length must be between 1 and 1000000, got 0"),
@@ -60,6 +84,11 @@ struct ArgumentErrorTests {
         #expect(help.status == 0)
         #expect(help.output.contains("USAGE: rnnkit train"))
         #expect(help.output.contains("--val-fraction"))
+        for option in ["--schedule", "--warmup", "--weight-decay", "--momentum", "--sampling", "--eval-batches"] {
+            #expect(help.output.contains(option))
+        }
+        #expect(help.output.contains("(default: cosine)") && help.output.contains("(default: min(50, steps/10))"))
+        #expect(help.output.contains("(default: stream)") && help.output.contains("(default: all of the validation data)"))
         let version = runCLI(["--version"])
         #expect(version.status == 0)
         #expect(version.output == cliVersion + "\n")

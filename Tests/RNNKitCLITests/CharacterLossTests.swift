@@ -45,4 +45,21 @@ import Testing
         total += last.loss * Double(last.count)
         #expect(abs(strips.loss - total / 29) < 1e-6)
     }
+
+    @Test("a bound of N windows reads the first N·T predictions of each strip, and no tail")
+    func boundedWindows() throws {
+        let m = try model(), text = ids(200), B = 3, T = 5, S = 66   // 199 predictions: three strips of 66, a tail of 1
+        let bounded = try characterLoss(m, ids: text, windowLength: T, strips: B, maximumWindows: 2)
+        #expect(bounded.count == 2 * B * T)
+        var total = 0.0
+        for b in 0..<B {
+            let alone = try characterLoss(m, ids: Array(text[b * S...b * S + 2 * T]), windowLength: T, strips: 1)
+            total += alone.loss * Double(alone.count)
+        }
+        #expect(abs(bounded.loss - total / Double(2 * B * T)) < 1e-6)
+        // A bound that reaches the end of the strips reads everything, the tail too.
+        let all = try characterLoss(m, ids: text, windowLength: T, strips: B)
+        let generous = try characterLoss(m, ids: text, windowLength: T, strips: B, maximumWindows: 14)   // 14·5 = 70 ≥ 66
+        #expect(generous.count == 199 && generous.loss == all.loss)
+    }
 }

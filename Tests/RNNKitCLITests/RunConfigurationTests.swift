@@ -86,6 +86,11 @@ struct RunConfigurationTests {
 
         """#
 
+    /// `text` decoded as a config.json, without the file checks.
+    static func decoded(_ text: String) throws -> RunConfiguration {
+        try JSONDecoder().decode(RunConfiguration.self, from: Data(text.utf8))
+    }
+
     /// Writes `text` as `run/config.json` in `scratch` and reads it back as rnnkit does.
     func read(_ text: String, in scratch: ScratchDirectory) throws -> RunConfiguration {
         try FileManager.default.createDirectory(atPath: scratch.file("run"), withIntermediateDirectories: true)
@@ -117,6 +122,50 @@ struct RunConfigurationTests {
         }
     }
 
+    @Test("a config.json without the options added later trains as the rnnkit that wrote it did")
+    func oldFilesKeepTheirTraining() throws {
+        let scratch = ScratchDirectory()
+        // Cosine to lr/10 after min(50, steps/10) warm-up steps, no weight decay, strips of the stream.
+        let characterModel = try read(Self.oldCharacterModel, in: scratch)
+        #expect(trainerConfiguration(characterModel) == TrainerConfiguration(
+            batchSize: 4, sequenceLength: 16, optimizer: OptimizerConfiguration(kind: .adam, learningRate: 0.003, momentum: 0),
+            schedule: ScheduleConfiguration(kind: .cosine, warmupSteps: 50, totalSteps: 1485, minimumLearningRate: 0.003 / 10),
+            gradientClipNorm: 5, seed: 1, streamSampling: .strips))
+        // SGD had momentum 0.9; the warm-up follows the total steps, as it did when a resume raised them.
+        var forecaster = try read(Self.oldForecaster, in: scratch)
+        forecaster.training.optimizer = .sgd
+        #expect(trainerConfiguration(forecaster).optimizer.momentum == 0.9)
+        #expect(trainerConfiguration(forecaster).schedule.warmupSteps == 0)
+        forecaster.training.steps = 200
+        #expect(trainerConfiguration(forecaster).schedule.warmupSteps == 20)
+    }
+
+    @Test("each schedule has the shape the options promise")
+    func scheduleShapes() throws {
+        var configuration = try Self.decoded(Self.oldForecaster)
+        (configuration.training.steps, configuration.training.warmup, configuration.training.learningRate) = (100, 10, 0.01)
+        func rates(_ choice: ScheduleChoice) throws -> [Double] {
+            configuration.training.schedule = choice
+            let schedule = try trainerConfiguration(configuration).schedule.makeSchedule(learningRate: 0.01)
+            return (0..<100).map { schedule.learningRate(atStep: $0) }
+        }
+        for choice in ScheduleChoice.allCases {
+            let r = try rates(choice)
+            #expect(r[0] == 0 && abs(r[5] - 0.005) < 1e-12 && abs(r[10] - 0.01) < 1e-12, "\(choice): linear warm-up from 0 over 10 steps")
+        }
+        #expect(try rates(.constant)[10...].allSatisfy { $0 == 0.01 })
+        let cosine = try rates(.cosine)
+        #expect(zip(cosine[10...], cosine[11...]).allSatisfy { $0 > $1 } && abs(cosine[99] - 0.001) < 1e-5)
+        // Step: 90 steps after warm-up in three parts of ⌈90/3⌉ = 30 at lr, lr/10 and lr/100; never lr/1000.
+        let step = try rates(.step)
+        #expect(step[10..<40].allSatisfy { $0 == 0.01 })
+        #expect(step[40..<70].allSatisfy { abs($0 - 0.001) < 1e-15 })
+        #expect(step[70..<100].allSatisfy { abs($0 - 0.0001) < 1e-15 })
+        // 91 steps after warm-up: parts of 31, 31 and 29, still three.
+        configuration.training.steps = 101
+        #expect(trainerConfiguration(configuration).schedule.stepSize == 31)
+    }
+
     @Test("every cell and optimizer is written with its command-line name and reads back")
     func everyChoiceRoundTrips() throws {
         let scratch = ScratchDirectory()
@@ -135,7 +184,7 @@ struct RunConfigurationTests {
         }
     }
 
-    @Test("an unknown cell, optimizer, task or data kind is refused naming the file, the key and the accepted values")
+    @Test("an unknown cell, optimizer, schedule, sampling, task or data kind is refused naming the file, the key and the accepted values")
     func unknownValuesAreRefused() throws {
         let scratch = ScratchDirectory()
         let path = scratch.file("run/config.json")
@@ -144,6 +193,8 @@ struct RunConfigurationTests {
             (#""optimizer" : "adamw""#, #""optimizer" : "lbfgs""#, "training.optimizer", "'lbfgs' is not one of 'sgd', 'adam', 'adamw', 'rmsprop'"),
             (#""task" : "forecast""#, #""task" : "classify""#, "task", "'classify' is not one of 'char-lm', 'forecast'"),
             (#""kind" : "csv""#, #""kind" : "parquet""#, "data.kind", "'parquet' is not one of 'builtin', 'text', 'csv'"),
+            (#""lr" : 0.003,"#, #""lr" : 0.003, "schedule" : "linear","#, "training.schedule", "'linear' is not one of 'constant', 'cosine', 'step'"),
+            (#""lr" : 0.003,"#, #""lr" : 0.003, "sampling" : "shuffled","#, "training.sampling", "'shuffled' is not one of 'stream', 'random'"),
         ]
         for item in cases {
             let text = Self.oldForecaster.replacingOccurrences(of: item.from, with: item.to)

@@ -11,7 +11,9 @@ import Testing
         return (directory.appendingPathComponent("run.safetensors").path, { try? FileManager.default.removeItem(at: directory) })
     }
 
-    @Test func resumingAStreamRunIsBitwiseIdentical() throws {
+    /// Strips restore the carried state; random windows the generator that draws them.
+    @Test(arguments: StreamSampling.allCases)
+    func resumingAStreamRunIsBitwiseIdentical(sampling: StreamSampling) throws {
         let (path, cleanup) = try temporaryPath()
         defer { cleanup() }
         let (ids, V) = try smallStream()
@@ -20,19 +22,51 @@ import Testing
                                                   dropout: 0.25, initialization: .recommended, seed: 12))
             return try Trainer(model: model, training: .stream(ids), configuration: TrainerConfiguration(
                 batchSize: 4, sequenceLength: 8, optimizer: OptimizerConfiguration(kind: .adam, learningRate: 1e-2),
-                schedule: ScheduleConfiguration(kind: .cosine, warmupSteps: 2, totalSteps: 30), seed: 13))
+                schedule: ScheduleConfiguration(kind: .cosine, warmupSteps: 2, totalSteps: 30), seed: 13,
+                streamSampling: sampling))
         }
         let uninterrupted = try makeTrainer()
-        try uninterrupted.train(steps: 23)
+        try uninterrupted.train(steps: 23)   // 12 windows per epoch: the run crosses an epoch boundary
 
         let first = try makeTrainer()
-        try first.train(steps: 7)   // mid-epoch: the carried state and the dropout streams must be restored
+        try first.train(steps: 7)   // mid-epoch: the data cursor and the dropout streams must be restored
         try first.saveCheckpoint(to: path)
+        #expect(try SafeTensorsFile(contentsOf: path).metadata?["training.config.stream_sampling"] == sampling.rawValue)
         let resumed = try Trainer(resumingFrom: path, training: .stream(ids))
-        #expect(resumed.step == 7)
+        #expect(resumed.step == 7 && resumed.configuration.streamSampling == sampling)
+        #expect((resumed.carriedState == nil) == (sampling == .randomWindows))
         try resumed.train(steps: 16)
         #expect(allParameters(resumed.parameterGroups) == allParameters(uninterrupted.parameterGroups))
         #expect(resumed.optimizer.stateTensors() == uninterrupted.optimizer.stateTensors())
+    }
+
+    @Test func aCheckpointWithoutStreamSamplingLoadsAsStrips() throws {
+        let (path, cleanup) = try temporaryPath()
+        defer { cleanup() }
+        let (ids, V) = try smallStream()
+        let model = try SequenceModel(.tokens(vocabularySize: V, embeddingSize: 4, hiddenSize: 6, seed: 19))
+        let trainer = try Trainer(model: model, training: .stream(ids), configuration: TrainerConfiguration(
+            batchSize: 2, sequenceLength: 8, streamSampling: .randomWindows))
+        try trainer.train(steps: 2)
+        try trainer.saveCheckpoint(to: path)
+        // Resuming the windows as strips would read other data: refused, naming both.
+        #expect {
+            try Trainer(resumingFrom: path, training: .stream(ids), configuration: TrainerConfiguration(batchSize: 2, sequenceLength: 8))
+        } throws: { "\($0)".contains("stream sampling random_windows") && "\($0)".contains("stream sampling strips") }
+        // The same file as an RNNKit that did not record the sampling wrote it.
+        let file = try SafeTensorsFile(contentsOf: path)
+        var metadata = try #require(file.metadata)
+        #expect(metadata.removeValue(forKey: "training.config.stream_sampling") == "random_windows")
+        var writer = SafeTensorsWriter(metadata: metadata)
+        for name in file.tensorNames {
+            try writer.add(name: name, shape: file.tensor(named: name)!.shape, values: try file.values(of: name, as: Float.self))
+        }
+        try writer.writeAtomically(to: path)
+        let resumed = try Trainer(resumingFrom: path, training: .stream(ids),
+                                  configuration: TrainerConfiguration(batchSize: 2, sequenceLength: 8))
+        #expect(resumed.configuration.streamSampling == .strips)
+        #expect(try TrainerConfiguration(fileMetadata: metadata, source: path).streamSampling == .strips)
+        #expect(try TrainerConfiguration(fileMetadata: trainer.configuration.fileMetadata, source: path) == trainer.configuration)
     }
 
     @Test func resumingABucketedSequenceRunIsBitwiseIdentical() throws {

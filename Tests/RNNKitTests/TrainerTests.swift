@@ -120,19 +120,82 @@ func allParameters(_ groups: [any ParameterContainer<Float>]) -> [Float] { group
 
     @Test func streamWindowsCarryTheStateAcrossMinibatches() throws {
         let trainer = try streamTrainer(seed: 1)
+        let (ids, _) = try smallStream()
+        let windows = StreamWindows(tokenCount: ids.count, batchSize: 4, sequenceLength: 8)
         let first = trainer.nextBatch(), second = trainer.nextBatch()
-        #expect(first == [0] && second == [1])
+        #expect(first == [0, 1, 2, 3].map { windows.start(strip: $0, window: 0) })
+        #expect(second == [0, 1, 2, 3].map { windows.start(strip: $0, window: 1) })
         trainer.batchInEpoch = 0
         try trainer.trainStep()
         let carried = try #require(trainer.carriedState)
         #expect(carried.hidden.contains { $0 != 0 })
         // The next step starts from the carried state (so the same window from zeros gives another loss).
-        guard case .sequence(let model) = trainer.model else { return }
-        let withState = try trainer.lossAndGradients(batch: [1], data: trainer.training, computeGradient: false)
+        let withState = try trainer.lossAndGradients(batch: second, data: trainer.training, computeGradient: false)
         trainer.carriedState = nil
-        let fromZeros = try trainer.lossAndGradients(batch: [1], data: trainer.training, computeGradient: false)
+        let fromZeros = try trainer.lossAndGradients(batch: second, data: trainer.training, computeGradient: false)
         #expect(withState.loss != fromZeros.loss)
-        _ = model
+    }
+
+    /// A trainer of a dropout-free token LSTM on ``smallStream()`` that samples random windows.
+    func randomWindowTrainer(seed: UInt64) throws -> Trainer {
+        let (ids, V) = try smallStream()
+        let model = try SequenceModel(.tokens(vocabularySize: V, embeddingSize: 6, cell: .lstm, hiddenSize: 12, numLayers: 2,
+                                              initialization: .recommended, seed: 1))
+        return try Trainer(model: model, training: .stream(ids), configuration: TrainerConfiguration(
+            batchSize: 4, sequenceLength: 8, optimizer: OptimizerConfiguration(kind: .adam, learningRate: 1e-2),
+            seed: seed, streamSampling: .randomWindows))
+    }
+
+    @Test func randomWindowsDrawNewStartsEachStepFromTheSeed() throws {
+        let (ids, _) = try smallStream()
+        func draws(seed: UInt64, count: Int) throws -> [[Int]] {
+            let trainer = try randomWindowTrainer(seed: seed)
+            return (0..<count).map { _ in trainer.nextBatch() }
+        }
+        let a = try draws(seed: 5, count: 30)
+        #expect(a.allSatisfy { $0.count == 4 && $0.allSatisfy { (0...(ids.count - 8 - 1)).contains($0) } })
+        #expect(zip(a, a.dropFirst()).allSatisfy { $0 != $1 })
+        #expect(Set(a.flatMap { $0 }).count > 50)
+        #expect(try draws(seed: 5, count: 30) == a)
+        #expect(try draws(seed: 6, count: 30) != a)
+
+        // An epoch is a pass's worth of steps, as with strips; no state is ever carried.
+        let trainer = try randomWindowTrainer(seed: 5)
+        let perEpoch = StreamWindows(tokenCount: ids.count, batchSize: 4, sequenceLength: 8).windowsPerEpoch
+        try trainer.train(steps: perEpoch)
+        #expect(trainer.epoch == 0 && trainer.carriedState == nil)
+        try trainer.trainStep()
+        #expect(trainer.epoch == 1 && trainer.carriedState == nil)
+    }
+
+    @Test func randomWindowStartsCoverTheWholeStreamAndNeverReadPastIt() {
+        // B·T + 1 = 33 tokens, the least a stream may have: starts 0…24, the last window's last target token 32.
+        let windows = StreamWindows(tokenCount: 33, batchSize: 4, sequenceLength: 8)
+        var generator = SeededGenerator(seed: 3)
+        let starts = (0..<200).flatMap { _ in windows.randomStarts(using: &generator) }
+        #expect(Set(starts) == Set(0...24))
+    }
+
+    @Test func randomWindowsStartFromAZeroState() throws {
+        let trainer = try randomWindowTrainer(seed: 7)
+        guard case .sequence(let model) = trainer.model else { Issue.record("not a sequence model"); return }
+        let (ids, V) = try smallStream()
+        let B = 4, T = 8
+        for _ in 0..<3 {
+            // The step's windows, drawn as documented: B uniform starts in 0…n − T − 1 from the trainer's generator.
+            var generator = SeededGenerator(seed: trainer.epochGeneratorState)
+            let starts = (0..<B).map { _ in generator.nextIndex(below: ids.count - T) }
+            var inputs = [Int](repeating: 0, count: T * B), targets = inputs   // [T, B]
+            for (b, s) in starts.enumerated() {
+                for t in 0..<T { (inputs[t * B + b], targets[t * B + b]) = (ids[s + t], ids[s + t + 1]) }
+            }
+            let output = try model.forward(.tokens(inputs), steps: T, batch: B, initialState: nil)
+            let expected = try sequenceSoftmaxCrossEntropy(logits: output.outputs, targets: targets, steps: T, batch: B,
+                                                           classCount: V, computeGradient: false)
+            let report = try trainer.trainStep()
+            #expect(report.loss == expected.loss)
+            #expect(trainer.carriedState == nil)
+        }
     }
 
     @Test func streamWindowsCutTheStreamIntoStripsReadSideBySide() {
@@ -144,6 +207,28 @@ func allParameters(_ groups: [any ParameterContainer<Float>]) -> [Float] { group
         #expect(windows.start(strip: 3, window: 2) + 8 == 96)
         // B·T + 1 tokens, the least a stream may have, give exactly one window.
         #expect(StreamWindows(tokenCount: 33, batchSize: 4, sequenceLength: 8).windowsPerEpoch == 1)
+    }
+
+    @Test func evaluationCanBeBoundedToTheFirstMinibatches() throws {
+        let stream = try streamTrainer(seed: 1)
+        let (ids, _) = try smallStream()
+        let all = try stream.evaluate(.stream(ids))
+        #expect(all.positions == 12 * 4 * 8)
+        let first = try stream.evaluate(.stream(ids), maximumBatches: 2)
+        #expect(first.positions == 2 * 4 * 8 && first.loss != all.loss)
+        #expect(try stream.evaluate(.stream(ids), maximumBatches: 100).loss == all.loss)
+
+        let model = try SequenceModel(.features(featureSize: 2, cell: .gru, hiddenSize: 6, head: .lastStep, outputSize: 1, seed: 4))
+        let examples = smallRegressionSet(count: 30, seed: 5)
+        let sequences = try Trainer(model: model, training: .sequences(examples), validation: .sequences(examples),
+                                    configuration: TrainerConfiguration(batchSize: 4))
+        #expect(try sequences.evaluate(.sequences(examples), maximumBatches: 3).positions == 12)
+        let bounded = try #require(try sequences.validate(maximumBatches: 3))
+        #expect(bounded.loss == (try sequences.evaluate(.sequences(Array(examples.prefix(12))))).loss)
+        #expect(try sequences.validate()?.positions == 30)
+        #expect { try sequences.evaluate(.sequences(examples), maximumBatches: 0) } throws: {
+            "\($0)".contains("at least 1 minibatch, got a maximum of 0")
+        }
     }
 
     @Test func mismatchedDataIsRefusedWithAClearMessage() throws {

@@ -3,12 +3,13 @@
 // Tensors: the model's (ModelFile.swift), then
 //   optimizer.<group>.<name>   [P_group]   the optimizer state (Optimizer.stateTensors(), PyTorch's names);
 //                                          groups 0…n−1 of each name cover all parameters in order
-//   trainer.carried_hidden     [L, B, H]   the state carried between stream windows (when there is one)
+//   trainer.carried_hidden     [L, B, H]   the state carried between stream windows (strips, when there is one)
 //   trainer.carried_cell       [L, B, H]   its LSTM cell part
 // Metadata (strings), besides the model's:
 //   training.format_version = 1
 //   training.step, training.optimizer_step, training.skipped_steps, training.consecutive_skipped_steps
-//   training.epoch, training.batch_in_epoch, training.epoch_generator_state   the data cursor
+//   training.epoch, training.batch_in_epoch, training.epoch_generator_state   the data cursor (the
+//                              generator state also draws the windows of StreamSampling.randomWindows)
 //   training.dropout_states    comma-separated dropout generator states (encoder's then decoder's for seq2seq)
 //   training.data_kind, training.data_count   what the run was trained on, checked on resume
 //   training.config.*          the TrainerConfiguration (TrainerConfiguration.swift)
@@ -82,7 +83,8 @@ extension Trainer {
     ///   - training: the same training data as the saved run (its kind and size are checked).
     ///   - validation: validation data, or `nil`.
     ///   - configuration: the settings, or `nil` (default) to use the ones recorded in the checkpoint. The batch
-    ///     size, sequence length, seed, bucketing and optimizer kind must match the recorded ones.
+    ///     size, sequence length, stream sampling, seed, bucketing and optimizer kind must match the recorded
+    ///     ones (a checkpoint written before stream sampling was recorded was trained on strips).
     /// - Throws: ``RNNKitError`` `.invalidFile` for a file that is not an RNNKit training checkpoint of version 1,
     ///   or whose model, optimizer state or data description does not fit; `.io` if unreadable.
     public convenience init(resumingFrom path: String, training: TrainingData, validation: TrainingData? = nil,
@@ -103,6 +105,7 @@ extension Trainer {
         let mismatches = [
             ("batch size", "\(recorded.batchSize)", "\(settings.batchSize)"),
             ("sequence length", "\(recorded.sequenceLength)", "\(settings.sequenceLength)"),
+            ("stream sampling", recorded.streamSampling.rawValue, settings.streamSampling.rawValue),
             ("seed", "\(recorded.seed)", "\(settings.seed)"),
             ("bucketing", "\(recorded.bucketByLength)", "\(settings.bucketByLength)"),
             ("optimizer", recorded.optimizer.kind.rawValue, settings.optimizer.kind.rawValue),

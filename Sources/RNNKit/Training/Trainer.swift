@@ -2,7 +2,8 @@
 // schedule, one optimizer step; validation and checkpoints at intervals; reports to callbacks.
 //
 // One step, in order:
-//   batch  = next minibatch of the epoch plan (or the next window of the stream)
+//   batch  = next minibatch of the epoch plan (or the next B windows of the stream: the strips'
+//            next window, or B random window starts)
 //   loss, ∂parameters = model forward, loss, backward        (gradients zeroed first)
 //   if loss or ‖∂parameters‖ is NaN/∞: zero the gradients, skip the update, count it   (weights untouched)
 //   clip ∂parameters (global norm, then value);  lr = schedule(optimizer step);  optimizer step
@@ -89,10 +90,11 @@ public final class Trainer {
     // The data cursor (saved in checkpoints).
     var epoch = 0
     var batchInEpoch = 0
-    /// The shuffling generator's state when the current epoch's plan was drawn.
+    /// The data-order generator's state: for sequences and pairs, its state when the current
+    /// epoch's plan was drawn; for random stream windows, its state after the latest draw.
     var epochGeneratorState: UInt64
     var plan: [[Int]] = []
-    /// The state carried from one stream window to the next.
+    /// The state carried from one stream window to the next (strips only).
     var carriedState: RecurrentState<Float>?
 
     /// Creates a run for a sequence model.
@@ -156,10 +158,12 @@ public final class Trainer {
     }
 
     /// Evaluates ``validation`` now, stores it in ``lastValidation`` and calls ``onValidation``.
+    /// - Parameter maximumBatches: evaluate at most this many minibatches (see
+    ///   ``evaluate(_:maximumBatches:)``); `nil` (default) for all of ``validation``.
     @discardableResult
-    public func validate() throws -> EvaluationReport? {
+    public func validate(maximumBatches: Int? = nil) throws -> EvaluationReport? {
         guard let validation else { return nil }
-        let report = try evaluate(validation)
+        let report = try evaluate(validation, maximumBatches: maximumBatches)
         lastValidation = report
         onValidation?(report)
         return report
@@ -200,17 +204,26 @@ public final class Trainer {
         if let clipValue = configuration.gradientClipValue { try clipGradientValues(groups, clipValue: clipValue) }
         optimizer.learningRate = learningRate
         try optimizer.step(groups)
-        if let next = result.finalState { carriedState = next }
+        if configuration.streamSampling == .strips, let next = result.finalState { carriedState = next }
         let elapsed = seconds(ContinuousClock.now - start)
         report.positionsPerSecond = elapsed > 0 ? Double(result.positions) / elapsed : 0
         onStep?(report)
         return report
     }
 
-    /// Mean loss and accuracy of the model over all of `data`, in inference mode (no dropout),
-    /// in a fixed order. A stream is read as ``TrainerConfiguration/batchSize`` strips with the state carried.
-    public func evaluate(_ data: TrainingData) throws -> EvaluationReport {
+    /// Mean loss and accuracy of the model over `data`, in inference mode (no dropout), in a fixed
+    /// order. A stream is read as ``TrainerConfiguration/batchSize`` strips with the state carried,
+    /// whatever ``TrainerConfiguration/streamSampling`` is.
+    /// - Parameter maximumBatches: evaluate at most this many minibatches, the first ones: for a
+    ///   stream, the first windows of every strip; otherwise the first groups of
+    ///   ``TrainerConfiguration/batchSize`` examples in order. `nil` (default) evaluates all of `data`.
+    /// - Throws: ``RNNKitError`` `.invalidArgument` if `maximumBatches` is below 1 or `data` does not fit the model.
+    public func evaluate(_ data: TrainingData, maximumBatches: Int? = nil) throws -> EvaluationReport {
         try Self.check(data, fits: model, configuration: configuration, what: "evaluation data")
+        if let maximumBatches, maximumBatches < 1 {
+            throw RNNKitError(.invalidArgument, "an evaluation needs at least 1 minibatch, got a maximum of \(maximumBatches)")
+        }
+        let limit = maximumBatches ?? .max
         setTraining(false)
         defer { setTraining(true) }
         var totalLoss = 0.0, positions = 0, correct = 0, isClassification = true
@@ -218,14 +231,15 @@ public final class Trainer {
         case .stream(let tokens):
             let windows = StreamWindows(tokenCount: tokens.count, configuration: configuration)
             var state: RecurrentState<Float>?
-            for window in 0..<windows.windowsPerEpoch {
-                let r = try lossAndGradients(batch: [window], data: data, computeGradient: false, streamState: state, evaluation: true)
+            for window in 0..<min(windows.windowsPerEpoch, limit) {
+                let r = try lossAndGradients(batch: windows.starts(window: window), data: data, computeGradient: false,
+                                             streamState: state, evaluation: true)
                 state = r.finalState
                 totalLoss += r.loss * Double(r.positions); positions += r.positions; correct += r.correct
             }
         case .sequences, .pairs:
             let B = configuration.batchSize
-            for first in stride(from: 0, to: data.count, by: B) {
+            for first in stride(from: 0, to: data.count, by: B).prefix(limit) {
                 let r = try lossAndGradients(batch: Array(first..<min(first + B, data.count)), data: data, computeGradient: false)
                 totalLoss += r.loss * Double(r.positions); positions += r.positions; correct += r.correct
                 isClassification = r.accuracy != nil
@@ -238,18 +252,25 @@ public final class Trainer {
 
     // MARK: Batches
 
-    /// The next minibatch: example indices, or `[window]` for a stream. Advances the cursor.
+    /// The next minibatch: example indices, or for a stream the `B` window starts (the strips' next
+    /// window, or `B` random starts drawn from ``epochGeneratorState``). Advances the cursor.
     func nextBatch() -> [Int] {
         if case .stream(let tokens) = training {
-            let windows = StreamWindows(tokenCount: tokens.count, configuration: configuration).windowsPerEpoch
-            if batchInEpoch >= windows {
+            let windows = StreamWindows(tokenCount: tokens.count, configuration: configuration)
+            if batchInEpoch >= windows.windowsPerEpoch {
                 batchInEpoch = 0
                 epoch += 1
-                carriedState = nil
             }
-            if batchInEpoch == 0 { carriedState = nil }
             defer { batchInEpoch += 1 }
-            return [batchInEpoch]
+            switch configuration.streamSampling {
+            case .strips:
+                if batchInEpoch == 0 { carriedState = nil }
+                return windows.starts(window: batchInEpoch)
+            case .randomWindows:
+                var generator = SeededGenerator(seed: epochGeneratorState)
+                defer { epochGeneratorState = generator.state }
+                return windows.randomStarts(using: &generator)
+            }
         }
         if batchInEpoch >= plan.count {
             epoch += 1
@@ -296,7 +317,8 @@ public final class Trainer {
         var finalState: RecurrentState<Float>?
     }
 
-    /// Forward, loss and (optionally) backward of one minibatch.
+    /// Forward, loss and (optionally) backward of one minibatch: example indices, or for a stream
+    /// the `B` window starts (each window's inputs `s ..< s + T`, its targets one token later).
     func lossAndGradients(batch: [Int], data: TrainingData, computeGradient: Bool,
                           streamState: RecurrentState<Float>? = nil, evaluation: Bool = false) throws -> BatchResult {
         switch (model, data) {
@@ -307,11 +329,9 @@ public final class Trainer {
             return BatchResult(loss: r.loss, positions: r.countedPositions, correct: r.correctPredictions,
                                accuracy: Double(r.correctPredictions) / Double(max(r.countedPositions, 1)))
         case (.sequence(let m), .stream(let tokens)):
-            let B = configuration.batchSize, T = configuration.sequenceLength
-            let windows = StreamWindows(tokenCount: tokens.count, configuration: configuration), window = batch[0]
+            let B = batch.count, T = configuration.sequenceLength
             var inputs = [Int](repeating: 0, count: T * B), targets = inputs   // [T, B]
-            for b in 0..<B {
-                let start = windows.start(strip: b, window: window)
+            for (b, start) in batch.enumerated() {
                 for t in 0..<T {
                     inputs[t * B + b] = tokens[start + t]
                     targets[t * B + b] = tokens[start + t + 1]

@@ -104,12 +104,29 @@ public struct ScheduleConfiguration: Codable, Sendable, Equatable {
     }
 }
 
+/// How a ``Trainer`` cuts a ``TrainingData/stream(_:)`` into minibatches of `B` windows of `T`
+/// tokens (the target of each token is the next one). Independent sequences and pairs ignore it.
+public enum StreamSampling: String, Codable, Sendable, Equatable, CaseIterable {
+    /// `B` contiguous strips read side by side `T` tokens at a time, each window starting from the
+    /// final state of the one before it in its strip, the state reset at each epoch (char-rnn's
+    /// truncated BPTT; the default). One epoch reads every strip once.
+    case strips
+    /// `B` windows whose starts are drawn uniformly from `0 … n − T − 1` for a stream of `n` tokens
+    /// at every step, each run from a zero state (no state carried), as most PyTorch scripts sample
+    /// a corpus. An epoch is as many steps as ``strips`` takes for one pass. The draws come from the
+    /// trainer's seeded data-order generator, saved in checkpoints.
+    case randomWindows = "random_windows"
+}
+
 /// Everything a ``Trainer`` needs besides the model and the data.
 public struct TrainerConfiguration: Codable, Sendable, Equatable {
     /// Rows per minibatch `B` (default 32); for a token stream, the number of parallel strips.
     public var batchSize: Int
     /// Window length `T` of truncated BPTT over a token stream (default 64); unused for independent sequences.
     public var sequenceLength: Int
+    /// How a token stream is cut into minibatches (default ``StreamSampling/strips``); unused for
+    /// independent sequences and pairs. Evaluation reads a stream as strips whatever this is.
+    public var streamSampling: StreamSampling
     /// The optimizer (default Adam, lr 0.001).
     public var optimizer: OptimizerConfiguration
     /// The learning-rate schedule (default constant).
@@ -138,9 +155,11 @@ public struct TrainerConfiguration: Codable, Sendable, Equatable {
                 schedule: ScheduleConfiguration = ScheduleConfiguration(), gradientClipNorm: Double? = 5,
                 gradientClipValue: Double? = nil, seed: UInt64 = 0, bucketByLength: Bool = true,
                 validationInterval: Int = 0, checkpointInterval: Int = 0, checkpointPath: String? = nil,
-                skipNonFiniteSteps: Bool = true, maximumConsecutiveNonFiniteSteps: Int = 5) {
+                skipNonFiniteSteps: Bool = true, maximumConsecutiveNonFiniteSteps: Int = 5,
+                streamSampling: StreamSampling = .strips) {
         self.batchSize = batchSize
         self.sequenceLength = sequenceLength
+        self.streamSampling = streamSampling
         self.optimizer = optimizer
         self.schedule = schedule
         self.gradientClipNorm = gradientClipNorm
@@ -174,6 +193,7 @@ public struct TrainerConfiguration: Codable, Sendable, Equatable {
         let o = optimizer, s = schedule
         return [
             p + "batch_size": String(batchSize), p + "sequence_length": String(sequenceLength),
+            p + "stream_sampling": streamSampling.rawValue,
             p + "optimizer": o.kind.rawValue, p + "learning_rate": "\(o.learningRate)", p + "momentum": "\(o.momentum)",
             p + "nesterov": String(o.nesterov), p + "weight_decay": "\(o.weightDecay)", p + "beta1": "\(o.beta1)",
             p + "beta2": "\(o.beta2)", p + "epsilon": "\(o.epsilon)",
@@ -187,10 +207,12 @@ public struct TrainerConfiguration: Codable, Sendable, Equatable {
         ]
     }
 
-    /// Reads ``fileMetadata`` (the checkpoint path is left `nil`).
+    /// Reads ``fileMetadata`` (the checkpoint path is left `nil`). A file without
+    /// `training.config.stream_sampling`, written before the key existed, was trained on strips.
     init(fileMetadata metadata: [String: String], source: String) throws {
         let r = MetadataReader(metadata: metadata, source: source), p = "training.config."
         func optional(_ key: String) throws -> Double? { try r.string(key) == "none" ? nil : try r.double(key) }
+        let sampling = metadata[p + "stream_sampling"] == nil ? .strips : try r.enumeration(p + "stream_sampling", StreamSampling.self)
         self.init(
             batchSize: try r.int(p + "batch_size"), sequenceLength: try r.int(p + "sequence_length"),
             optimizer: OptimizerConfiguration(
@@ -205,6 +227,7 @@ public struct TrainerConfiguration: Codable, Sendable, Equatable {
             seed: try r.uint64(p + "seed"), bucketByLength: try r.bool(p + "bucket_by_length"),
             validationInterval: try r.int(p + "validation_interval"), checkpointInterval: try r.int(p + "checkpoint_interval"),
             skipNonFiniteSteps: try r.bool(p + "skip_non_finite_steps"),
-            maximumConsecutiveNonFiniteSteps: try r.int(p + "maximum_consecutive_non_finite_steps"))
+            maximumConsecutiveNonFiniteSteps: try r.int(p + "maximum_consecutive_non_finite_steps"),
+            streamSampling: sampling)
     }
 }

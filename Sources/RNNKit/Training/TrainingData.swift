@@ -46,9 +46,10 @@ public struct Seq2SeqExample: Sendable, Equatable {
 public enum TrainingData: Sendable {
     /// Independent sequences, shuffled each epoch (and bucketed by length), for a ``SequenceModel``.
     case sequences([SequenceExample])
-    /// One long token stream for char-rnn-style truncated BPTT with a token ``SequenceModel``:
-    /// it is cut into `B` contiguous strips read `T` tokens at a time, the state carried from one
-    /// window to the next (gradients cut at the window boundary); the target of each token is the next one.
+    /// One long token stream for a token ``SequenceModel``, the target of each token the next one.
+    /// By default (``StreamSampling/strips``) it is cut into `B` contiguous strips read `T` tokens at
+    /// a time, the state carried from one window to the next (char-rnn's truncated BPTT, gradients cut
+    /// at the window boundary); ``StreamSampling/randomWindows`` draws `B` windows anywhere instead.
     case stream([Int])
     /// Source–target pairs for a ``Seq2SeqModel``, shuffled each epoch and bucketed by source length.
     case pairs([Seq2SeqExample])
@@ -112,4 +113,14 @@ package struct StreamWindows: Sendable, Equatable {
 
     /// The stream position of the first input token of strip `b` in window `w`.
     package func start(strip b: Int, window w: Int) -> Int { b * stripLength + w * sequenceLength }
+
+    /// `[B]` the starts of window `w` of every strip, strip 0 first: the minibatch of ``StreamSampling/strips``.
+    package func starts(window w: Int) -> [Int] { (0..<batchSize).map { start(strip: $0, window: w) } }
+
+    /// `[B]` window starts drawn uniformly from `0 … tokenCount − T − 1`, in order from `generator`:
+    /// the minibatch of ``StreamSampling/randomWindows``. The last target of a window starting at
+    /// `tokenCount − T − 1` is the stream's last token.
+    package func randomStarts(using generator: inout SeededGenerator) -> [Int] {
+        (0..<batchSize).map { _ in generator.nextIndex(below: tokenCount - sequenceLength) }
+    }
 }

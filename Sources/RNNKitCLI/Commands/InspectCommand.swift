@@ -84,6 +84,7 @@ struct InspectCommand: ConsoleCommand {
         console.line("  task        \(configuration.task.rawValue) on \(source) (\(data.length) \(configuration.task == .forecast ? "values" : "characters"))")
         console.line("  model       \(model.cell.commandLineName), hidden \(model.hidden), \(model.layers) layer\(model.layers == 1 ? "" : "s")\(model.bidirectional ? ", bidirectional" : ""), dropout \(model.dropout)")
         console.line("  training    \(training.steps) steps of batch \(training.batch) × seq-len \(training.seqLen), \(training.optimizer.rawValue) lr \(training.learningRate), clip \(training.clip == 0 ? "off" : String(training.clip)), seed \(training.seed), \(training.threads) thread\(training.threads == 1 ? "" : "s")")
+        console.line("              \(training.summary(of: configuration.task))")
     }
 }
 

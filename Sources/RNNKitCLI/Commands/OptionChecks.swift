@@ -33,6 +33,37 @@ enum OptimizerChoice: String, CaseIterable, ExpressibleByArgument, RunConfigurat
         case .rmsprop: .rmsprop
         }
     }
+
+    /// Whether the update rule has a momentum (`--momentum`): SGD and RMSprop do, Adam and AdamW not.
+    var hasMomentum: Bool { self == .sgd || self == .rmsprop }
+}
+
+/// The learning-rate schedules `--schedule` accepts, spelled as on the command line and in config.json.
+/// Each follows the warm-up (`--warmup`); trainerConfiguration(_:) gives their exact shapes.
+enum ScheduleChoice: String, CaseIterable, ExpressibleByArgument, RunConfigurationChoice {
+    /// `--lr` throughout.
+    case constant
+    /// Cosine decay from `--lr` to a tenth of it over the steps after warm-up.
+    case cosine
+    /// `--lr`, then a tenth, then a hundredth of it, over three equal parts of the steps after warm-up.
+    case step
+}
+
+/// How `--sampling` reads a character model's training text, spelled as on the command line and in config.json.
+enum SamplingChoice: String, CaseIterable, ExpressibleByArgument, RunConfigurationChoice {
+    /// `--batch` contiguous strips, the state carried from window to window (``StreamSampling/strips``).
+    case stream
+    /// `--batch` windows drawn anywhere in the text at every step, each from a zero state
+    /// (``StreamSampling/randomWindows``).
+    case random
+
+    /// The Trainer's sampling.
+    var streamSampling: StreamSampling {
+        switch self {
+        case .stream: .strips
+        case .random: .randomWindows
+        }
+    }
 }
 
 /// The cells `--cell` accepts, spelled as on the command line and in config.json.

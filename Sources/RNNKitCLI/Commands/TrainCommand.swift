@@ -45,14 +45,24 @@ struct TrainCommand: ConsoleCommand {
     var seqLen: Int?
     @Option(name: .long, help: ArgumentHelp("Sequences per minibatch, 1–4096. (default: 32)", valueName: "n"))
     var batch: Int?
+    @Option(name: .long, help: "How a character model reads its training text: stream (--batch contiguous strips, each window starting from the state the one before it ended in) or random (--batch windows drawn anywhere at every step, each from a zero state). (default: \(Defaults.sampling.rawValue))")
+    var sampling: SamplingChoice?
     @Option(name: .long, help: ArgumentHelp("Optimizer steps in total, 1–10000000. (default: 1500 on the built-in corpus, 1000 on --text, 600 on --csv)", valueName: "n"))
     var steps: Int?
     @Option(name: .long, help: ArgumentHelp("Passes over the training data, 1–100000, instead of --steps.", valueName: "n"))
     var epochs: Int?
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Learning rate, 0 < lr ≤ 10. (default: 0.003 for Adam/AdamW/RMSprop, 0.1 for SGD)", valueName: "rate"))
     var lr: Double?
-    @Option(name: .long, help: "Optimizer. (default: adam)")
+    @Option(name: .long, help: "Learning-rate schedule after the warm-up: constant (--lr throughout), cosine (down to lr/10 at the last step) or step (lr, lr/10, lr/100 over three equal parts of the steps). (default: \(Defaults.schedule.rawValue))")
+    var schedule: ScheduleChoice?
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Steps of linear warm-up from 0 to --lr, 0 ≤ n < the number of steps. (default: \(Defaults.warmupDescription))", valueName: "n"))
+    var warmup: Int?
+    @Option(name: .long, help: "Optimizer. (default: \(Defaults.optimizer.rawValue))")
     var optimizer: OptimizerChoice?
+    @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: ArgumentHelp("Weight decay, ≥ 0: L2 for SGD, Adam and RMSprop, decoupled for AdamW. (default: \(String(format: "%g", Defaults.weightDecay)))", valueName: "w"))
+    var weightDecay: Double?
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Momentum of SGD and RMSprop, 0 ≤ m < 1. (default: \(String(format: "%g", Defaults.sgdMomentum)) for SGD, \(String(format: "%g", Defaults.rmspropMomentum)) for RMSprop)", valueName: "m"))
+    var momentum: Double?
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Clip the global gradient norm to this value; 0 turns clipping off. (default: 5)", valueName: "norm"))
     var clip: Double?
     @Option(name: .long, help: ArgumentHelp("Seed of the initial weights, shuffling, dropout and samples. (default: 1)", valueName: "n"))
@@ -63,6 +73,8 @@ struct TrainCommand: ConsoleCommand {
     var valFraction: Double?
     @Option(name: .customLong("eval-every"), help: ArgumentHelp("Validate, checkpoint and plot every n steps. (default: about 10 times per run)", valueName: "n"))
     var evalEvery: Int?
+    @Option(name: .customLong("eval-batches"), help: ArgumentHelp("Bound each validation to n batches, 1–10000000: the first n windows of each of the --batch strips of the held-out text, or its first n minibatches of windows for --csv. (default: all of the validation data)", valueName: "n"))
+    var evalBatches: Int?
     @Option(name: .long, help: ArgumentHelp("The run directory to create; must be new or empty. (default: runs/<data name>-<date>-<time>)", valueName: "dir"))
     var out: String?
     @Option(name: .long, help: ArgumentHelp("Continue the run in this directory from its checkpoint.", valueName: "dir"))
@@ -90,13 +102,18 @@ struct TrainCommand: ConsoleCommand {
         if bidirectional, csv == nil, resume == nil {
             throw ValidationError("--bidirectional applies to forecasters (--csv) only: a character language model predicts each character from the ones before it, so it may not read the text backwards")
         }
+        if sampling != nil, csv != nil {
+            throw ValidationError("--sampling applies to character models (--text or the built-in corpus) only: a forecaster trains on its series' windows, shuffled")
+        }
         if let resume {
             let fixed: [(String, Bool)] = [
                 ("--text", text != nil), ("--csv", csv != nil), ("--column", column != nil), ("--cell", cell != nil),
                 ("--hidden", hidden != nil), ("--layers", layers != nil), ("--bidirectional", bidirectional),
                 ("--dropout", dropout != nil), ("--embedding", embedding != nil), ("--seq-len", seqLen != nil), ("--batch", batch != nil),
-                ("--lr", lr != nil), ("--optimizer", optimizer != nil), ("--clip", clip != nil), ("--seed", seed != nil),
-                ("--val-fraction", valFraction != nil), ("--eval-every", evalEvery != nil), ("--out", out != nil),
+                ("--sampling", sampling != nil), ("--lr", lr != nil), ("--schedule", schedule != nil), ("--warmup", warmup != nil),
+                ("--optimizer", optimizer != nil), ("--weight-decay", weightDecay != nil), ("--momentum", momentum != nil),
+                ("--clip", clip != nil), ("--seed", seed != nil), ("--val-fraction", valFraction != nil),
+                ("--eval-every", evalEvery != nil), ("--eval-batches", evalBatches != nil), ("--out", out != nil),
             ]
             if let (option, _) = fixed.first(where: { $0.1 }) {
                 throw ValidationError("\(option) cannot be given with --resume: the run in '\(resume)' keeps the data and options in its config.json (only --steps, --epochs and --threads may change)")
@@ -111,12 +128,34 @@ struct TrainCommand: ConsoleCommand {
         try require("--steps", steps, in: 1...10_000_000)
         try require("--epochs", epochs, in: 1...100_000)
         try require("--lr", lr, "above 0 and at most 10") { $0 > 0 && $0 <= 10 }
+        try Self.requireWarmup(warmup, below: epochs == nil ? stepsUnlessEpochs : nil)
+        try require("--weight-decay", weightDecay, "at least 0") { $0 >= 0 }
+        try require("--momentum", momentum, "at least 0 and below 1") { $0 >= 0 && $0 < 1 }
+        let chosenOptimizer = optimizer ?? Defaults.optimizer
+        if momentum != nil, !chosenOptimizer.hasMomentum {
+            throw ValidationError("--momentum applies to SGD and RMSprop only (--optimizer sgd or rmsprop), not to \(chosenOptimizer.rawValue)\(optimizer == nil ? ", the default --optimizer" : "")")
+        }
         try require("--clip", clip, "at least 0 (0 turns clipping off)") { $0 >= 0 }
         try require("--threads", threads, in: 1...256)
         try require("--val-fraction", valFraction, "between 0.01 and 0.5") { $0 >= 0.01 && $0 <= 0.5 }
         try require("--eval-every", evalEvery, in: 1...10_000_000)
+        try require("--eval-batches", evalBatches, in: 1...10_000_000)
         try require("--stop-after", stopAfter, in: 1...10_000_000)
         if let out, out.isEmpty { throw ValidationError("--out must name a directory, got an empty string") }
+    }
+
+    /// The total steps of a new run unless --epochs sets them: --steps, or the default for its data.
+    var stepsUnlessEpochs: Int {
+        steps ?? (csv != nil ? Defaults.seriesSteps : text != nil ? Defaults.textSteps : Defaults.builtinSteps)
+    }
+
+    /// Throws unless `warmup` (when given) is at least 0 and below the run's `steps` (when known:
+    /// --epochs sets them only once the data is read).
+    static func requireWarmup(_ warmup: Int?, below steps: Int?) throws {
+        guard let warmup else { return }
+        guard warmup >= 0, warmup < steps ?? .max else {
+            throw ValidationError("--warmup must be at least 0 and below the number of steps\(steps.map { " (\($0))" } ?? ""), got \(warmup)")
+        }
     }
 
     func run(console: Console) throws {

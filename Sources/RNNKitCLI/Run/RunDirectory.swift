@@ -16,8 +16,8 @@ import RNNKit
 ///
 /// `format` and `formatVersion` identify the layout; a reader refuses other formats and newer
 /// versions with a message rather than misreading them. The enumerated values (task, data kind,
-/// cell, optimizer) are written as the strings of ``RunConfigurationChoice``; an unknown string is
-/// refused when the file is read, with the key and the accepted values.
+/// cell, optimizer, schedule, sampling) are written as the strings of ``RunConfigurationChoice``;
+/// an unknown string is refused when the file is read, with the key and the accepted values.
 struct RunConfiguration: Codable, Equatable {
     /// Always ``RunConfiguration/formatName``.
     var format: String = RunConfiguration.formatName
@@ -89,7 +89,8 @@ struct RunConfiguration: Codable, Equatable {
         var embedding: Int
     }
 
-    /// The optimisation options.
+    /// The optimisation options. The optional ones were added after the first runs were written: a
+    /// config.json without one means what rnnkit did before it (see the `effective` values below).
     struct TrainingOptions: Codable, Equatable {
         var seqLen: Int
         var batch: Int
@@ -103,6 +104,19 @@ struct RunConfiguration: Codable, Equatable {
         var threads: Int
         var valFraction: Double
         var evalEvery: Int
+        /// The learning-rate schedule after warm-up (`--schedule`).
+        var schedule: ScheduleChoice?
+        /// Steps of linear warm-up (`--warmup`).
+        var warmup: Int?
+        /// Weight decay (`--weight-decay`).
+        var weightDecay: Double?
+        /// SGD and RMSprop momentum (`--momentum`); `nil` for Adam and AdamW, which have none.
+        var momentum: Double?
+        /// How a character model reads its training text (`--sampling`); `nil` for a forecaster.
+        var sampling: SamplingChoice?
+        /// Windows of each strip (character models) or minibatches (forecasters) per validation
+        /// (`--eval-batches`); `nil` for all of the validation data.
+        var evalBatches: Int?
     }
 
     enum CodingKeys: String, CodingKey {
@@ -142,6 +156,33 @@ extension RunConfiguration.TrainingOptions {
     enum CodingKeys: String, CodingKey {
         case seqLen = "seq_len", batch, steps, learningRate = "lr", optimizer, clip, seed, threads
         case valFraction = "val_fraction", evalEvery = "eval_every"
+        case schedule, warmup, weightDecay = "weight_decay", momentum, sampling, evalBatches = "eval_batches"
+    }
+
+    // What the run trains with. A key that config.json lacks (written by an rnnkit before the option
+    // existed) means what that rnnkit always did, whatever the defaults of new runs are now.
+
+    /// The schedule; cosine when not recorded.
+    var effectiveSchedule: ScheduleChoice { schedule ?? .cosine }
+    /// The warm-up steps; min(50, steps/10) of the current total when not recorded.
+    var effectiveWarmup: Int { warmup ?? min(50, steps / 10) }
+    /// The weight decay; 0 when not recorded.
+    var effectiveWeightDecay: Double { weightDecay ?? 0 }
+    /// The momentum; 0.9 for SGD and 0 for the others when not recorded.
+    var effectiveMomentum: Double { momentum ?? (optimizer == .sgd ? 0.9 : 0) }
+    /// The sampling of a character model's text; stream when not recorded.
+    var effectiveSampling: SamplingChoice { sampling ?? .stream }
+
+    /// The sampling (of a character model's text), the schedule, and the weight decay, momentum and
+    /// validation bound when there are any, in words: `random sampling, step schedule after 10
+    /// warm-up steps, momentum 0.9, validation on the first 20 batches`.
+    func summary(of task: RunConfiguration.Task) -> String {
+        var parts = task == .charLM ? ["\(effectiveSampling.rawValue) sampling"] : []
+        parts.append("\(effectiveSchedule.rawValue) schedule after \(effectiveWarmup) warm-up steps")
+        if effectiveWeightDecay > 0 { parts.append("weight decay \(effectiveWeightDecay)") }
+        if optimizer.hasMomentum { parts.append("momentum \(effectiveMomentum)") }
+        if let evalBatches { parts.append("validation on the first \(evalBatches) batch\(evalBatches == 1 ? "" : "es")") }
+        return parts.joined(separator: ", ")
     }
 }
 

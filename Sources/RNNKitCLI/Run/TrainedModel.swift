@@ -42,8 +42,12 @@ struct TrainedModel {
 /// to window, so every step multiplies the weights once for all strips. The last strip goes on
 /// over the few characters that do not divide evenly. Every character after the first is predicted
 /// once; the result does not depend on the thread count.
-/// - Returns: mean loss in nats, correct top-1 predictions, and predictions counted (`ids.count − 1`).
-func characterLoss(_ model: SequenceModel, ids: [Int], windowLength: Int, strips: Int)
+/// - Parameter maximumWindows: read only the first this many windows of each strip: the first
+///   `maximumWindows · windowLength` predictions of every strip, spread over the text at the strip
+///   starts, and no tail. `nil` (default), or a bound that reaches the end of the strips, reads all.
+/// - Returns: mean loss in nats, correct top-1 predictions, and predictions counted (`ids.count − 1`,
+///   or `maximumWindows · B · windowLength` when the bound cuts the strips).
+func characterLoss(_ model: SequenceModel, ids: [Int], windowLength: Int, strips: Int, maximumWindows: Int? = nil)
     throws -> (loss: Double, correct: Int, count: Int) {
     let wasTraining = model.isTraining
     model.isTraining = false
@@ -75,8 +79,9 @@ func characterLoss(_ model: SequenceModel, ids: [Int], windowLength: Int, strips
         }
         return state
     }
-    let final = try run(from: (0..<B).map { $0 * stripLength }, length: stripLength, state: nil)
-    let tail = predictions - B * stripLength
+    let length = maximumWindows.map { min(stripLength, $0 * windowLength) } ?? stripLength
+    let final = try run(from: (0..<B).map { $0 * stripLength }, length: length, state: nil)
+    let tail = length == stripLength ? predictions - B * stripLength : 0
     if tail > 0 {
         // The last strip's state, row B − 1 of every layer, carries on into the tail.
         let H = model.configuration.hiddenSize, layers = final.map { $0.hidden.count / (B * H) } ?? 0

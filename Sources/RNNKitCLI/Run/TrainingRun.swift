@@ -29,8 +29,7 @@ enum TrainingRun {
             (task, kind, dataPath) = (.charLM, .builtin, try BuiltinCorpus.locate())
         }
         let isText = task == .charLM
-        let optimizer = command.optimizer ?? .adam
-        let steps = command.steps ?? (isText ? (kind == .builtin ? Defaults.builtinSteps : Defaults.textSteps) : Defaults.seriesSteps)
+        let optimizer = command.optimizer ?? Defaults.optimizer
         var configuration = RunConfiguration(
             task: task,
             data: .init(kind: kind, path: kind == .builtin ? nil : dataPath, column: command.column, length: 0),
@@ -44,21 +43,28 @@ enum TrainingRun {
             training: .init(
                 seqLen: command.seqLen ?? (isText ? Defaults.textSeqLen : Defaults.seriesSeqLen),
                 batch: command.batch ?? Defaults.batch,
-                steps: steps,
+                steps: command.stepsUnlessEpochs,
                 learningRate: command.lr ?? (optimizer == .sgd ? 0.1 : Defaults.learningRate),
                 optimizer: optimizer,
                 clip: command.clip ?? 5,
                 seed: command.seed ?? 1,
                 threads: command.threads ?? defaultThreadCount(),
                 valFraction: command.valFraction ?? 0.1,
-                evalEvery: 0))
+                evalEvery: 0,
+                schedule: command.schedule ?? Defaults.schedule,
+                weightDecay: command.weightDecay ?? Defaults.weightDecay,
+                momentum: optimizer.hasMomentum ? command.momentum ?? (optimizer == .sgd ? Defaults.sgdMomentum : Defaults.rmspropMomentum) : nil,
+                sampling: isText ? command.sampling ?? Defaults.sampling : nil,
+                evalBatches: command.evalBatches ?? Defaults.evalBatches))
 
         // The data, checked before anything is written.
         let (data, source) = try PreparedData.load(configuration, path: dataPath, expectedFingerprint: nil)
         configuration.data = source
         if let epochs = command.epochs {
             configuration.training.steps = min(10_000_000, epochs * stepsPerEpoch(data, configuration))
+            try TrainCommand.requireWarmup(command.warmup, below: configuration.training.steps)
         }
+        configuration.training.warmup = command.warmup ?? Defaults.warmup(steps: configuration.training.steps)
         configuration.training.evalEvery = command.evalEvery ?? defaultEvaluationInterval(configuration.training.steps)
 
         // The model and the trainer.
@@ -208,15 +214,17 @@ enum TrainingRun {
                       validationLoss: lastValidation, console: console)
     }
 
-    /// The validation loss now: nats per character over the whole validation text, or the mean
-    /// squared error (standardised units) over the validation windows.
+    /// The validation loss now: nats per character over the validation text, or the mean squared
+    /// error (standardised units) over the validation windows; all of it, or the first
+    /// `--eval-batches` windows of each strip or minibatches of windows.
     static func validationLossNow(trainer: Trainer, model: SequenceModel, data: PreparedData, configuration: RunConfiguration) throws -> Double {
+        let bound = configuration.training.evalBatches
         switch data {
         case .characters(let characters):
             return try characterLoss(model, ids: characters.validation, windowLength: configuration.training.seqLen,
-                                     strips: configuration.training.batch).loss
+                                     strips: configuration.training.batch, maximumWindows: bound).loss
         case .series:
-            return try trainer.validate()?.loss ?? .nan
+            return try trainer.validate(maximumBatches: bound)?.loss ?? .nan
         }
     }
 
@@ -256,6 +264,8 @@ enum TrainingRun {
 // MARK: Defaults and helpers
 
 /// The defaults of `rnnkit train`, chosen so that the built-in run takes about two minutes on two cores.
+/// A new run records the values in its config.json, so changing one here changes new runs only; what a
+/// config.json without a key means is fixed apart from these (RunConfiguration.TrainingOptions).
 enum Defaults {
     static let builtinSteps = 1500
     static let textSteps = 1000
@@ -268,6 +278,17 @@ enum Defaults {
     static let seriesSeqLen = 24
     static let batch = 32
     static let learningRate = 0.003
+    static let optimizer = OptimizerChoice.adam
+    static let schedule = ScheduleChoice.cosine
+    /// Warm-up steps of a run of `steps` steps; the help of --warmup shows ``warmupDescription``.
+    static func warmup(steps: Int) -> Int { min(50, steps / 10) }
+    static let warmupDescription = "min(50, steps/10)"
+    static let sampling = SamplingChoice.stream
+    static let weightDecay = 0.0
+    static let sgdMomentum = 0.9
+    static let rmspropMomentum = 0.0
+    /// Batches per validation: `nil` for all of the validation data.
+    static let evalBatches: Int? = nil
 }
 
 extension PreparedData {
@@ -289,18 +310,27 @@ extension PreparedData {
     }
 }
 
-/// The Trainer settings of a run: cosine decay to a tenth of the rate after a short warm-up.
+/// The Trainer settings of a run. After `w` steps of linear warm-up from 0, over the `n − w` steps
+/// left of `n`: `constant` keeps --lr; `cosine` decays it to lr/10 at the last step; `step` multiplies
+/// it by 0.1 every ⌈(n − w)/3⌉ steps (PyTorch's `StepLR(step_size, gamma=0.1)`), so the run ends in
+/// three near-equal parts at lr, lr/10 and lr/100.
 func trainerConfiguration(_ configuration: RunConfiguration) -> TrainerConfiguration {
     let training = configuration.training
+    let steps = training.steps, warmup = training.effectiveWarmup
     let kind = training.optimizer.kind
+    let schedule = switch training.effectiveSchedule {
+    case .constant: ScheduleConfiguration(kind: .constant, warmupSteps: warmup, totalSteps: steps)
+    case .cosine: ScheduleConfiguration(kind: .cosine, warmupSteps: warmup, totalSteps: steps, minimumLearningRate: training.learningRate / 10)
+    case .step: ScheduleConfiguration(kind: .step, warmupSteps: warmup, totalSteps: steps, stepSize: max(1, (steps - warmup + 2) / 3), gamma: 0.1)
+    }
     return TrainerConfiguration(
         batchSize: training.batch, sequenceLength: training.seqLen,
-        optimizer: OptimizerConfiguration(kind: kind, learningRate: training.learningRate, momentum: kind == .sgd ? 0.9 : 0),
-        schedule: ScheduleConfiguration(
-            kind: .cosine, warmupSteps: min(50, training.steps / 10), totalSteps: training.steps,
-            minimumLearningRate: training.learningRate / 10),
+        optimizer: OptimizerConfiguration(kind: kind, learningRate: training.learningRate, momentum: training.effectiveMomentum,
+                                          weightDecay: training.effectiveWeightDecay),
+        schedule: schedule,
         gradientClipNorm: training.clip > 0 ? training.clip : nil,
-        seed: training.seed)
+        seed: training.seed,
+        streamSampling: training.effectiveSampling.streamSampling)
 }
 
 /// Optimizer steps in one pass over the training data.
@@ -366,7 +396,7 @@ func describe(_ configuration: RunConfiguration, data: PreparedData, parameters:
     case .series(let series):
         what = "forecaster on column '\(configuration.data.column!)' of \(configuration.data.path!) (\(grouped(series.values.count)) values)"
     }
-    return "\(what); \(model.cell.commandLineName) \(model.layers)×\(model.hidden), \(grouped(parameters)) parameters; \(training.steps) steps of \(training.batch)×\(training.seqLen), \(training.optimizer.rawValue) lr \(training.learningRate), \(training.threads) thread\(training.threads == 1 ? "" : "s")"
+    return "\(what); \(model.cell.commandLineName) \(model.layers)×\(model.hidden), \(grouped(parameters)) parameters; \(training.steps) steps of \(training.batch)×\(training.seqLen), \(training.optimizer.rawValue) lr \(training.learningRate), \(training.summary(of: configuration.task)), \(training.threads) thread\(training.threads == 1 ? "" : "s")"
 }
 
 /// The prime for samples: "The " when the model knows those characters, else its first character.
