@@ -61,6 +61,27 @@ struct TrainingOptionsTests {
         #expect(try String(contentsOfFile: run + "/config.json", encoding: .utf8) == text)
     }
 
+    @Test("--profile prints every phase of the loop, and the steps' phases add up to the time in steps")
+    func profilePrintsEveryPhase() throws {
+        let scratch = ScratchDirectory()   // removed when the test ends
+        let (_, output) = try train(["--steps", "4", "--eval-every", "2", "--profile"], in: scratch)
+        let lines = output.split(separator: "\n").map(String.init)
+        let header = try #require(lines.firstIndex { $0.hasPrefix("profile: ") }, "no profile in:\n\(output)")
+        let names = ["data", "embedding", "recurrent forward", "recurrent backward", "head", "loss", "clipping", "optimizer",
+                     "rest of the steps", "validation", "sampling", "logging", "checkpoint", "rest between steps"]
+        var seconds: [String: Double] = [:]
+        for (offset, name) in names.enumerated() {
+            let line = lines[header + 1 + offset]
+            #expect(line.hasPrefix("  " + name), "line \(offset + 1) of the profile: \(line)")
+            seconds[name] = Double(line.dropFirst(24).split(separator: " ")[0])
+        }
+        let words = lines[header].split(separator: " ")
+        let inSteps = try #require(Double(words[words.count - 6]))
+        let stepPhases = names.prefix(9).reduce(0) { $0 + (seconds[$1] ?? .nan) }
+        #expect(abs(stepPhases - inSteps) < 0.01, "the steps' phases sum to \(stepPhases) s, the steps took \(inSteps) s")
+        #expect(inSteps > 0)
+    }
+
     @Test("a run without the options records what rnnkit has always done")
     func defaultsAreTheEarlierBehaviour() throws {
         let scratch = ScratchDirectory()   // removed when the test ends

@@ -74,6 +74,8 @@ public final class SequenceModel {
     }
     /// The path forward takes for token input (default `.automatic`).
     var tokenInputPath = TokenInputPath.automatic
+    /// Where forward and backward add their phases' time, or `nil` (default).
+    package var profile: TrainingProfile?
 
     // Saved by forward for backward.
     private var savedIds: [Int] = []                 // [T·B]
@@ -177,7 +179,7 @@ public final class SequenceModel {
             case .vectors: false
             case .projectionLookup: true
             }
-            x = savedLookup ? [] : try embedding!.forward(ids)
+            x = savedLookup ? [] : try profiled(profile, .embedding) { try embedding!.forward(ids) }
             savedIds = ids
         case (.features(let features), .features):
             guard features.count == steps * batch * c.featureSize else {
@@ -190,13 +192,17 @@ public final class SequenceModel {
         default:
             throw RNNKitError(.invalidArgument, "this model reads \(c.input.rawValue), not the other kind of input")
         }
-        let recurrent = savedLookup
-            ? try network.forward(tokens: savedIds, embedding: embedding!.parameters, steps: steps, batch: batch,
-                                  lengths: lengths, initialHidden: initialState?.hidden, initialCell: initialState?.cell)
-            : try network.forward(x, steps: steps, batch: batch, lengths: lengths,
-                                  initialHidden: initialState?.hidden, initialCell: initialState?.cell)
+        let recurrent = try profiled(profile, .recurrentForward) {
+            savedLookup
+                ? try network.forward(tokens: savedIds, embedding: embedding!.parameters, steps: steps, batch: batch,
+                                      lengths: lengths, initialHidden: initialState?.hidden, initialCell: initialState?.cell)
+                : try network.forward(x, steps: steps, batch: batch, lengths: lengths,
+                                      initialHidden: initialState?.hidden, initialCell: initialState?.cell)
+        }
         let final = RecurrentState(batch: batch, hidden: recurrent.finalHidden, cell: recurrent.finalCell)
         var outputs: [Float]
+        let headStarted = ContinuousClock.now
+        defer { profile?.add(.head, since: headStarted) }
         switch c.head {
         case .everyStep:
             var y = recurrent.output                                                   // (T·B, D·H)
@@ -259,6 +265,7 @@ public final class SequenceModel {
         if let finalStateGradient { try validate(finalStateGradient, batch: batch, "the final state gradient") }
         var finalHiddenGradient = finalStateGradient?.hidden                          // (L·D, B, H)
         var dY: [Float]                                                               // (T, B, D·H)
+        let headStarted = ContinuousClock.now
         switch c.head {
         case .everyStep:
             dY = try head!.backward(outputGradient: outputGradient, input: savedHeadInput, rows: steps * batch)
@@ -286,19 +293,24 @@ public final class SequenceModel {
             dY = outputGradient
             try outputDropout.backward(inPlace: &dY)
         }
+        profile?.add(.head, since: headStarted)
         var dX: [Float]                                                               // (T, B, I), token input: none
         let g: RecurrentInputGradients<Float>
         if savedLookup, let embedding {
-            g = try network.backward(tokenEmbedding: embedding.parameters, outputGradient: dY,
+            g = try profiled(profile, .recurrentBackward) {
+                try network.backward(tokenEmbedding: embedding.parameters, outputGradient: dY,
                                      finalHiddenGradient: finalHiddenGradient, finalCellGradient: finalStateGradient?.cell)
-            embedding.accumulate(tableGradient: g.input)                              // (V, E)
+            }
+            profiled(profile, .embedding) { embedding.accumulate(tableGradient: g.input) }   // (V, E)
             dX = []
         } else {
-            g = try network.backward(outputGradient: dY, finalHiddenGradient: finalHiddenGradient,
+            g = try profiled(profile, .recurrentBackward) {
+                try network.backward(outputGradient: dY, finalHiddenGradient: finalHiddenGradient,
                                      finalCellGradient: finalStateGradient?.cell)
+            }
             dX = g.input                                                              // (T, B, E|I)
             if let embedding {
-                try embedding.backward(outputGradient: dX, ids: savedIds)
+                try profiled(profile, .embedding) { try embedding.backward(outputGradient: dX, ids: savedIds) }
                 dX = []
             }
         }

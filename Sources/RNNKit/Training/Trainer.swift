@@ -86,6 +86,10 @@ public final class Trainer {
     public var onValidation: ((EvaluationReport) -> Void)?
     /// Called after every periodic checkpoint with its path.
     public var onCheckpoint: ((String) -> Void)?
+    /// Where the steps add their phases' time (the model's forward and backward too), or `nil` (default).
+    package var profile: TrainingProfile? {
+        didSet { if case .sequence(let m) = model { m.profile = profile } }
+    }
 
     // The data cursor (saved in checkpoints).
     var epoch = 0
@@ -182,6 +186,7 @@ public final class Trainer {
         let result = try lossAndGradients(batch: batch, data: training, computeGradient: true)
         step += 1
 
+        let clippingStarted = ContinuousClock.now
         let norm = globalNorm(groups)
         let learningRate = schedule.learningRate(atStep: optimizer.stepCount)
         var report = TrainingStepReport(
@@ -202,8 +207,9 @@ public final class Trainer {
         consecutiveSkippedSteps = 0
         if let maxNorm = configuration.gradientClipNorm { try clipGradientNorm(groups, maxNorm: maxNorm) }
         if let clipValue = configuration.gradientClipValue { try clipGradientValues(groups, clipValue: clipValue) }
+        profile?.add(.clipping, since: clippingStarted)
         optimizer.learningRate = learningRate
-        try optimizer.step(groups)
+        try profiled(profile, .optimizer) { try optimizer.step(groups) }
         if configuration.streamSampling == .strips, let next = result.finalState { carriedState = next }
         let elapsed = seconds(ContinuousClock.now - start)
         report.positionsPerSecond = elapsed > 0 ? Double(result.positions) / elapsed : 0
@@ -330,17 +336,22 @@ public final class Trainer {
                                accuracy: Double(r.correctPredictions) / Double(max(r.countedPositions, 1)))
         case (.sequence(let m), .stream(let tokens)):
             let B = batch.count, T = configuration.sequenceLength
-            var inputs = [Int](repeating: 0, count: T * B), targets = inputs   // [T, B]
-            for (b, start) in batch.enumerated() {
-                for t in 0..<T {
-                    inputs[t * B + b] = tokens[start + t]
-                    targets[t * B + b] = tokens[start + t + 1]
+            let (inputs, targets) = profiled(profile, .data) {
+                var inputs = [Int](repeating: 0, count: T * B), targets = inputs   // [T, B]
+                for (b, start) in batch.enumerated() {
+                    for t in 0..<T {
+                        inputs[t * B + b] = tokens[start + t]
+                        targets[t * B + b] = tokens[start + t + 1]
+                    }
                 }
+                return (inputs, targets)
             }
             let initial = evaluation ? streamState : carriedState
             let out = try m.forward(.tokens(inputs), steps: T, batch: B, initialState: initial)
-            let r = try sequenceSoftmaxCrossEntropy(logits: out.outputs, targets: targets, steps: T, batch: B,
-                                                     classCount: m.configuration.outputSize, computeGradient: computeGradient)
+            let r = try profiled(profile, .loss) {
+                try sequenceSoftmaxCrossEntropy(logits: out.outputs, targets: targets, steps: T, batch: B,
+                                                classCount: m.configuration.outputSize, computeGradient: computeGradient)
+            }
             if computeGradient { try m.backward(outputGradient: r.logitsGradient) }
             return BatchResult(loss: r.loss, positions: r.countedPositions, correct: r.correctPredictions,
                                accuracy: Double(r.correctPredictions) / Double(max(r.countedPositions, 1)), finalState: out.finalState)

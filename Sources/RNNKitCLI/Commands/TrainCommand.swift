@@ -79,6 +79,8 @@ struct TrainCommand: ConsoleCommand {
     var out: String?
     @Option(name: .long, help: ArgumentHelp("Continue the run in this directory from its checkpoint.", valueName: "dir"))
     var resume: String?
+    @Flag(name: .long, help: "Print where the training loop's time went, phase by phase, at the end.")
+    var profile = false
     /// Stops after this step as an interruption would (after its checkpoint), for testing resumption.
     @Option(name: .customLong("stop-after"), help: ArgumentHelp("Stop after step n, as if interrupted (for tests).", visibility: .hidden))
     var stopAfter: Int?

@@ -97,7 +97,7 @@ enum TrainingRun {
         console.line("run directory: \(directory.path)")
         var state = LoopState(metrics: MetricsLog(throughputColumn: isText ? "tokens_per_second" : "sequences_per_second"))
         try loop(trainer: trainer, model: model, data: data, configuration: configuration, directory: directory,
-                 state: &state, stopAfter: command.stopAfter, console: console)
+                 state: &state, stopAfter: command.stopAfter, profile: command.profile ? TrainingProfile() : nil, console: console)
     }
 
     // MARK: Resume
@@ -137,7 +137,7 @@ enum TrainingRun {
         try directory.writeConfiguration(configuration)
         console.line("rnnkit train: resuming \(directory.path) at step \(trainer.step) of \(configuration.training.steps)")
         try loop(trainer: trainer, model: model, data: data, configuration: configuration, directory: directory,
-                 state: &state, stopAfter: command.stopAfter, console: console)
+                 state: &state, stopAfter: command.stopAfter, profile: command.profile ? TrainingProfile() : nil, console: console)
     }
 
     // MARK: The loop
@@ -151,7 +151,8 @@ enum TrainingRun {
     }
 
     static func loop(trainer: Trainer, model: SequenceModel, data: PreparedData, configuration: RunConfiguration,
-                     directory: RunDirectory, state: inout LoopState, stopAfter: Int?, console: Console) throws {
+                     directory: RunDirectory, state: inout LoopState, stopAfter: Int?, profile: TrainingProfile?,
+                     console: Console) throws {
         let total = configuration.training.steps
         let lastStep = min(total, stopAfter ?? total)
         let evaluationInterval = configuration.training.evalEvery
@@ -165,11 +166,16 @@ enum TrainingRun {
         var lossSum = 0.0, lossCount = 0, positions = 0, stepSeconds = 0.0
         var shownLoss = Double.nan
         var lastValidation: Double?
+        trainer.profile = profile
+        let loopStarted = ContinuousClock.now
+        var allStepSeconds = 0.0
 
         while trainer.step < lastStep {
             let started = ContinuousClock.now
             let report = try trainer.trainStep()
-            stepSeconds += seconds(started.duration(to: .now))
+            let seconds = seconds(started.duration(to: .now))
+            stepSeconds += seconds
+            allStepSeconds += seconds
             if !report.skipped {
                 lossSum += report.loss
                 lossCount += 1
@@ -181,7 +187,12 @@ enum TrainingRun {
 
             var validationLoss: Double?
             if evaluates {
-                validationLoss = try validationLossNow(trainer: trainer, model: model, data: data, configuration: configuration)
+                // The validation's forwards count as validation, not as the steps' forwards.
+                trainer.profile = nil
+                validationLoss = try profiled(profile, .validation) {
+                    try validationLossNow(trainer: trainer, model: model, data: data, configuration: configuration)
+                }
+                trainer.profile = profile
                 lastValidation = validationLoss
             }
             if lossCount > 0 { shownLoss = lossSum / Double(lossCount) }
@@ -192,13 +203,17 @@ enum TrainingRun {
                     step: step, trainLoss: lossCount > 0 ? shownLoss : .nan, validationLoss: validationLoss,
                     throughput: throughput, elapsedSeconds: reporter.elapsedSeconds))
                 (lossSum, lossCount, positions, stepSeconds) = (0, 0, 0, 0)
-                try writeAtomically(state.metrics.csvText(), to: directory.metricsPath)
-                try writeAtomically(plot.svg(for: state.metrics.records), to: directory.plotPath)
+                try profiled(profile, .logging) {
+                    try writeAtomically(state.metrics.csvText(), to: directory.metricsPath)
+                    try writeAtomically(plot.svg(for: state.metrics.records), to: directory.plotPath)
+                }
             }
             if evaluates {
-                try trainer.saveCheckpoint(to: directory.checkpointPath)
+                try profiled(profile, .checkpoint) { try trainer.saveCheckpoint(to: directory.checkpointPath) }
                 if isText, let validationLoss {
-                    let sample = try model.sampleText(prime: samplePrime(model), length: 120, temperature: 0.8, seed: configuration.training.seed)
+                    let sample = try profiled(profile, .sampling) {
+                        try model.sampleText(prime: samplePrime(model), length: 120, temperature: 0.8, seed: configuration.training.seed)
+                    }
                     state.samples += "step \(step), validation \(String(format: "%.3f", validationLoss / log(2))) bits/char:\n\(samplePrime(model))\(sample)\n\n"
                     try writeAtomically(state.samples, to: directory.samplesPath)
                     reporter.message("step \(step): validation loss \(String(format: "%.4f", validationLoss)) = \(String(format: "%.3f", validationLoss / log(2))) bits/char | \(oneLine(String((samplePrime(model) + sample).prefix(72))))…")
@@ -206,6 +221,11 @@ enum TrainingRun {
             }
         }
         reporter.finish()
+        if let profile {
+            for line in profileLines(profile, stepSeconds: allStepSeconds, loopSeconds: seconds(loopStarted.duration(to: .now))) {
+                console.line(line)
+            }
+        }
         if lastStep < total {
             console.line("stopped after step \(lastStep) of \(total); continue with: rnnkit train --resume \(directory.path)")
             return
@@ -331,6 +351,25 @@ func trainerConfiguration(_ configuration: RunConfiguration) -> TrainerConfigura
         gradientClipNorm: training.clip > 0 ? training.clip : nil,
         seed: training.seed,
         streamSampling: training.effectiveSampling.streamSampling)
+}
+
+/// The `--profile` table: each phase's wall seconds and share of the training loop, the step's
+/// phases first, then what happens between steps.
+func profileLines(_ profile: TrainingProfile, stepSeconds: Double, loopSeconds: Double) -> [String] {
+    let stepPhases: [TrainingProfile.Phase] = [.data, .embedding, .recurrentForward, .recurrentBackward, .head, .loss, .clipping, .optimizer]
+    let betweenSteps: [TrainingProfile.Phase] = [.validation, .sampling, .logging, .checkpoint]
+    func line(_ name: String, _ value: Double) -> String {
+        "  " + name.padding(toLength: 22, withPad: " ", startingAt: 0)
+            + String(format: "%9.3f s %6.1f%%", value, loopSeconds > 0 ? 100 * value / loopSeconds : 0)
+    }
+    var lines = [String(format: "profile: %.3f s of training loop, %.3f s of it in steps", loopSeconds, stepSeconds)]
+    let timedInSteps = stepPhases.reduce(0) { $0 + (profile.seconds[$1] ?? 0) }
+    lines += stepPhases.map { line($0.rawValue, profile.seconds[$0] ?? 0) }
+    lines.append(line("rest of the steps", max(0, stepSeconds - timedInSteps)))
+    lines += betweenSteps.map { line($0.rawValue, profile.seconds[$0] ?? 0) }
+    let timedBetween = betweenSteps.reduce(0) { $0 + (profile.seconds[$1] ?? 0) }
+    lines.append(line("rest between steps", max(0, loopSeconds - stepSeconds - timedBetween)))
+    return lines
 }
 
 /// Optimizer steps in one pass over the training data.
