@@ -22,6 +22,9 @@
 //     every worker calling OpenBLAS single-threaded: OpenBLAS's idle threads spin after each
 //     threaded call and would take the cores from the next time loop. Without packed weights
 //     these products, and the input projection of all steps, use OpenBLAS's own threads.
+//  5. Element-wise updates (an optimizer's step): contiguous ranges of the parameters, at least
+//     minimumElementsPerWorker each (elementwiseWorkers); each element's update is the same
+//     whoever computes it, so the result does not depend on the thread count.
 // Workers are threads of CRNNKitKernels' pool (workers.c), which all run at once; while they
 // run, OpenBLAS is single-threaded (runConcurrently). docs/performance.md has the measurements
 // behind the thresholds.
@@ -103,3 +106,12 @@ let minimumColumnSplitWork = 1 << 19
 
 /// Hidden units of the smallest share of a column-split time loop.
 let minimumColumnsPerWorker = 32
+
+/// Scalars of the smallest share of an element-wise update: a worker's start costs a few
+/// microseconds, its share then takes tens.
+let minimumElementsPerWorker = 1 << 16
+
+/// Workers for an element-wise pass over `count` scalars (policy point 5).
+func elementwiseWorkers(count: Int, threads: Int = threadCount()) -> Int {
+    max(1, min(threads, maximumWorkers, count / minimumElementsPerWorker))
+}

@@ -69,8 +69,8 @@ public class Adam<Scalar: RNNScalar>: Optimizer {
         firstMoment.withUnsafeMutableBufferPointer { m in
             secondMoment.withUnsafeMutableBufferPointer { v in
                 maxSecondMoment.withUnsafeMutableBufferPointer { vMax in
-                    forEachGroup(groups) { p, gradients, offset in
-                        for i in 0..<p.count {
+                    forEachGroup(groups) { p, gradients, offset, elements in
+                        for i in elements {
                             let s = offset + i
                             var g = gradients[i]
                             if decays {

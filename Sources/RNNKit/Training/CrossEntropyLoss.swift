@@ -126,17 +126,24 @@ private func crossEntropyRows<Scalar: RNNScalar>(
                 let target = targets[row]
                 var largest = scores[0], argmax = 0
                 for c in 1..<C where scores[c] > largest { largest = scores[c]; argmax = c }
-                var sumOfExponentials: Scalar = 0
-                for c in 0..<C { sumOfExponentials += Scalar.exponential(scores[c] - largest) }
-                let logSumExp = largest + Scalar.logarithm(sumOfExponentials)
-                totalLoss += Double(logSumExp - scores[target])
                 if argmax == target { correctPredictions += 1 }
-                guard computeGradient else { continue }
+                var sumOfExponentials: Scalar = 0
+                guard computeGradient else {
+                    for c in 0..<C { sumOfExponentials += Scalar.exponential(scores[c] - largest) }
+                    totalLoss += Double(largest + Scalar.logarithm(sumOfExponentials) - scores[target])
+                    continue
+                }
+                // The exponentials are kept in the gradient row, then scaled: softmax = e_c / Σ e.
                 let rowGradient = dx.baseAddress! + row * C   // (C)
                 for c in 0..<C {
-                    let probability = Scalar.exponential(scores[c] - logSumExp)
-                    rowGradient[c] = (probability - (c == target ? 1 : 0)) * inverseCount
+                    let exponential = Scalar.exponential(scores[c] - largest)
+                    rowGradient[c] = exponential
+                    sumOfExponentials += exponential
                 }
+                totalLoss += Double(largest + Scalar.logarithm(sumOfExponentials) - scores[target])
+                let scale = inverseCount / sumOfExponentials
+                for c in 0..<C { rowGradient[c] *= scale }
+                rowGradient[target] -= inverseCount
             }
         }
     }

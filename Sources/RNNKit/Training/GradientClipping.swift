@@ -21,17 +21,40 @@ public func clipGradientNorm<Scalar: RNNScalar>(
     _ groups: [any ParameterContainer<Scalar>], maxNorm: Double, errorIfNonfinite: Bool = false
 ) throws -> Double {
     try requireHyperparameter("maximum gradient norm", maxNorm, "> 0") { $0 > 0 }
-    var sumOfSquares = 0.0
-    for group in groups {
-        group.gradients.withUnsafeBufferPointer { g in
-            for value in g { sumOfSquares += Double(value) * Double(value) }
-        }
-    }
-    let totalNorm = sumOfSquares.squareRoot()
+    let totalNorm = globalGradientNorm(groups)
     if errorIfNonfinite, !totalNorm.isFinite {
         throw RNNKitError(.numerical,
             "the total gradient norm is \(totalNorm); expected a finite value (a gradient holds NaN or infinity)")
     }
+    scaleGradients(groups, maxNorm: maxNorm, totalNorm: totalNorm)
+    return totalNorm
+}
+
+/// `√(Σ_groups Σ_i g_i²)`, the squares summed in Double in a fixed order (four interleaved sums
+/// per group, so that the additions do not wait on one another).
+func globalGradientNorm<Scalar: RNNScalar>(_ groups: [any ParameterContainer<Scalar>]) -> Double {
+    var sumOfSquares = 0.0
+    for group in groups {
+        group.gradients.withUnsafeBufferPointer { g in
+            var sums = (0.0, 0.0, 0.0, 0.0), i = 0
+            while i + 4 <= g.count {
+                let (a, b, c, d) = (Double(g[i]), Double(g[i + 1]), Double(g[i + 2]), Double(g[i + 3]))
+                sums = (sums.0 + a * a, sums.1 + b * b, sums.2 + c * c, sums.3 + d * d)
+                i += 4
+            }
+            while i < g.count {
+                sums.0 += Double(g[i]) * Double(g[i])
+                i += 1
+            }
+            sumOfSquares += (sums.0 + sums.1) + (sums.2 + sums.3)
+        }
+    }
+    return sumOfSquares.squareRoot()
+}
+
+/// Multiplies every gradient by `min(maxNorm / (totalNorm + 1e-6), 1)`, `totalNorm` being
+/// their global norm (``clipGradientNorm(_:maxNorm:errorIfNonfinite:)`` without the norm).
+func scaleGradients<Scalar: RNNScalar>(_ groups: [any ParameterContainer<Scalar>], maxNorm: Double, totalNorm: Double) {
     let clipCoefficient = min(maxNorm / (totalNorm + 1e-6), 1)
     // PyTorch multiplies even when the coefficient is 1; skipping that changes nothing but time.
     // A NaN coefficient (non-finite norm) fails `< 1` in `min`'s comparison, so test it explicitly.
@@ -43,7 +66,6 @@ public func clipGradientNorm<Scalar: RNNScalar>(
             }
         }
     }
-    return totalNorm
 }
 
 /// Clamps every gradient of `groups` into `[-clipValue, clipValue]`,

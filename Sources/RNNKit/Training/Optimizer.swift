@@ -176,17 +176,26 @@ struct OptimizerStateBuffers<Scalar: RNNScalar> {
     }
 }
 
-/// Calls `body(p, gradients, offset)` for every group in order: its parameters `p` `[P_group]`
-/// (updated in place), its gradients, and the offset of its slice in the flat optimizer state.
+/// Calls `body(p, gradients, offset, elements)` for every group in order: its parameters `p`
+/// `[P_group]` (updated in place), its gradients, the offset of its slice in the flat optimizer
+/// state, and the elements of the group to update. A large group's elements are split into
+/// contiguous shares updated at once by several workers (``elementwiseWorkers(count:threads:)``);
+/// an element's update reads and writes only that element, so the result is the same.
 @inline(__always)
 func forEachGroup<Scalar: RNNScalar>(
     _ groups: [any ParameterContainer<Scalar>],
-    _ body: (_ p: UnsafeMutableBufferPointer<Scalar>, _ gradients: [Scalar], _ offset: Int) -> Void
+    _ body: (_ p: UnsafeMutableBufferPointer<Scalar>, _ gradients: UnsafeBufferPointer<Scalar>, _ offset: Int,
+             _ elements: Range<Int>) -> Void
 ) {
     var offset = 0
     for group in groups {
         let gradients = group.gradients                                          // [P_group]
-        group.parameters.withUnsafeMutableBufferPointer { body($0, gradients, offset) }
+        let workers = elementwiseWorkers(count: gradients.count)
+        gradients.withUnsafeBufferPointer { g in
+            group.parameters.withUnsafeMutableBufferPointer { p in
+                runConcurrently(workers) { worker in body(p, g, offset, workerRows(worker, of: workers, count: g.count)) }
+            }
+        }
         offset += gradients.count
     }
 }

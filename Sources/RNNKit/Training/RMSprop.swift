@@ -63,8 +63,8 @@ public final class RMSprop<Scalar: RNNScalar>: Optimizer {
         squareAverage.withUnsafeMutableBufferPointer { sq in
             momentumBuffer.withUnsafeMutableBufferPointer { b in
                 gradientAverage.withUnsafeMutableBufferPointer { ga in
-                    forEachGroup(groups) { p, gradients, offset in
-                        for i in 0..<p.count {
+                    forEachGroup(groups) { p, gradients, offset, elements in
+                        for i in elements {
                             let s = offset + i
                             var g = gradients[i]
                             if weightDecay != 0 { g = g + decay * p[i] }

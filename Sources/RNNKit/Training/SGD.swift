@@ -54,8 +54,8 @@ public final class SGD<Scalar: RNNScalar>: Optimizer {
         let isFirst = useMomentum && !state.has("momentum_buffer")
         var buffer = useMomentum ? state.take("momentum_buffer", count: counts.reduce(0, +)) : []   // [P] or empty
         buffer.withUnsafeMutableBufferPointer { b in
-            forEachGroup(groups) { p, gradients, offset in
-                for i in 0..<p.count {
+            forEachGroup(groups) { p, gradients, offset, elements in
+                for i in elements {
                     var g = gradients[i]
                     if weightDecay != 0 { g = g + decay * p[i] }
                     if useMomentum {

@@ -187,7 +187,7 @@ public final class Trainer {
         step += 1
 
         let clippingStarted = ContinuousClock.now
-        let norm = globalNorm(groups)
+        let norm = globalGradientNorm(groups)
         let learningRate = schedule.learningRate(atStep: optimizer.stepCount)
         var report = TrainingStepReport(
             step: step, loss: result.loss, accuracy: result.accuracy, positions: result.positions, gradientNorm: norm,
@@ -205,7 +205,10 @@ public final class Trainer {
             return report
         }
         consecutiveSkippedSteps = 0
-        if let maxNorm = configuration.gradientClipNorm { try clipGradientNorm(groups, maxNorm: maxNorm) }
+        if let maxNorm = configuration.gradientClipNorm {
+            try requireHyperparameter("maximum gradient norm", maxNorm, "> 0") { $0 > 0 }
+            scaleGradients(groups, maxNorm: maxNorm, totalNorm: norm)
+        }
         if let clipValue = configuration.gradientClipValue { try clipGradientValues(groups, clipValue: clipValue) }
         profile?.add(.clipping, since: clippingStarted)
         optimizer.learningRate = learningRate
@@ -419,15 +422,6 @@ public final class Trainer {
         case .sequence(let m): if m.isTraining != training { m.isTraining = training }
         case .seq2seq(let m): if m.isTraining != training { m.isTraining = training }
         }
-    }
-
-    /// √(Σ g²) over every group, accumulated in Double in a fixed order.
-    func globalNorm(_ groups: [any ParameterContainer<Float>]) -> Double {
-        var sum = 0.0
-        for group in groups {
-            group.gradients.withUnsafeBufferPointer { g in for v in g { sum += Double(v) * Double(v) } }
-        }
-        return sum.squareRoot()
     }
 
     /// Throws unless `data` can train or evaluate `model`: kinds match, sizes and ids are in range.
