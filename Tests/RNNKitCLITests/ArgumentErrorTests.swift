@@ -87,8 +87,9 @@ struct ArgumentErrorTests {
         for option in ["--schedule", "--warmup", "--weight-decay", "--momentum", "--sampling", "--eval-batches"] {
             #expect(help.output.contains(option))
         }
-        #expect(help.output.contains("(default: cosine)") && help.output.contains("(default: min(50, steps/10))"))
-        #expect(help.output.contains("(default: stream)") && help.output.contains("(default: all of the validation data)"))
+        #expect(help.output.contains("(default: constant for text,") && help.output.contains("cosine for CSV)"))
+        #expect(help.output.contains("(default: 0 for text, min(50,") && help.output.contains("steps/10) for CSV)"))
+        #expect(help.output.contains("(default: random)") && help.output.contains("(default: all of the validation data)"))
         let version = runCLI(["--version"])
         #expect(version.status == 0)
         #expect(version.output == cliVersion + "\n")

@@ -82,28 +82,28 @@ struct TrainingOptionsTests {
         #expect(inSteps > 0)
     }
 
-    @Test("a run without the options records what rnnkit has always done")
-    func defaultsAreTheEarlierBehaviour() throws {
+    @Test("a character model without the options records the measured defaults: random windows, a constant rate, no warm-up")
+    func defaultsOfACharacterModel() throws {
         let scratch = ScratchDirectory()   // removed when the test ends
         let (run, output) = try train(["--steps", "30", "--stop-after", "1"], in: scratch)
-        #expect(output.contains("adam lr 0.003, stream sampling, cosine schedule after 3 warm-up steps, 1 thread"))
+        #expect(output.contains("adam lr 0.003, random sampling, constant schedule after 0 warm-up steps, 1 thread"))
         let configuration = try RunDirectory(path: run).readConfiguration(option: "--resume")
         let training = configuration.training
-        #expect(training.schedule == .cosine && training.warmup == 3 && training.weightDecay == 0)
-        #expect(training.momentum == nil && training.sampling == .stream && training.evalBatches == nil)
+        #expect(training.schedule == .constant && training.warmup == 0 && training.weightDecay == 0)
+        #expect(training.momentum == nil && training.sampling == .random && training.evalBatches == nil)
         let text = try String(contentsOfFile: run + "/config.json", encoding: .utf8)
         #expect(!text.contains("eval_batches") && !text.contains("momentum"))
         #expect(trainerConfiguration(configuration) == TrainerConfiguration(
             batchSize: 4, sequenceLength: 16, optimizer: OptimizerConfiguration(kind: .adam, learningRate: 0.003, momentum: 0),
-            schedule: ScheduleConfiguration(kind: .cosine, warmupSteps: 3, totalSteps: 30, minimumLearningRate: 0.003 / 10),
-            gradientClipNorm: 5, seed: 1))
+            schedule: ScheduleConfiguration(kind: .constant, warmupSteps: 0, totalSteps: 30),
+            gradientClipNorm: 5, seed: 1, streamSampling: .randomWindows))
     }
 
     @Test("a run directory whose config.json predates the options resumes with the schedule it was started with")
     func oldConfigurationResumesWithTheOldSchedule() throws {
         let scratch = ScratchDirectory()   // removed when the test ends
         let (run, _) = try train(["--steps", "20", "--eval-every", "2", "--stop-after", "2", "--schedule", "constant", "--warmup", "0",
-                                  "--optimizer", "sgd", "--momentum", "0.3"], in: scratch)
+                                  "--optimizer", "sgd", "--momentum", "0.3", "--sampling", "stream"], in: scratch)
         // config.json as the rnnkit before these options wrote it: none of their keys.
         var configuration = try RunDirectory(path: run).readConfiguration(option: "--resume")
         (configuration.training.schedule, configuration.training.warmup, configuration.training.weightDecay) = (nil, nil, nil)

@@ -53,7 +53,7 @@ struct TrainCommand: ConsoleCommand {
     var epochs: Int?
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Learning rate, 0 < lr ≤ 10. (default: 0.003 for Adam/AdamW/RMSprop, 0.1 for SGD)", valueName: "rate"))
     var lr: Double?
-    @Option(name: .long, help: "Learning-rate schedule after the warm-up: constant (--lr throughout), cosine (down to lr/10 at the last step) or step (lr, lr/10, lr/100 over three equal parts of the steps). (default: \(Defaults.schedule.rawValue))")
+    @Option(name: .long, help: "Learning-rate schedule after the warm-up: constant (--lr throughout), cosine (down to lr/10 at the last step) or step (lr, lr/10, lr/100 over three equal parts of the steps). (default: \(Defaults.textSchedule.rawValue) for text, \(Defaults.seriesSchedule.rawValue) for CSV)")
     var schedule: ScheduleChoice?
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Steps of linear warm-up from 0 to --lr, 0 ≤ n < the number of steps. (default: \(Defaults.warmupDescription))", valueName: "n"))
     var warmup: Int?
