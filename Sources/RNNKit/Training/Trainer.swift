@@ -221,8 +221,10 @@ public final class Trainer {
     }
 
     /// Mean loss and accuracy of the model over `data`, in inference mode (no dropout), in a fixed
-    /// order. A stream is read as ``TrainerConfiguration/batchSize`` strips with the state carried,
-    /// whatever ``TrainerConfiguration/streamSampling`` is.
+    /// order. A stream is read as ``TrainerConfiguration/batchSize`` strips side by side in windows
+    /// of ``TrainerConfiguration/sequenceLength`` with the state carried, whatever
+    /// ``TrainerConfiguration/streamSampling`` is; every token after the first is predicted once
+    /// (the last strip goes on over the tokens that do not divide evenly).
     /// - Parameter maximumBatches: evaluate at most this many minibatches, the first ones: for a
     ///   stream, the first windows of every strip; otherwise the first groups of
     ///   ``TrainerConfiguration/batchSize`` examples in order. `nil` (default) evaluates all of `data`.
@@ -238,14 +240,10 @@ public final class Trainer {
         var totalLoss = 0.0, positions = 0, correct = 0, isClassification = true
         switch data {
         case .stream(let tokens):
-            let windows = StreamWindows(tokenCount: tokens.count, configuration: configuration)
-            var state: RecurrentState<Float>?
-            for window in 0..<min(windows.windowsPerEpoch, limit) {
-                let r = try lossAndGradients(batch: windows.starts(window: window), data: data, computeGradient: false,
-                                             streamState: state, evaluation: true)
-                state = r.finalState
-                totalLoss += r.loss * Double(r.positions); positions += r.positions; correct += r.correct
-            }
+            guard case .sequence(let m) = model else { break }   // `check` refused other models
+            let r = try streamLoss(m, tokens: tokens, windowLength: configuration.sequenceLength,
+                                   strips: configuration.batchSize, maximumWindows: maximumBatches)
+            (totalLoss, positions, correct) = (r.loss * Double(r.count), r.count, r.correct)
         case .sequences, .pairs:
             let B = configuration.batchSize
             for first in stride(from: 0, to: data.count, by: B).prefix(limit) {
@@ -328,8 +326,7 @@ public final class Trainer {
 
     /// Forward, loss and (optionally) backward of one minibatch: example indices, or for a stream
     /// the `B` window starts (each window's inputs `s ..< s + T`, its targets one token later).
-    func lossAndGradients(batch: [Int], data: TrainingData, computeGradient: Bool,
-                          streamState: RecurrentState<Float>? = nil, evaluation: Bool = false) throws -> BatchResult {
+    func lossAndGradients(batch: [Int], data: TrainingData, computeGradient: Bool) throws -> BatchResult {
         switch (model, data) {
         case (.seq2seq(let m), .pairs(let pairs)):
             let selected = batch.map { pairs[$0] }
@@ -349,8 +346,7 @@ public final class Trainer {
                 }
                 return (inputs, targets)
             }
-            let initial = evaluation ? streamState : carriedState
-            let out = try m.forward(.tokens(inputs), steps: T, batch: B, initialState: initial)
+            let out = try m.forward(.tokens(inputs), steps: T, batch: B, initialState: carriedState)
             let r = try profiled(profile, .loss) {
                 try sequenceSoftmaxCrossEntropy(logits: out.outputs, targets: targets, steps: T, batch: B,
                                                 classCount: m.configuration.outputSize, computeGradient: computeGradient)

@@ -36,69 +36,6 @@ struct TrainedModel {
     }
 }
 
-/// Cross-entropy of predicting each next character of `ids` (inference mode: no dropout), read as
-/// char-rnn reads a held-out stream: `strips` consecutive strips side by side in one batch (fewer
-/// when the text is short), each in windows of `windowLength` with its state carried from window
-/// to window, so every step multiplies the weights once for all strips. The last strip goes on
-/// over the few characters that do not divide evenly. Every character after the first is predicted
-/// once; the result does not depend on the thread count.
-/// - Parameter maximumWindows: read only the first this many windows of each strip: the first
-///   `maximumWindows · windowLength` predictions of every strip, spread over the text at the strip
-///   starts, and no tail. `nil` (default), or a bound that reaches the end of the strips, reads all.
-/// - Returns: mean loss in nats, correct top-1 predictions, and predictions counted (`ids.count − 1`,
-///   or `maximumWindows · B · windowLength` when the bound cuts the strips).
-func characterLoss(_ model: SequenceModel, ids: [Int], windowLength: Int, strips: Int, maximumWindows: Int? = nil)
-    throws -> (loss: Double, correct: Int, count: Int) {
-    let wasTraining = model.isTraining
-    model.isTraining = false
-    defer { model.isTraining = wasTraining }
-    let predictions = ids.count - 1
-    let B = max(1, min(strips, predictions)), stripLength = predictions / B   // B·stripLength ≤ predictions
-    var total = 0.0, correct = 0, count = 0
-    /// Predicts positions `first[b] + 1 … first[b] + length` of every row `b` from the state, in windows.
-    func run(from first: [Int], length: Int, state: RecurrentState<Float>?) throws -> RecurrentState<Float>? {
-        var state = state
-        let rows = first.count
-        for start in stride(from: 0, to: length, by: windowLength) {
-            let T = min(windowLength, length - start)
-            var inputs = [Int](repeating: 0, count: T * rows), targets = inputs          // [T, B]
-            for b in 0..<rows {
-                for t in 0..<T {
-                    inputs[t * rows + b] = ids[first[b] + start + t]
-                    targets[t * rows + b] = ids[first[b] + start + t + 1]
-                }
-            }
-            let output = try model.forward(.tokens(inputs), steps: T, batch: rows, initialState: state)
-            let result = try sequenceSoftmaxCrossEntropy(
-                logits: output.outputs, targets: targets, steps: T, batch: rows,
-                classCount: model.configuration.outputSize, computeGradient: false)
-            total += result.totalLoss
-            correct += result.correctPredictions
-            count += result.countedPositions
-            state = output.finalState
-        }
-        return state
-    }
-    let length = maximumWindows.map { min(stripLength, $0 * windowLength) } ?? stripLength
-    let final = try run(from: (0..<B).map { $0 * stripLength }, length: length, state: nil)
-    let tail = length == stripLength ? predictions - B * stripLength : 0
-    if tail > 0 {
-        // The last strip's state, row B − 1 of every layer, carries on into the tail.
-        let H = model.configuration.hiddenSize, layers = final.map { $0.hidden.count / (B * H) } ?? 0
-        func lastRow(_ values: [Float]) -> [Float] {                                  // (L, 1, H) of (L, B, H)
-            var row: [Float] = []
-            for k in 0..<layers {
-                let first = (k * B + B - 1) * H
-                row += values[first..<first + H]
-            }
-            return row
-        }
-        let carried = final.map { RecurrentState(batch: 1, hidden: lastRow($0.hidden), cell: $0.cell.map(lastRow)) }
-        _ = try run(from: [B * stripLength], length: tail, state: carried)
-    }
-    return (count > 0 ? total / Double(count) : .nan, correct, count)
-}
-
 /// The figures `rnnkit eval` prints.
 struct EvaluationResult {
     /// Characters predicted.
@@ -124,7 +61,7 @@ func evaluateCharacterModel(_ model: SequenceModel, text: String, source: String
     guard ids.count >= 2 else {
         throw CLIError("text file '\(source)' has \(ids.count) character; expected at least 2 (one to read, one to predict)")
     }
-    let result = try characterLoss(model, ids: ids, windowLength: windowLength, strips: strips)
+    let result = try streamLoss(model, tokens: ids, windowLength: windowLength, strips: strips)
     return EvaluationResult(count: result.count, loss: result.loss, accuracy: Double(result.correct) / Double(result.count))
 }
 
