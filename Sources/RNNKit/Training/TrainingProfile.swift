@@ -33,14 +33,14 @@ package final class TrainingProfile {
     }
 
     /// Seconds per phase so far.
-    package private(set) var seconds: [Phase: Double] = [:]
+    package private(set) var secondsByPhase: [Phase: Double] = [:]
 
     package init() {}
 
     /// Adds the time since `start` to `phase`.
     @inline(__always)
     package func add(_ phase: Phase, since start: ContinuousClock.Instant) {
-        seconds[phase, default: 0] += RNNKit.seconds(start.duration(to: .now))
+        secondsByPhase[phase, default: 0] += seconds(start.duration(to: .now))
     }
 
     /// Runs `body`, adding its wall time to `phase`.

@@ -242,7 +242,7 @@ enum TrainingRun {
         switch data {
         case .characters(let characters):
             return try streamLoss(model, tokens: characters.validation, windowLength: configuration.training.seqLen,
-                                     strips: configuration.training.batch, maximumWindows: bound).loss
+                                  strips: configuration.training.batch, maximumWindows: bound).loss
         case .series:
             return try trainer.validate(maximumBatches: bound)?.loss ?? .nan
         }
@@ -368,11 +368,11 @@ func profileLines(_ profile: TrainingProfile, stepSeconds: Double, loopSeconds: 
             + String(format: "%9.3f s %6.1f%%", value, loopSeconds > 0 ? 100 * value / loopSeconds : 0)
     }
     var lines = [String(format: "profile: %.3f s of training loop, %.3f s of it in steps", loopSeconds, stepSeconds)]
-    let timedInSteps = stepPhases.reduce(0) { $0 + (profile.seconds[$1] ?? 0) }
-    lines += stepPhases.map { line($0.rawValue, profile.seconds[$0] ?? 0) }
+    let timedInSteps = stepPhases.reduce(0) { $0 + (profile.secondsByPhase[$1] ?? 0) }
+    lines += stepPhases.map { line($0.rawValue, profile.secondsByPhase[$0] ?? 0) }
     lines.append(line("rest of the steps", max(0, stepSeconds - timedInSteps)))
-    lines += betweenSteps.map { line($0.rawValue, profile.seconds[$0] ?? 0) }
-    let timedBetween = betweenSteps.reduce(0) { $0 + (profile.seconds[$1] ?? 0) }
+    lines += betweenSteps.map { line($0.rawValue, profile.secondsByPhase[$0] ?? 0) }
+    let timedBetween = betweenSteps.reduce(0) { $0 + (profile.secondsByPhase[$1] ?? 0) }
     lines.append(line("rest between steps", max(0, loopSeconds - stepSeconds - timedBetween)))
     return lines
 }
