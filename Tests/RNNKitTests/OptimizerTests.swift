@@ -4,7 +4,7 @@
 
 import Foundation
 import Testing
-import RNNKit
+@testable import RNNKit
 
 // MARK: Fixture reading and comparison (shared by the training test files)
 
@@ -142,6 +142,37 @@ struct OptimizerTests {
             try optimizer.step(parameters: &parameters, gradients: gradient.map(Float.init))
         }
         TrainingChecks.expectClose(parameters, try fixture.values("\(name).step5"), relative: 2e-5, "\(name) Float step 5")
+    }
+
+    /// A group large enough to be split across workers (``elementwiseWorkers(count:threads:)``):
+    /// the fixture's 7 parameters tiled, plus 3 so that the shares are uneven. Every tile must take
+    /// the fixture's path, at one thread and at two, bit for bit the same.
+    @Test("a group split across workers updates every element as one unsplit group does", arguments: optimizerConfigurations)
+    func splitGroupsUpdateEveryElement(name: String) throws {
+        let tiles = 2 * minimumElementsPerWorker / initial.count + 1
+        let start: [Float] = Array(repeating: initial.map(Float.init), count: tiles).flatMap { $0 } + [0.5, -0.25, 1]
+        #expect(elementwiseWorkers(count: start.count, threads: 2) == 2)
+        var results: [[Float]] = []
+        for threads in [1, 2] {
+            try withThreads(threads) {
+                let optimizer = try makeOptimizer(name, Float.self)
+                var parameters = start
+                for gradient in gradients {
+                    let tiled: [Float] = Array(repeating: gradient.map(Float.init), count: tiles).flatMap { $0 } + [0.1, 0.2, -0.3]
+                    try optimizer.step(parameters: &parameters, gradients: tiled)
+                }
+                results.append(parameters)
+            }
+        }
+        // A count, not `results[0] == results[1]`: a failing array comparison would be diffed element by element.
+        let differing = zip(results[0], results[1]).filter { $0 != $1 }.count
+        #expect(differing == 0, "\(name): with two workers \(differing) of \(start.count) parameters differ from one worker's")
+        let expected = try fixture.values("\(name).step5")
+        for tile in [0, tiles / 2, tiles - 1] {
+            let first = tile * initial.count
+            TrainingChecks.expectClose(Array(results[1][first..<first + initial.count]), expected, relative: 2e-5,
+                                       "\(name) tile \(tile) of \(tiles)")
+        }
     }
 
     @Test("resuming from exported state continues exactly like an uninterrupted run", arguments: optimizerConfigurations)
