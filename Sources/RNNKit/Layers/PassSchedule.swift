@@ -107,8 +107,8 @@ let minimumColumnSplitWork = 1 << 19
 /// Hidden units of the smallest share of a column-split time loop.
 let minimumColumnsPerWorker = 32
 
-/// Scalars of the smallest share of an element-wise update: a worker's start costs a few
-/// microseconds, its share then takes tens.
+/// Scalars of the smallest share of an element-wise update, set by estimate (a worker's start
+/// costs microseconds, a share of this size tens of them), not tuned (docs/performance.md).
 let minimumElementsPerWorker = 1 << 16
 
 /// Workers for an element-wise pass over `count` scalars (policy point 5).
