@@ -5,6 +5,8 @@
 //   rnn.weight_ih_l{k}, rnn.weight_hh_l{k}, rnn.bias_ih_l{k}, rnn.bias_hh_l{k}   for k in 0..<L
 //     (and the same with `_reverse` after each layer's own, for a bidirectional model)
 //   head.weight [O, D·H], head.bias [O]                   models with a head
+//   condition.weight [K, N]                               models conditioned on a class (N = S·L·D·H,
+//   condition.weight [N, F], condition.bias [N]           or on F features; see InitialStateConditioning)
 // so `{k[4:]: v for k, v in sd.items() if k.startswith("rnn.")}` loads into
 // `torch.nn.LSTM(num_layers=L, bidirectional=D == 2)`.
 // A Seq2SeqModel prefixes its halves with `encoder.` and `decoder.`.
@@ -131,10 +133,20 @@ extension SequenceModelConfiguration {
                 p + "output_size": String(outputSize), p + "seed": String(seed)]
             .merging(initialization.metadata(prefix: p)) { a, _ in a }
             .merging(bidirectional ? [p + "bidirectional": "true"] : [:]) { a, _ in a }
+            .merging(conditioningMetadata(prefix: p)) { a, _ in a }
     }
 
-    /// Reads ``fileMetadata``. `model.bidirectional` is optional (files of unidirectional models
-    /// written before it existed do not have it).
+    /// `model.conditioning` (`classes` or `features`) and `model.condition_size`; nothing unconditioned.
+    private func conditioningMetadata(prefix p: String) -> [String: String] {
+        switch conditioning {
+        case .none: [:]
+        case .classes(let count): [p + "conditioning": "classes", p + "condition_size": String(count)]
+        case .features(let size): [p + "conditioning": "features", p + "condition_size": String(size)]
+        }
+    }
+
+    /// Reads ``fileMetadata``. `model.bidirectional` and `model.conditioning` are optional (files
+    /// written before they existed have neither: unidirectional and unconditioned).
     /// - Throws: ``RNNKitError`` `.invalidFile` for a missing or malformed key or an invalid configuration.
     public init(fileMetadata metadata: [String: String], source: String = "model file") throws {
         let r = MetadataReader(metadata: metadata, source: source), p = "model."
@@ -145,6 +157,13 @@ extension SequenceModelConfiguration {
                   head: try r.enumeration(p + "head", SequenceHeadKind.self), outputSize: try r.int(p + "output_size"),
                   initialization: try RecurrentInitialization(r, prefix: p), seed: try r.uint64(p + "seed"))
         bidirectional = metadata[p + "bidirectional"] == nil ? false : try r.bool(p + "bidirectional")
+        switch metadata[p + "conditioning"] {
+        case nil: conditioning = .none
+        case "classes": conditioning = .classes(count: try r.int(p + "condition_size"))
+        case "features": conditioning = .features(size: try r.int(p + "condition_size"))
+        case let other?:
+            throw RNNKitError(.invalidFile, "\(source): metadata 'model.conditioning' is \"\(other)\"; expected classes or features")
+        }
         do { try validate() } catch let error as RNNKitError {
             throw RNNKitError(.invalidFile, "\(source): the model configuration in the metadata is invalid: \(error.message)")
         }
@@ -204,6 +223,15 @@ extension SequenceModel {
             tensors.append(NamedTensor(name: prefix + "head.weight", shape: [head.outputSize, head.inputSize], values: head.weight))
             if let bias = head.bias { tensors.append(NamedTensor(name: prefix + "head.bias", shape: [head.outputSize], values: bias)) }
         }
+        if let conditioning {
+            var offset = 0
+            for (name, shape) in zip(conditioning.parameterNames, conditioning.parameterShapes) {
+                let count = shape.reduce(1, *)
+                tensors.append(NamedTensor(name: prefix + "condition." + name, shape: shape,
+                                           values: Array(conditioning.parameters[offset..<offset + count])))
+                offset += count
+            }
+        }
         return tensors
     }
 
@@ -234,6 +262,9 @@ extension SequenceModel {
             network.parameters.replaceSubrange(entry.offset..<entry.offset + entry.count, with: values[prefix + "rnn." + entry.name]!)
         }
         if let head { head.parameters = values[prefix + "head.weight"]! + (values[prefix + "head.bias"] ?? []) }
+        if let conditioning {
+            conditioning.parameters = conditioning.parameterNames.flatMap { values[prefix + "condition." + $0]! }
+        }
     }
 
     /// `"sequence"`.
@@ -362,7 +393,14 @@ extension SequenceModelConfiguration {
         let what = "model file: the model"
         let embedding = input == .tokens ? try checkedProduct(vocabularySize, embeddingSize, what: "model file: embedding") : 0
         let head = head == .none ? 0 : try checkedProduct(outputSize, stackConfiguration.outputSize, what: "model file: head")
-        return try checkedSum(try stackConfiguration.parameterCount(), embedding, head, what: what)
+        let stateValues = try checkedProduct(cell.hasCellState ? 2 : 1, numLayers, stackConfiguration.directionCount, hiddenSize,
+                                             what: "model file: conditioning")
+        let condition = switch conditioning {
+        case .none: 0
+        case .classes(let count): try checkedProduct(count, stateValues, what: "model file: conditioning")
+        case .features(let size): try checkedProduct(size, stateValues, what: "model file: conditioning")
+        }
+        return try checkedSum(try stackConfiguration.parameterCount(), embedding, head, condition, what: what)
     }
 }
 

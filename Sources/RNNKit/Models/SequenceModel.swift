@@ -4,6 +4,8 @@
 //   D directions   O head outputs
 //
 // Forward (time-major throughout):
+//   h0, c0 (L·D, B, H)        = conditioning(class ids or features) when the model is conditioned
+//                               (InitialStateConditioning), else the caller's state or zeros
 //   x (T, B, E|I)             = embedding(ids) or the features; when V ≤ T·B/2 the ids go to the
 //                               network instead, whose first layer looks its input projections up
 //                               by token (TokenProjection in DirectionPass.swift)
@@ -12,8 +14,11 @@
 //   last step:   out (B, O)   = dropout(h_top) · Wᵀ + b,  h_top (B, D·H) = the top layer's h_n, its
 //                               directions side by side (forward's state after each sequence's last
 //                               valid step, then the reverse direction's state after step 0)
+//   mean / max pool: out (B, O) = dropout(pool(y)) · Wᵀ + b, pool over each sequence's valid steps
+//                               (SequencePooling)
 //   no head:     out (T, B, D·H) = dropout(y)
-// Backward: the same lines in reverse; a last-step head's gradient enters the network as ∂h_n.
+// Backward: the same lines in reverse; a last-step head's gradient enters the network as ∂h_n, a
+// pooling head's as ∂y at the valid steps, and ∂h0, ∂c0 go on into the conditioning.
 
 /// The inputs of one batch: token ids or feature vectors, time-major.
 public enum SequenceInputs: Sendable {
@@ -25,7 +30,7 @@ public enum SequenceInputs: Sendable {
 
 /// The result of ``SequenceModel/forward(_:steps:batch:lengths:initialState:)``.
 public struct SequenceModelOutput: Sendable {
-    /// `[T, B, O]` (every-step head), `[B, O]` (last-step head) or `[T, B, D·H]` (no head).
+    /// `[T, B, O]` (every-step head), `[B, O]` (last-step and pooling heads) or `[T, B, D·H]` (no head).
     public var outputs: [Float]
     /// The state after each sequence's last valid step, `[L·D, B, H]`.
     public var finalState: RecurrentState<Float>
@@ -39,7 +44,7 @@ public struct SequenceModelOutput: Sendable {
 /// Training: set ``isTraining`` (default `true`), call ``forward(_:steps:batch:lengths:initialState:)``,
 /// a loss, ``backward(outputGradient:finalStateGradient:)``, then an ``Optimizer`` on ``parameterGroups``.
 /// Inference: ``makeState(batch:)`` and ``step(tokens:state:)`` / ``step(features:state:)`` (unidirectional
-/// models), or ``sample(prime:length:temperature:seed:)``. Not thread-safe.
+/// models), or ``sample(prime:length:temperature:seed:condition:)``. Not thread-safe.
 public final class SequenceModel {
     /// The architecture.
     public let configuration: SequenceModelConfiguration
@@ -52,6 +57,8 @@ public final class SequenceModel {
     public let outputDropout: Dropout<Float>
     /// The head, `[O, D·H]`; `nil` when ``SequenceModelConfiguration/head`` is `.none`.
     public let head: Linear<Float>?
+    /// The map from a condition to the initial state; `nil` unless ``SequenceModelConfiguration/conditioning`` is set.
+    public let conditioning: InitialStateConditioning<Float>?
     /// The characters of a character-level model, saved with it; `nil` otherwise.
     public var vocabulary: CharacterVocabulary?
 
@@ -82,6 +89,9 @@ public final class SequenceModel {
     /// Whether the saved forward looked its input projections up by token.
     private var savedLookup = false
     private var savedHeadInput: [Float] = []         // (T·B, D·H) or (B, D·H)
+    private var savedLengths: [Int]?                  // [B]
+    private var savedArgmax: [Int] = []               // (B, D·H) max pooling's steps
+    private var savedConditioned = false
     private var savedShape: (steps: Int, batch: Int)?
 
     /// Creates the model with its initial weights: each part is drawn from its own stream derived
@@ -102,14 +112,26 @@ public final class SequenceModel {
         outputDropout = try Dropout<Float>(probability: c.dropout, seed: derivedSeed(c.seed, 200 + UInt64(L - 1)))
         head = c.head == .none ? nil
             : try Linear<Float>(inputSize: c.stackConfiguration.outputSize, outputSize: c.outputSize, seed: derivedSeed(c.seed, 3))
+        let stateRows = L * c.stackConfiguration.directionCount
+        switch c.conditioning {
+        case .none:
+            conditioning = nil
+        case .classes(let count):
+            conditioning = try InitialStateConditioning(classCount: count, stateRows: stateRows, hiddenSize: c.hiddenSize,
+                                                        setsCellState: c.cell.hasCellState, seed: derivedSeed(c.seed, 4))
+        case .features(let size):
+            conditioning = try InitialStateConditioning(featureSize: size, stateRows: stateRows, hiddenSize: c.hiddenSize,
+                                                        setsCellState: c.cell.hasCellState, seed: derivedSeed(c.seed, 4))
+        }
     }
 
-    /// The trainable parts in a fixed order (embedding, recurrent stack, head), for optimizers and clipping.
+    /// The trainable parts in a fixed order (embedding, recurrent stack, head, conditioning), for optimizers and clipping.
     public var parameterGroups: [any ParameterContainer<Float>] {
         var groups: [any ParameterContainer<Float>] = []
         if let embedding { groups.append(embedding) }
         groups.append(network)
         if let head { groups.append(head) }
+        if let conditioning { groups.append(conditioning) }
         return groups
     }
 
@@ -135,7 +157,25 @@ public final class SequenceModel {
     /// A zero state for streaming `batch` rows (default 1).
     /// - Throws: ``RNNKitError`` for a bidirectional model (it cannot stream) or `batch < 1`.
     public func makeState(batch: Int = 1) throws -> RecurrentState<Float> {
-        try network.makeState(batch: batch)
+        guard conditioning == nil else {
+            throw RNNKitError(.invalidArgument, "this model is conditioned; make its state with makeState(condition:)")
+        }
+        return try network.makeState(batch: batch)
+    }
+
+    /// The initial state a conditioned model streams from: one row per condition.
+    /// - Parameter condition: `[B]` class ids or `[B, F]` features.
+    /// - Throws: ``RNNKitError`` for an unconditioned or bidirectional model, or a condition that does not fit.
+    public func makeState(condition: SequenceCondition) throws -> RecurrentState<Float> {
+        guard let conditioning else {
+            throw RNNKitError(.invalidArgument, "this model is not conditioned; make its state with makeState(batch:)")
+        }
+        _ = try network.makeState(batch: 1)   // refuses a bidirectional model
+        let rows = condition.rows(featureSize: conditioning.featureSize)
+        guard rows >= 1 else { throw RNNKitError(.invalidArgument, "expected at least one condition, got none") }
+        let state = try conditioning.forward(condition, batch: rows)
+        conditioning.discardSavedInput()
+        return state
     }
 
     private func validate(_ state: RecurrentState<Float>, batch: Int, _ what: String) throws {
@@ -158,16 +198,32 @@ public final class SequenceModel {
     ///   - initialState: the state `[L·D, B, H]` before step 0 (for example carried from the previous
     ///     window), or `nil` for zeros. No gradient flows into it unless you pass
     ///     ``backward(outputGradient:finalStateGradient:)``'s result on.
+    ///   - condition: `[B]` class ids or `[B, F]` features; required by a conditioned model (which
+    ///     takes no `initialState`: the condition sets it), refused by any other.
     /// - Returns: outputs and the state after each sequence's last valid step.
     /// - Throws: ``RNNKitError`` for an input of the wrong kind or size, an id or length out of range.
     public func forward(_ inputs: SequenceInputs, steps: Int, batch: Int, lengths: [Int]? = nil,
-                        initialState: RecurrentState<Float>? = nil) throws -> SequenceModelOutput {
+                        initialState: RecurrentState<Float>? = nil, condition: SequenceCondition? = nil) throws -> SequenceModelOutput {
         let c = configuration
         guard steps >= 1, batch >= 1 else {
             throw RNNKitError(.invalidArgument, "T and B must be at least 1, got T = \(steps), B = \(batch)")
         }
         if let initialState { try validate(initialState, batch: batch, "the initial state") }
         savedShape = nil
+        var initialState = initialState
+        switch (conditioning, condition) {
+        case (nil, nil): savedConditioned = false
+        case (let conditioning?, let condition?):
+            guard initialState == nil else {
+                throw RNNKitError(.invalidArgument, "a conditioned model takes a condition or an initial state, not both")
+            }
+            initialState = try conditioning.forward(condition, batch: batch)
+            savedConditioned = isTraining
+        case (nil, _?):
+            throw RNNKitError(.invalidArgument, "this model is not conditioned; pass no condition")
+        case (_?, nil):
+            throw RNNKitError(.invalidArgument, "this model is conditioned (\(c.conditioning)); pass a condition per sequence")
+        }
         let x: [Float]   // (T, B, E|I)
         switch (inputs, c.input) {
         case (.tokens(let ids), .tokens):
@@ -214,6 +270,19 @@ public final class SequenceModel {
             outputDropout.forward(inPlace: &top)
             outputs = try head!.forward(top, rows: batch)
             savedHeadInput = isTraining ? top : []
+        case .meanPool, .maxPool:
+            let F = c.stackConfiguration.outputSize
+            var pooled: [Float]                                                        // (B, D·H)
+            if c.head == .meanPool {
+                pooled = SequencePooling.meanForward(recurrent.output, steps: steps, batch: batch, features: F, lengths: lengths)
+            } else {
+                (pooled, savedArgmax) = SequencePooling.maxForward(recurrent.output, steps: steps, batch: batch, features: F,
+                                                                   lengths: lengths)
+            }
+            outputDropout.forward(inPlace: &pooled)
+            outputs = try head!.forward(pooled, rows: batch)
+            savedHeadInput = isTraining ? pooled : []
+            savedLengths = lengths
         case .none:
             outputs = recurrent.output
             outputDropout.forward(inPlace: &outputs)
@@ -285,6 +354,12 @@ public final class SequenceModel {
             }
             finalHiddenGradient = dhN
             dY = [Float](repeating: 0, count: steps * batch * D * H)
+        case .meanPool, .maxPool:
+            var dPooled = try head!.backward(outputGradient: outputGradient, input: savedHeadInput, rows: batch)   // (B, D·H)
+            try outputDropout.backward(inPlace: &dPooled)
+            dY = c.head == .meanPool
+                ? SequencePooling.meanBackward(dPooled, steps: steps, batch: batch, features: D * H, lengths: savedLengths)
+                : SequencePooling.maxBackward(dPooled, argmax: savedArgmax, steps: steps, batch: batch, features: D * H)
         case .none:
             guard outputGradient.count == steps * batch * D * H else {
                 throw RNNKitError(.shapeMismatch,
@@ -314,7 +389,9 @@ public final class SequenceModel {
                 dX = []
             }
         }
-        return (RecurrentState(batch: batch, hidden: g.initialHidden, cell: g.initialCell), dX)
+        let initialStateGradient = RecurrentState(batch: batch, hidden: g.initialHidden, cell: g.initialCell)
+        if savedConditioned { try conditioning!.backward(stateGradient: initialStateGradient) }
+        return (initialStateGradient, dX)
     }
 
     // MARK: Streaming
@@ -359,9 +436,13 @@ public final class SequenceModel {
     ///   - prime: ids fed first (may be empty: generation then starts from token 0).
     ///   - length: tokens to generate (≥ 0).
     ///   - temperature: ≥ 0 (1 samples the model's distribution; lower is more conservative).
+    ///   - condition: for a conditioned model, the one class id (`.classes([k])`) or feature vector
+    ///     (`.features(v)`, `[F]`) that sets the initial state; `nil` (default) for any other model.
     /// - Returns: the `length` generated ids (without the prime).
-    /// - Throws: ``RNNKitError`` unless this is a token model with an every-step head over the vocabulary.
-    public func sample(prime: [Int], length: Int, temperature: Double = 1, seed: UInt64 = 0) throws -> [Int] {
+    /// - Throws: ``RNNKitError`` unless this is a token model with an every-step head over the vocabulary,
+    ///   or for a condition that is missing, superfluous, not one row or out of range.
+    public func sample(prime: [Int], length: Int, temperature: Double = 1, seed: UInt64 = 0,
+                       condition: SequenceCondition? = nil) throws -> [Int] {
         let c = configuration
         guard c.input == .tokens, c.head == .everyStep, c.outputSize == c.vocabularySize else {
             throw RNNKitError(.invalidArgument,
@@ -370,7 +451,15 @@ public final class SequenceModel {
         guard length >= 0, temperature >= 0, temperature.isFinite else {
             throw RNNKitError(.invalidArgument, "expected length ≥ 0 and a finite temperature ≥ 0, got \(length) and \(temperature)")
         }
-        var state = try makeState()
+        var state: RecurrentState<Float>
+        if let condition {
+            guard condition.rows(featureSize: conditioning?.featureSize ?? 0) == 1 || conditioning == nil else {
+                throw RNNKitError(.invalidArgument, "sampling generates one sequence; expected the condition of one sequence")
+            }
+            state = try makeState(condition: condition)
+        } else {
+            state = try makeState()
+        }
         var generator = SeededGenerator(seed: seed)
         var logits = try step(tokens: [prime.first ?? 0], state: &state)
         for id in prime.dropFirst() { logits = try step(tokens: [id], state: &state) }

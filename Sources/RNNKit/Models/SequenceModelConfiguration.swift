@@ -16,8 +16,25 @@ public enum SequenceHeadKind: String, Codable, Sendable, Equatable {
     case everyStep = "every_step"
     /// On the hidden state after each sequence's last valid step: outputs `[B, O]` (classification, forecasting).
     case lastStep = "last_step"
+    /// On the mean of the top layer's outputs over each sequence's valid steps: outputs `[B, O]`.
+    case meanPool = "mean_pool"
+    /// On the largest value of each of the top layer's outputs over each sequence's valid steps: outputs `[B, O]`.
+    case maxPool = "max_pool"
     /// No head: the outputs are the top layer's hidden states `[T, B, H]` (an encoder).
     case none
+
+    /// Whether the head reads one vector per sequence (outputs `[B, O]`) rather than one per step.
+    public var isPerSequence: Bool { self == .lastStep || self == .meanPool || self == .maxPool }
+}
+
+/// What sets a ``SequenceModel``'s initial state (see ``InitialStateConditioning``).
+public enum SequenceConditioning: Codable, Sendable, Equatable {
+    /// Nothing: the initial state is zero or passed by the caller.
+    case none
+    /// A class id in `0..<count` per sequence, through a learned table.
+    case classes(count: Int)
+    /// A vector of `size` features per sequence, through a learned linear map.
+    case features(size: Int)
 }
 
 /// How the recurrent weights are initialised. The default reproduces PyTorch's `nn.LSTM` initialisation
@@ -87,29 +104,32 @@ public struct SequenceModelConfiguration: Codable, Sendable, Equatable {
     public var initialization: RecurrentInitialization
     /// Seed of every initial weight and of the dropout streams.
     public var seed: UInt64
+    /// What sets the initial state of every layer (default ``SequenceConditioning/none``).
+    public var conditioning: SequenceConditioning = .none
 
     /// A model reading token ids (a character language model: `outputSize = vocabularySize`, `head: .everyStep`).
     public static func tokens(
         vocabularySize: Int, embeddingSize: Int, cell: CellKind = .lstm, hiddenSize: Int, numLayers: Int = 1,
         bidirectional: Bool = false, dropout: Double = 0, head: SequenceHeadKind = .everyStep, outputSize: Int? = nil,
-        initialization: RecurrentInitialization = .pytorchDefault, seed: UInt64 = 0
+        initialization: RecurrentInitialization = .pytorchDefault, seed: UInt64 = 0, conditioning: SequenceConditioning = .none
     ) -> SequenceModelConfiguration {
         SequenceModelConfiguration(
             input: .tokens, vocabularySize: vocabularySize, embeddingSize: embeddingSize, featureSize: 0,
             cell: cell, hiddenSize: hiddenSize, numLayers: numLayers, bidirectional: bidirectional, dropout: dropout, head: head,
-            outputSize: head == .none ? 0 : (outputSize ?? vocabularySize), initialization: initialization, seed: seed)
+            outputSize: head == .none ? 0 : (outputSize ?? vocabularySize), initialization: initialization, seed: seed,
+            conditioning: conditioning)
     }
 
     /// A model reading feature vectors of `featureSize` values per step.
     public static func features(
         featureSize: Int, cell: CellKind = .lstm, hiddenSize: Int, numLayers: Int = 1, bidirectional: Bool = false,
         dropout: Double = 0, head: SequenceHeadKind = .lastStep, outputSize: Int,
-        initialization: RecurrentInitialization = .pytorchDefault, seed: UInt64 = 0
+        initialization: RecurrentInitialization = .pytorchDefault, seed: UInt64 = 0, conditioning: SequenceConditioning = .none
     ) -> SequenceModelConfiguration {
         SequenceModelConfiguration(
             input: .features, vocabularySize: 0, embeddingSize: 0, featureSize: featureSize,
             cell: cell, hiddenSize: hiddenSize, numLayers: numLayers, bidirectional: bidirectional, dropout: dropout, head: head,
-            outputSize: head == .none ? 0 : outputSize, initialization: initialization, seed: seed)
+            outputSize: head == .none ? 0 : outputSize, initialization: initialization, seed: seed, conditioning: conditioning)
     }
 
     /// Features entering the first recurrent layer: `E` or `I`.
@@ -146,6 +166,14 @@ public struct SequenceModelConfiguration: Codable, Sendable, Equatable {
         }
         if let bias = initialization.forgetGateBias, !bias.isFinite {
             throw RNNKitError(.invalidArgument, "forget-gate bias must be finite, got \(bias)")
+        }
+        switch conditioning {
+        case .none: break
+        case .classes(let count) where count < 1:
+            throw RNNKitError(.invalidArgument, "a model conditioned on a class needs at least 1 class, got \(count)")
+        case .features(let size) where size < 1:
+            throw RNNKitError(.invalidArgument, "a model conditioned on features needs at least 1 feature, got \(size)")
+        default: break
         }
         try stackConfiguration.validate()
     }

@@ -349,7 +349,8 @@ public final class Trainer {
             let out = try m.forward(.tokens(inputs), steps: T, batch: B, initialState: carriedState)
             let r = try profiled(profile, .loss) {
                 try sequenceSoftmaxCrossEntropy(logits: out.outputs, targets: targets, steps: T, batch: B,
-                                                classCount: m.configuration.outputSize, computeGradient: computeGradient)
+                                                classCount: m.configuration.outputSize, options: lossOptions(computeGradient),
+                                                computeGradient: computeGradient)
             }
             if computeGradient { try m.backward(outputGradient: r.logitsGradient) }
             return BatchResult(loss: r.loss, positions: r.countedPositions, correct: r.correctPredictions,
@@ -380,7 +381,8 @@ public final class Trainer {
             inputs = .features(x)
         }
         let ragged = lengths.contains { $0 != T }
-        let out = try m.forward(inputs, steps: T, batch: B, lengths: ragged ? lengths : nil)
+        let out = try m.forward(inputs, steps: T, batch: B, lengths: ragged ? lengths : nil,
+                                condition: batchCondition(examples))
         let O = c.outputSize
         let classification = !examples[0].targetClasses.isEmpty
         var loss = 0.0, positions = 0, correct = 0
@@ -390,13 +392,14 @@ public final class Trainer {
             var targets = [Int](repeating: -100, count: T * B)
             for (b, e) in examples.enumerated() { for t in 0..<e.length { targets[t * B + b] = e.targetClasses[t] } }
             let r = try sequenceSoftmaxCrossEntropy(logits: out.outputs, targets: targets, steps: T, batch: B, classCount: O,
-                                                     lengths: ragged ? lengths : nil, computeGradient: computeGradient)
+                                                     lengths: ragged ? lengths : nil, options: lossOptions(computeGradient),
+                                                     computeGradient: computeGradient)
             (loss, positions, correct, gradient) = (r.loss, r.countedPositions, r.correctPredictions, r.logitsGradient)
-        case (.lastStep, true):
+        case (.lastStep, true), (.meanPool, true), (.maxPool, true):
             let r = try softmaxCrossEntropy(logits: out.outputs, targets: examples.map { $0.targetClasses[0] }, classCount: O,
-                                            computeGradient: computeGradient)
+                                            options: lossOptions(computeGradient), computeGradient: computeGradient)
             (loss, positions, correct, gradient) = (r.loss, r.countedPositions, r.correctPredictions, r.logitsGradient)
-        case (.lastStep, false):
+        case (.lastStep, false), (.meanPool, false), (.maxPool, false):
             let r = try meanSquaredError(predictions: out.outputs, targets: examples.flatMap(\.targetValues), computeGradient: computeGradient)
             (loss, positions, gradient) = (r.loss, B, r.predictionsGradient)
         case (.everyStep, false):
@@ -413,6 +416,27 @@ public final class Trainer {
 
     // MARK: Helpers
 
+    /// The classification options of the loss: the configured ones when training, the plain loss
+    /// when evaluating (so evaluations of runs with different options compare).
+    func lossOptions(_ training: Bool) -> CrossEntropyOptions {
+        training ? configuration.classification : CrossEntropyOptions()
+    }
+
+    /// The conditions of a minibatch's examples side by side (`[B]` ids or `[B, F]` features), or
+    /// `nil` when the examples have none (`check` holds every example to the model's conditioning).
+    func batchCondition(_ examples: [SequenceExample]) -> SequenceCondition? {
+        guard examples[0].condition != nil else { return nil }
+        var ids: [Int] = [], features: [Float] = []        // [B] or [B, F]
+        for example in examples {
+            switch example.condition {
+            case .classes(let id)?: ids += id
+            case .features(let values)?: features += values
+            case nil: break
+            }
+        }
+        return ids.isEmpty ? .features(features) : .classes(ids)
+    }
+
     func setTraining(_ training: Bool) {
         switch model {
         case .sequence(let m): if m.isTraining != training { m.isTraining = training }
@@ -423,6 +447,11 @@ public final class Trainer {
     /// Throws unless `data` can train or evaluate `model`: kinds match, sizes and ids are in range.
     static func check(_ data: TrainingData, fits model: LoadedModel, configuration: TrainerConfiguration, what: String) throws {
         guard data.count > 0 else { throw RNNKitError(.invalidArgument, "the \(what) is empty") }
+        if let weights = configuration.classification.classWeights, case .sequence(let m) = model,
+           weights.count != m.configuration.outputSize {
+            throw RNNKitError(.invalidArgument,
+                "\(weights.count) class weights for a model of \(m.configuration.outputSize) classes; expected one weight per class")
+        }
         switch (model, data) {
         case (.seq2seq(let m), .pairs(let pairs)):
             let c = m.configuration
@@ -435,8 +464,9 @@ public final class Trainer {
             }
         case (.sequence(let m), .stream(let tokens)):
             let c = m.configuration
-            guard c.input == .tokens, c.head == .everyStep, c.outputSize == c.vocabularySize else {
-                throw RNNKitError(.invalidArgument, "\(what): a token stream trains a token model whose every-step head predicts the next token")
+            guard c.input == .tokens, c.head == .everyStep, c.outputSize == c.vocabularySize, c.conditioning == .none else {
+                throw RNNKitError(.invalidArgument,
+                    "\(what): a token stream trains an unconditioned token model whose every-step head predicts the next token")
             }
             let needed = configuration.batchSize * configuration.sequenceLength + 1
             guard tokens.count >= needed else {
@@ -453,6 +483,16 @@ public final class Trainer {
                     ? e.tokens.count == e.length && e.tokens.allSatisfy { $0 >= 0 && $0 < c.vocabularySize }
                     : e.features.count == e.length * c.featureSize
                 let perStep = c.head == .everyStep ? e.length : 1
+                let conditionOK = switch (c.conditioning, e.condition) {
+                case (.none, nil): true
+                case (.classes(let count), .classes(let ids)?): ids.count == 1 && ids[0] >= 0 && ids[0] < count
+                case (.features(let size), .features(let values)?): values.count == size && values.allSatisfy(\.isFinite)
+                default: false
+                }
+                guard conditionOK else {
+                    throw RNNKitError(.invalidArgument,
+                        "\(what): example \(index) has \(e.condition.map { "the condition \($0)" } ?? "no condition"); expected \(c.conditioning.expectedExampleCondition)")
+                }
                 let targetOK = e.targetClasses.isEmpty
                     ? e.targetValues.count == perStep * c.outputSize && !examples[0].targetValues.isEmpty
                     : e.targetClasses.count == perStep && e.targetClasses.allSatisfy { $0 >= 0 && $0 < c.outputSize } && !examples[0].targetClasses.isEmpty
@@ -487,3 +527,14 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+extension SequenceConditioning {
+    /// What an example of a model with this conditioning must carry, for messages.
+    var expectedExampleCondition: String {
+        switch self {
+        case .none: "no condition (the model is not conditioned)"
+        case .classes(let count): "one class id in 0..<\(count)"
+        case .features(let size): "\(size) finite condition features"
+        }
+    }
+}

@@ -149,6 +149,9 @@ public struct TrainerConfiguration: Codable, Sendable, Equatable {
     public var skipNonFiniteSteps: Bool
     /// Stop with an error after this many consecutive skipped steps (default 5).
     public var maximumConsecutiveNonFiniteSteps: Int
+    /// Class weights and label smoothing of the training loss of every classification (default none).
+    /// Evaluation always reports the plain cross-entropy, so runs with different options compare.
+    public var classification: CrossEntropyOptions
 
     /// Creates the configuration; see each property for its default.
     public init(batchSize: Int = 32, sequenceLength: Int = 64, optimizer: OptimizerConfiguration = OptimizerConfiguration(),
@@ -156,7 +159,8 @@ public struct TrainerConfiguration: Codable, Sendable, Equatable {
                 gradientClipValue: Double? = nil, seed: UInt64 = 0, bucketByLength: Bool = true,
                 validationInterval: Int = 0, checkpointInterval: Int = 0, checkpointPath: String? = nil,
                 skipNonFiniteSteps: Bool = true, maximumConsecutiveNonFiniteSteps: Int = 5,
-                streamSampling: StreamSampling = .strips) {
+                streamSampling: StreamSampling = .strips, classification: CrossEntropyOptions = CrossEntropyOptions()) {
+        self.classification = classification
         self.batchSize = batchSize
         self.sequenceLength = sequenceLength
         self.streamSampling = streamSampling
@@ -185,6 +189,7 @@ public struct TrainerConfiguration: Codable, Sendable, Equatable {
         if checkpointInterval > 0, checkpointPath == nil {
             throw RNNKitError(.invalidArgument, "a checkpoint interval of \(checkpointInterval) needs a checkpoint path")
         }
+        try classification.validate(classCount: classification.classWeights?.count ?? 1)
     }
 
     /// The configuration as `training.config.*` metadata strings (the checkpoint path is not recorded).
@@ -204,15 +209,28 @@ public struct TrainerConfiguration: Codable, Sendable, Equatable {
             p + "validation_interval": String(validationInterval), p + "checkpoint_interval": String(checkpointInterval),
             p + "skip_non_finite_steps": String(skipNonFiniteSteps),
             p + "maximum_consecutive_non_finite_steps": String(maximumConsecutiveNonFiniteSteps),
+            p + "label_smoothing": "\(classification.labelSmoothing)",
+            p + "class_weights": classification.classWeights.map { $0.map { "\($0)" }.joined(separator: ",") } ?? "none",
         ]
     }
 
     /// Reads ``fileMetadata`` (the checkpoint path is left `nil`). A file without
-    /// `training.config.stream_sampling`, written before the key existed, was trained on strips.
+    /// `training.config.stream_sampling`, written before the key existed, was trained on strips;
+    /// one without `label_smoothing` and `class_weights` with the plain loss.
     init(fileMetadata metadata: [String: String], source: String) throws {
         let r = MetadataReader(metadata: metadata, source: source), p = "training.config."
         func optional(_ key: String) throws -> Double? { try r.string(key) == "none" ? nil : try r.double(key) }
         let sampling = metadata[p + "stream_sampling"] == nil ? .strips : try r.enumeration(p + "stream_sampling", StreamSampling.self)
+        var classification = CrossEntropyOptions()
+        if metadata[p + "label_smoothing"] != nil { classification.labelSmoothing = try r.double(p + "label_smoothing") }
+        if let weights = metadata[p + "class_weights"], weights != "none" {
+            classification.classWeights = try weights.split(separator: ",", omittingEmptySubsequences: false).map {
+                guard let weight = Double($0) else {
+                    throw RNNKitError(.invalidFile, "\(source): metadata '\(p)class_weights' is \"\(weights)\"; expected comma-separated numbers or none")
+                }
+                return weight
+            }
+        }
         self.init(
             batchSize: try r.int(p + "batch_size"), sequenceLength: try r.int(p + "sequence_length"),
             optimizer: OptimizerConfiguration(
@@ -228,6 +246,6 @@ public struct TrainerConfiguration: Codable, Sendable, Equatable {
             validationInterval: try r.int(p + "validation_interval"), checkpointInterval: try r.int(p + "checkpoint_interval"),
             skipNonFiniteSteps: try r.bool(p + "skip_non_finite_steps"),
             maximumConsecutiveNonFiniteSteps: try r.int(p + "maximum_consecutive_non_finite_steps"),
-            streamSampling: sampling)
+            streamSampling: sampling, classification: classification)
     }
 }

@@ -8,14 +8,19 @@ public struct SequenceExample: Sendable, Equatable {
     public var features: [Float]
     /// Steps `T ≥ 1`.
     public var length: Int
-    /// Class targets: `[T]` for an every-step head, `[1]` for a last-step head; empty for regression.
+    /// Class targets: `[T]` for an every-step head, `[1]` for a per-sequence head (last step, pooling);
+    /// empty for regression.
     public var targetClasses: [Int]
-    /// Regression targets: `[T, O]` for an every-step head, `[O]` for a last-step head; empty for classification.
+    /// Regression targets: `[T, O]` for an every-step head, `[O]` for a per-sequence head; empty for classification.
     public var targetValues: [Float]
+    /// The condition of a conditioned model's sequence (`.classes([k])` or `.features(v)` with `[F]`
+    /// values); `nil` (default) for any other model.
+    public var condition: SequenceCondition? = nil
 
-    /// A token sequence with class targets (next-token ids, or one label).
-    public static func tokens(_ ids: [Int], targetClasses: [Int]) -> SequenceExample {
-        SequenceExample(tokens: ids, features: [], length: ids.count, targetClasses: targetClasses, targetValues: [])
+    /// A token sequence with class targets (next-token ids, or one label), optionally conditioned.
+    public static func tokens(_ ids: [Int], targetClasses: [Int], condition: SequenceCondition? = nil) -> SequenceExample {
+        SequenceExample(tokens: ids, features: [], length: ids.count, targetClasses: targetClasses, targetValues: [],
+                        condition: condition)
     }
 
     /// A feature sequence of `steps` steps with regression targets.
