@@ -89,6 +89,32 @@ import Testing
         #expect(allParameters(resumed.parameterGroups) == allParameters(uninterrupted.parameterGroups))
     }
 
+    @Test func resumingAConditionedPooledWeightedRunIsBitwiseIdentical() throws {
+        let (path, cleanup) = try temporaryPath()
+        defer { cleanup() }
+        var generator = SeededGenerator(seed: 17)
+        let data = (0..<18).map { i -> SequenceExample in
+            let length = 2 + generator.nextIndex(below: 5)
+            return .tokens((0..<length).map { _ in generator.nextIndex(below: 6) }, targetClasses: [i % 3], condition: .classes([i % 2]))
+        }
+        let options = CrossEntropyOptions(classWeights: [1, 0.5, 2], labelSmoothing: 0.1)
+        func makeTrainer() throws -> Trainer {
+            let model = try SequenceModel(.tokens(vocabularySize: 6, embeddingSize: 3, hiddenSize: 5, numLayers: 2, bidirectional: true,
+                                                  dropout: 0.2, head: .maxPool, outputSize: 3, seed: 18, conditioning: .classes(count: 2)))
+            return try Trainer(model: model, training: .sequences(data),
+                               configuration: TrainerConfiguration(batchSize: 4, seed: 19, classification: options))
+        }
+        let uninterrupted = try makeTrainer()
+        try uninterrupted.train(steps: 13)
+        let first = try makeTrainer()
+        try first.train(steps: 6)
+        try first.saveCheckpoint(to: path)
+        let resumed = try Trainer(resumingFrom: path, training: .sequences(data))
+        #expect(resumed.configuration.classification == options)
+        try resumed.train(steps: 7)
+        #expect(allParameters(resumed.parameterGroups) == allParameters(uninterrupted.parameterGroups))
+    }
+
     @Test func resumingASeq2SeqRunIsBitwiseIdentical() throws {
         let (path, cleanup) = try temporaryPath()
         defer { cleanup() }
