@@ -9,15 +9,28 @@ import Darwin
 #endif
 import RNNKit
 
-/// A loaded SequenceModel in inference mode and its streaming state (batch 1).
+/// A loaded SequenceModel in inference mode and its streaming state (batch 1): zero for a
+/// unidirectional unconditioned model, the condition's for a conditioned one once
+/// `rnnkit_model_reset_condition` set it, and none for a bidirectional model (which cannot stream).
 final class ModelHandle {
     let model: SequenceModel
-    var state: RecurrentState<Float>
+    var state: RecurrentState<Float>?
 
     init(model: SequenceModel) throws {
         model.isTraining = false
         self.model = model
-        self.state = try model.makeState(batch: 1)
+        let c = model.configuration
+        self.state = c.bidirectional || c.conditioning != .none ? nil : try model.makeState(batch: 1)
+    }
+
+    /// The streaming state, or why there is none.
+    func requireState() throws -> RecurrentState<Float> {
+        if let state { return state }
+        if model.configuration.bidirectional {
+            throw RNNKitError(.invalidArgument,
+                "this model is bidirectional: its reverse direction reads the whole sequence, so it cannot stream; use rnnkit_model_predict_tokens or rnnkit_model_predict_features")
+        }
+        throw RNNKitError(.invalidState, "this model is conditioned; set its state with rnnkit_model_reset_condition first")
     }
 
     static func from(_ pointer: OpaquePointer?) throws -> ModelHandle {
@@ -33,7 +46,7 @@ final class ModelHandle {
         guard count == Int64(outputSize) else {
             throw RNNKitError(.shapeMismatch, "out_count is \(count); expected the model's output size O = \(outputSize)")
         }
-        var next = state
+        var next = try requireState()
         let outputs = try advance(&next)
         out.update(from: outputs, count: outputSize)
         state = next
@@ -87,7 +100,196 @@ public func rnnkit_model_describe(_ model: OpaquePointer?, _ takesTokens: Unsafe
 public func rnnkit_model_reset(_ model: OpaquePointer?) -> Int32 {
     guarded("rnnkit_model_reset") {
         let handle = try ModelHandle.from(model)
+        guard handle.model.configuration.conditioning == .none else {
+            throw RNNKitError(.invalidArgument, "this model is conditioned; reset it with rnnkit_model_reset_condition")
+        }
         handle.state = try handle.model.makeState(batch: 1)
+    }
+}
+
+/// Describes a model's pattern; see rnnkit.h.
+@_cdecl("rnnkit_model_describe_pattern")
+public func rnnkit_model_describe_pattern(_ model: OpaquePointer?, _ head: UnsafeMutablePointer<Int32>?,
+                                          _ bidirectional: UnsafeMutablePointer<Int32>?,
+                                          _ conditionClasses: UnsafeMutablePointer<Int64>?,
+                                          _ conditionFeatures: UnsafeMutablePointer<Int64>?) -> Int32 {
+    guarded("rnnkit_model_describe_pattern") {
+        let c = try ModelHandle.from(model).model.configuration
+        let head = try required(head, "head"), bidirectional = try required(bidirectional, "bidirectional")
+        let classes = try required(conditionClasses, "condition_classes"), features = try required(conditionFeatures, "condition_features")
+        head.pointee = switch c.head {
+        case .everyStep: 0
+        case .lastStep: 1
+        case .meanPool: 2
+        case .maxPool: 3
+        case .none: 4
+        }
+        bidirectional.pointee = c.bidirectional ? 1 : 0
+        switch c.conditioning {
+        case .none: (classes.pointee, features.pointee) = (0, 0)
+        case .classes(let count): (classes.pointee, features.pointee) = (Int64(count), 0)
+        case .features(let size): (classes.pointee, features.pointee) = (0, Int64(size))
+        }
+    }
+}
+
+/// The condition a C caller passes: `class_id` when `condition` is NULL, else `condition_count` features.
+private func cCondition(_ model: SequenceModel, classID: Int64, features: UnsafePointer<Float>?, count: Int64) throws -> SequenceCondition {
+    switch model.configuration.conditioning {
+    case .none:
+        throw RNNKitError(.invalidArgument, "this model is not conditioned; pass class_id -1 and a NULL condition")
+    case .classes(let classes):
+        guard features == nil else {
+            throw RNNKitError(.invalidArgument, "this model is conditioned on a class id in 0...\(classes - 1); pass condition NULL")
+        }
+        guard classID >= 0, classID < Int64(classes) else {
+            throw RNNKitError(.invalidArgument, "class id \(classID) is out of range; expected 0...\(classes - 1)")
+        }
+        return .classes([Int(classID)])
+    case .features(let size):
+        let features = try required(features, "condition")
+        guard count == Int64(size) else {
+            throw RNNKitError(.shapeMismatch, "condition_count is \(count); expected the model's condition features F = \(size)")
+        }
+        let values = Array(UnsafeBufferPointer(start: features, count: size))
+        guard values.allSatisfy(\.isFinite) else { throw RNNKitError(.invalidArgument, "the condition holds a value that is not finite") }
+        return .features(values)
+    }
+}
+
+/// Sets a conditioned model's state from a condition; see rnnkit.h.
+@_cdecl("rnnkit_model_reset_condition")
+public func rnnkit_model_reset_condition(_ model: OpaquePointer?, _ classID: Int64, _ condition: UnsafePointer<Float>?,
+                                         _ conditionCount: Int64) -> Int32 {
+    guarded("rnnkit_model_reset_condition") {
+        let handle = try ModelHandle.from(model)
+        let condition = try cCondition(handle.model, classID: classID, features: condition, count: conditionCount)
+        handle.state = try handle.model.makeState(condition: condition)
+    }
+}
+
+/// Runs a model over one whole sequence; `inputs` gives the input and its step count T.
+private func predict(_ handle: ModelHandle, _ inputs: SequenceInputs, steps: Int, probabilities: Int32,
+                     out: UnsafeMutablePointer<Float>?, count: Int64) throws {
+    let out = try required(out, "out")
+    let c = handle.model.configuration
+    guard probabilities == 0 || probabilities == 1 else {
+        throw RNNKitError(.invalidArgument, "probabilities must be 0 (raw outputs) or 1 (softmax over each output row), got \(probabilities)")
+    }
+    guard c.conditioning == .none else {
+        throw RNNKitError(.invalidArgument, "this model is conditioned; it generates with rnnkit_model_sample_tokens")
+    }
+    let rowSize = c.modelOutputSize
+    let rows = c.head.isPerSequence ? 1 : steps
+    guard count == Int64(rows * rowSize) else {
+        throw RNNKitError(.shapeMismatch,
+            "out_count is \(count); expected \(c.head.isPerSequence ? "O = \(rowSize) (one row per sequence)" : "T·O = \(steps)·\(rowSize) = \(rows * rowSize) (one row per step)")")
+    }
+    var outputs = try handle.model.forward(inputs, steps: steps, batch: 1).outputs   // (rows, O)
+    if probabilities == 1 {
+        for row in 0..<rows {
+            let scores = outputs[row * rowSize..<(row + 1) * rowSize]
+            let largest = scores.max()!
+            let exponentials = scores.map { expf($0 - largest) }
+            let total = exponentials.reduce(0, +)
+            for (k, e) in exponentials.enumerated() { outputs[row * rowSize + k] = e / total }
+        }
+    }
+    out.update(from: outputs, count: outputs.count)
+}
+
+/// Checks a step count from C.
+private func cSteps(_ steps: Int64) throws -> Int {
+    guard steps >= 1, steps <= Int64(Int32.max) else {
+        throw RNNKitError(.invalidArgument, "steps must be in 1...\(Int32.max), got \(steps)")
+    }
+    return Int(steps)
+}
+
+/// Runs a token model over a sequence; see rnnkit.h.
+@_cdecl("rnnkit_model_predict_tokens")
+public func rnnkit_model_predict_tokens(_ model: OpaquePointer?, _ ids: UnsafePointer<Int64>?, _ steps: Int64,
+                                        _ probabilities: Int32, _ out: UnsafeMutablePointer<Float>?, _ outCount: Int64) -> Int32 {
+    guarded("rnnkit_model_predict_tokens") {
+        let handle = try ModelHandle.from(model)
+        let ids = try required(ids, "ids")
+        let c = handle.model.configuration
+        guard c.input == .tokens else {
+            throw RNNKitError(.invalidArgument, "this model reads feature vectors, not token ids; use rnnkit_model_predict_features")
+        }
+        let T = try cSteps(steps)
+        let tokens = try UnsafeBufferPointer(start: ids, count: T).enumerated().map { (t, id) -> Int in
+            guard id >= 0, id < Int64(c.vocabularySize) else {
+                throw RNNKitError(.invalidArgument, "token id \(id) at step \(t) is out of range; expected 0...\(c.vocabularySize - 1)")
+            }
+            return Int(id)
+        }
+        try predict(handle, .tokens(tokens), steps: T, probabilities: probabilities, out: out, count: outCount)
+    }
+}
+
+/// Runs a feature model over a sequence; see rnnkit.h.
+@_cdecl("rnnkit_model_predict_features")
+public func rnnkit_model_predict_features(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ steps: Int64, _ n: Int64,
+                                          _ probabilities: Int32, _ out: UnsafeMutablePointer<Float>?, _ outCount: Int64) -> Int32 {
+    guarded("rnnkit_model_predict_features") {
+        let handle = try ModelHandle.from(model)
+        let x = try required(x, "x")
+        let c = handle.model.configuration
+        guard c.input == .features else {
+            throw RNNKitError(.invalidArgument, "this model reads token ids, not feature vectors; use rnnkit_model_predict_tokens")
+        }
+        let T = try cSteps(steps)
+        guard n == Int64(c.featureSize) else {
+            throw RNNKitError(.shapeMismatch, "n is \(n); expected the model's features per step I = \(c.featureSize)")
+        }
+        let count = try checkedProduct(T, c.featureSize, what: "features [T, I]")
+        try predict(handle, .features(Array(UnsafeBufferPointer(start: x, count: count))), steps: T,
+                    probabilities: probabilities, out: out, count: outCount)
+    }
+}
+
+/// Samples token ids, optionally conditioned; see rnnkit.h.
+@_cdecl("rnnkit_model_sample_tokens")
+public func rnnkit_model_sample_tokens(_ model: OpaquePointer?, _ prime: UnsafePointer<Int64>?, _ primeCount: Int64,
+                                       _ classID: Int64, _ condition: UnsafePointer<Float>?, _ conditionCount: Int64,
+                                       _ length: Int64, _ temperature: Double, _ seed: UInt64,
+                                       _ out: UnsafeMutablePointer<Int64>?, _ outCount: Int64) -> Int32 {
+    guarded("rnnkit_model_sample_tokens") {
+        let handle = try ModelHandle.from(model)
+        let out = try required(out, "out")
+        let c = handle.model.configuration
+        guard c.input == .tokens, c.head == .everyStep, c.outputSize == c.vocabularySize else {
+            throw RNNKitError(.invalidArgument, "sampling needs a token model whose every-step head predicts the next token")
+        }
+        guard primeCount >= 0, primeCount <= Int64(Int32.max), primeCount == 0 || prime != nil else {
+            throw RNNKitError(.invalidArgument, "prime_count must be in 0...\(Int32.max) with a non-NULL prime when positive, got \(primeCount)")
+        }
+        guard length >= 0, length <= Int64(Int32.max), outCount == length else {
+            throw RNNKitError(.shapeMismatch, "out_count is \(outCount) for length \(length); expected out_count = length ≥ 0")
+        }
+        guard temperature >= 0, temperature.isFinite else {
+            throw RNNKitError(.invalidArgument, "temperature must be finite and ≥ 0, got \(temperature)")
+        }
+        let primeIds = try (0..<Int(primeCount)).map { t -> Int in
+            let id = prime![t]
+            guard id >= 0, id < Int64(c.vocabularySize) else {
+                throw RNNKitError(.invalidArgument, "prime id \(id) at position \(t) is out of range; expected 0...\(c.vocabularySize - 1)")
+            }
+            return Int(id)
+        }
+        let sampleCondition: SequenceCondition?
+        if c.conditioning == .none {
+            guard classID == -1, condition == nil else {
+                throw RNNKitError(.invalidArgument, "this model is not conditioned; pass class_id -1 and a NULL condition")
+            }
+            sampleCondition = nil
+        } else {
+            sampleCondition = try cCondition(handle.model, classID: classID, features: condition, count: conditionCount)
+        }
+        let ids = try handle.model.sample(prime: primeIds, length: Int(length), temperature: temperature, seed: seed,
+                                          condition: sampleCondition)
+        for (k, id) in ids.enumerated() { out[k] = Int64(id) }
     }
 }
 

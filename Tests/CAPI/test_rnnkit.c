@@ -877,6 +877,89 @@ static void test_models(const char *fixtures) {
     rnnkit_model_destroy(model);
     rnnkit_model_destroy(NULL);
 
+    /* The pattern models (PatternModelCFixtures in ModelTestsCFixtures.swift pins the same numbers). */
+    int32_t head = -1, bidirectional = -1;
+    int64_t condition_classes = -1, condition_features = -1;
+    model_fixture_path(path, sizeof path, fixtures, "classifier-model.safetensors");
+    expect_ok(rnnkit_model_load(path, &model), "model_load bidirectional classifier");
+    if (model == NULL) return;
+    expect_ok(rnnkit_model_describe_pattern(model, &head, &bidirectional, &condition_classes, &condition_features),
+              "describe_pattern classifier");
+    check(head == RNNKIT_HEAD_MAX_POOL && bidirectional == 1 && condition_classes == 0 && condition_features == 0,
+          "classifier: max pooling, bidirectional, unconditioned");
+    const int64_t sentence[4] = {1, 2, 3, 4};
+    float probabilities[3], untouched[3] = {7, 7, 7};
+    const float expected_probabilities[3] = {0.4318937f, 0.2064907f, 0.3616155f};
+    expect_ok(rnnkit_model_predict_tokens(model, sentence, 4, 1, probabilities, 3), "predict_tokens: classify a sequence");
+    expect_close(probabilities, expected_probabilities, 3, "classifier: class probabilities as computed by RNNKit");
+    memcpy(probabilities, untouched, sizeof untouched);
+    const int64_t bad_sentence[4] = {1, 2, 6, 4};
+    expect_error(rnnkit_model_predict_tokens(model, bad_sentence, 4, 1, probabilities, 3), RNNKIT_ERROR_INVALID_ARGUMENT,
+                 "predict_tokens with an id out of range");
+    expect_error(rnnkit_model_predict_tokens(model, sentence, 4, 1, probabilities, 12), RNNKIT_ERROR_SHAPE_MISMATCH,
+                 "predict_tokens with a per-step out_count for a per-sequence head");
+    expect_error(rnnkit_model_predict_tokens(model, sentence, 0, 1, probabilities, 3), RNNKIT_ERROR_INVALID_ARGUMENT,
+                 "predict_tokens with 0 steps");
+    expect_error(rnnkit_model_predict_tokens(model, sentence, 4, 2, probabilities, 3), RNNKIT_ERROR_INVALID_ARGUMENT,
+                 "predict_tokens with probabilities = 2");
+    expect_identical(probabilities, untouched, 3, "failed predictions leave out untouched");
+    expect_error(rnnkit_model_step_token(model, 1, probabilities, 3), RNNKIT_ERROR_INVALID_ARGUMENT,
+                 "step_token on a bidirectional model");
+    check(strstr(rnnkit_last_error(), "bidirectional") != NULL, "the message says the model is bidirectional");
+    expect_error(rnnkit_model_reset(model), RNNKIT_ERROR_INVALID_ARGUMENT, "reset on a bidirectional model");
+    rnnkit_model_destroy(model);
+    model = NULL;
+
+    model_fixture_path(path, sizeof path, fixtures, "tagger-model.safetensors");
+    expect_ok(rnnkit_model_load(path, &model), "model_load bidirectional tagger");
+    if (model == NULL) return;
+    const float frames[6] = {0.5f, -1.0f, 0.25f, 2.0f, -0.75f, 0.1f};
+    const float expected_tags[6] = {-0.1724946f, 0.2249670f, -0.2928675f, 0.1660265f, -0.2007789f, 0.2375712f};
+    float tags[6];
+    expect_ok(rnnkit_model_predict_features(model, frames, 3, 2, 0, tags, 6), "predict_features: tag a sequence");
+    expect_close(tags, expected_tags, 6, "tagger: per-step outputs as computed by RNNKit");
+    expect_ok(rnnkit_model_predict_features(model, frames, 3, 2, 1, tags, 6), "predict_features with probabilities");
+    check(fabsf(tags[0] + tags[1] - 1.0f) < 1e-6f && fabsf(tags[4] + tags[5] - 1.0f) < 1e-6f, "each step's probabilities sum to 1");
+    expect_error(rnnkit_model_predict_features(model, frames, 3, 3, 0, tags, 6), RNNKIT_ERROR_SHAPE_MISMATCH,
+                 "predict_features with n = 3");
+    expect_error(rnnkit_model_predict_tokens(model, sentence, 4, 0, tags, 6), RNNKIT_ERROR_INVALID_ARGUMENT,
+                 "predict_tokens on a feature model");
+    rnnkit_model_destroy(model);
+    model = NULL;
+
+    model_fixture_path(path, sizeof path, fixtures, "conditioned-model.safetensors");
+    expect_ok(rnnkit_model_load(path, &model), "model_load conditioned generator");
+    if (model == NULL) return;
+    expect_ok(rnnkit_model_describe_pattern(model, &head, &bidirectional, &condition_classes, &condition_features),
+              "describe_pattern generator");
+    check(head == RNNKIT_HEAD_EVERY_STEP && bidirectional == 0 && condition_classes == 2 && condition_features == 0,
+          "generator: every step, unidirectional, 2 condition classes");
+    const int64_t begin[1] = {0};
+    int64_t generated[4] = {0, 0, 0, 0};
+    expect_ok(rnnkit_model_sample_tokens(model, begin, 1, 0, NULL, 0, 4, 0.0, 0, generated, 4), "sample_tokens for class 0");
+    check(generated[0] == 1 && generated[1] == 2 && generated[2] == 3 && generated[3] == 4, "class 0 writes 1 2 3 4");
+    expect_ok(rnnkit_model_sample_tokens(model, begin, 1, 1, NULL, 0, 4, 0.0, 0, generated, 4), "sample_tokens for class 1");
+    check(generated[0] == 4 && generated[1] == 3 && generated[2] == 2 && generated[3] == 1, "class 1 writes 4 3 2 1");
+    expect_error(rnnkit_model_sample_tokens(model, begin, 1, 2, NULL, 0, 4, 0.0, 0, generated, 4), RNNKIT_ERROR_INVALID_ARGUMENT,
+                 "sample_tokens with class id 2 of 2");
+    check(strstr(rnnkit_last_error(), "out of range") != NULL, "the message says the class id is out of range");
+    expect_error(rnnkit_model_sample_tokens(model, begin, 1, 0, NULL, 0, 4, 0.0, 0, generated, 3), RNNKIT_ERROR_SHAPE_MISMATCH,
+                 "sample_tokens with out_count != length");
+    float step_logits[5];
+    expect_error(rnnkit_model_step_token(model, 0, step_logits, 5), RNNKIT_ERROR_INVALID_STATE,
+                 "step_token on a conditioned model before reset_condition");
+    expect_ok(rnnkit_model_reset_condition(model, 1, NULL, 0), "reset_condition to class 1");
+    expect_ok(rnnkit_model_step_token(model, 0, step_logits, 5), "step_token from class 1's state");
+    int next = 0;
+    for (int v = 1; v < 5; v++) if (step_logits[v] > step_logits[next]) next = v;
+    check(next == 4, "streaming from class 1's state, token 0 is followed by 4");
+    const float stray[1] = {1.0f};
+    expect_error(rnnkit_model_reset_condition(model, 0, stray, 1), RNNKIT_ERROR_INVALID_ARGUMENT,
+                 "reset_condition with features for a class-conditioned model");
+    expect_error(rnnkit_model_reset(model), RNNKIT_ERROR_INVALID_ARGUMENT, "reset on a conditioned model");
+    rnnkit_model_destroy(model);
+    model = NULL;
+
     /* Files that are not models. */
     model = (rnnkit_model *)1;
     expect_error(rnnkit_model_load("/nonexistent/model.safetensors", &model), RNNKIT_ERROR_IO, "model_load of a missing file");

@@ -1,4 +1,4 @@
-// The two small models under Tests/CAPI/fixtures that the C test program (Tests/CAPI/test_rnnkit.c)
+// The small models under Tests/CAPI/fixtures that the C test program (Tests/CAPI/test_rnnkit.c)
 // loads with rnnkit_model_load. Run with RNNKIT_WRITE_C_FIXTURES=1 to write them again; this test
 // checks the committed files behave as test_rnnkit.c expects (the same numbers are written there).
 
@@ -49,6 +49,69 @@ import RNNKit
         let expected: [Float] = FeatureFixtureExpectation.secondStep
         #expect(zip(second, expected).allSatisfy { abs($0 - $1) < 1e-5 })
     }
+}
+
+/// The pattern models of the C test: a bidirectional sequence classifier, a bidirectional tagger
+/// and a class-conditioned generator.
+@Suite struct PatternModelCFixtures {
+    static let directory = ModelTestsCFixtures.directory
+
+    /// Untrained: token ids (V = 6) → 2 bidirectional GRU layers of 4 → max pooling → 3 classes.
+    static func writeClassifier(to path: String) throws {
+        try SequenceModel(.tokens(vocabularySize: 6, embeddingSize: 3, cell: .gru, hiddenSize: 4, numLayers: 2, bidirectional: true,
+                                  head: .maxPool, outputSize: 3, seed: 5)).save(to: path)
+    }
+
+    /// Untrained: 2 features → a bidirectional LSTM of 3 → 2 outputs per step.
+    static func writeTagger(to path: String) throws {
+        try SequenceModel(.features(featureSize: 2, cell: .lstm, hiddenSize: 3, bidirectional: true, head: .everyStep,
+                                    outputSize: 2, seed: 6)).save(to: path)
+    }
+
+    /// Trained: from token 0, class 0 writes 1 2 3 4 and class 1 writes 4 3 2 1.
+    static func writeConditionedGenerator(to path: String) throws {
+        let patterns = [[1, 2, 3, 4], [4, 3, 2, 1]]
+        let examples = (0..<8).map { i in
+            SequenceExample.tokens([0] + patterns[i % 2].dropLast(), targetClasses: patterns[i % 2], condition: .classes([i % 2]))
+        }
+        let model = try SequenceModel(.tokens(vocabularySize: 5, embeddingSize: 3, hiddenSize: 8, seed: 7, conditioning: .classes(count: 2)))
+        let trainer = try Trainer(model: model, training: .sequences(examples), configuration: TrainerConfiguration(
+            batchSize: 8, optimizer: OptimizerConfiguration(learningRate: 3e-2), seed: 8))
+        try trainer.train(steps: 150)
+        try model.save(to: path)
+    }
+
+    @Test func patternFixturesBehaveAsTheCTestExpects() throws {
+        let classifierPath = Self.directory.appendingPathComponent("classifier-model.safetensors").path
+        let taggerPath = Self.directory.appendingPathComponent("tagger-model.safetensors").path
+        let generatorPath = Self.directory.appendingPathComponent("conditioned-model.safetensors").path
+        if ProcessInfo.processInfo.environment["RNNKIT_WRITE_C_FIXTURES"] != nil {
+            try Self.writeClassifier(to: classifierPath)
+            try Self.writeTagger(to: taggerPath)
+            try Self.writeConditionedGenerator(to: generatorPath)
+        }
+        let classifier = try SequenceModel(contentsOf: classifierPath)
+        classifier.isTraining = false
+        let logits = try classifier.forward(.tokens([1, 2, 3, 4]), steps: 4, batch: 1).outputs
+        let largest = logits.max()!, exponentials = logits.map { exp($0 - largest) }
+        let probabilities = exponentials.map { $0 / exponentials.reduce(0, +) }
+        let tagger = try SequenceModel(contentsOf: taggerPath)
+        tagger.isTraining = false
+        let tags = try tagger.forward(.features([0.5, -1, 0.25, 2, -0.75, 0.1]), steps: 3, batch: 1).outputs
+        print("classifier probabilities:", probabilities.map { String(format: "%.7ff", $0) }.joined(separator: ", "))
+        print("tagger outputs:", tags.map { String(format: "%.7ff", $0) }.joined(separator: ", "))
+        // Pinned in test_rnnkit.c as well.
+        #expect(zip(probabilities, PatternFixtureExpectation.classifierProbabilities).allSatisfy { abs($0 - $1) < 1e-5 })
+        #expect(zip(tags, PatternFixtureExpectation.taggerOutputs).allSatisfy { abs($0 - $1) < 1e-5 })
+        let generator = try SequenceModel(contentsOf: generatorPath)
+        #expect(try generator.sample(prime: [0], length: 4, temperature: 0, condition: .classes([0])) == [1, 2, 3, 4])
+        #expect(try generator.sample(prime: [0], length: 4, temperature: 0, condition: .classes([1])) == [4, 3, 2, 1])
+    }
+}
+
+enum PatternFixtureExpectation {
+    static let classifierProbabilities: [Float] = [0.4318937, 0.2064907, 0.3616155]
+    static let taggerOutputs: [Float] = [-0.1724946, 0.2249670, -0.2928675, 0.1660265, -0.2007789, 0.2375712]
 }
 
 enum FeatureFixtureExpectation {

@@ -238,9 +238,12 @@ rnnkit_status rnnkit_rnn_load(rnnkit_rnn *RNNKIT_NONNULL rnn, const char *RNNKIT
  *
  * A model is a trained RNNKit SequenceModel read from a model file or training checkpoint
  * (docs/training.md): (token ids -> embedding, or feature vectors) -> recurrent layers ->
- * linear head. Models are for streaming inference: one time step per call, the recurrent
- * state kept inside the handle between calls (batch 1, dropout off).
- * O below is the model's output size: the head's outputs, or H for a model without a head.
+ * linear head (every step, or once per sequence from the last state or a pooling), its initial
+ * state optionally set by a condition (a class id or a feature vector). Unidirectional models
+ * stream: one time step per call, the recurrent state kept inside the handle between calls
+ * (batch 1, dropout off). Any model also runs whole sequences (rnnkit_model_predict_*): sequence
+ * classifiers, bidirectional taggers. Conditioned generators sample with rnnkit_model_sample_tokens.
+ * O below is the model's output size: the head's outputs, or D·H for a model without a head.
  */
 
 /// An opaque trained model, created by rnnkit_model_load, released by rnnkit_model_destroy.
@@ -265,14 +268,80 @@ rnnkit_status rnnkit_model_describe(const rnnkit_model *RNNKIT_NONNULL model, in
                                     int64_t *RNNKIT_NONNULL input_size, int64_t *RNNKIT_NONNULL output_size);
 
 /// Sets the model's recurrent state to zero, as after loading.
-/// Errors: RNNKIT_ERROR_NULL_POINTER if model is NULL.
+/// Errors: RNNKIT_ERROR_NULL_POINTER if model is NULL; RNNKIT_ERROR_INVALID_ARGUMENT for a
+/// bidirectional model (it has no streaming state) or a conditioned one (use rnnkit_model_reset_condition).
 rnnkit_status rnnkit_model_reset(rnnkit_model *RNNKIT_NONNULL model);
+
+/// Where a model's head reads (rnnkit_model_describe_pattern).
+typedef enum rnnkit_head {
+    RNNKIT_HEAD_EVERY_STEP = 0,  ///< one output row per step: tagging, language models
+    RNNKIT_HEAD_LAST_STEP = 1,   ///< one row per sequence, from the last valid state (both directions' for a bidirectional model)
+    RNNKIT_HEAD_MEAN_POOL = 2,   ///< one row per sequence, from the mean of the top layer's outputs over the valid steps
+    RNNKIT_HEAD_MAX_POOL = 3,    ///< one row per sequence, from their maximum
+    RNNKIT_HEAD_NONE = 4         ///< no head: the top layer's outputs, D·H per step
+} rnnkit_head;
+
+/// Describes which pattern the model is: *head an rnnkit_head value; *bidirectional 1 if every
+/// layer also runs in reverse (the model then cannot stream and runs whole sequences only);
+/// *condition_classes K > 0 for a model whose initial state is set by a class id in 0...K-1,
+/// *condition_features F > 0 for one whose initial state is set by F features (both 0 otherwise).
+/// Errors: RNNKIT_ERROR_NULL_POINTER if any pointer is NULL.
+rnnkit_status rnnkit_model_describe_pattern(const rnnkit_model *RNNKIT_NONNULL model, int32_t *RNNKIT_NONNULL head,
+                                            int32_t *RNNKIT_NONNULL bidirectional, int64_t *RNNKIT_NONNULL condition_classes,
+                                            int64_t *RNNKIT_NONNULL condition_features);
+
+/// Sets a conditioned model's streaming state to the one its condition gives: class_id in
+/// 0...K-1 with condition NULL for a class-conditioned model, or condition_count = F values in
+/// condition for a feature-conditioned one. rnnkit_model_step_token then continues from it.
+/// Errors: RNNKIT_ERROR_NULL_POINTER if model is NULL (or condition is NULL for a feature-conditioned
+/// model); RNNKIT_ERROR_INVALID_ARGUMENT if the model is not conditioned, class_id is out of range,
+/// a condition is passed to a class-conditioned model or holds a value that is not finite;
+/// RNNKIT_ERROR_SHAPE_MISMATCH if condition_count is not F. On failure the state is untouched.
+rnnkit_status rnnkit_model_reset_condition(rnnkit_model *RNNKIT_NONNULL model, int64_t class_id,
+                                           const float *RNNKIT_NULLABLE condition, int64_t condition_count);
+
+/// Runs a token model over one whole sequence of steps ids (batch 1, from a zero state; the
+/// streaming state is untouched) and writes its outputs to out: O values for a model with a
+/// per-sequence head (last step, mean or max pool: a sequence classifier), steps·O for an
+/// every-step head (a tagger; row t is step t), steps·D·H without a head. With probabilities = 1
+/// each row is replaced by its softmax (class probabilities); with 0 the raw outputs (logits,
+/// regression values) are written. Bidirectional models run here.
+/// Errors: RNNKIT_ERROR_NULL_POINTER if model, ids or out is NULL; RNNKIT_ERROR_INVALID_ARGUMENT if
+/// the model reads features or is conditioned, steps < 1, an id is outside 0...V-1 (the message
+/// names its step) or probabilities is not 0 or 1; RNNKIT_ERROR_SHAPE_MISMATCH if out_count is not
+/// the count above. On failure out is untouched.
+rnnkit_status rnnkit_model_predict_tokens(rnnkit_model *RNNKIT_NONNULL model, const int64_t *RNNKIT_NONNULL ids,
+                                          int64_t steps, int32_t probabilities, float *RNNKIT_NONNULL out, int64_t out_count);
+
+/// rnnkit_model_predict_tokens for a feature model: x holds steps·n values, step-major, n = I.
+/// Errors: as rnnkit_model_predict_tokens, and RNNKIT_ERROR_INVALID_ARGUMENT if the model reads
+/// token ids, RNNKIT_ERROR_SHAPE_MISMATCH if n is not I.
+rnnkit_status rnnkit_model_predict_features(rnnkit_model *RNNKIT_NONNULL model, const float *RNNKIT_NONNULL x,
+                                            int64_t steps, int64_t n, int32_t probabilities,
+                                            float *RNNKIT_NONNULL out, int64_t out_count);
+
+/// Samples length token ids from a token model whose every-step head predicts the next token:
+/// feeds the prime_count ids of prime (prime may be NULL when prime_count is 0: generation then
+/// starts from token 0), then draws each next id from softmax(logits / temperature) with a
+/// generator seeded by seed (temperature 0: the most likely id), and writes them to out. A
+/// conditioned model starts from its condition's state (class_id, or condition_count features in
+/// condition, as rnnkit_model_reset_condition takes them); any other takes class_id -1 and condition
+/// NULL. Starts from a state of its own; the streaming state is untouched.
+/// Errors: RNNKIT_ERROR_NULL_POINTER if model or out is NULL; RNNKIT_ERROR_INVALID_ARGUMENT if the
+/// model is not such a token model or is bidirectional, a prime id is out of range, the temperature
+/// is negative or not finite, or the condition does not fit the model (as rnnkit_model_reset_condition);
+/// RNNKIT_ERROR_SHAPE_MISMATCH if out_count is not length. On failure out is untouched.
+rnnkit_status rnnkit_model_sample_tokens(rnnkit_model *RNNKIT_NONNULL model, const int64_t *RNNKIT_NULLABLE prime,
+                                         int64_t prime_count, int64_t class_id, const float *RNNKIT_NULLABLE condition,
+                                         int64_t condition_count, int64_t length, double temperature, uint64_t seed,
+                                         int64_t *RNNKIT_NONNULL out, int64_t out_count);
 
 /// Feeds one token id to a token model, advances its state, and writes the O outputs of this
 /// step to out (the logits over the vocabulary for a character model).
 /// Errors: RNNKIT_ERROR_NULL_POINTER if model or out is NULL; RNNKIT_ERROR_INVALID_ARGUMENT if the
-/// model reads features or token_id is outside 0...V-1; RNNKIT_ERROR_SHAPE_MISMATCH if out_count
-/// is not O. On failure the state and out are untouched.
+/// model reads features, is bidirectional (it cannot stream), or token_id is outside 0...V-1;
+/// RNNKIT_ERROR_INVALID_STATE for a conditioned model before rnnkit_model_reset_condition;
+/// RNNKIT_ERROR_SHAPE_MISMATCH if out_count is not O. On failure the state and out are untouched.
 rnnkit_status rnnkit_model_step_token(rnnkit_model *RNNKIT_NONNULL model, int64_t token_id,
                                       float *RNNKIT_NONNULL out, int64_t out_count);
 
