@@ -17,36 +17,22 @@ Cases:
                      the loss, the logits, and the gradients of x and of every parameter.
 """
 import os
+from importlib.machinery import SourceFileLoader
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+# The Writer (same format, same folder) and the 4-decimal rounding of the training fixtures.
+training_fixtures = SourceFileLoader(
+    "training_fixtures", os.path.join(os.path.dirname(os.path.abspath(__file__)), "make-training-fixtures.py")).load_module()
+Writer, rounded = training_fixtures.Writer, training_fixtures.rounded
+
 torch.set_default_dtype(torch.float64)
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "RNNKitTests", "Fixtures", "training")
 T, B, I, H, C = 5, 3, 3, 4, 3
 LENGTHS = [5, 3, 2]
 WEIGHTS = [1.0, 2.0, 0.5]
 SMOOTHING = 0.1
-
-
-def rounded(t):
-    return torch.round(t * 10000) / 10000
-
-
-class Writer:
-    def __init__(self, name):
-        self.path = os.path.join(OUT, name)
-        self.lines = []
-
-    def tensor(self, name, values):
-        flat = values.detach().reshape(-1).tolist() if torch.is_tensor(values) else list(values)
-        self.lines.append(f"tensor {name} {len(flat)}")
-        self.lines.append(" ".join(f"{v:.9g}" if isinstance(v, float) else str(v) for v in flat))
-
-    def close(self):
-        with open(self.path, "w") as f:
-            f.write("\n".join(self.lines) + "\n")
 
 
 def weighted_loss(logits, targets):

@@ -198,6 +198,17 @@ private func predict(_ handle: ModelHandle, _ inputs: SequenceInputs, steps: Int
     out.update(from: outputs, count: outputs.count)
 }
 
+/// `count` ids from C, each checked to be in `0..<vocabularySize`; an error names the first bad one
+/// as "`what` … at `position` t".
+func cTokenIds(_ ids: UnsafePointer<Int64>, count: Int, vocabularySize: Int, what: String, position: String) throws -> [Int] {
+    try UnsafeBufferPointer(start: ids, count: count).enumerated().map { (t, id) -> Int in
+        guard id >= 0, id < Int64(vocabularySize) else {
+            throw RNNKitError(.invalidArgument, "\(what) \(id) at \(position) \(t) is out of range; expected 0...\(vocabularySize - 1)")
+        }
+        return Int(id)
+    }
+}
+
 /// Checks a step count from C.
 private func cSteps(_ steps: Int64) throws -> Int {
     guard steps >= 1, steps <= Int64(Int32.max) else {
@@ -218,12 +229,7 @@ public func rnnkit_model_predict_tokens(_ model: OpaquePointer?, _ ids: UnsafePo
             throw RNNKitError(.invalidArgument, "this model reads feature vectors, not token ids; use rnnkit_model_predict_features")
         }
         let T = try cSteps(steps)
-        let tokens = try UnsafeBufferPointer(start: ids, count: T).enumerated().map { (t, id) -> Int in
-            guard id >= 0, id < Int64(c.vocabularySize) else {
-                throw RNNKitError(.invalidArgument, "token id \(id) at step \(t) is out of range; expected 0...\(c.vocabularySize - 1)")
-            }
-            return Int(id)
-        }
+        let tokens = try cTokenIds(ids, count: T, vocabularySize: c.vocabularySize, what: "token id", position: "step")
         try predict(handle, .tokens(tokens), steps: T, probabilities: probabilities, out: out, count: outCount)
     }
 }
@@ -271,13 +277,8 @@ public func rnnkit_model_sample_tokens(_ model: OpaquePointer?, _ prime: UnsafeP
         guard temperature >= 0, temperature.isFinite else {
             throw RNNKitError(.invalidArgument, "temperature must be finite and ≥ 0, got \(temperature)")
         }
-        let primeIds = try (0..<Int(primeCount)).map { t -> Int in
-            let id = prime![t]
-            guard id >= 0, id < Int64(c.vocabularySize) else {
-                throw RNNKitError(.invalidArgument, "prime id \(id) at position \(t) is out of range; expected 0...\(c.vocabularySize - 1)")
-            }
-            return Int(id)
-        }
+        let primeIds = primeCount == 0 ? []
+            : try cTokenIds(prime!, count: Int(primeCount), vocabularySize: c.vocabularySize, what: "prime id", position: "position")
         let sampleCondition: SequenceCondition?
         if c.conditioning == .none {
             guard classID == -1, condition == nil else {

@@ -3,27 +3,35 @@ import Testing
 import RNNKit
 
 @Suite struct ReadmeExampleTests {
-    /// The lines between the markers, with the function body's indentation removed.
-    static func exampleLines(in text: String, indentation: Int) -> [String] {
+    /// The lines between the lines ending in `begin` and `end`, the function body's indentation
+    /// (`indentation` spaces) removed.
+    static func exampleLines(in text: String, begin: String = "BEGIN README EXAMPLE", end: String = "END README EXAMPLE",
+                             indentation: Int = 4) -> [String] {
         let lines = text.components(separatedBy: "\n")
-        guard let begin = lines.firstIndex(where: { $0.contains("BEGIN README EXAMPLE") }),
-              let end = lines.firstIndex(where: { $0.contains("END README EXAMPLE") }) else { return [] }
-        return lines[(begin + 1)..<end].map { String($0.dropFirst(min(indentation, $0.prefix { $0 == " " }.count))) }
+        guard let first = lines.firstIndex(where: { $0.hasSuffix(begin) }),
+              let last = lines.firstIndex(where: { $0.hasSuffix(end) }) else { return [] }
+        return lines[(first + 1)..<last].map { String($0.dropFirst(min(indentation, $0.prefix { $0 == " " }.count))) }
+    }
+
+    /// Records an issue unless `document` (a path from the repository root) holds `expected` as
+    /// consecutive lines; `expected` must have more than `minimumLines` lines.
+    static func expectDocument(_ document: String, shows expected: [String], minimumLines: Int,
+                               sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let text = try String(contentsOf: root.appendingPathComponent(document), encoding: .utf8)
+        #expect(expected.count > minimumLines, sourceLocation: sourceLocation)
+        let lines = text.components(separatedBy: "\n")
+        guard let first = expected.first, let start = lines.firstIndex(of: first) else {
+            Issue.record("\(document) does not contain the example's first line: \(expected.first ?? "")", sourceLocation: sourceLocation)
+            return
+        }
+        #expect(Array(lines[start..<min(start + expected.count, lines.count)]) == expected, sourceLocation: sourceLocation)
     }
 
     @Test func readmeShowsExactlyTheCodeThisTestRuns() throws {
         let testsFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        let root = testsFolder.deletingLastPathComponent().deletingLastPathComponent()
-        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
         let source = try String(contentsOf: testsFolder.appendingPathComponent("ReadmeExample.swift"), encoding: .utf8)
-        let expected = Self.exampleLines(in: source, indentation: 4)
-        #expect(expected.count > 10)
-        let readmeLines = readme.components(separatedBy: "\n")
-        guard let start = readmeLines.firstIndex(of: expected[0]) else {
-            Issue.record("README.md does not contain the example's first line: \(expected[0])")
-            return
-        }
-        #expect(Array(readmeLines[start..<min(start + expected.count, readmeLines.count)]) == expected)
+        try Self.expectDocument("README.md", shows: Self.exampleLines(in: source), minimumLines: 10)
     }
 
     @Test func readmeExampleRunsAndProducesItsShapes() throws {
