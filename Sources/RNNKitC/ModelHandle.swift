@@ -9,24 +9,44 @@ import Darwin
 #endif
 import RNNKit
 
-/// A loaded SequenceModel in inference mode and its streaming state (batch 1): zero for a
-/// unidirectional unconditioned model, the condition's for a conditioned one once
+/// A loaded model in inference mode. A SequenceModel keeps its streaming state (batch 1): zero
+/// for a unidirectional unconditioned model, the condition's for a conditioned one once
 /// `rnnkit_model_reset_condition` set it, and none for a bidirectional model (which cannot stream).
+/// A Seq2SeqModel has no streaming state; it decodes whole sources.
 final class ModelHandle {
-    let model: SequenceModel
+    private let sequenceModel: SequenceModel?
+    let seq2seqModel: Seq2SeqModel?
     var state: RecurrentState<Float>?
 
     init(model: SequenceModel) throws {
         model.isTraining = false
-        self.model = model
+        sequenceModel = model
+        seq2seqModel = nil
         let c = model.configuration
         self.state = c.bidirectional || c.conditioning != .none ? nil : try model.makeState(batch: 1)
+    }
+
+    init(model: Seq2SeqModel) {
+        model.isTraining = false
+        sequenceModel = nil
+        seq2seqModel = model
+    }
+
+    /// The sequence model, or an error for an encoder–decoder.
+    var model: SequenceModel {
+        get throws {
+            guard let sequenceModel else {
+                throw RNNKitError(.invalidArgument,
+                    "this is an encoder-decoder (seq2seq) model: it decodes whole sources with rnnkit_model_decode")
+            }
+            return sequenceModel
+        }
     }
 
     /// The streaming state, or why there is none.
     func requireState() throws -> RecurrentState<Float> {
         if let state { return state }
-        if model.configuration.bidirectional {
+        if try model.configuration.bidirectional {
             throw RNNKitError(.invalidArgument,
                 "this model is bidirectional: its reverse direction reads the whole sequence, so it cannot stream; use rnnkit_model_predict_tokens or rnnkit_model_predict_features")
         }
@@ -42,7 +62,7 @@ final class ModelHandle {
     func step(out: UnsafeMutablePointer<Float>?, count: Int64,
               _ advance: (inout RecurrentState<Float>) throws -> [Float]) throws {
         let out = try required(out, "out")
-        let outputSize = model.configuration.modelOutputSize
+        let outputSize = try model.configuration.modelOutputSize
         guard count == Int64(outputSize) else {
             throw RNNKitError(.shapeMismatch, "out_count is \(count); expected the model's output size O = \(outputSize)")
         }
@@ -63,14 +83,11 @@ public func rnnkit_model_load(_ path: UnsafePointer<CChar>?, _ out: UnsafeMutabl
         guard let string = String(validatingCString: path), !string.isEmpty else {
             throw RNNKitError(.invalidArgument, "path must be a non-empty UTF-8 string")
         }
-        switch try loadModel(from: string) {
-        case .sequence(let model):
-            let handle = try ModelHandle(model: model)
-            out.pointee = OpaquePointer(Unmanaged.passRetained(handle).toOpaque())
-        case .seq2seq:
-            throw RNNKitError(.invalidArgument,
-                "\(string) holds an encoder-decoder (seq2seq) model; the C API steps sequence models only")
+        let handle = switch try loadModel(from: string) {
+        case .sequence(let model): try ModelHandle(model: model)
+        case .seq2seq(let model): ModelHandle(model: model)
         }
+        out.pointee = OpaquePointer(Unmanaged.passRetained(handle).toOpaque())
     }
 }
 
@@ -86,9 +103,16 @@ public func rnnkit_model_destroy(_ model: OpaquePointer?) {
 public func rnnkit_model_describe(_ model: OpaquePointer?, _ takesTokens: UnsafeMutablePointer<Int32>?,
                                   _ inputSize: UnsafeMutablePointer<Int64>?, _ outputSize: UnsafeMutablePointer<Int64>?) -> Int32 {
     guarded("rnnkit_model_describe") {
-        let c = try ModelHandle.from(model).model.configuration
+        let handle = try ModelHandle.from(model)
         let takesTokens = try required(takesTokens, "takes_tokens")
         let inputSize = try required(inputSize, "input_size"), outputSize = try required(outputSize, "output_size")
+        if let seq2seq = handle.seq2seqModel {
+            takesTokens.pointee = 1
+            inputSize.pointee = Int64(seq2seq.configuration.sourceVocabularySize)
+            outputSize.pointee = Int64(seq2seq.configuration.targetVocabularySize)
+            return
+        }
+        let c = try handle.model.configuration
         takesTokens.pointee = c.input == .tokens ? 1 : 0
         inputSize.pointee = Int64(c.input == .tokens ? c.vocabularySize : c.featureSize)
         outputSize.pointee = Int64(c.modelOutputSize)
@@ -100,7 +124,7 @@ public func rnnkit_model_describe(_ model: OpaquePointer?, _ takesTokens: Unsafe
 public func rnnkit_model_reset(_ model: OpaquePointer?) -> Int32 {
     guarded("rnnkit_model_reset") {
         let handle = try ModelHandle.from(model)
-        guard handle.model.configuration.conditioning == .none else {
+        guard try handle.model.configuration.conditioning == .none else {
             throw RNNKitError(.invalidArgument, "this model is conditioned; reset it with rnnkit_model_reset_condition")
         }
         handle.state = try handle.model.makeState(batch: 1)
@@ -109,14 +133,25 @@ public func rnnkit_model_reset(_ model: OpaquePointer?) -> Int32 {
 
 /// Describes a model's pattern; see rnnkit.h.
 @_cdecl("rnnkit_model_describe_pattern")
-public func rnnkit_model_describe_pattern(_ model: OpaquePointer?, _ head: UnsafeMutablePointer<Int32>?,
+public func rnnkit_model_describe_pattern(_ model: OpaquePointer?, _ kind: UnsafeMutablePointer<Int32>?,
+                                          _ head: UnsafeMutablePointer<Int32>?,
                                           _ bidirectional: UnsafeMutablePointer<Int32>?,
                                           _ conditionClasses: UnsafeMutablePointer<Int64>?,
                                           _ conditionFeatures: UnsafeMutablePointer<Int64>?) -> Int32 {
     guarded("rnnkit_model_describe_pattern") {
-        let c = try ModelHandle.from(model).model.configuration
+        let handle = try ModelHandle.from(model)
+        let kind = try required(kind, "kind")
         let head = try required(head, "head"), bidirectional = try required(bidirectional, "bidirectional")
         let classes = try required(conditionClasses, "condition_classes"), features = try required(conditionFeatures, "condition_features")
+        (classes.pointee, features.pointee) = (0, 0)
+        if let seq2seq = handle.seq2seqModel {
+            kind.pointee = 1
+            head.pointee = 0
+            bidirectional.pointee = seq2seq.encoder.configuration.bidirectional ? 1 : 0
+            return
+        }
+        let c = try handle.model.configuration
+        kind.pointee = 0
         head.pointee = switch c.head {
         case .everyStep: 0
         case .lastStep: 1
@@ -163,7 +198,7 @@ public func rnnkit_model_reset_condition(_ model: OpaquePointer?, _ classID: Int
                                          _ conditionCount: Int64) -> Int32 {
     guarded("rnnkit_model_reset_condition") {
         let handle = try ModelHandle.from(model)
-        let condition = try cCondition(handle.model, classID: classID, features: condition, count: conditionCount)
+        let condition = try cCondition(try handle.model, classID: classID, features: condition, count: conditionCount)
         handle.state = try handle.model.makeState(condition: condition)
     }
 }
@@ -172,7 +207,7 @@ public func rnnkit_model_reset_condition(_ model: OpaquePointer?, _ classID: Int
 private func predict(_ handle: ModelHandle, _ inputs: SequenceInputs, steps: Int, probabilities: Int32,
                      out: UnsafeMutablePointer<Float>?, count: Int64) throws {
     let out = try required(out, "out")
-    let c = handle.model.configuration
+    let c = try handle.model.configuration
     guard probabilities == 0 || probabilities == 1 else {
         throw RNNKitError(.invalidArgument, "probabilities must be 0 (raw outputs) or 1 (softmax over each output row), got \(probabilities)")
     }
@@ -224,7 +259,7 @@ public func rnnkit_model_predict_tokens(_ model: OpaquePointer?, _ ids: UnsafePo
     guarded("rnnkit_model_predict_tokens") {
         let handle = try ModelHandle.from(model)
         let ids = try required(ids, "ids")
-        let c = handle.model.configuration
+        let c = try handle.model.configuration
         guard c.input == .tokens else {
             throw RNNKitError(.invalidArgument, "this model reads feature vectors, not token ids; use rnnkit_model_predict_features")
         }
@@ -241,7 +276,7 @@ public func rnnkit_model_predict_features(_ model: OpaquePointer?, _ x: UnsafePo
     guarded("rnnkit_model_predict_features") {
         let handle = try ModelHandle.from(model)
         let x = try required(x, "x")
-        let c = handle.model.configuration
+        let c = try handle.model.configuration
         guard c.input == .features else {
             throw RNNKitError(.invalidArgument, "this model reads token ids, not feature vectors; use rnnkit_model_predict_tokens")
         }
@@ -264,7 +299,7 @@ public func rnnkit_model_sample_tokens(_ model: OpaquePointer?, _ prime: UnsafeP
     guarded("rnnkit_model_sample_tokens") {
         let handle = try ModelHandle.from(model)
         let out = try required(out, "out")
-        let c = handle.model.configuration
+        let c = try handle.model.configuration
         guard c.input == .tokens, c.head == .everyStep, c.outputSize == c.vocabularySize else {
             throw RNNKitError(.invalidArgument, "sampling needs a token model whose every-step head predicts the next token")
         }
@@ -286,7 +321,7 @@ public func rnnkit_model_sample_tokens(_ model: OpaquePointer?, _ prime: UnsafeP
             }
             sampleCondition = nil
         } else {
-            sampleCondition = try cCondition(handle.model, classID: classID, features: condition, count: conditionCount)
+            sampleCondition = try cCondition(try handle.model, classID: classID, features: condition, count: conditionCount)
         }
         let ids = try handle.model.sample(prime: primeIds, length: Int(length), temperature: temperature, seed: seed,
                                           condition: sampleCondition)
@@ -300,7 +335,7 @@ public func rnnkit_model_step_token(_ model: OpaquePointer?, _ tokenID: Int64,
                                     _ out: UnsafeMutablePointer<Float>?, _ outCount: Int64) -> Int32 {
     guarded("rnnkit_model_step_token") {
         let handle = try ModelHandle.from(model)
-        let c = handle.model.configuration
+        let c = try handle.model.configuration
         guard c.input == .tokens else {
             throw RNNKitError(.invalidArgument, "this model reads feature vectors, not token ids; use rnnkit_model_step_features")
         }
@@ -317,7 +352,7 @@ public func rnnkit_model_step_features(_ model: OpaquePointer?, _ x: UnsafePoint
                                        _ out: UnsafeMutablePointer<Float>?, _ outCount: Int64) -> Int32 {
     guarded("rnnkit_model_step_features") {
         let handle = try ModelHandle.from(model)
-        let c = handle.model.configuration
+        let c = try handle.model.configuration
         let x = try required(x, "x")
         guard c.input == .features else {
             throw RNNKitError(.invalidArgument, "this model reads token ids, not feature vectors; use rnnkit_model_step_token")
@@ -348,7 +383,7 @@ public func rnnkit_model_sample_text(_ model: OpaquePointer?, _ prime: UnsafePoi
         guard temperature >= 0, temperature.isFinite else {
             throw RNNKitError(.invalidArgument, "temperature must be finite and ≥ 0, got \(temperature)")
         }
-        guard handle.model.vocabulary != nil else {
+        guard try handle.model.vocabulary != nil else {
             throw RNNKitError(.invalidArgument, "this model carries no character vocabulary, so it cannot sample text")
         }
         let text = try handle.model.sampleText(prime: primeText, length: Int(length), temperature: temperature, seed: seed)

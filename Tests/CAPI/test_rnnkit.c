@@ -878,14 +878,14 @@ static void test_models(const char *fixtures) {
     rnnkit_model_destroy(NULL);
 
     /* The pattern models (PatternModelCFixtures in ModelTestsCFixtures.swift pins the same numbers). */
-    int32_t head = -1, bidirectional = -1;
+    int32_t kind = -1, head = -1, bidirectional = -1;
     int64_t condition_classes = -1, condition_features = -1;
     model_fixture_path(path, sizeof path, fixtures, "classifier-model.safetensors");
     expect_ok(rnnkit_model_load(path, &model), "model_load bidirectional classifier");
     if (model == NULL) return;
-    expect_ok(rnnkit_model_describe_pattern(model, &head, &bidirectional, &condition_classes, &condition_features),
+    expect_ok(rnnkit_model_describe_pattern(model, &kind, &head, &bidirectional, &condition_classes, &condition_features),
               "describe_pattern classifier");
-    check(head == RNNKIT_HEAD_MAX_POOL && bidirectional == 1 && condition_classes == 0 && condition_features == 0,
+    check(kind == RNNKIT_MODEL_SEQUENCE && head == RNNKIT_HEAD_MAX_POOL && bidirectional == 1 && condition_classes == 0 && condition_features == 0,
           "classifier: max pooling, bidirectional, unconditioned");
     const int64_t sentence[4] = {1, 2, 3, 4};
     float probabilities[3], untouched[3] = {7, 7, 7};
@@ -930,7 +930,7 @@ static void test_models(const char *fixtures) {
     model_fixture_path(path, sizeof path, fixtures, "conditioned-model.safetensors");
     expect_ok(rnnkit_model_load(path, &model), "model_load conditioned generator");
     if (model == NULL) return;
-    expect_ok(rnnkit_model_describe_pattern(model, &head, &bidirectional, &condition_classes, &condition_features),
+    expect_ok(rnnkit_model_describe_pattern(model, &kind, &head, &bidirectional, &condition_classes, &condition_features),
               "describe_pattern generator");
     check(head == RNNKIT_HEAD_EVERY_STEP && bidirectional == 0 && condition_classes == 2 && condition_features == 0,
           "generator: every step, unidirectional, 2 condition classes");

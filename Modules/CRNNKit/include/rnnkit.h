@@ -253,8 +253,8 @@ typedef struct rnnkit_model rnnkit_model;
 /// handle in *out, its state zero. On failure *out is set to NULL.
 /// Errors: RNNKIT_ERROR_NULL_POINTER if path or out is NULL; RNNKIT_ERROR_IO if the file cannot
 /// be read; RNNKIT_ERROR_INVALID_FILE if it is not an RNNKit model file of a version this library
-/// reads, or its configuration or tensors are invalid or inconsistent; RNNKIT_ERROR_INVALID_ARGUMENT
-/// for an encoder-decoder (seq2seq) model, which this API does not step.
+/// reads, or its configuration or tensors are invalid or inconsistent. Every model kind loads; the
+/// functions below say which kinds they run (the others refuse with RNNKIT_ERROR_INVALID_ARGUMENT).
 rnnkit_status rnnkit_model_load(const char *RNNKIT_NONNULL path, rnnkit_model *RNNKIT_NULLABLE *RNNKIT_NONNULL out);
 
 /// Releases a model. NULL is ignored.
@@ -262,7 +262,8 @@ void rnnkit_model_destroy(rnnkit_model *RNNKIT_NULLABLE model);
 
 /// Describes the model: *takes_tokens is 1 for a token model (feed rnnkit_model_step_token) and
 /// 0 for a feature model (feed rnnkit_model_step_features); *input_size is the vocabulary size V
-/// of a token model or the features per step I of a feature model; *output_size is O.
+/// of a token model or the features per step I of a feature model; *output_size is O. For an
+/// encoder-decoder: 1, the source vocabulary size and the target vocabulary size.
 /// Errors: RNNKIT_ERROR_NULL_POINTER if any pointer is NULL.
 rnnkit_status rnnkit_model_describe(const rnnkit_model *RNNKIT_NONNULL model, int32_t *RNNKIT_NONNULL takes_tokens,
                                     int64_t *RNNKIT_NONNULL input_size, int64_t *RNNKIT_NONNULL output_size);
@@ -281,12 +282,21 @@ typedef enum rnnkit_head {
     RNNKIT_HEAD_NONE = 4         ///< no head: the top layer's outputs, D·H per step
 } rnnkit_head;
 
-/// Describes which pattern the model is: *head an rnnkit_head value; *bidirectional 1 if every
-/// layer also runs in reverse (the model then cannot stream and runs whole sequences only);
-/// *condition_classes K > 0 for a model whose initial state is set by a class id in 0...K-1,
-/// *condition_features F > 0 for one whose initial state is set by F features (both 0 otherwise).
+/// What kind of model a handle holds (rnnkit_model_describe_pattern).
+typedef enum rnnkit_model_kind {
+    RNNKIT_MODEL_SEQUENCE = 0,  ///< a sequence model: streams, runs whole sequences, samples
+    RNNKIT_MODEL_SEQ2SEQ = 1    ///< an encoder-decoder: decodes whole sources (rnnkit_model_decode)
+} rnnkit_model_kind;
+
+/// Describes which pattern the model is: *kind an rnnkit_model_kind value; *head an rnnkit_head
+/// value (RNNKIT_HEAD_EVERY_STEP for an encoder-decoder); *bidirectional 1 if every layer (of the
+/// encoder, for an encoder-decoder) also runs in reverse (a sequence model then cannot stream and
+/// runs whole sequences only); *condition_classes K > 0 for a model whose initial state is set by
+/// a class id in 0...K-1, *condition_features F > 0 for one whose initial state is set by F
+/// features (both 0 otherwise).
 /// Errors: RNNKIT_ERROR_NULL_POINTER if any pointer is NULL.
-rnnkit_status rnnkit_model_describe_pattern(const rnnkit_model *RNNKIT_NONNULL model, int32_t *RNNKIT_NONNULL head,
+rnnkit_status rnnkit_model_describe_pattern(const rnnkit_model *RNNKIT_NONNULL model, int32_t *RNNKIT_NONNULL kind,
+                                            int32_t *RNNKIT_NONNULL head,
                                             int32_t *RNNKIT_NONNULL bidirectional, int64_t *RNNKIT_NONNULL condition_classes,
                                             int64_t *RNNKIT_NONNULL condition_features);
 
