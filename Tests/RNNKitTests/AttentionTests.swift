@@ -1,4 +1,4 @@
-// Attention against PyTorch autograd and against finite differences in Double.
+// Attention against PyTorch autograd and against finite differences in Double, the state bridge likewise.
 //
 // The PyTorch fixtures under Fixtures/attention are written by scripts/make-attention-fixtures.py:
 //   /work/main/.perf-venv/bin/python scripts/make-attention-fixtures.py
@@ -120,5 +120,40 @@ private struct WorstError {
         #expect(worst.error <= 1e-6, "\(score): worst relative error \(worst.error) at \(worst.label)")
         // A masked position's value reaches nothing.
         #expect(analytic.encoderOutputs[((S - 1) * B + 0) * K] == 0)
+    }
+
+    /// `L = Σ h0 ⊙ dh0 (+ Σ c0 ⊙ dc0)` through the bridge of a 2-layer encoder, with and without a cell state.
+    @Test(arguments: [true, false])
+    func bridgeGradientsMatchFiniteDifferences(mapsCell: Bool) throws {
+        let (L, B, H) = (2, 3, 4)
+        let bridge = try StateBridge<Double>(layers: L, hiddenSize: H, mapsCell: mapsCell, seed: 41)
+        var input = RecurrentState<Double>(batch: B, hidden: randomValues(2 * L * B * H, seed: 42),
+                                           cell: mapsCell ? randomValues(2 * L * B * H, seed: 43) : nil)
+        let dOutput = RecurrentState<Double>(batch: B, hidden: randomValues(L * B * H, seed: 44),
+                                             cell: mapsCell ? randomValues(L * B * H, seed: 45) : nil)
+        func loss() throws -> Double {
+            let output = try bridge.forward(input)
+            var total = zip(output.hidden, dOutput.hidden).reduce(0) { $0 + $1.0 * $1.1 }
+            if let cell = output.cell, let dCell = dOutput.cell { total += zip(cell, dCell).reduce(0) { $0 + $1.0 * $1.1 } }
+            return total
+        }
+        let analytic = try bridge.backward(outputGradient: dOutput, input: input)
+        #expect((analytic.cell == nil) == !mapsCell)
+        var worst = WorstError()
+        for i in input.hidden.indices {
+            worst.record(analytic.hidden[i], try centralDifference(at: input.hidden[i], { input.hidden[i] = $0 }, loss), "hidden[\(i)]")
+        }
+        if let cell = input.cell {
+            for i in cell.indices {
+                worst.record(analytic.cell![i], try centralDifference(at: cell[i], { input.cell![i] = $0 }, loss), "cell[\(i)]")
+            }
+        }
+        for (name, map) in bridge.namedMaps {
+            let gradients = map.gradients
+            for i in map.parameters.indices {
+                worst.record(gradients[i], try centralDifference(at: map.parameters[i], { map.parameters[i] = $0 }, loss), "\(name)[\(i)]")
+            }
+        }
+        #expect(worst.error <= 1e-6, "worst relative error \(worst.error) at \(worst.label)")
     }
 }
