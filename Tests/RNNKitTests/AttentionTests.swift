@@ -1,4 +1,5 @@
-// Attention against PyTorch autograd and against finite differences in Double, the state bridge likewise.
+// The attention encoder–decoder: Attention against PyTorch autograd and against finite differences
+// in Double, the state bridge likewise, the whole model's gradients, files and decoding.
 //
 // The PyTorch fixtures under Fixtures/attention are written by scripts/make-attention-fixtures.py:
 //   /work/main/.perf-venv/bin/python scripts/make-attention-fixtures.py
@@ -155,5 +156,191 @@ private struct WorstError {
             }
         }
         #expect(worst.error <= 1e-6, "worst relative error \(worst.error) at \(worst.label)")
+    }
+
+    // MARK: The whole model
+
+    /// Float central differences over every group of the model, bridge and attention included.
+    @Test(arguments: [(CellKind.lstm, true, AttentionScore.general, 1), (.gru, false, .dot, 2), (.lstm, true, .additive, 2),
+                      (.lstm, true, AttentionScore.none, 2)])
+    func seq2seqGradientsMatchDifferences(cell: CellKind, bidirectional: Bool, attention: AttentionScore, layers: Int) throws {
+        let model = try Seq2SeqModel(Seq2SeqConfiguration(
+            sourceVocabularySize: 5, targetVocabularySize: 6, embeddingSize: 3, cell: cell, hiddenSize: 4, numLayers: layers,
+            beginToken: 4, endToken: 5, seed: 51, bidirectionalEncoder: bidirectional, attention: attention, attentionSize: 3))
+        let sources = [[0, 1, 2, 3], [2, 1], [1, 4, 1]], targets = [[0, 1], [2, 3, 1], []]
+        model.zeroGradients()
+        _ = try model.teacherForcedLoss(sources: sources, targets: targets)
+        #expect(model.encoder.network.gradients.contains { $0 != 0 })
+        if let bridge = model.bridge { #expect(bridge.hiddenMaps[0].gradients.contains { $0 != 0 }) }
+        try expectGradientsMatchDifferences(groups: model.parameterGroups, loss: {
+            try model.teacherForcedLoss(sources: sources, targets: targets, computeGradient: false).loss
+        }, label: "\(cell) \(bidirectional ? "bi" : "uni") \(attention)")
+    }
+
+    /// The encoder–decoder without attention computes what it computed before attention existed:
+    /// values recorded from that code, and the old composition of its two halves, bit for bit.
+    @Test func theModelWithoutAttentionIsUnchanged() throws {
+        let configuration = Seq2SeqConfiguration(sourceVocabularySize: 6, targetVocabularySize: 7, embeddingSize: 4, hiddenSize: 5,
+                                                 numLayers: 2, dropout: 0.2, beginToken: 5, endToken: 6, seed: 41)
+        let sources = [[0, 1, 2, 3], [4, 2], [1, 1, 5]], targets = [[0, 1], [2, 3, 4], [1]]
+        let model = try Seq2SeqModel(configuration)
+        #expect(model.bridge == nil && model.attention == nil && model.attentionHead == nil)
+        #expect(model.parameterGroups.map { $0.parameters.count } == [24, 460, 28, 460, 42])
+        let loss = try model.teacherForcedLoss(sources: sources, targets: targets).loss
+        let gradients = model.parameterGroups.flatMap { $0.gradients }
+        let parameters = model.parameterGroups.flatMap { $0.parameters }
+        // Recorded from the encoder–decoder before attention, at these flat indices.
+        let indices = [0, 100, 500, 900, 1013]
+        #expect(abs(loss - 1.888508717219035) < 1e-6, "loss \(loss)")
+        expectClose(indices.map { parameters[$0] }, [0.5789682, 0.3079118, 0.9202493, 0.23901895, 0.4263171], tolerance: 0, "parameters")
+        expectClose(indices.map { gradients[$0] }, [8.9936315e-05, -0.0003781755, 0.0005012913, 0.008133927, -0.13013962],
+                    tolerance: 1e-6, "gradients")
+
+        // The old composition, step by step, on a fresh model of the same seed.
+        let reference = try Seq2SeqModel(configuration)
+        let B = sources.count
+        let (sourceIds, S, sourceLengths) = try padTimeMajor(sources, what: "source")
+        let (inputIds, T, targetLengths) = try padTimeMajor(targets.map { [5] + $0 }, what: "decoder input")
+        var targetIds = [Int](repeating: -100, count: T * B)
+        for (b, row) in targets.map({ $0 + [6] }).enumerated() { for (t, id) in row.enumerated() { targetIds[t * B + b] = id } }
+        let encoded = try reference.encoder.forward(.tokens(sourceIds), steps: S, batch: B, lengths: sourceLengths)
+        let decoded = try reference.decoder.forward(.tokens(inputIds), steps: T, batch: B, lengths: targetLengths,
+                                                    initialState: encoded.finalState)
+        let r = try sequenceSoftmaxCrossEntropy(logits: decoded.outputs, targets: targetIds, steps: T, batch: B, classCount: 7,
+                                                lengths: targetLengths)
+        let stateGradient = try reference.decoder.backward(outputGradient: r.logitsGradient).initialState
+        try reference.encoder.backward(outputGradient: [Float](repeating: 0, count: S * B * 5), finalStateGradient: stateGradient)
+        #expect(r.loss == loss)
+        #expect(reference.parameterGroups.flatMap { $0.gradients } == gradients)
+        // Its file has none of the new keys or tensors.
+        let metadata = model.fileMetadata
+        #expect(!metadata.keys.contains { $0.hasPrefix("seq2seq.attention") || $0 == "seq2seq.bidirectional_encoder" })
+        #expect(model.namedTensors().allSatisfy { $0.name.hasPrefix("encoder.") || $0.name.hasPrefix("decoder.") })
+        #expect(model.namedTensors().contains { $0.name == "decoder.head.weight" && $0.shape == [7, 5] })
+    }
+
+    @Test func invalidAttentionConfigurationsAreRefused() throws {
+        func configuration(bidirectional: Bool, attention: AttentionScore, attentionSize: Int? = nil) -> Seq2SeqConfiguration {
+            Seq2SeqConfiguration(sourceVocabularySize: 4, targetVocabularySize: 5, embeddingSize: 3, hiddenSize: 4, beginToken: 3,
+                                 endToken: 4, bidirectionalEncoder: bidirectional, attention: attention, attentionSize: attentionSize)
+        }
+        #expect { try Seq2SeqModel(configuration(bidirectional: true, attention: .dot)) } throws: {
+            "\($0)".contains("dot attention") && "\($0)".contains("general or additive")
+        }
+        #expect { try Seq2SeqModel(configuration(bidirectional: false, attention: .additive, attentionSize: 0)) } throws: {
+            "\($0)".contains("attention size must be at least 1")
+        }
+        #expect { try Attention<Float>(score: .none, querySize: 3, keySize: 3) } throws: { "\($0)".contains("needs a score") }
+        let model = try Seq2SeqModel(configuration(bidirectional: false, attention: .dot))
+        #expect(model.attention!.parameters.isEmpty)
+        #expect(model.attentionHead!.inputSize == 8)
+    }
+
+    // MARK: Files and checkpoints
+
+    @Test(arguments: [AttentionScore.general, .additive, .dot, .none])
+    func attentionModelsRoundTripThroughAFile(_ attention: AttentionScore) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rnnkit-attention-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("model.safetensors").path
+        let bidirectional = attention != .dot
+        let model = try Seq2SeqModel(Seq2SeqConfiguration(
+            sourceVocabularySize: 5, targetVocabularySize: 6, embeddingSize: 3, hiddenSize: 4, numLayers: 2, beginToken: 4,
+            endToken: 5, seed: 61, bidirectionalEncoder: bidirectional, attention: attention, attentionSize: 7))
+        // Move every parameter off its initial value, so that loading cannot pass by re-initialising.
+        for group in model.parameterGroups { group.parameters = group.parameters.map { $0 * 1.25 + 0.01 } }
+        try model.save(to: path)
+        let file = try SafeTensorsFile(contentsOf: path)
+        #expect(file.metadata?["seq2seq.bidirectional_encoder"] == (bidirectional ? "true" : nil))
+        #expect(file.metadata?["seq2seq.attention"] == (attention == .none ? nil : attention.rawValue))
+        #expect(file.metadata?["seq2seq.attention_size"] == "7")
+        let names = Set(file.tensorNames)
+        #expect(names.contains("bridge.hidden_l1.weight") == bidirectional && names.contains("bridge.cell_l0.bias") == bidirectional)
+        if bidirectional { #expect(file.tensor(named: "bridge.hidden_l0.weight")?.shape == [4, 8]) }
+        switch attention {
+        case .general: #expect(file.tensor(named: "attention.key.weight")?.shape == [4, 8])
+        case .additive:
+            #expect(file.tensor(named: "attention.query.weight")?.shape == [7, 4])
+            #expect(file.tensor(named: "attention.key.weight")?.shape == [7, 8])
+            #expect(file.tensor(named: "attention.v.weight")?.shape == [1, 7])
+        case .dot, .none: #expect(!names.contains { $0.hasPrefix("attention.") })
+        }
+        let width = attention == .none ? 4 : 4 + (bidirectional ? 8 : 4)
+        #expect(file.tensor(named: "decoder.head.weight")?.shape == [6, width])
+
+        let loaded = try Seq2SeqModel(contentsOf: path)
+        #expect(loaded.configuration == model.configuration)
+        #expect(allParameters(loaded.parameterGroups) == allParameters(model.parameterGroups))
+        let sources = [[0, 1, 2], [3]]
+        #expect(try loaded.decode(sources: sources, maximumLength: 4, beamWidth: 2)
+                == model.decode(sources: sources, maximumLength: 4, beamWidth: 2))
+        guard attention != .none else { return }
+
+        // The same tensors under metadata without attention: refused, naming the tensors that do not fit.
+        var metadata = try #require(file.metadata)
+        metadata.removeValue(forKey: "seq2seq.attention")
+        var writer = SafeTensorsWriter(metadata: metadata)
+        for name in file.tensorNames {
+            try writer.add(name: name, shape: file.tensor(named: name)!.shape, values: try file.values(of: name, as: Float.self))
+        }
+        try writer.writeAtomically(to: path)
+        #expect { try Seq2SeqModel(contentsOf: path) } throws: {
+            "\($0)".contains("decoder.head.weight") && (attention == .dot || "\($0)".contains("unexpected tensor attention."))
+        }
+    }
+
+    // MARK: Decoding
+
+    @Test(arguments: [AttentionScore.none, .dot, .general, .additive])
+    func beamWidthOneIsGreedy(_ attention: AttentionScore) throws {
+        let model = try Seq2SeqModel(Seq2SeqConfiguration(
+            sourceVocabularySize: 6, targetVocabularySize: 8, embeddingSize: 4, hiddenSize: 8, beginToken: 6, endToken: 7, seed: 81,
+            bidirectionalEncoder: attention == .general || attention == .additive, attention: attention))
+        // Larger weights than the initial ones, so that the decodings vary and some rows end early.
+        for (g, group) in model.parameterGroups.enumerated() { group.parameters = randomValues(group.parameters.count, seed: 83 + UInt64(g)) }
+        var generator = SeededGenerator(seed: 82)
+        let sources = (0..<12).map { _ in (0..<(1 + generator.nextIndex(below: 7))).map { _ in generator.nextIndex(below: 6) } }
+        let greedy = try model.greedyDecode(sources: sources, maximumLength: 9)
+        let beam = try model.decode(sources: sources, maximumLength: 9, beamWidth: 1)
+        #expect(beam.map(\.tokens) == greedy)
+        #expect(Set(greedy.map(\.count)).count > 1, "the decodings should differ in length: \(greedy)")
+        for (b, decoding) in beam.enumerated() {
+            #expect(decoding.attention.count == (attention == .none ? 0 : decoding.tokens.count))
+            for row in decoding.attention {
+                #expect(row.count == sources[b].count)
+                #expect(abs(row.reduce(0, +) - 1) < 1e-5)
+            }
+            #expect(decoding.logProbability <= 0)
+            let length = Double(decoding.tokens.count + (decoding.tokens.count < 9 ? 1 : 0))
+            #expect(abs(decoding.score - decoding.logProbability / length) < 1e-12)
+        }
+        // A wider beam's log-probability is the model's: the teacher-forced loss of the sequence it
+        // wrote (with its end token), so every hypothesis stepped from its own parent's state.
+        model.isTraining = false
+        var checked = 0
+        for (source, decoding) in zip(sources, try model.decode(sources: sources, maximumLength: 9, beamWidth: 4))
+        where decoding.tokens.count < 9 {
+            let loss = try model.teacherForcedLoss(sources: [source], targets: [decoding.tokens], computeGradient: false).loss
+            let logProbability = -loss * Double(decoding.tokens.count + 1)
+            #expect(abs(logProbability - decoding.logProbability) <= 1e-4 * max(1, abs(logProbability)),
+                    "\(decoding.tokens): beam \(decoding.logProbability), teacher-forced \(logProbability)")
+            checked += 1
+        }
+        #expect(checked > 0)
+    }
+
+    @Test func decodingRefusesBadArguments() throws {
+        let model = try Seq2SeqModel(Seq2SeqConfiguration(sourceVocabularySize: 4, targetVocabularySize: 5, embeddingSize: 3, hiddenSize: 4,
+                                                          beginToken: 3, endToken: 4, attention: .general))
+        #expect { try model.decode(sources: [[0]], maximumLength: 3, beamWidth: 0) } throws: { "\($0)".contains("beam width must be at least 1") }
+        #expect { try model.decode(sources: [[0]], maximumLength: 0, beamWidth: 2) } throws: { "\($0)".contains("maximum length must be at least 1") }
+        #expect { try model.decode(sources: [[0], []], maximumLength: 3, beamWidth: 2) } throws: { "\($0)".contains("source 1 of the batch is empty") }
+        #expect { try model.decode(sources: [[0, 4]], maximumLength: 3, beamWidth: 2) } throws: { "\($0)".contains("expected source ids in 0..<4") }
+        #expect { try model.greedyDecode(sources: [[-1]], maximumLength: 3) } throws: { "\($0)".contains("expected source ids in 0..<4") }
+        #expect { try model.decode(sources: [[0]], maximumLength: 3, beamWidth: 2, lengthNormalization: -1) } throws: {
+            "\($0)".contains("length normalisation")
+        }
+        #expect(try model.decode(sources: [], maximumLength: 3, beamWidth: 2).isEmpty)
     }
 }
