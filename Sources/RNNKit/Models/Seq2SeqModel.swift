@@ -18,7 +18,8 @@
 //             decoder → ∂(initial state) → bridge → the encoder's ∂(final state), with ∂s as its
 //             output gradient (zero without attention) → encoder
 // Inference: the decoder starts from begin and steps on its own tokens until end: greedily, or by a
-// beam search over K hypotheses per source, all B·K stepped together as the rows of one state.
+// beam search of K hypotheses per source, all B·K stepped together as the rows of one state
+// (decode(sources:maximumLength:beamWidth:lengthNormalization:)).
 
 /// One decoded sequence of ``Seq2SeqModel/decode(sources:maximumLength:beamWidth:lengthNormalization:)``.
 public struct Seq2SeqDecoding: Sendable, Equatable {
@@ -189,18 +190,20 @@ public final class Seq2SeqModel {
 
     /// Decodes a batch by beam search, keeping the `K` best hypotheses of each source.
     ///
-    /// All `B·K` hypotheses step together as the rows of one decoder state; after each step every
-    /// source's `2K` best continuations (by summed log-probability) are ranked: those writing the end
-    /// token among the first `K` are finished, the first `K` others live on, and the state rows are
-    /// gathered from their parents. A source stops when it has `K` finished hypotheses; at
-    /// `maximumLength` the living ones finish as they are. The result is the finished hypothesis with
-    /// the best ``Seq2SeqDecoding/score``. `K = 1` writes exactly what ``greedyDecode(sources:maximumLength:)`` writes.
+    /// All `B·K` hypotheses step together as the rows of one decoder state. After each step a
+    /// source's next beam is the `K` best, by summed log-probability, of the finished hypotheses in
+    /// its beam and of every live hypothesis's continuations; a continuation that writes the end
+    /// token is finished, the others live on, their state rows gathered from their parents'. A source
+    /// stops when its beam holds only finished hypotheses (no live one can overtake them, as
+    /// log-probabilities only fall); at `maximumLength` the living ones finish as they are. The
+    /// result is the finished hypothesis with the best ``Seq2SeqDecoding/score``. `K = 1` writes
+    /// exactly what ``greedyDecode(sources:maximumLength:)`` writes.
     /// - Parameters:
     ///   - sources: `B` non-empty source id lists.
     ///   - maximumLength: the most tokens written per source (≥ 1; the end token not counted).
     ///   - beamWidth: `K ≥ 1` (1: greedy).
-    ///   - lengthNormalization: `α ≥ 0` of the score `log p / length^α`; default 1 (mean log-probability
-    ///     per prediction), 0 ranks by the summed log-probability alone.
+    ///   - lengthNormalization: `α ≥ 0` of the final ranking's score `log p / length^α`; default 1
+    ///     (mean log-probability per prediction), 0 ranks by the summed log-probability alone.
     /// - Returns: `B` decodings, in the order of `sources`.
     /// - Throws: ``RNNKitError`` `.invalidArgument` for `K < 1`, `maximumLength < 1`, `α` negative or
     ///   not finite, an empty source or a source id out of range.
@@ -233,37 +236,42 @@ public final class Seq2SeqModel {
             let score = lengthNormalization == 0 ? h.logProbability : h.logProbability / pow(length, lengthNormalization)
             return Seq2SeqDecoding(tokens: h.tokens, logProbability: h.logProbability, score: score, attention: h.attention)
         }
-        var alive = [[Hypothesis]](repeating: [Hypothesis()], count: B)            // row b·K + k is alive[b][k]
-        var finished = [[Seq2SeqDecoding]](repeating: [], count: B)
+        var live = [[Hypothesis]](repeating: [Hypothesis()], count: B)             // row b·K + k steps live[b][k]
+        var finishedInBeam = [[Double]](repeating: [], count: B)                   // log-probabilities of the beam's finished ones
+        var finished = [[Seq2SeqDecoding]](repeating: [], count: B)                // every hypothesis that finished
         var done = [Bool](repeating: false, count: B)
         var inputs = [Int](repeating: c.beginToken, count: R)
         for step in 1...maximumLength {
             let (logits, weights) = try decoderStep(tokens: inputs, state: &state, keys: keys)   // (B·K, V), (B·K, S)
             var parents = [Int](0..<R)
             for b in 0..<B where !done[b] {
-                // The 2K best (summed log-probability, then hypothesis, then token) of every live hypothesis's continuations.
+                // The K best by log-probability (ties: the beam's finished ones, then by hypothesis, then by token);
+                // k = −1 marks a finished hypothesis kept from the last beam.
                 var best: [(logProbability: Double, k: Int, token: Int)] = []
-                for (k, hypothesis) in alive[b].enumerated() {
+                func consider(_ candidate: (Double, Int, Int)) {
+                    guard best.count < K || candidate.0 > best[best.count - 1].logProbability else { return }
+                    best.insert(candidate, at: best.firstIndex { candidate.0 > $0.logProbability } ?? best.count)
+                    if best.count > K { best.removeLast() }
+                }
+                for logProbability in finishedInBeam[b] { consider((logProbability, -1, -1)) }
+                for (k, hypothesis) in live[b].enumerated() {
                     let row = (b * K + k) * V
                     var largest = Double(logits[row])
                     for v in 1..<V { largest = max(largest, Double(logits[row + v])) }
                     var total = 0.0
                     for v in 0..<V { total += exp(Double(logits[row + v]) - largest) }
                     let normaliser = largest + log(total)                             // log Σ_v exp(logit_v)
-                    for v in 0..<V {
-                        let candidate = (hypothesis.logProbability + Double(logits[row + v]) - normaliser, k, v)
-                        guard best.count < 2 * K || candidate.0 > best[best.count - 1].logProbability else { continue }
-                        let at = best.firstIndex { candidate.0 > $0.logProbability } ?? best.count
-                        best.insert(candidate, at: at)
-                        if best.count > 2 * K { best.removeLast() }
-                    }
+                    for v in 0..<V { consider((hypothesis.logProbability + Double(logits[row + v]) - normaliser, k, v)) }
                 }
                 var next: [(hypothesis: Hypothesis, parent: Int)] = []
-                for (rank, candidate) in best.enumerated() where next.count < K {
-                    var hypothesis = alive[b][candidate.k]
+                finishedInBeam[b] = []
+                for candidate in best {
+                    guard candidate.k >= 0 else { finishedInBeam[b].append(candidate.logProbability); continue }
+                    var hypothesis = live[b][candidate.k]
                     hypothesis.logProbability = candidate.logProbability
                     if candidate.token == c.endToken {
-                        if rank < K { finished[b].append(scored(hypothesis, endWritten: true)) }
+                        finished[b].append(scored(hypothesis, endWritten: true))
+                        finishedInBeam[b].append(candidate.logProbability)
                         continue
                     }
                     hypothesis.tokens.append(candidate.token)
@@ -274,11 +282,11 @@ public final class Seq2SeqModel {
                     next.append((hypothesis, b * K + candidate.k))
                 }
                 if step == maximumLength { finished[b] += next.map { scored($0.hypothesis, endWritten: false) } }
-                if finished[b].count >= K || next.isEmpty || step == maximumLength {
+                if next.isEmpty || step == maximumLength {
                     done[b] = true
                     continue
                 }
-                alive[b] = next.map { $0.hypothesis }
+                live[b] = next.map { $0.hypothesis }
                 for (k, entry) in next.enumerated() {
                     parents[b * K + k] = entry.parent
                     inputs[b * K + k] = entry.hypothesis.tokens.last!
