@@ -11,7 +11,8 @@
 //     additive:  k_j = W_k s_j                    (S, B, A)   W_k (A, K)
 //   scores:
 //     dot, general:  e_tj = h_tᵀ u_j                                      one GEMM per b
-//     additive:      z_tj = tanh(W_q h_t + k_j)   (T, B, S, A),  e_tj = vᵀ z_tj   W_q (A, H), v (A)
+//     additive:      z_tj = tanh(W_q h_t + k_j)   (S, A) per row (t, b),  e_tj = vᵀ z_tj   W_q (A, H), v (A)
+//                    (z is not kept: backward recomputes it from W_q h_t (T, B, A) rather than hold T·B·S·A values)
 //   α_tj = exp(e_tj) / Σ_{j' < length_b} exp(e_tj'),  exactly 0 for j ≥ length_b     (T, B, S)
 //   c_t  = Σ_j α_tj s_j                                                  (T, B, K)   one GEMM per b
 // Backward, from ∂c (T, B, K), adding into the parameters' gradients:
@@ -82,8 +83,8 @@ public struct AttentionOutput<Scalar: RNNScalar>: Sendable {
     public var context: [Scalar]
     /// `α_tj`, `[T, B, S]`; 0 at `j ≥ length_b`.
     public var weights: [Scalar]
-    /// Additive score: `z_tj = tanh(W_q h_t + W_k s_j)`, `[T, B, S, A]` (0 at masked `j`); empty otherwise.
-    var hidden: [Scalar]
+    /// Additive score: `W_q h_t`, `[T, B, A]`, from which backward recomputes `z_tj`; empty otherwise.
+    var projectedQueries: [Scalar]
 }
 
 /// Attention of decoder queries over encoder outputs (see the top of this file for the equations),
@@ -225,7 +226,7 @@ public final class Attention<Scalar: RNNScalar>: ParameterContainer {
         let B = keys.batch, S = keys.steps, H = querySize, K = keySize, A = attentionSize
         try validate(queries: queries, steps: T, keys: keys)
         var weights = [Scalar](repeating: 0, count: T * B * S)                        // (T, B, S): scores, then α
-        var hidden = [Scalar](repeating: 0, count: score == .additive ? T * B * S * A : 0)   // (T, B, S, A)
+        var queryProjection = [Scalar](repeating: 0, count: score == .additive ? T * B * A : 0)   // (T·B, A) = q · W_qᵀ
         var context = [Scalar](repeating: 0, count: T * B * K)                        // (T, B, K)
         let (u, ldu) = score == .dot ? (keys.values, B * K) : (keys.projected, B * projectedWidth)
         parameters.withUnsafeBufferPointer { p in
@@ -242,28 +243,19 @@ public final class Attention<Scalar: RNNScalar>: ParameterContainer {
                             }
                         }
                     case .additive:
-                        var queryProjection = [Scalar](repeating: 0, count: T * B * A)   // (T·B, A) = q · W_qᵀ
+                        let v = p.baseAddress! + offset(of: "v.weight")                     // (A)
+                        var hidden = [Scalar](repeating: 0, count: S * A)                    // (S, A): z_t of one row
                         queryProjection.withUnsafeMutableBufferPointer { wq in
                             Scalar.gemm(transposeA: false, transposeB: true, m: T * B, n: A, k: H, alpha: 1,
                                         a: q.baseAddress!, lda: H, b: p.baseAddress! + offset(of: "query.weight"), ldb: H,
                                         beta: 0, c: wq.baseAddress!, ldc: A)
-                        }
-                        let v = p.baseAddress! + offset(of: "v.weight")                     // (A)
-                        hidden.withUnsafeMutableBufferPointer { z in
-                            for t in 0..<T {
-                                for b in 0..<B {
-                                    let row = t * B + b
-                                    for j in 0..<keys.lengths[b] {
-                                        let zRow = z.baseAddress! + (row * S + j) * A
-                                        let kRow = (j * B + b) * A
-                                        var sum: Scalar = 0
-                                        for a in 0..<A {
-                                            let value = Scalar.hyperbolicTangent(queryProjection[row * A + a] + u[kRow + a])
-                                            zRow[a] = value
-                                            sum += v[a] * value
-                                        }
-                                        e[row * S + j] = sum
-                                    }
+                            hidden.withUnsafeMutableBufferPointer { z in
+                                for row in 0..<T * B {                                         // row = t·B + b
+                                    let n = keys.lengths[row % B]
+                                    additiveHidden(row: row, keys: keys, projectedQueries: wq.baseAddress!, into: z.baseAddress!)
+                                    // e_t (n) = z_t (n, A) · v
+                                    Scalar.gemv(transpose: false, m: n, n: A, alpha: 1, a: z.baseAddress!, lda: A, x: v,
+                                                beta: 0, y: e.baseAddress! + row * S)
                                 }
                             }
                         }
@@ -297,7 +289,7 @@ public final class Attention<Scalar: RNNScalar>: ParameterContainer {
                 }
             }
         }
-        return AttentionOutput(context: context, weights: weights, hidden: hidden)
+        return AttentionOutput(context: context, weights: weights, projectedQueries: queryProjection)
     }
 
     // MARK: Backward
@@ -317,7 +309,7 @@ public final class Attention<Scalar: RNNScalar>: ParameterContainer {
         let T = queries.count / max(B * H, 1)
         try validate(queries: queries, steps: T, keys: keys)
         guard contextGradient.count == T * B * K, output.weights.count == T * B * S,
-              output.hidden.count == (score == .additive ? T * B * S * A : 0) else {
+              output.projectedQueries.count == (score == .additive ? T * B * A : 0) else {
             throw RNNKitError(.shapeMismatch,
                 "expected a context gradient [T, B, K] = [\(T), \(B), \(K)] and the output of a forward over T = \(T) steps, got \(contextGradient.count) gradient and \(output.weights.count) weight elements")
         }
@@ -393,17 +385,31 @@ public final class Attention<Scalar: RNNScalar>: ParameterContainer {
             parameters.withUnsafeBufferPointer { p in
                 gradients.withUnsafeMutableBufferPointer { g in
                     let v = p.baseAddress! + vOffset, dv = g.baseAddress! + vOffset    // (A)
-                    for row in 0..<T * B {
-                        let b = row % B
-                        for j in 0..<keys.lengths[b] {
-                            let de = scoreGradient[row * S + j]
-                            let z = (row * S + j) * A, kRow = (j * B + b) * A
-                            for a in 0..<A {
-                                let value = output.hidden[z + a]
-                                dv[a] += de * value
-                                let da = de * v[a] * (1 - value * value)                 // tanh' = 1 − z²
-                                dQueryProjection[row * A + a] += da
-                                dKeyProjection[kRow + a] += da
+                    var hidden = [Scalar](repeating: 0, count: S * A)                        // (S, A): z_t of one row
+                    hidden.withUnsafeMutableBufferPointer { z in
+                        scoreGradient.withUnsafeBufferPointer { de in
+                            dQueryProjection.withUnsafeMutableBufferPointer { dwq in
+                                dKeyProjection.withUnsafeMutableBufferPointer { dwk in
+                                    for row in 0..<T * B {                                     // row = t·B + b
+                                        let b = row % B, n = keys.lengths[b]
+                                        output.projectedQueries.withUnsafeBufferPointer { wq in
+                                            additiveHidden(row: row, keys: keys, projectedQueries: wq.baseAddress!, into: z.baseAddress!)
+                                        }
+                                        let zRow = z.baseAddress!, deRow = de.baseAddress! + row * S
+                                        // ∂v (A) += z_tᵀ (A, n) · ∂e_t (n)
+                                        Scalar.gemv(transpose: true, m: n, n: A, alpha: 1, a: zRow, lda: A, x: deRow,
+                                                    beta: 1, y: dv)
+                                        let dq = dwq.baseAddress! + row * A
+                                        for j in 0..<n {
+                                            let scale = deRow[j], zj = zRow + j * A, dk = dwk.baseAddress! + (j * B + b) * A
+                                            for a in 0..<A {
+                                                let da = scale * v[a] * (1 - zj[a] * zj[a])      // tanh' = 1 − z²
+                                                dq[a] += da
+                                                dk[a] += da
+                                            }
+                                        }
+                                    }
+                                }
                             }
                         }
                     }
@@ -426,6 +432,20 @@ public final class Attention<Scalar: RNNScalar>: ParameterContainer {
             try addKeyProjectionGradient(dKeyProjection, width: A, keys: keys, into: &dValues)
         }
         return (dQueries, dValues)
+    }
+
+    /// `z_tj = tanh(W_q h_t + k_j)` of one query row `row = t·B + b`, for `j < length_b`, into `z (S, A)`.
+    private func additiveHidden(row: Int, keys: AttentionKeys<Scalar>, projectedQueries: UnsafePointer<Scalar>,
+                                into z: UnsafeMutablePointer<Scalar>) {
+        let A = attentionSize, B = keys.batch, b = row % B, n = keys.lengths[b]
+        let wq = projectedQueries + row * A                                            // (A) = W_q h_t
+        keys.projected.withUnsafeBufferPointer { wk in                                 // (S, B, A) = W_k s
+            for j in 0..<n {
+                let zj = z + j * A, kj = wk.baseAddress! + (j * B + b) * A
+                for a in 0..<A { zj[a] = wq[a] + kj[a] }
+            }
+        }
+        Scalar.tanhRow(z, z, count: n * A)
     }
 
     /// `∂u (S·B, P)` of the projected keys `u = s · Wᵀ` (W = `key.weight`, `(P, K)`):
