@@ -27,8 +27,8 @@ public struct Seq2SeqDecoding: Sendable, Equatable {
     public var tokens: [Int]
     /// The sum of the natural-log probabilities of every written token, and of the end token when it was written.
     public var logProbability: Double
-    /// The score the search ranked by: ``logProbability`` / `length^α`, `length` the predictions
-    /// counted (the tokens, plus 1 for the end token when it was written), `α` the length normalisation.
+    /// The score the finished hypotheses are ranked by: ``logProbability`` / `length^α`, `length` the
+    /// predictions counted (the tokens, plus 1 for the end token when it was written), `α` the length normalisation.
     public var score: Double
     /// One row per written token: that step's attention weights over the source's `S_b` positions
     /// (each row sums to 1); empty without attention.
