@@ -134,6 +134,30 @@ import Testing
         #expect(allParameters(resumed.parameterGroups) == allParameters(uninterrupted.parameterGroups))
     }
 
+    /// A run with a bidirectional encoder, attention and dropout, stopped and resumed from a checkpoint.
+    @Test(arguments: [AttentionScore.general, .additive])
+    func resumingAnAttentionSeq2SeqRunIsBitwiseIdentical(_ attention: AttentionScore) throws {
+        let (path, cleanup) = try temporaryPath()
+        defer { cleanup() }
+        let pairs = (0..<20).map { Seq2SeqExample(source: [$0 % 5, ($0 / 5) % 5] + ($0 % 3 == 0 ? [1] : []), target: [($0 * 7) % 5, $0 % 2]) }
+        func makeTrainer() throws -> Trainer {
+            let model = try Seq2SeqModel(Seq2SeqConfiguration(
+                sourceVocabularySize: 5, targetVocabularySize: 7, embeddingSize: 4, hiddenSize: 6, numLayers: 2, dropout: 0.2,
+                beginToken: 5, endToken: 6, seed: 71, bidirectionalEncoder: true, attention: attention, attentionSize: 5))
+            return try Trainer(model: model, training: .pairs(pairs), configuration: TrainerConfiguration(
+                batchSize: 6, optimizer: OptimizerConfiguration(kind: .adam, learningRate: 1e-2), seed: 72))
+        }
+        let uninterrupted = try makeTrainer()
+        try uninterrupted.train(steps: 10)
+        let first = try makeTrainer()
+        try first.train(steps: 5)
+        try first.saveCheckpoint(to: path)
+        let resumed = try Trainer(resumingFrom: path, training: .pairs(pairs))
+        try resumed.train(steps: 5)
+        #expect(allParameters(resumed.parameterGroups) == allParameters(uninterrupted.parameterGroups))
+        #expect(resumed.optimizer.stateTensors() == uninterrupted.optimizer.stateTensors())
+    }
+
     @Test func foreignOrMismatchedCheckpointsAreRefused() throws {
         let (path, cleanup) = try temporaryPath()
         defer { cleanup() }

@@ -53,6 +53,8 @@ public protocol CellRowKernels {
     static func fewRowsProduct(
         m: Int, n: Int, k: Int, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
         beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+    /// `y[i] = tanh(x[i])` for `i < count` (`y` may be `x`): `rk_tanh_f32`, or the libm loop.
+    static func tanhRow(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, count: Int)
 }
 
 extension Float: CellRowKernels {
@@ -136,6 +138,11 @@ extension Float: CellRowKernels {
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         rk_gemm_nt_few_rows(Int64(m), Int64(n), Int64(k), a, Int64(lda), b, Int64(ldb), beta, c, Int64(ldc))
+    }
+
+    @inline(__always)
+    public static func tanhRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        rk_tanh_f32(x, y, Int64(count))
     }
 }
 
@@ -222,5 +229,10 @@ extension Double: CellRowKernels {
     ) {
         gemm(transposeA: false, transposeB: true, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, b: b, ldb: ldb,
              beta: beta, c: c, ldc: ldc)
+    }
+
+    @inline(__always)
+    public static func tanhRow(_ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, count: Int) {
+        for i in 0..<count { y[i] = hyperbolicTangent(x[i]) }
     }
 }

@@ -9,9 +9,20 @@
 //   condition.weight [N, F], condition.bias [N]           or on F features; see InitialStateConditioning)
 // so `{k[4:]: v for k, v in sd.items() if k.startswith("rnn.")}` loads into
 // `torch.nn.LSTM(num_layers=L, bidirectional=D == 2)`.
-// A Seq2SeqModel prefixes its halves with `encoder.` and `decoder.`.
+// A Seq2SeqModel prefixes its halves with `encoder.` and `decoder.` (the encoder's `rnn.*` carry
+// `_reverse` tensors when it is bidirectional), and adds:
+//   bridge.hidden_l{k}.weight [H, 2H], bridge.hidden_l{k}.bias [H]   bidirectional encoder, for k in 0..<L
+//   bridge.cell_l{k}.weight [H, 2H], bridge.cell_l{k}.bias [H]       the same, LSTM only
+//   attention.key.weight [H, D·H]                                    general attention (W_a)
+//   attention.query.weight [A, H], attention.key.weight [A, D·H],
+//   attention.v.weight [1, A]                                        additive attention (W_q, W_k, v)
+//   decoder.head.weight [V, H + D·H], decoder.head.bias [V]          with attention: the head on [h_t ; c_t]
+//                                                                    (without: the decoder's own head, [V, H])
 // Metadata: `format = rnnkit-model`, `format_version = 1`, `model_kind = sequence | seq2seq`, the
 // configuration as flat `model.*` (or `seq2seq.*`) strings, and `vocabulary` when the model has one.
+// The seq2seq keys `seq2seq.bidirectional_encoder` (`true`), `seq2seq.attention` (`dot`, `general`,
+// `additive`) and `seq2seq.attention_size` (A) are written only when they differ from their defaults
+// (`false`, `none`, H), so files of models without attention read as before.
 // Training checkpoints add `optimizer.*` and `trainer.*` tensors and `training.*` metadata (Checkpoint.swift);
 // loading a model ignores those, so a checkpoint is also a model file.
 
@@ -179,9 +190,15 @@ extension Seq2SeqConfiguration {
                 p + "num_layers": String(numLayers), p + "dropout": "\(dropout)", p + "begin_token": String(beginToken),
                 p + "end_token": String(endToken), p + "seed": String(seed)]
             .merging(initialization.metadata(prefix: p)) { a, _ in a }
+            .merging(bidirectionalEncoder ? [p + "bidirectional_encoder": "true"] : [:]) { a, _ in a }
+            .merging(attention != .none ? [p + "attention": attention.rawValue] : [:]) { a, _ in a }
+            .merging(attentionSize != hiddenSize ? [p + "attention_size": String(attentionSize)] : [:]) { a, _ in a }
     }
 
-    /// Reads ``fileMetadata``.
+    /// Reads ``fileMetadata``. `seq2seq.bidirectional_encoder`, `seq2seq.attention` and
+    /// `seq2seq.attention_size` are optional (default `false`, `none`, the hidden size): files
+    /// written before they existed do not have them.
+    /// - Throws: ``RNNKitError`` `.invalidFile` for a missing or malformed key or an invalid configuration.
     public init(fileMetadata metadata: [String: String], source: String = "model file") throws {
         let r = MetadataReader(metadata: metadata, source: source), p = "seq2seq."
         self.init(sourceVocabularySize: try r.int(p + "source_vocabulary_size"), targetVocabularySize: try r.int(p + "target_vocabulary_size"),
@@ -189,6 +206,9 @@ extension Seq2SeqConfiguration {
                   hiddenSize: try r.int(p + "hidden_size"), numLayers: try r.int(p + "num_layers"), dropout: try r.double(p + "dropout"),
                   beginToken: try r.int(p + "begin_token"), endToken: try r.int(p + "end_token"),
                   initialization: try RecurrentInitialization(r, prefix: p), seed: try r.uint64(p + "seed"))
+        bidirectionalEncoder = metadata[p + "bidirectional_encoder"] == nil ? false : try r.bool(p + "bidirectional_encoder")
+        attention = metadata[p + "attention"] == nil ? .none : try r.enumeration(p + "attention", AttentionScore.self)
+        attentionSize = metadata[p + "attention_size"] == nil ? hiddenSize : try r.int(p + "attention_size")
         do { try validate() } catch let error as RNNKitError {
             throw RNNKitError(.invalidFile, "\(source): the seq2seq configuration in the metadata is invalid: \(error.message)")
         }
@@ -239,6 +259,14 @@ extension SequenceModel {
     /// Every name, shape and dtype is checked before anything is copied.
     /// - Throws: ``RNNKitError`` `.invalidFile` listing the problems; the model is then untouched.
     func loadTensors(from file: SafeTensorsFile, prefix: String = "") throws {
+        try requireNoProblems(tensorProblems(in: file, prefix: prefix), in: file)
+        try copyTensors(from: file, prefix: prefix)
+    }
+
+    /// What keeps `file` from loading into this model: missing tensors, wrong shapes or dtypes, and
+    /// tensors under `prefix` the model does not have; `loadedElsewhere` names tensors under `prefix`
+    /// that another part of the model reads (a seq2seq attention head).
+    func tensorProblems(in file: SafeTensorsFile, prefix: String = "", loadedElsewhere: Set<String> = []) -> [String] {
         let expected = namedTensors(prefix: prefix)
         var problems: [String] = []
         for tensor in expected {
@@ -246,17 +274,18 @@ extension SequenceModel {
             if info.shape != tensor.shape { problems.append("expected \(tensor.name) with shape \(tensor.shape), got \(info.shape)") }
             if info.dtype != .float32 && info.dtype != .float64 { problems.append("expected \(tensor.name) with dtype F32 or F64, got \(info.dtype.rawValue)") }
         }
-        let known = Set(expected.map(\.name))
+        let known = Set(expected.map(\.name)).union(loadedElsewhere)
         for name in file.tensorNames where name.hasPrefix(prefix) && !known.contains(name)
             && !name.hasPrefix("optimizer.") && !name.hasPrefix("trainer.") && (prefix != "" || !(name.hasPrefix("encoder.") || name.hasPrefix("decoder."))) {
             problems.append("unexpected tensor \(name)")
         }
-        guard problems.isEmpty else {
-            throw RNNKitError(.invalidFile,
-                "\(file.source) does not match the model's architecture: \(problems.prefix(8).joined(separator: "; "))\(problems.count > 8 ? "; and \(problems.count - 8) more" : "")")
-        }
+        return problems
+    }
+
+    /// Copies the tensors ``tensorProblems(in:prefix:loadedElsewhere:)`` found no problem with.
+    func copyTensors(from file: SafeTensorsFile, prefix: String = "") throws {
         var values: [String: [Float]] = [:]
-        for tensor in expected { values[tensor.name] = try file.values(of: tensor.name, as: Float.self) }
+        for tensor in namedTensors(prefix: prefix) { values[tensor.name] = try file.values(of: tensor.name, as: Float.self) }
         embedding?.parameters = values[prefix + "embedding.weight"] ?? []
         for entry in network.layout.entries {
             network.parameters.replaceSubrange(entry.offset..<entry.offset + entry.count, with: values[prefix + "rnn." + entry.name]!)
@@ -360,8 +389,73 @@ extension ModelFileRepresentable {
 }
 
 extension Seq2SeqModel {
-    /// Encoder tensors prefixed `encoder.`, then decoder tensors prefixed `decoder.`.
-    public func namedTensors() -> [NamedTensor] { encoder.namedTensors(prefix: "encoder.") + decoder.namedTensors(prefix: "decoder.") }
+    /// Encoder tensors prefixed `encoder.`, the bridge's `bridge.*`, decoder tensors prefixed `decoder.`,
+    /// then the attention's `attention.*` and the attention head's `decoder.head.*` (see the top of this file).
+    public func namedTensors() -> [NamedTensor] {
+        encoder.namedTensors(prefix: "encoder.") + bridgeTensors() + decoder.namedTensors(prefix: "decoder.") + attentionTensors()
+    }
+
+    /// `bridge.hidden_l{k}.weight`, `.bias`, then `bridge.cell_l{k}.*`, layer by layer; none without a bridge.
+    private func bridgeTensors() -> [NamedTensor] {
+        (bridge?.namedMaps ?? []).flatMap { name, map in
+            [NamedTensor(name: "bridge.\(name).weight", shape: [map.outputSize, map.inputSize], values: map.weight),
+             NamedTensor(name: "bridge.\(name).bias", shape: [map.outputSize], values: map.bias!)]
+        }
+    }
+
+    /// `attention.*` and `decoder.head.weight`, `decoder.head.bias`; none without attention.
+    private func attentionTensors() -> [NamedTensor] {
+        var tensors: [NamedTensor] = []
+        if let attention {
+            for entry in attention.parameterEntries {
+                tensors.append(NamedTensor(name: "attention." + entry.name, shape: entry.shape,
+                                           values: Array(attention.parameters[entry.offset..<entry.offset + entry.count])))
+            }
+        }
+        if let attentionHead {
+            tensors.append(NamedTensor(name: "decoder.head.weight", shape: [attentionHead.outputSize, attentionHead.inputSize],
+                                       values: attentionHead.weight))
+            tensors.append(NamedTensor(name: "decoder.head.bias", shape: [attentionHead.outputSize], values: attentionHead.bias!))
+        }
+        return tensors
+    }
+
+    /// What keeps `file`'s tensors from loading into this model: every part's problems (see
+    /// ``SequenceModel/tensorProblems(in:prefix:loadedElsewhere:)``), and `bridge.*` or `attention.*`
+    /// tensors this model does not have.
+    private func tensorProblems(in file: SafeTensorsFile) -> [String] {
+        let attentionHeadNames: Set<String> = attentionHead == nil ? [] : ["decoder.head.weight", "decoder.head.bias"]
+        var problems = encoder.tensorProblems(in: file, prefix: "encoder.")
+            + decoder.tensorProblems(in: file, prefix: "decoder.", loadedElsewhere: attentionHeadNames)
+        let expected = bridgeTensors() + attentionTensors()
+        for tensor in expected {
+            guard let info = file.tensor(named: tensor.name) else { problems.append("missing tensor \(tensor.name)"); continue }
+            if info.shape != tensor.shape { problems.append("expected \(tensor.name) with shape \(tensor.shape), got \(info.shape)") }
+            if info.dtype != .float32 && info.dtype != .float64 { problems.append("expected \(tensor.name) with dtype F32 or F64, got \(info.dtype.rawValue)") }
+        }
+        let known = Set(expected.map(\.name))
+        for name in file.tensorNames where (name.hasPrefix("bridge.") || name.hasPrefix("attention.")) && !known.contains(name) {
+            problems.append("unexpected tensor \(name)")
+        }
+        return problems
+    }
+
+    /// Copies the tensors ``tensorProblems(in:)`` found no problem with.
+    private func copyTensors(from file: SafeTensorsFile) throws {
+        try encoder.copyTensors(from: file, prefix: "encoder.")
+        try decoder.copyTensors(from: file, prefix: "decoder.")
+        var values: [String: [Float]] = [:]
+        for tensor in bridgeTensors() + attentionTensors() { values[tensor.name] = try file.values(of: tensor.name, as: Float.self) }
+        for (name, map) in bridge?.namedMaps ?? [] {
+            map.parameters = values["bridge.\(name).weight"]! + values["bridge.\(name).bias"]!
+        }
+        if let attention {
+            for entry in attention.parameterEntries {
+                attention.parameters.replaceSubrange(entry.offset..<entry.offset + entry.count, with: values["attention." + entry.name]!)
+            }
+        }
+        attentionHead?.parameters = values["decoder.head.weight"]! + values["decoder.head.bias"]!
+    }
 
     /// `"seq2seq"`.
     public static let modelKind = "seq2seq"
@@ -373,15 +467,10 @@ extension Seq2SeqModel {
     public convenience init(checkedFile file: SafeTensorsFile) throws {
         let metadata = file.metadata ?? [:]
         let configuration = try Seq2SeqConfiguration(fileMetadata: metadata, source: file.source)
-        try requireTensorElements(in: file, forModelOf: {
-            let (total, overflow) = try configuration.encoder.minimumParameterCount()
-                .addingReportingOverflow(configuration.decoder.minimumParameterCount())
-            guard !overflow else { throw RNNKitError(.outOfMemory, "model file: the model is too large") }
-            return total
-        })
+        try requireTensorElements(in: file, forModelOf: { try configuration.minimumParameterCount() })
         try self.init(configuration)
-        try encoder.loadTensors(from: file, prefix: "encoder.")
-        try decoder.loadTensors(from: file, prefix: "decoder.")
+        try requireNoProblems(tensorProblems(in: file), in: file)
+        try copyTensors(from: file)
         if let text = metadata[ModelFileKey.vocabulary] { vocabulary = try CharacterVocabulary(metadataValue: text) }
     }
 }
@@ -401,6 +490,33 @@ extension SequenceModelConfiguration {
         case .features(let size): try checkedProduct(size, stateValues, what: "model file: conditioning")
         }
         return try checkedSum(try stackConfiguration.parameterCount(), embedding, head, condition, what: what)
+    }
+}
+
+extension Seq2SeqConfiguration {
+    /// A lower bound on the parameters this configuration allocates: both stacks (as
+    /// ``SequenceModelConfiguration/minimumParameterCount()`` counts them), the bridge's and the
+    /// attention's weights and the attention head's weight matrix, with overflow checked.
+    func minimumParameterCount() throws -> Int {
+        let what = "model file: the seq2seq model"
+        let H = hiddenSize, K = encoderOutputSize
+        let bridge = bidirectionalEncoder
+            ? try checkedProduct(numLayers, cell.hasCellState ? 2 : 1, H, 2, H, what: "model file: bridge") : 0
+        let scores = switch attention {
+        case .none, .dot: 0
+        case .general: try checkedProduct(H, K, what: "model file: attention")
+        case .additive: try checkedProduct(attentionSize, try checkedSum(H, K, 1, what: what), what: "model file: attention")
+        }
+        let head = attention == .none ? 0 : try checkedProduct(targetVocabularySize, try checkedSum(H, K, what: what), what: "model file: head")
+        return try checkedSum(try encoder.minimumParameterCount(), try decoder.minimumParameterCount(), bridge, scores, head, what: what)
+    }
+}
+
+/// Throws one error listing the first eight `problems` (and how many more), if there are any.
+private func requireNoProblems(_ problems: [String], in file: SafeTensorsFile) throws {
+    guard problems.isEmpty else {
+        throw RNNKitError(.invalidFile,
+            "\(file.source) does not match the model's architecture: \(problems.prefix(8).joined(separator: "; "))\(problems.count > 8 ? "; and \(problems.count - 8) more" : "")")
     }
 }
 

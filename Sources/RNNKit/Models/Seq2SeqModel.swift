@@ -1,21 +1,58 @@
-// Encoder–decoder composition (Sutskever, Vinyals & Le 2014).
+// Encoder–decoder composition (Sutskever, Vinyals & Le 2014), optionally with a bidirectional encoder
+// and Luong-style attention (Luong, Pham & Manning 2015).
 // Dimension legend: S source steps   T target steps   B batch   V target vocabulary   H hidden   L layers
+//                   D encoder directions   A additive attention size   K beam width
 //
 // Training (teacher forcing), for a batch of (source, target) pairs:
-//   encoder:  final state (L, B, H) of the source ids (S, B), each row stopping at its own length
-//   decoder:  reads [begin, y_1, …, y_n] (T = n + 1, B) from that state, predicts [y_1, …, y_n, end]
+//   encoder:  outputs s (S, B, D·H) and final state (L·D, B, H) of the source ids (S, B), each row
+//             stopping at its own length
+//   bridge:   D = 2: the decoder's initial state (L, B, H) = a learned linear map of each layer's two
+//             final states (StateBridge.swift); D = 1: the final state itself
+//   decoder:  reads [begin, y_1, …, y_n] (T = n + 1, B) from that state, predicts [y_1, …, y_n, end]:
+//     without attention:  logits (T, B, V) = the decoder's own per-step head on h_t
+//     with attention:     h (T, B, H) = the decoder's top-layer outputs (no head of its own)
+//                         c (T, B, D·H) = attention(h, s, source lengths)      (Attention.swift)
+//                         logits (T·B, V) = [h_t ; c_t] · W_outᵀ + b_out        (attentionHead)
 //   loss = mean cross-entropy over the valid decoder steps
-//   backward: decoder → ∂(initial state) → the encoder's ∂(final state) → encoder
-// Inference (greedy): the decoder starts from begin and feeds back its own most likely token until end.
+//   backward: the lines in reverse: head → ∂h and ∂c → attention → ∂h += ∂(queries), ∂s →
+//             decoder → ∂(initial state) → bridge → the encoder's ∂(final state), with ∂s as its
+//             output gradient (zero without attention) → encoder
+// Inference: the decoder starts from begin and steps on its own tokens until end: greedily, or by a
+// beam search of K hypotheses per source, all B·K stepped together as the rows of one state
+// (decode(sources:maximumLength:beamWidth:lengthNormalization:)).
 
-/// An encoder–decoder of two token ``SequenceModel``s: the encoder's final states initialise the decoder.
+/// One decoded sequence of ``Seq2SeqModel/decode(sources:maximumLength:beamWidth:lengthNormalization:)``.
+public struct Seq2SeqDecoding: Sendable, Equatable {
+    /// The written target ids, without the begin and end tokens.
+    public var tokens: [Int]
+    /// The sum of the natural-log probabilities of every written token, and of the end token when it was written.
+    public var logProbability: Double
+    /// The score the finished hypotheses are ranked by: ``logProbability`` / `length^α`, `length` the
+    /// predictions counted (the tokens, plus 1 for the end token when it was written), `α` the length normalisation.
+    public var score: Double
+    /// One row per written token: that step's attention weights over the source's `S_b` positions
+    /// (each row sums to 1); empty without attention.
+    public var attention: [[Float]]
+}
+
+/// An encoder–decoder of two token ``SequenceModel``s: the encoder's final states initialise the
+/// decoder (through a ``StateBridge`` when the encoder is bidirectional), and with attention the
+/// decoder's head reads each step's context over the encoder's outputs beside `h_t`.
 public final class Seq2SeqModel {
     /// The architecture.
     public let configuration: Seq2SeqConfiguration
-    /// The source reader (no head).
+    /// The source reader (no head; `D` directions).
     public let encoder: SequenceModel
-    /// The target writer (per-step head over the target vocabulary).
+    /// The target writer: a per-step head over the target vocabulary without attention; no head with
+    /// attention (``attentionHead`` is its head then).
     public let decoder: SequenceModel
+    /// The maps from a bidirectional encoder's final states to the decoder's initial state; `nil`
+    /// for a unidirectional encoder, whose final states pass through unchanged.
+    public let bridge: StateBridge<Float>?
+    /// The attention over the encoder's outputs; `nil` without attention.
+    public let attention: Attention<Float>?
+    /// With attention, the head on `[h_t ; c_t]`, `[V, H + D·H]` (saved as `decoder.head.*`); `nil` without.
+    public let attentionHead: Linear<Float>?
     /// The characters of a character-level model (source and target ids share it), saved with it; `nil` otherwise.
     public var vocabulary: CharacterVocabulary?
 
@@ -24,20 +61,41 @@ public final class Seq2SeqModel {
         didSet { encoder.isTraining = isTraining; decoder.isTraining = isTraining }
     }
 
-    /// Creates both halves with their initial weights.
+    /// Creates all parts with their initial weights (the encoder and decoder as before attention
+    /// existed; the bridge, attention and attention head from streams of their own).
     /// - Throws: ``RNNKitError`` if the configuration is invalid.
     public init(_ configuration: Seq2SeqConfiguration) throws {
         try configuration.validate()
         self.configuration = configuration
-        encoder = try SequenceModel(configuration.encoder)
-        decoder = try SequenceModel(configuration.decoder)
+        let c = configuration
+        encoder = try SequenceModel(c.encoder)
+        decoder = try SequenceModel(c.decoder)
+        bridge = c.bidirectionalEncoder
+            ? try StateBridge<Float>(layers: c.numLayers, hiddenSize: c.hiddenSize, mapsCell: c.cell.hasCellState,
+                                     seed: derivedSeed(c.seed, 0xB41D_0000)) : nil
+        attention = c.attention == .none ? nil
+            : try Attention<Float>(score: c.attention, querySize: c.hiddenSize, keySize: c.encoderOutputSize,
+                                   attentionSize: c.attentionSize, seed: derivedSeed(c.seed, 0xA77E_0000))
+        attentionHead = c.attention == .none ? nil
+            : try Linear<Float>(inputSize: c.hiddenSize + c.encoderOutputSize, outputSize: c.targetVocabularySize,
+                                seed: derivedSeed(c.seed, 0xA77E_0001))
     }
 
-    /// Encoder groups then decoder groups, for optimizers and clipping.
-    public var parameterGroups: [any ParameterContainer<Float>] { encoder.parameterGroups + decoder.parameterGroups }
+    /// Encoder groups, bridge maps, decoder groups, attention (unless it has no parameters), attention
+    /// head: the order optimizers key their state by.
+    public var parameterGroups: [any ParameterContainer<Float>] {
+        var groups = encoder.parameterGroups
+        if let bridge { groups += bridge.parameterGroups }
+        groups += decoder.parameterGroups
+        if let attention, !attention.parameters.isEmpty { groups.append(attention) }
+        if let attentionHead { groups.append(attentionHead) }
+        return groups
+    }
 
     /// Clears every gradient.
-    public func zeroGradients() { encoder.zeroGradients(); decoder.zeroGradients() }
+    public func zeroGradients() { for group in parameterGroups { group.zeroGradients() } }
+
+    // MARK: Training
 
     /// Runs one teacher-forced forward and backward over `pairs`, adding into the gradients.
     /// - Parameters:
@@ -52,7 +110,7 @@ public final class Seq2SeqModel {
             throw RNNKitError(.invalidArgument, "expected a non-empty batch with one target per source, got \(B) sources and \(targets.count) targets")
         }
         let (sourceIds, sourceSteps, sourceLengths) = try padTimeMajor(sources, what: "source")
-        let c = configuration
+        let c = configuration, H = c.hiddenSize, DH = c.encoderOutputSize
         let decoderInputs = targets.map { [c.beginToken] + $0 }
         let decoderTargets = targets.map { $0 + [c.endToken] }
         let (inputIds, targetSteps, targetLengths) = try padTimeMajor(decoderInputs, what: "decoder input")
@@ -61,37 +119,63 @@ public final class Seq2SeqModel {
             for (t, id) in row.enumerated() { targetIds[t * B + b] = id }
         }
         let encoded = try encoder.forward(.tokens(sourceIds), steps: sourceSteps, batch: B, lengths: sourceLengths)
+        let initialState = try bridge?.forward(encoded.finalState) ?? encoded.finalState   // (L, B, H)
         let decoded = try decoder.forward(.tokens(inputIds), steps: targetSteps, batch: B, lengths: targetLengths,
-                                          initialState: encoded.finalState)
+                                          initialState: initialState)
+        var logits = decoded.outputs                                              // (T, B, V), or h (T, B, H) with attention
+        var attended: (keys: AttentionKeys<Float>, output: AttentionOutput<Float>, headInput: [Float])?
+        if let attention, let attentionHead {
+            let keys = try attention.keys(encoded.outputs, steps: sourceSteps, batch: B, lengths: sourceLengths)
+            let output = try attention.forward(queries: decoded.outputs, steps: targetSteps, keys: keys)
+            let headInput = sideBySide(decoded.outputs, H, output.context, DH, rows: targetSteps * B)   // (T·B, H + D·H)
+            logits = try attentionHead.forward(headInput, rows: targetSteps * B)
+            attended = (keys, output, headInput)
+        }
         let loss = try sequenceSoftmaxCrossEntropy(
-            logits: decoded.outputs, targets: targetIds, steps: targetSteps, batch: B,
+            logits: logits, targets: targetIds, steps: targetSteps, batch: B,
             classCount: c.targetVocabularySize, lengths: targetLengths, computeGradient: computeGradient)
         guard computeGradient, isTraining else { return loss }
-        let stateGradient = try decoder.backward(outputGradient: loss.logitsGradient).initialState
-        try encoder.backward(outputGradient: [Float](repeating: 0, count: sourceSteps * B * c.hiddenSize),
-                             finalStateGradient: stateGradient)
+        var decoderOutputGradient = loss.logitsGradient                           // (T, B, V), or ∂h (T, B, H)
+        var encoderOutputGradient = [Float](repeating: 0, count: sourceSteps * B * DH)   // ∂s (S, B, D·H)
+        if let attention, let attentionHead, let attended {
+            let dHeadInput = try attentionHead.backward(outputGradient: loss.logitsGradient, input: attended.headInput,
+                                                        rows: targetSteps * B)    // (T·B, H + D·H)
+            let (dH, dContext) = split(dHeadInput, H, DH, rows: targetSteps * B)
+            let dAttention = try attention.backward(contextGradient: dContext, queries: decoded.outputs,
+                                                    keys: attended.keys, output: attended.output)
+            // h_t is read twice, by the head and as the query: ∂h = ∂h|head + ∂h|query.
+            decoderOutputGradient = zip(dH, dAttention.queries).map { $0 + $1 }
+            encoderOutputGradient = dAttention.encoderOutputs
+        }
+        let initialStateGradient = try decoder.backward(outputGradient: decoderOutputGradient).initialState
+        let finalStateGradient = try bridge?.backward(outputGradient: initialStateGradient, input: encoded.finalState)
+            ?? initialStateGradient
+        try encoder.backward(outputGradient: encoderOutputGradient, finalStateGradient: finalStateGradient)
         return loss
     }
+
+    // MARK: Decoding
 
     /// Greedy decoding of a batch: each decoder step feeds back its most likely token.
     /// - Parameters:
     ///   - sources: `B` non-empty source id lists.
     ///   - maximumLength: the most tokens written per row (the end token is not included in the result).
     /// - Returns: `B` decoded id lists, each stopping before its first end token.
+    /// - Throws: ``RNNKitError`` for an empty source or a source id out of range.
     public func greedyDecode(sources: [[Int]], maximumLength: Int) throws -> [[Int]] {
         let wasTraining = isTraining
         isTraining = false
         defer { isTraining = wasTraining }
         let B = sources.count
         guard B >= 1 else { return [] }
-        let (sourceIds, sourceSteps, sourceLengths) = try padTimeMajor(sources, what: "source")
-        var state = try encoder.forward(.tokens(sourceIds), steps: sourceSteps, batch: B, lengths: sourceLengths).finalState
+        let encoded = try encodeForDecoding(sources)
+        var state = encoded.state
         var tokens = [Int](repeating: configuration.beginToken, count: B)
         var results = [[Int]](repeating: [], count: B)
         var finished = [Bool](repeating: false, count: B)
         let V = configuration.targetVocabularySize
         for _ in 0..<maximumLength {
-            let logits = try decoder.step(tokens: tokens, state: &state)   // [B, V]
+            let logits = try decoderStep(tokens: tokens, state: &state, keys: encoded.keys).logits   // [B, V]
             for b in 0..<B {
                 var best = 0
                 for v in 1..<V where logits[b * V + v] > logits[b * V + best] { best = v }
@@ -103,6 +187,191 @@ public final class Seq2SeqModel {
         }
         return results
     }
+
+    /// Decodes a batch by beam search, keeping the `K` best hypotheses of each source.
+    ///
+    /// All `B·K` hypotheses step together as the rows of one decoder state. After each step a
+    /// source's next beam is the `K` best, by summed log-probability, of the finished hypotheses in
+    /// its beam and of every live hypothesis's continuations; a continuation that writes the end
+    /// token is finished, the others live on, their state rows gathered from their parents'. A source
+    /// stops when its beam holds only finished hypotheses (no live one can overtake them, as
+    /// log-probabilities only fall); at `maximumLength` the living ones finish as they are. The
+    /// result is the finished hypothesis with the best ``Seq2SeqDecoding/score``. `K = 1` writes
+    /// exactly what ``greedyDecode(sources:maximumLength:)`` writes.
+    /// - Parameters:
+    ///   - sources: `B` non-empty source id lists.
+    ///   - maximumLength: the most tokens written per source (≥ 1; the end token not counted).
+    ///   - beamWidth: `K ≥ 1` (1: greedy).
+    ///   - lengthNormalization: `α ≥ 0` of the final ranking's score `log p / length^α`; default 1
+    ///     (mean log-probability per prediction), 0 ranks by the summed log-probability alone.
+    /// - Returns: `B` decodings, in the order of `sources`.
+    /// - Throws: ``RNNKitError`` `.invalidArgument` for `K < 1`, `maximumLength < 1`, `α` negative or
+    ///   not finite, an empty source or a source id out of range.
+    public func decode(sources: [[Int]], maximumLength: Int, beamWidth: Int,
+                       lengthNormalization: Double = 1) throws -> [Seq2SeqDecoding] {
+        guard beamWidth >= 1 else { throw RNNKitError(.invalidArgument, "the beam width must be at least 1, got \(beamWidth)") }
+        guard maximumLength >= 1 else {
+            throw RNNKitError(.invalidArgument, "the maximum length must be at least 1 token, got \(maximumLength)")
+        }
+        guard lengthNormalization >= 0, lengthNormalization.isFinite else {
+            throw RNNKitError(.invalidArgument, "the length normalisation α must be finite and ≥ 0, got \(lengthNormalization)")
+        }
+        let wasTraining = isTraining
+        isTraining = false
+        defer { isTraining = wasTraining }
+        let B = sources.count, K = beamWidth, R = B * K, c = configuration, V = c.targetVocabularySize
+        guard B >= 1 else { return [] }
+        let encoded = try encodeForDecoding(sources)
+        var state = gatherRows(encoded.state, (0..<R).map { $0 / K }, hiddenSize: c.hiddenSize)   // (L, B·K, H), row b·K + k from b
+        let keys = encoded.keys?.repeatingRows(K)                                 // (S, B·K, D·H)
+        let S = encoded.keys?.steps ?? 0
+
+        struct Hypothesis {
+            var tokens: [Int] = []
+            var logProbability = 0.0
+            var attention: [[Float]] = []
+        }
+        func scored(_ h: Hypothesis, endWritten: Bool) -> Seq2SeqDecoding {
+            let length = Double(h.tokens.count + (endWritten ? 1 : 0))
+            let score = lengthNormalization == 0 ? h.logProbability : h.logProbability / pow(length, lengthNormalization)
+            return Seq2SeqDecoding(tokens: h.tokens, logProbability: h.logProbability, score: score, attention: h.attention)
+        }
+        var live = [[Hypothesis]](repeating: [Hypothesis()], count: B)             // row b·K + k steps live[b][k]
+        var finishedInBeam = [[Double]](repeating: [], count: B)                   // log-probabilities of the beam's finished ones
+        var finished = [[Seq2SeqDecoding]](repeating: [], count: B)                // every hypothesis that finished
+        var done = [Bool](repeating: false, count: B)
+        var inputs = [Int](repeating: c.beginToken, count: R)
+        for step in 1...maximumLength {
+            let (logits, weights) = try decoderStep(tokens: inputs, state: &state, keys: keys)   // (B·K, V), (B·K, S)
+            var parents = [Int](0..<R)
+            for b in 0..<B where !done[b] {
+                // The K best by log-probability (ties: the beam's finished ones, then by hypothesis, then by token);
+                // k = −1 marks a finished hypothesis kept from the last beam.
+                var best: [(logProbability: Double, k: Int, token: Int)] = []
+                func consider(_ candidate: (Double, Int, Int)) {
+                    guard best.count < K || candidate.0 > best[best.count - 1].logProbability else { return }
+                    best.insert(candidate, at: best.firstIndex { candidate.0 > $0.logProbability } ?? best.count)
+                    if best.count > K { best.removeLast() }
+                }
+                for logProbability in finishedInBeam[b] { consider((logProbability, -1, -1)) }
+                for (k, hypothesis) in live[b].enumerated() {
+                    let row = (b * K + k) * V
+                    var largest = Double(logits[row])
+                    for v in 1..<V { largest = max(largest, Double(logits[row + v])) }
+                    var total = 0.0
+                    for v in 0..<V { total += exp(Double(logits[row + v]) - largest) }
+                    let normaliser = largest + log(total)                             // log Σ_v exp(logit_v)
+                    for v in 0..<V { consider((hypothesis.logProbability + Double(logits[row + v]) - normaliser, k, v)) }
+                }
+                var next: [(hypothesis: Hypothesis, parent: Int)] = []
+                finishedInBeam[b] = []
+                for candidate in best {
+                    guard candidate.k >= 0 else { finishedInBeam[b].append(candidate.logProbability); continue }
+                    var hypothesis = live[b][candidate.k]
+                    hypothesis.logProbability = candidate.logProbability
+                    if candidate.token == c.endToken {
+                        finished[b].append(scored(hypothesis, endWritten: true))
+                        finishedInBeam[b].append(candidate.logProbability)
+                        continue
+                    }
+                    hypothesis.tokens.append(candidate.token)
+                    if S > 0 {
+                        let row = (b * K + candidate.k) * S
+                        hypothesis.attention.append(Array(weights[row..<row + encoded.lengths[b]]))
+                    }
+                    next.append((hypothesis, b * K + candidate.k))
+                }
+                if step == maximumLength { finished[b] += next.map { scored($0.hypothesis, endWritten: false) } }
+                if next.isEmpty || step == maximumLength {
+                    done[b] = true
+                    continue
+                }
+                live[b] = next.map { $0.hypothesis }
+                for (k, entry) in next.enumerated() {
+                    parents[b * K + k] = entry.parent
+                    inputs[b * K + k] = entry.hypothesis.tokens.last!
+                }
+            }
+            if !done.contains(false) { break }
+            state = gatherRows(state, parents, hiddenSize: c.hiddenSize)
+        }
+        return finished.map { candidates in
+            var chosen = candidates[0]
+            for candidate in candidates.dropFirst() where candidate.score > chosen.score { chosen = candidate }
+            return chosen
+        }
+    }
+
+    /// Encodes `sources` in inference mode: the decoder's initial state `(L, B, H)`, the attention
+    /// keys (with attention) and the source lengths.
+    private func encodeForDecoding(_ sources: [[Int]]) throws -> (state: RecurrentState<Float>, keys: AttentionKeys<Float>?, lengths: [Int]) {
+        let V = configuration.sourceVocabularySize
+        for (b, source) in sources.enumerated() {
+            if let bad = source.first(where: { $0 < 0 || $0 >= V }) {
+                throw RNNKitError(.invalidArgument, "source \(b) has the id \(bad); expected source ids in 0..<\(V)")
+            }
+        }
+        let B = sources.count
+        let (sourceIds, sourceSteps, sourceLengths) = try padTimeMajor(sources, what: "source")
+        let encoded = try encoder.forward(.tokens(sourceIds), steps: sourceSteps, batch: B, lengths: sourceLengths)
+        let state = try bridge?.forward(encoded.finalState) ?? encoded.finalState
+        let keys = try attention?.keys(encoded.outputs, steps: sourceSteps, batch: B, lengths: sourceLengths)
+        return (state, keys, sourceLengths)
+    }
+
+    /// One decoder step of `R` rows: the logits `(R, V)` and, with attention, the weights `(R, S)`
+    /// (empty without). Dropout is off; nothing is kept for backward.
+    private func decoderStep(tokens: [Int], state: inout RecurrentState<Float>, keys: AttentionKeys<Float>?) throws
+        -> (logits: [Float], weights: [Float]) {
+        let y = try decoder.step(tokens: tokens, state: &state)                  // (R, V), or h (R, H) with attention
+        guard let attention, let attentionHead, let keys else { return (y, []) }
+        let R = tokens.count
+        let output = try attention.forward(queries: y, steps: 1, keys: keys)     // context (R, D·H), weights (R, S)
+        let headInput = sideBySide(y, configuration.hiddenSize, output.context, configuration.encoderOutputSize, rows: R)
+        return (try attentionHead.forward(headInput, rows: R), output.weights)
+    }
+}
+
+/// `[x_r ; y_r]` for every row: `(N, P)` and `(N, Q)` side by side as `(N, P + Q)`.
+func sideBySide<Scalar>(_ x: [Scalar], _ P: Int, _ y: [Scalar], _ Q: Int, rows N: Int) -> [Scalar] {
+    var result: [Scalar] = []
+    result.reserveCapacity(N * (P + Q))
+    for r in 0..<N {
+        result += x[r * P..<(r + 1) * P]
+        result += y[r * Q..<(r + 1) * Q]
+    }
+    return result
+}
+
+/// The inverse of ``sideBySide(_:_:_:_:rows:)``: `(N, P + Q)` split into `(N, P)` and `(N, Q)`.
+func split<Scalar>(_ xy: [Scalar], _ P: Int, _ Q: Int, rows N: Int) -> ([Scalar], [Scalar]) {
+    var x: [Scalar] = [], y: [Scalar] = []
+    x.reserveCapacity(N * P)
+    y.reserveCapacity(N * Q)
+    for r in 0..<N {
+        let start = r * (P + Q)
+        x += xy[start..<start + P]
+        y += xy[start + P..<start + P + Q]
+    }
+    return (x, y)
+}
+
+/// A state whose row `r` of every layer is row `rows[r]` of `state`: `(L, B, H)` → `(L, rows.count, H)`.
+func gatherRows<Scalar>(_ state: RecurrentState<Scalar>, _ rows: [Int], hiddenSize H: Int) -> RecurrentState<Scalar> {
+    let B = state.batch, R = rows.count
+    func gather(_ values: [Scalar]) -> [Scalar] {
+        let L = values.count / (B * H)
+        var result: [Scalar] = []
+        result.reserveCapacity(L * R * H)
+        for l in 0..<L {
+            for row in rows {
+                let from = (l * B + row) * H
+                result += values[from..<from + H]
+            }
+        }
+        return result
+    }
+    return RecurrentState(batch: R, hidden: gather(state.hidden), cell: state.cell.map(gather))
 }
 
 /// Pads id lists into a time-major `[T, B]` block (padding id 0) with their lengths.
@@ -118,3 +387,9 @@ func padTimeMajor(_ rows: [[Int]], what: String) throws -> (ids: [Int], steps: I
     }
     return (ids, T, lengths)
 }
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -180,7 +180,9 @@ public struct SequenceModelConfiguration: Codable, Sendable, Equatable {
 }
 
 /// The architecture of a ``Seq2SeqModel``: a token encoder without head whose final states
-/// initialise a token decoder with a per-step head over the target vocabulary.
+/// initialise a token decoder with a per-step head over the target vocabulary; optionally a
+/// bidirectional encoder (its final states mapped to the decoder's by a learned ``StateBridge``)
+/// and ``Attention`` over the encoder's outputs, whose context the head reads beside `h_t`.
 public struct Seq2SeqConfiguration: Codable, Sendable, Equatable {
     /// Source vocabulary size.
     public var sourceVocabularySize: Int
@@ -204,12 +206,24 @@ public struct Seq2SeqConfiguration: Codable, Sendable, Equatable {
     public var initialization: RecurrentInitialization
     /// Seed of all weights and dropout streams.
     public var seed: UInt64
+    /// Whether every encoder layer also reads the source in reverse (`D = 2`); default `false`.
+    /// The decoder's initial state is then a learned linear map of each layer's two final states.
+    public var bidirectionalEncoder: Bool = false
+    /// How the decoder scores the encoder's outputs; default ``AttentionScore/none`` (no attention:
+    /// the head reads `h_t` alone).
+    public var attention: AttentionScore = .none
+    /// `A`, the width of additive attention's hidden layer (used by ``AttentionScore/additive``
+    /// only); default the hidden size.
+    public var attentionSize: Int
 
-    /// Creates the configuration.
+    /// Creates the configuration; the defaults of the last three parameters give the encoder–decoder
+    /// without attention.
+    /// - Parameter attentionSize: `A`, or `nil` (default) for the hidden size.
     public init(
         sourceVocabularySize: Int, targetVocabularySize: Int, embeddingSize: Int, cell: CellKind = .lstm,
         hiddenSize: Int, numLayers: Int = 1, dropout: Double = 0, beginToken: Int, endToken: Int,
-        initialization: RecurrentInitialization = .pytorchDefault, seed: UInt64 = 0
+        initialization: RecurrentInitialization = .pytorchDefault, seed: UInt64 = 0,
+        bidirectionalEncoder: Bool = false, attention: AttentionScore = .none, attentionSize: Int? = nil
     ) {
         self.sourceVocabularySize = sourceVocabularySize
         self.targetVocabularySize = targetVocabularySize
@@ -222,28 +236,43 @@ public struct Seq2SeqConfiguration: Codable, Sendable, Equatable {
         self.endToken = endToken
         self.initialization = initialization
         self.seed = seed
+        self.bidirectionalEncoder = bidirectionalEncoder
+        self.attention = attention
+        self.attentionSize = attentionSize ?? hiddenSize
     }
 
-    /// The encoder's configuration (no head).
+    /// The encoder's configuration (no head; bidirectional with ``bidirectionalEncoder``).
     public var encoder: SequenceModelConfiguration {
         .tokens(vocabularySize: sourceVocabularySize, embeddingSize: embeddingSize, cell: cell, hiddenSize: hiddenSize,
-                numLayers: numLayers, dropout: dropout, head: .none, initialization: initialization, seed: seed)
+                numLayers: numLayers, bidirectional: bidirectionalEncoder, dropout: dropout, head: .none,
+                initialization: initialization, seed: seed)
     }
 
-    /// The decoder's configuration (per-step head over the target vocabulary).
+    /// The decoder's configuration: a per-step head over the target vocabulary, or no head with
+    /// attention (``Seq2SeqModel/attentionHead`` then reads `[h_t ; c_t]`).
     public var decoder: SequenceModelConfiguration {
         .tokens(vocabularySize: targetVocabularySize, embeddingSize: embeddingSize, cell: cell, hiddenSize: hiddenSize,
-                numLayers: numLayers, dropout: dropout, head: .everyStep, outputSize: targetVocabularySize,
-                initialization: initialization, seed: seed &+ 0x5EED)
+                numLayers: numLayers, dropout: dropout, head: attention == .none ? .everyStep : .none,
+                outputSize: targetVocabularySize, initialization: initialization, seed: seed &+ 0x5EED)
     }
 
-    /// Throws unless both stacks are valid and the special tokens are target ids.
+    /// `D·H`, the width of the encoder's outputs (the attention's keys and values).
+    public var encoderOutputSize: Int { (bidirectionalEncoder ? 2 : 1) * hiddenSize }
+
+    /// Throws unless both stacks are valid, the special tokens are target ids and the attention fits the encoder.
     public func validate() throws {
         try encoder.validate()
         try decoder.validate()
         for (name, token) in [("begin", beginToken), ("end", endToken)] where token < 0 || token >= targetVocabularySize {
             throw RNNKitError(.invalidArgument,
                 "the \(name) token \(token) is out of range; expected a target id in 0..<\(targetVocabularySize)")
+        }
+        guard attentionSize >= 1 else {
+            throw RNNKitError(.invalidArgument, "the attention size must be at least 1, got \(attentionSize)")
+        }
+        if attention == .dot, encoderOutputSize != hiddenSize {
+            throw RNNKitError(.invalidArgument,
+                "dot attention needs the encoder's output size D·H = \(encoderOutputSize) to equal the decoder's hidden size H = \(hiddenSize), which a bidirectional encoder's does not; expected general or additive attention with a bidirectional encoder")
         }
     }
 }
