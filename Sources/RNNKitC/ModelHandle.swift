@@ -396,3 +396,56 @@ public func rnnkit_model_sample_text(_ model: OpaquePointer?, _ prime: UnsafePoi
         buffer[bytes.count] = 0
     }
 }
+
+/// The longest source `rnnkit_model_decode` takes, in tokens: the encoder keeps `S·B·D·H` outputs
+/// and attention `S` weights per written token, so the bound keeps a call's memory predictable.
+let maximumDecodeSourceLength = 100_000
+
+/// Decodes one source with an encoder-decoder; see rnnkit.h.
+@_cdecl("rnnkit_model_decode")
+public func rnnkit_model_decode(_ model: OpaquePointer?, _ source: UnsafePointer<Int64>?, _ sourceCount: Int64,
+                                _ beamWidth: Int32, _ lengthNormalization: Double, _ maximumLength: Int64,
+                                _ out: UnsafeMutablePointer<Int64>?, _ outCapacity: Int64, _ outCount: UnsafeMutablePointer<Int64>?,
+                                _ attention: UnsafeMutablePointer<Float>?, _ attentionCapacity: Int64) -> Int32 {
+    guarded("rnnkit_model_decode") {
+        let handle = try ModelHandle.from(model)
+        guard let seq2seq = handle.seq2seqModel else {
+            throw RNNKitError(.invalidArgument, "this is a sequence model, not an encoder-decoder; decoding needs a seq2seq model")
+        }
+        let source = try required(source, "source"), out = try required(out, "out"), outCount = try required(outCount, "out_count")
+        let c = seq2seq.configuration
+        guard sourceCount >= 1, sourceCount <= Int64(maximumDecodeSourceLength) else {
+            throw RNNKitError(.invalidArgument,
+                "source_count is \(sourceCount); expected a source of 1...\(maximumDecodeSourceLength) tokens (the C API's limit)")
+        }
+        guard beamWidth >= 1 else {
+            throw RNNKitError(.invalidArgument, "beam_width is \(beamWidth); expected at least 1 (1 decodes greedily)")
+        }
+        guard maximumLength >= 1, maximumLength <= Int64(maximumDecodeSourceLength) else {
+            throw RNNKitError(.invalidArgument, "maximum_length is \(maximumLength); expected 1...\(maximumDecodeSourceLength)")
+        }
+        guard outCapacity >= maximumLength else {
+            throw RNNKitError(.shapeMismatch, "out_capacity is \(outCapacity); expected at least maximum_length = \(maximumLength)")
+        }
+        if attention != nil {
+            guard c.attention != .none else {
+                throw RNNKitError(.invalidArgument, "this model decodes without attention; pass attention NULL")
+            }
+            guard attentionCapacity >= maximumLength * sourceCount else {
+                throw RNNKitError(.shapeMismatch,
+                    "attention_capacity is \(attentionCapacity); expected at least maximum_length·source_count = \(maximumLength * sourceCount)")
+            }
+        }
+        let ids = try cTokenIds(source, count: Int(sourceCount), vocabularySize: c.sourceVocabularySize,
+                                what: "source id", position: "position")
+        let decoding = try seq2seq.decode(sources: [ids], maximumLength: Int(maximumLength), beamWidth: Int(beamWidth),
+                                          lengthNormalization: lengthNormalization)[0]
+        for (k, id) in decoding.tokens.enumerated() { out[k] = Int64(id) }
+        outCount.pointee = Int64(decoding.tokens.count)
+        if let attention {
+            for (row, weights) in decoding.attention.enumerated() {
+                (attention + row * Int(sourceCount)).update(from: weights, count: weights.count)
+            }
+        }
+    }
+}

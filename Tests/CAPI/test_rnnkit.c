@@ -960,6 +960,65 @@ static void test_models(const char *fixtures) {
     rnnkit_model_destroy(model);
     model = NULL;
 
+    /* The encoder-decoder: a bidirectional encoder with general attention, trained to reverse. */
+    model_fixture_path(path, sizeof path, fixtures, "reverser-model.safetensors");
+    expect_ok(rnnkit_model_load(path, &model), "model_load encoder-decoder");
+    if (model == NULL) return;
+    expect_ok(rnnkit_model_describe_pattern(model, &kind, &head, &bidirectional, &condition_classes, &condition_features),
+              "describe_pattern encoder-decoder");
+    check(kind == RNNKIT_MODEL_SEQ2SEQ && bidirectional == 1, "encoder-decoder: seq2seq kind, bidirectional encoder");
+    expect_ok(rnnkit_model_describe(model, &takes_tokens, &input_size, &output_size), "model_describe encoder-decoder");
+    check(takes_tokens == 1 && input_size == 5 && output_size == 7, "encoder-decoder: 5 source ids, 7 target ids");
+    const int64_t source[4] = {1, 2, 3, 4};
+    int64_t decoded[8], decoded_count = -1;
+    float weights[8 * 4];
+    for (int32_t beam = 1; beam <= 3; beam += 2) {
+        decoded_count = -1;
+        expect_ok(rnnkit_model_decode(model, source, 4, beam, 1.0, 8, decoded, 8, &decoded_count, weights, 8 * 4),
+                  beam == 1 ? "decode greedily" : "decode with a beam of 3");
+        check(decoded_count == 4 && decoded[0] == 4 && decoded[1] == 3 && decoded[2] == 2 && decoded[3] == 1,
+              "the reverser writes 4 3 2 1 for 1 2 3 4");
+        int diagonal = 1;
+        for (int k = 0; k < 4; k++) {
+            float sum = 0;
+            int best = 0;
+            for (int j = 0; j < 4; j++) {
+                sum += weights[k * 4 + j];
+                if (weights[k * 4 + j] > weights[k * 4 + best]) best = j;
+            }
+            if (fabsf(sum - 1.0f) > 1e-5f || best != 3 - k) diagonal = 0;
+        }
+        check(diagonal, "each attention row sums to 1 and looks at the source position it reverses");
+    }
+    expect_ok(rnnkit_model_decode(model, source, 4, 2, 0.0, 8, decoded, 8, &decoded_count, NULL, 0), "decode without attention weights");
+    int64_t untouched_count = decoded_count;
+    expect_error(rnnkit_model_decode(model, source, 4, 0, 1.0, 8, decoded, 8, &decoded_count, NULL, 0), RNNKIT_ERROR_INVALID_ARGUMENT,
+                 "decode with a beam width of 0");
+    check(strstr(rnnkit_last_error(), "beam_width") != NULL, "the message names beam_width");
+    const int64_t bad_source[2] = {1, 5};
+    expect_error(rnnkit_model_decode(model, bad_source, 2, 1, 1.0, 8, decoded, 8, &decoded_count, NULL, 0), RNNKIT_ERROR_INVALID_ARGUMENT,
+                 "decode a source id out of range");
+    expect_error(rnnkit_model_decode(model, source, 100001, 1, 1.0, 8, decoded, 8, &decoded_count, NULL, 0), RNNKIT_ERROR_INVALID_ARGUMENT,
+                 "decode a source longer than the limit");
+    expect_error(rnnkit_model_decode(model, source, 4, 1, 1.0, 8, decoded, 7, &decoded_count, NULL, 0), RNNKIT_ERROR_SHAPE_MISMATCH,
+                 "decode into out_capacity < maximum_length");
+    expect_error(rnnkit_model_decode(model, source, 4, 1, 1.0, 8, decoded, 8, &decoded_count, weights, 31), RNNKIT_ERROR_SHAPE_MISMATCH,
+                 "decode with too little room for the attention weights");
+    expect_error(rnnkit_model_decode(model, source, 4, 1, -1.0, 8, decoded, 8, &decoded_count, NULL, 0), RNNKIT_ERROR_INVALID_ARGUMENT,
+                 "decode with a negative length normalisation");
+    check(decoded_count == untouched_count, "failed decodes leave out_count untouched");
+    expect_error(rnnkit_model_step_token(model, 1, probabilities, 3), RNNKIT_ERROR_INVALID_ARGUMENT, "step_token on an encoder-decoder");
+    check(strstr(rnnkit_last_error(), "rnnkit_model_decode") != NULL, "the message points to rnnkit_model_decode");
+    rnnkit_model_destroy(model);
+    model = NULL;
+    model_fixture_path(path, sizeof path, fixtures, "classifier-model.safetensors");
+    expect_ok(rnnkit_model_load(path, &model), "model_load classifier again");
+    if (model == NULL) return;
+    expect_error(rnnkit_model_decode(model, source, 4, 1, 1.0, 8, decoded, 8, &decoded_count, NULL, 0), RNNKIT_ERROR_INVALID_ARGUMENT,
+                 "decode with a sequence model");
+    rnnkit_model_destroy(model);
+    model = NULL;
+
     /* Files that are not models. */
     model = (rnnkit_model *)1;
     expect_error(rnnkit_model_load("/nonexistent/model.safetensors", &model), RNNKIT_ERROR_IO, "model_load of a missing file");

@@ -81,11 +81,30 @@ import RNNKit
         try model.save(to: path)
     }
 
+    /// Trained: reverses sequences of 2–4 symbols from 1–4 (0 unused, 5 begin, 6 end), with a
+    /// bidirectional encoder and general attention.
+    static func writeReverser(to path: String) throws {
+        var generator = SeededGenerator(seed: 9)
+        let pairs = (0..<256).map { _ -> Seq2SeqExample in
+            let source = (0..<(2 + generator.nextIndex(below: 3))).map { _ in 1 + generator.nextIndex(below: 4) }
+            return Seq2SeqExample(source: source, target: source.reversed())
+        }
+        let model = try Seq2SeqModel(Seq2SeqConfiguration(
+            sourceVocabularySize: 5, targetVocabularySize: 7, embeddingSize: 4, hiddenSize: 16, beginToken: 5, endToken: 6,
+            seed: 10, bidirectionalEncoder: true, attention: .general))
+        let trainer = try Trainer(model: model, training: .pairs(pairs), configuration: TrainerConfiguration(
+            batchSize: 32, optimizer: OptimizerConfiguration(learningRate: 2e-2), seed: 11))
+        try trainer.train(steps: 300)
+        try model.save(to: path)
+    }
+
     @Test func patternFixturesBehaveAsTheCTestExpects() throws {
         let classifierPath = Self.directory.appendingPathComponent("classifier-model.safetensors").path
         let taggerPath = Self.directory.appendingPathComponent("tagger-model.safetensors").path
         let generatorPath = Self.directory.appendingPathComponent("conditioned-model.safetensors").path
+        let reverserPath = Self.directory.appendingPathComponent("reverser-model.safetensors").path
         if ProcessInfo.processInfo.environment["RNNKIT_WRITE_C_FIXTURES"] != nil {
+            try Self.writeReverser(to: reverserPath)
             try Self.writeClassifier(to: classifierPath)
             try Self.writeTagger(to: taggerPath)
             try Self.writeConditionedGenerator(to: generatorPath)
@@ -106,6 +125,13 @@ import RNNKit
         let generator = try SequenceModel(contentsOf: generatorPath)
         #expect(try generator.sample(prime: [0], length: 4, temperature: 0, condition: .classes([0])) == [1, 2, 3, 4])
         #expect(try generator.sample(prime: [0], length: 4, temperature: 0, condition: .classes([1])) == [4, 3, 2, 1])
+        let reverser = try Seq2SeqModel(contentsOf: reverserPath)
+        for beam in [1, 3] {
+            let decoded = try reverser.decode(sources: [[1, 2, 3, 4], [3, 1, 2]], maximumLength: 8, beamWidth: beam)
+            #expect(decoded.map(\.tokens) == [[4, 3, 2, 1], [2, 1, 3]])
+            // Writing the k-th id, the attention looks at source position 3 − k (checked in test_rnnkit.c too).
+            #expect(decoded[0].attention.enumerated().allSatisfy { k, row in row.indices.max { row[$0] < row[$1] } == 3 - k })
+        }
     }
 }
 

@@ -378,6 +378,25 @@ rnnkit_status rnnkit_model_sample_text(const rnnkit_model *RNNKIT_NONNULL model,
                                        int64_t length, double temperature, uint64_t seed,
                                        char *RNNKIT_NONNULL buffer, int64_t capacity);
 
+/// Decodes one source with an encoder-decoder (RNNKIT_MODEL_SEQ2SEQ): the source_count ids of
+/// source (1...100000) are encoded, then the decoder writes target ids until its end token or
+/// maximum_length ids, by beam search with beam_width hypotheses (1: greedy) ranked by
+/// log-probability / length^length_normalization (1 is the mean per prediction, 0 the plain sum).
+/// The ids (without begin and end tokens) go to out and their number to *out_count. When attention
+/// is not NULL, row k of its *out_count rows of source_count floats is the attention weights (summing
+/// to 1) over the source while writing id k; the model must have attention then.
+/// Errors: RNNKIT_ERROR_NULL_POINTER if model, source, out or out_count is NULL;
+/// RNNKIT_ERROR_INVALID_ARGUMENT for a sequence model, source_count outside 1...100000, a source id
+/// out of range, beam_width < 1, maximum_length outside 1...100000, a negative or non-finite
+/// length_normalization, or attention for a model without it; RNNKIT_ERROR_SHAPE_MISMATCH if
+/// out_capacity < maximum_length or attention_capacity < maximum_length·source_count.
+/// On failure out, *out_count and attention are untouched.
+rnnkit_status rnnkit_model_decode(rnnkit_model *RNNKIT_NONNULL model, const int64_t *RNNKIT_NONNULL source,
+                                  int64_t source_count, int32_t beam_width, double length_normalization,
+                                  int64_t maximum_length, int64_t *RNNKIT_NONNULL out, int64_t out_capacity,
+                                  int64_t *RNNKIT_NONNULL out_count, float *RNNKIT_NULLABLE attention,
+                                  int64_t attention_capacity);
+
 #ifdef __cplusplus
 }
 #endif
