@@ -231,6 +231,25 @@ import Testing
         #expect(throws: RNNKitError.self) {
             _ = try Trainer(model: classifier, training: .sequences([.tokens([1, 2], targetClasses: [0], condition: .classes([0]))]))
         }
+        let translator = try Seq2SeqModel(Seq2SeqConfiguration(sourceVocabularySize: 4, targetVocabularySize: 5, embeddingSize: 2,
+                                                               hiddenSize: 3, beginToken: 3, endToken: 4))
+        #expect(throws: RNNKitError.self) {
+            _ = try Trainer(model: translator, training: .pairs([Seq2SeqExample(source: [1], target: [2])]),
+                            configuration: TrainerConfiguration(classification: CrossEntropyOptions(classWeights: [1, 1, 1, 1])))
+        }
+    }
+
+    @Test("a seq2seq decoder's loss takes label smoothing and class weights")
+    func seq2seqLossTakesTheOptions() throws {
+        let translator = try Seq2SeqModel(Seq2SeqConfiguration(sourceVocabularySize: 4, targetVocabularySize: 5, embeddingSize: 2,
+                                                               hiddenSize: 3, beginToken: 3, endToken: 4, attention: .general))
+        let (sources, targets) = ([[1, 2], [3]], [[2, 0, 1], [1]])
+        let plain = try translator.teacherForcedLoss(sources: sources, targets: targets, computeGradient: false)
+        let options = CrossEntropyOptions(classWeights: [1, 2, 1, 0.5, 1], labelSmoothing: 0.1)
+        let smoothed = try translator.teacherForcedLoss(sources: sources, targets: targets, options: options, computeGradient: false)
+        #expect(plain.countedPositions == 6 && smoothed.countedPositions == 6)
+        #expect(smoothed.normalizer == (1 + 1 + 2 + 1) + (2 + 1))   // the weights of targets [2, 0, 1, end] and [1, end]
+        #expect(abs(smoothed.loss - plain.loss) > 1e-3)
     }
 }
 

@@ -101,10 +101,12 @@ public final class Seq2SeqModel {
     /// - Parameters:
     ///   - sources: `B` non-empty source id lists.
     ///   - targets: `B` target id lists (without begin and end tokens; may be empty).
+    ///   - options: class weights over the target vocabulary and label smoothing (default none).
     ///   - computeGradient: `false` to evaluate the loss only (no backward).
     /// - Returns: the loss over every valid decoder step (including the end token), and counts for accuracy.
-    /// - Throws: ``RNNKitError`` for empty batches, empty sources or ids out of range.
-    public func teacherForcedLoss(sources: [[Int]], targets: [[Int]], computeGradient: Bool = true) throws -> CrossEntropyResult<Float> {
+    /// - Throws: ``RNNKitError`` for empty batches, empty sources, ids out of range or options that do not fit.
+    public func teacherForcedLoss(sources: [[Int]], targets: [[Int]], options: CrossEntropyOptions = CrossEntropyOptions(),
+                                  computeGradient: Bool = true) throws -> CrossEntropyResult<Float> {
         let B = sources.count
         guard B >= 1, targets.count == B else {
             throw RNNKitError(.invalidArgument, "expected a non-empty batch with one target per source, got \(B) sources and \(targets.count) targets")
@@ -133,7 +135,7 @@ public final class Seq2SeqModel {
         }
         let loss = try sequenceSoftmaxCrossEntropy(
             logits: logits, targets: targetIds, steps: targetSteps, batch: B,
-            classCount: c.targetVocabularySize, lengths: targetLengths, computeGradient: computeGradient)
+            classCount: c.targetVocabularySize, lengths: targetLengths, options: options, computeGradient: computeGradient)
         guard computeGradient, isTraining else { return loss }
         var decoderOutputGradient = loss.logitsGradient                           // (T, B, V), or ∂h (T, B, H)
         var encoderOutputGradient = [Float](repeating: 0, count: sourceSteps * B * DH)   // ∂s (S, B, D·H)

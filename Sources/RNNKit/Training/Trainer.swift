@@ -331,7 +331,7 @@ public final class Trainer {
         case (.seq2seq(let m), .pairs(let pairs)):
             let selected = batch.map { pairs[$0] }
             let r = try m.teacherForcedLoss(sources: selected.map(\.source), targets: selected.map(\.target),
-                                            computeGradient: computeGradient)
+                                            options: lossOptions(computeGradient), computeGradient: computeGradient)
             return BatchResult(loss: r.loss, positions: r.countedPositions, correct: r.correctPredictions,
                                accuracy: Double(r.correctPredictions) / Double(max(r.countedPositions, 1)))
         case (.sequence(let m), .stream(let tokens)):
@@ -447,10 +447,15 @@ public final class Trainer {
     /// Throws unless `data` can train or evaluate `model`: kinds match, sizes and ids are in range.
     static func check(_ data: TrainingData, fits model: LoadedModel, configuration: TrainerConfiguration, what: String) throws {
         guard data.count > 0 else { throw RNNKitError(.invalidArgument, "the \(what) is empty") }
-        if let weights = configuration.classification.classWeights, case .sequence(let m) = model,
-           weights.count != m.configuration.outputSize {
-            throw RNNKitError(.invalidArgument,
-                "\(weights.count) class weights for a model of \(m.configuration.outputSize) classes; expected one weight per class")
+        if let weights = configuration.classification.classWeights {
+            let classes = switch model {
+            case .sequence(let m): m.configuration.outputSize
+            case .seq2seq(let m): m.configuration.targetVocabularySize
+            }
+            guard weights.count == classes else {
+                throw RNNKitError(.invalidArgument,
+                    "\(weights.count) class weights for a model of \(classes) classes (target ids); expected one weight per class")
+            }
         }
         switch (model, data) {
         case (.seq2seq(let m), .pairs(let pairs)):

@@ -149,7 +149,8 @@ public struct TrainerConfiguration: Codable, Sendable, Equatable {
     public var skipNonFiniteSteps: Bool
     /// Stop with an error after this many consecutive skipped steps (default 5).
     public var maximumConsecutiveNonFiniteSteps: Int
-    /// Class weights and label smoothing of the training loss of every classification (default none).
+    /// Class weights and label smoothing of every training cross-entropy: sequence heads, language
+    /// models, seq2seq decoders (default none; the weights are per class, or per target id).
     /// Evaluation always reports the plain cross-entropy, so runs with different options compare.
     public var classification: CrossEntropyOptions
 
