@@ -350,7 +350,7 @@ private struct WorstError {
 
 /// Settings of the reversal task.
 struct ReversalSettings {
-    var steps = 700
+    var steps = 900
     var hiddenSize = 64
     var embeddingSize = 16
     var batchSize = 64
