@@ -4,7 +4,7 @@ import RNNKit
 
 /// docs/training.md shows exactly the code of PatternExamples.swift, and that code runs and learns.
 @Suite struct PatternExampleTests {
-    @Test(arguments: ["classifier", "tagger", "generator"])
+    @Test(arguments: ["classifier", "tagger", "generator", "translator"])
     func trainingGuideShowsExactlyTheCodeThisTestRuns(name: String) throws {
         let testsFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         let source = try String(contentsOf: testsFolder.appendingPathComponent("PatternExamples.swift"), encoding: .utf8)
@@ -18,5 +18,8 @@ import RNNKit
         let tags = try taggerExample()
         #expect(tags == [3, 2, 1, 0, 5, 4, 3, 6], "\(tags)")
         #expect(try generatorExample() == [5, 4, 3, 2, 1])
+        let translation = try translatorExample()
+        #expect(translation.tokens == [4, 3, 2, 1])
+        #expect(translation.attention.count == 4 && translation.attention.allSatisfy { $0.count == 5 })
     }
 }

@@ -62,3 +62,24 @@ func generatorExample() throws -> [Int] {
     // END PATTERN EXAMPLE generator
     return generated
 }
+
+func translatorExample() throws -> (tokens: [Int], attention: [[Float]]) {
+    // BEGIN PATTERN EXAMPLE translator
+    // Sequence to sequence: reverse 3–6 symbols of 0–5; a bidirectional encoder, additive attention.
+    // Source ids 0–6 (6 marks the start of a source); target ids 0–5, 6 begins and 7 ends a target.
+    let model = try Seq2SeqModel(Seq2SeqConfiguration(
+        sourceVocabularySize: 7, targetVocabularySize: 8, embeddingSize: 8, hiddenSize: 32,
+        beginToken: 6, endToken: 7, seed: 4, bidirectionalEncoder: true, attention: .additive))
+    var generator = SeededGenerator(seed: 5)
+    let pairs = (0..<2000).map { _ -> Seq2SeqExample in
+        let symbols = (0..<(3 + generator.nextIndex(below: 4))).map { _ in generator.nextIndex(below: 6) }
+        return Seq2SeqExample(source: [6] + symbols, target: symbols.reversed())
+    }
+    let trainer = try Trainer(model: model, training: .pairs(pairs), configuration: TrainerConfiguration(
+        batchSize: 32, optimizer: OptimizerConfiguration(kind: .adam, learningRate: 1e-2), gradientClipNorm: 1))
+    try trainer.train(steps: 300)
+    let best = try model.decode(sources: [[6, 1, 2, 3, 4]], maximumLength: 10, beamWidth: 4)[0]
+    // best.tokens: the reversal; best.attention: one row of 5 source weights per written token
+    // END PATTERN EXAMPLE translator
+    return (best.tokens, best.attention)
+}
