@@ -52,11 +52,12 @@ step_asan() {
     export LSAN_OPTIONS="suppressions=$root/Tests/Reliability/lsan.supp"
     export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
     # Release mode (-O, with -enable-testing for @testable imports), ASan's checks are the same at
-    # -O. LearningTaskTests (models trained for thousands of steps to check they learn) are left
-    # out: they take many minutes under ASan and run no code the trainer tests do not.
+    # -O. The learning tasks (LearningTaskTests, AttentionLearningTaskTests, PatternLearningTests:
+    # models trained for hundreds or thousands of steps to check they learn) are left out: they take
+    # minutes under ASan and run no code the trainer, model and attention tests do not.
     echo "== swift test --filter RNNKitTests under AddressSanitizer (release)"
     swift test -c release -Xswiftc -enable-testing --scratch-path .build-asan --sanitize=address \
-        --filter RNNKitTests --skip LearningTaskTests
+        --filter RNNKitTests --skip "LearningTaskTests|PatternLearningTests"
     echo "== C API test program under AddressSanitizer"
     local flags=(-c release -Xswiftc -enable-testing --scratch-path .build-asan --sanitize=address)
     swift build "${flags[@]}" --product rnnkit
