@@ -13,30 +13,6 @@ import Testing
 /// The attention fixture files, by name (`dot.txt`, `general.txt`, `additive.txt`).
 private let attentionFixtureNames = FixtureFile.fileNames(in: "attention")
 
-/// The fourth-order central difference `(−L(θ+2ε) + 8L(θ+ε) − 8L(θ−ε) + L(θ−2ε)) / 12ε`, ε = 1e-4,
-/// of `loss` along one scalar that `set` moves; `set(saved)` restores it.
-private func centralDifference(at saved: Double, _ set: (Double) -> Void, _ loss: () throws -> Double) rethrows -> Double {
-    let epsilon = 1e-4
-    var samples: [Double] = []
-    for offset in [2.0, 1.0, -1.0, -2.0] {
-        set(saved + offset * epsilon)
-        samples.append(try loss())
-    }
-    set(saved)
-    return (-samples[0] + 8 * samples[1] - 8 * samples[2] + samples[3]) / (12 * epsilon)
-}
-
-/// The worst relative error `|analytic − numeric| / max(|analytic|, |numeric|, 1e-3)` over the
-/// recorded pairs (absolute at 1e-9 below 1e-3, as in GradientCheckTests), with its label.
-private struct WorstError {
-    var error = 0.0
-    var label = ""
-    mutating func record(_ analytic: Double, _ numeric: Double, _ label: @autoclosure () -> String) {
-        let error = abs(analytic - numeric) / max(abs(analytic), abs(numeric), 1e-3)
-        if error > self.error { (self.error, self.label) = (error, label()) }
-    }
-}
-
 @Suite struct AttentionTests {
     // MARK: Attention against PyTorch
 

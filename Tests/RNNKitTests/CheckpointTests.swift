@@ -11,6 +11,26 @@ import Testing
         return (directory.appendingPathComponent("run.safetensors").path, { try? FileManager.default.removeItem(at: directory) })
     }
 
+    /// Trains one trainer from `makeTrainer` for `steps` steps without stopping, and another for
+    /// `stop` steps, then checkpoints it and resumes from the file on `data`; expects the resumed
+    /// run to end with the same parameters and optimizer state, and returns it.
+    @discardableResult
+    func expectResumesBitwise(steps: Int, stoppingAfter stop: Int, data: TrainingData,
+                              _ makeTrainer: () throws -> Trainer) throws -> Trainer {
+        let (path, cleanup) = try temporaryPath()
+        defer { cleanup() }
+        let uninterrupted = try makeTrainer()
+        try uninterrupted.train(steps: steps)
+        let first = try makeTrainer()
+        try first.train(steps: stop)
+        try first.saveCheckpoint(to: path)
+        let resumed = try Trainer(resumingFrom: path, training: data)
+        try resumed.train(steps: steps - stop)
+        #expect(allParameters(resumed.parameterGroups) == allParameters(uninterrupted.parameterGroups))
+        #expect(resumed.optimizer.stateTensors() == uninterrupted.optimizer.stateTensors())
+        return resumed
+    }
+
     /// Strips restore the carried state; random windows the generator that draws them.
     @Test(arguments: StreamSampling.allCases)
     func resumingAStreamRunIsBitwiseIdentical(sampling: StreamSampling) throws {
@@ -70,8 +90,6 @@ import Testing
     }
 
     @Test func resumingABucketedSequenceRunIsBitwiseIdentical() throws {
-        let (path, cleanup) = try temporaryPath()
-        defer { cleanup() }
         let data = smallRegressionSet(count: 18, seed: 14)
         func makeTrainer() throws -> Trainer {
             let model = try SequenceModel(.features(featureSize: 2, cell: .gru, hiddenSize: 7, numLayers: 2, dropout: 0.1,
@@ -79,19 +97,11 @@ import Testing
             return try Trainer(model: model, training: .sequences(data), configuration: TrainerConfiguration(
                 batchSize: 4, optimizer: OptimizerConfiguration(kind: .sgd, learningRate: 0.05, momentum: 0.9, nesterov: true), seed: 16))
         }
-        let uninterrupted = try makeTrainer()
-        try uninterrupted.train(steps: 17)
-        let first = try makeTrainer()
-        try first.train(steps: 6)   // 5 minibatches per epoch: the second epoch's plan must be re-drawn identically
-        try first.saveCheckpoint(to: path)
-        let resumed = try Trainer(resumingFrom: path, training: .sequences(data))
-        try resumed.train(steps: 11)
-        #expect(allParameters(resumed.parameterGroups) == allParameters(uninterrupted.parameterGroups))
+        // 5 minibatches per epoch: the second epoch's plan must be re-drawn identically.
+        try expectResumesBitwise(steps: 17, stoppingAfter: 6, data: .sequences(data), makeTrainer)
     }
 
     @Test func resumingAConditionedPooledWeightedRunIsBitwiseIdentical() throws {
-        let (path, cleanup) = try temporaryPath()
-        defer { cleanup() }
         var generator = SeededGenerator(seed: 17)
         let data = (0..<18).map { i -> SequenceExample in
             let length = 2 + generator.nextIndex(below: 5)
@@ -104,41 +114,23 @@ import Testing
             return try Trainer(model: model, training: .sequences(data),
                                configuration: TrainerConfiguration(batchSize: 4, seed: 19, classification: options))
         }
-        let uninterrupted = try makeTrainer()
-        try uninterrupted.train(steps: 13)
-        let first = try makeTrainer()
-        try first.train(steps: 6)
-        try first.saveCheckpoint(to: path)
-        let resumed = try Trainer(resumingFrom: path, training: .sequences(data))
+        let resumed = try expectResumesBitwise(steps: 13, stoppingAfter: 6, data: .sequences(data), makeTrainer)
         #expect(resumed.configuration.classification == options)
-        try resumed.train(steps: 7)
-        #expect(allParameters(resumed.parameterGroups) == allParameters(uninterrupted.parameterGroups))
     }
 
     @Test func resumingASeq2SeqRunIsBitwiseIdentical() throws {
-        let (path, cleanup) = try temporaryPath()
-        defer { cleanup() }
         let pairs = (0..<20).map { Seq2SeqExample(source: [$0 % 5, ($0 / 5) % 5] + ($0 % 3 == 0 ? [1] : []), target: [($0 * 7) % 5]) }
         func makeTrainer() throws -> Trainer {
             let model = try Seq2SeqModel(Seq2SeqConfiguration(sourceVocabularySize: 5, targetVocabularySize: 7, embeddingSize: 4,
                                                               hiddenSize: 6, dropout: 0.2, beginToken: 5, endToken: 6, seed: 17))
             return try Trainer(model: model, training: .pairs(pairs), configuration: TrainerConfiguration(batchSize: 6, seed: 18))
         }
-        let uninterrupted = try makeTrainer()
-        try uninterrupted.train(steps: 10)
-        let first = try makeTrainer()
-        try first.train(steps: 5)
-        try first.saveCheckpoint(to: path)
-        let resumed = try Trainer(resumingFrom: path, training: .pairs(pairs))
-        try resumed.train(steps: 5)
-        #expect(allParameters(resumed.parameterGroups) == allParameters(uninterrupted.parameterGroups))
+        try expectResumesBitwise(steps: 10, stoppingAfter: 5, data: .pairs(pairs), makeTrainer)
     }
 
     /// A run with a bidirectional encoder, attention and dropout, stopped and resumed from a checkpoint.
     @Test(arguments: [AttentionScore.general, .additive])
     func resumingAnAttentionSeq2SeqRunIsBitwiseIdentical(_ attention: AttentionScore) throws {
-        let (path, cleanup) = try temporaryPath()
-        defer { cleanup() }
         let pairs = (0..<20).map { Seq2SeqExample(source: [$0 % 5, ($0 / 5) % 5] + ($0 % 3 == 0 ? [1] : []), target: [($0 * 7) % 5, $0 % 2]) }
         func makeTrainer() throws -> Trainer {
             let model = try Seq2SeqModel(Seq2SeqConfiguration(
@@ -147,15 +139,7 @@ import Testing
             return try Trainer(model: model, training: .pairs(pairs), configuration: TrainerConfiguration(
                 batchSize: 6, optimizer: OptimizerConfiguration(kind: .adam, learningRate: 1e-2), seed: 72))
         }
-        let uninterrupted = try makeTrainer()
-        try uninterrupted.train(steps: 10)
-        let first = try makeTrainer()
-        try first.train(steps: 5)
-        try first.saveCheckpoint(to: path)
-        let resumed = try Trainer(resumingFrom: path, training: .pairs(pairs))
-        try resumed.train(steps: 5)
-        #expect(allParameters(resumed.parameterGroups) == allParameters(uninterrupted.parameterGroups))
-        #expect(resumed.optimizer.stateTensors() == uninterrupted.optimizer.stateTensors())
+        try expectResumesBitwise(steps: 10, stoppingAfter: 5, data: .pairs(pairs), makeTrainer)
     }
 
     @Test func foreignOrMismatchedCheckpointsAreRefused() throws {

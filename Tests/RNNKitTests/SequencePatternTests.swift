@@ -66,23 +66,6 @@ import Testing
 
     // MARK: Finite differences in Double
 
-    /// The fourth-order central difference of `loss` along one scalar, which `set` moves and restores.
-    static func derivative(at saved: Double, _ set: (Double) -> Void, _ loss: () throws -> Double) rethrows -> Double {
-        let epsilon = 1e-4
-        var samples: [Double] = []
-        for offset in [2.0, 1.0, -1.0, -2.0] {
-            set(saved + offset * epsilon)
-            samples.append(try loss())
-        }
-        set(saved)
-        return (-samples[0] + 8 * samples[1] - 8 * samples[2] + samples[3]) / (12 * epsilon)
-    }
-
-    /// `|a − n| / max(|a|, |n|, 1e-3)`.
-    static func relativeError(_ analytic: Double, _ numeric: Double) -> Double {
-        abs(analytic - numeric) / max(abs(analytic), abs(numeric), 1e-3)
-    }
-
     @Test("mean and max pooling over valid steps: finite differences", arguments: [SequenceHeadKind.meanPool, .maxPool])
     func poolingGradientsMatchFiniteDifferences(head: SequenceHeadKind) throws {
         let (T, B, F) = (4, 3, 5), lengths = [4, 1, 3]
@@ -97,11 +80,9 @@ import Testing
             ? SequencePooling.meanBackward(upstream, steps: T, batch: B, features: F, lengths: lengths)
             : SequencePooling.maxBackward(upstream, argmax: SequencePooling.maxForward(y, steps: T, batch: B, features: F, lengths: lengths).argmax,
                                           steps: T, batch: B, features: F)
-        var worst = 0.0
-        for i in y.indices {
-            worst = max(worst, Self.relativeError(analytic[i], Self.derivative(at: y[i], { y[i] = $0 }, loss)))
-        }
-        #expect(worst <= 1e-8, "worst relative error \(worst)")
+        var worst = WorstError()
+        for i in y.indices { worst.record(analytic[i], centralDifference(at: y[i], { y[i] = $0 }, loss), "y[\(i)]") }
+        #expect(worst.error <= 1e-8, "worst relative error \(worst.error) at \(worst.label)")
         // Padded steps get nothing: row 1 has one valid step.
         for t in 1..<T { for f in 0..<F { #expect(analytic[(t * B + 1) * F + f] == 0) } }
     }
@@ -118,11 +99,11 @@ import Testing
         }
         let analytic = try sequenceSoftmaxCrossEntropy(logits: logits, targets: targets, steps: T, batch: B, classCount: C,
                                                        lengths: [3, 2, 3, 1], options: options).logitsGradient
-        var worst = 0.0
+        var worst = WorstError()
         for i in logits.indices {
-            worst = max(worst, Self.relativeError(analytic[i], try Self.derivative(at: logits[i], { logits[i] = $0 }, loss)))
+            worst.record(analytic[i], try centralDifference(at: logits[i], { logits[i] = $0 }, loss), "logits[\(i)]")
         }
-        #expect(worst <= 1e-8, "worst relative error \(worst)")
+        #expect(worst.error <= 1e-8, "worst relative error \(worst.error) at \(worst.label)")
     }
 
     @Test("conditioning on a class or on features: finite differences through a bidirectional stack",
@@ -155,12 +136,12 @@ import Testing
         let g = try network.backward(outputGradient: dY, finalHiddenGradient: dhN, finalCellGradient: nil)
         try conditioning.backward(stateGradient: RecurrentState(batch: B, hidden: g.initialHidden, cell: g.initialCell))
         let analytic = conditioning.gradients
-        var worst = 0.0
+        var worst = WorstError()
         for i in conditioning.parameters.indices {
-            let numeric = try Self.derivative(at: conditioning.parameters[i], { conditioning.parameters[i] = $0 }, loss)
-            worst = max(worst, Self.relativeError(analytic[i], numeric))
+            let numeric = try centralDifference(at: conditioning.parameters[i], { conditioning.parameters[i] = $0 }, loss)
+            worst.record(analytic[i], numeric, "condition.\(conditioning.parameterNames[0])[\(i)]")
         }
-        #expect(worst <= 1e-6, "worst relative error \(worst)")
+        #expect(worst.error <= 1e-6, "worst relative error \(worst.error) at \(worst.label)")
         if onClasses {   // class 1 and 3 are not in the batch: their rows get nothing
             let N = conditioning.valuesPerCondition
             #expect(analytic[N..<2 * N].allSatisfy { $0 == 0 } && analytic[3 * N..<4 * N].allSatisfy { $0 == 0 })
