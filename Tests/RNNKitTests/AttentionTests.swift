@@ -346,8 +346,11 @@ struct ReversalSettings {
 /// Random sequences of `settings.symbols` symbols → the same sequence reversed. Each source starts
 /// with a start-of-source marker, as a translation source ends with an end-of-sentence one: the
 /// step that writes the end token has it to attend to. Returns the held-out exact match of greedy
-/// and beam decoding (beam: 0 when `beamWidth` is 0) and the seconds spent training and decoding.
-func runReversal(_ settings: ReversalSettings) throws -> (greedy: Double, beam: Double, trainSeconds: Double, decodeSeconds: Double) {
+/// and beam decoding (beam: 0 when `beamWidth` is 0), the mean ranking score of each (the
+/// length-normalised log-probability beam search maximises; 0 without a beam) and the seconds spent
+/// training and decoding.
+func runReversal(_ settings: ReversalSettings) throws
+    -> (greedy: Double, beam: Double, greedyScore: Double, beamScore: Double, trainSeconds: Double, decodeSeconds: Double) {
     let start = ContinuousClock.now
     let V = settings.symbols
     var generator = SeededGenerator(seed: 91)
@@ -376,9 +379,12 @@ func runReversal(_ settings: ReversalSettings) throws -> (greedy: Double, beam: 
         Double(zip(heldOut, decoded).filter { Array($0.0.reversed()) == $0.1 }.count) / Double(heldOut.count)
     }
     let greedy = exactMatch(try model.greedyDecode(sources: sources, maximumLength: maximumLength))
-    let beam = settings.beamWidth == 0 ? 0
-        : exactMatch(try model.decode(sources: sources, maximumLength: maximumLength, beamWidth: settings.beamWidth).map(\.tokens))
-    return (greedy, beam, trainSeconds, secondsSince(decodeStart))
+    guard settings.beamWidth > 0 else { return (greedy, 0, 0, 0, trainSeconds, secondsSince(decodeStart)) }
+    func meanScore(_ decodings: [Seq2SeqDecoding]) -> Double { decodings.map(\.score).reduce(0, +) / Double(decodings.count) }
+    let greedyScore = meanScore(try model.decode(sources: sources, maximumLength: maximumLength, beamWidth: 1))
+    let beamDecodings = try model.decode(sources: sources, maximumLength: maximumLength, beamWidth: settings.beamWidth)
+    return (greedy, exactMatch(beamDecodings.map(\.tokens)), greedyScore, meanScore(beamDecodings), trainSeconds,
+            secondsSince(decodeStart))
 }
 
 /// The threshold was measured with margin (docs/training.md lists the measured values); the same
@@ -388,9 +394,13 @@ func runReversal(_ settings: ReversalSettings) throws -> (greedy: Double, beam: 
         let start = ContinuousClock.now
         let attended = try runReversal(ReversalSettings())
         let plain = try runReversal(ReversalSettings(attention: .none, beamWidth: 0))
-        print("reversal, length 30–50: with general attention greedy \(attended.greedy), beam \(attended.beam) (train \(attended.trainSeconds) s, decode \(attended.decodeSeconds) s); without attention greedy \(plain.greedy) (train \(plain.trainSeconds) s); \(secondsSince(start)) s in all")
+        print("reversal, length 30–50: with general attention greedy \(attended.greedy), beam \(attended.beam), mean scores \(attended.greedyScore) and \(attended.beamScore) (train \(attended.trainSeconds) s, decode \(attended.decodeSeconds) s); without attention greedy \(plain.greedy) (train \(plain.trainSeconds) s); \(secondsSince(start)) s in all")
         #expect(attended.greedy >= 0.98)
-        #expect(attended.beam >= attended.greedy)
+        // Beam search finds sequences the model scores higher; at 99 % exact match either way its
+        // outputs and greedy's differ in a sequence or two, in either direction, as the trajectory
+        // varies with the kernels and the threads (one sequence of 500 is 0.002).
+        #expect(attended.beamScore >= attended.greedyScore - 1e-6)   // equal when every output is the same
+        #expect(attended.beam >= attended.greedy - 0.004)
         #expect(plain.greedy < 0.1)
     }
 }
