@@ -28,7 +28,7 @@ public enum SequenceInputs: Sendable {
     case features([Float])
 }
 
-/// The result of ``SequenceModel/forward(_:steps:batch:lengths:initialState:)``.
+/// The result of ``SequenceModel/forward(_:steps:batch:lengths:initialState:condition:)``.
 public struct SequenceModelOutput: Sendable {
     /// `[T, B, O]` (every-step head), `[B, O]` (last-step and pooling heads) or `[T, B, D·H]` (no head).
     public var outputs: [Float]
@@ -41,7 +41,7 @@ public struct SequenceModelOutput: Sendable {
 /// The stack is one ``RecurrentNetwork`` (stacked, optionally bidirectional, with lengths and
 /// dropout between layers), so its tensors are those of one PyTorch module (see ModelFile.swift).
 ///
-/// Training: set ``isTraining`` (default `true`), call ``forward(_:steps:batch:lengths:initialState:)``,
+/// Training: set ``isTraining`` (default `true`), call ``forward(_:steps:batch:lengths:initialState:condition:)``,
 /// a loss, ``backward(outputGradient:finalStateGradient:)``, then an ``Optimizer`` on ``parameterGroups``.
 /// Inference: ``makeState(batch:)`` and ``step(tokens:state:)`` / ``step(features:state:)`` (unidirectional
 /// models), or ``sample(prime:length:temperature:seed:condition:)``. Not thread-safe.
@@ -171,8 +171,8 @@ public final class SequenceModel {
             throw RNNKitError(.invalidArgument, "this model is not conditioned; make its state with makeState(batch:)")
         }
         _ = try network.makeState(batch: 1)   // refuses a bidirectional model
-        let rows = condition.rows(featureSize: conditioning.featureSize)
-        guard rows >= 1 else { throw RNNKitError(.invalidArgument, "expected at least one condition, got none") }
+        // An empty condition or one of the other kind: the forward's message says what was expected.
+        let rows = max(condition.rows(featureSize: conditioning.featureSize), 1)
         let state = try conditioning.forward(condition, batch: rows)
         conditioning.discardSavedInput()
         return state
