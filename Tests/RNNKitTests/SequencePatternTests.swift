@@ -194,6 +194,10 @@ import Testing
         #expect(throws: RNNKitError.self) { _ = try conditioned.forward(.tokens([1, 2]), steps: 2, batch: 1, condition: .features([1, 2, 3])) }
         #expect(throws: RNNKitError.self) { _ = try conditioned.sample(prime: [0], length: 3, condition: .classes([0, 1])) }
         #expect(throws: RNNKitError.self) { _ = try conditioned.makeState() }
+        for wrong in [SequenceCondition.features([1]), .classes([])] {
+            #expect(throws: RNNKitError.self) { _ = try conditioned.makeState(condition: wrong) }
+        }
+        #expect(try conditioned.makeState(condition: .classes([2, 0])).batch == 2)
         let plain = try SequenceModel(.tokens(vocabularySize: 5, embeddingSize: 2, hiddenSize: 3))
         #expect(throws: RNNKitError.self) { _ = try plain.forward(.tokens([1, 2]), steps: 2, batch: 1, condition: .classes([0])) }
         #expect(throws: RNNKitError.self) {
