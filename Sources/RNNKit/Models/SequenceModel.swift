@@ -451,14 +451,9 @@ public final class SequenceModel {
         guard length >= 0, temperature >= 0, temperature.isFinite else {
             throw RNNKitError(.invalidArgument, "expected length ≥ 0 and a finite temperature ≥ 0, got \(length) and \(temperature)")
         }
-        var state: RecurrentState<Float>
-        if let condition {
-            guard condition.rows(featureSize: conditioning?.featureSize ?? 0) == 1 || conditioning == nil else {
-                throw RNNKitError(.invalidArgument, "sampling generates one sequence; expected the condition of one sequence")
-            }
-            state = try makeState(condition: condition)
-        } else {
-            state = try makeState()
+        var state = try condition.map { try makeState(condition: $0) } ?? makeState()
+        guard state.batch == 1 else {
+            throw RNNKitError(.invalidArgument, "sampling generates one sequence; expected the condition of one sequence, got \(state.batch)")
         }
         var generator = SeededGenerator(seed: seed)
         var logits = try step(tokens: [prime.first ?? 0], state: &state)
