@@ -154,6 +154,31 @@ private let attentionFixtureNames = FixtureFile.fileNames(in: "attention")
         }, label: "\(cell) \(bidirectional ? "bi" : "uni") \(attention)")
     }
 
+    /// Input feeding, with dropout in both stacks: the masks are fixed by resetting the dropout
+    /// streams before every loss, so the differences see the masks the backward's re-run steps must
+    /// reproduce.
+    @Test(arguments: [(CellKind.lstm, true, AttentionScore.additive, 2), (.gru, false, .dot, 1), (.lstm, false, .general, 1)])
+    func inputFedGradientsMatchDifferences(cell: CellKind, bidirectional: Bool, attention: AttentionScore, layers: Int) throws {
+        let model = try Seq2SeqModel(Seq2SeqConfiguration(
+            sourceVocabularySize: 5, targetVocabularySize: 6, embeddingSize: 3, cell: cell, hiddenSize: 4, numLayers: layers,
+            dropout: 0.3, beginToken: 4, endToken: 5, seed: 53, bidirectionalEncoder: bidirectional, attention: attention,
+            attentionSize: 3, inputFeeding: true))
+        #expect(model.decoder.network.configuration.inputSize == 3 + (bidirectional ? 8 : 4))
+        let sources = [[0, 1, 2, 3], [2, 1], [1, 4, 1]], targets = [[0, 1, 3], [2, 3, 1, 0], []]
+        let streams = (model.encoder.dropoutGeneratorStates, model.decoder.dropoutGeneratorStates)
+        func loss(computeGradient: Bool) throws -> Double {
+            model.encoder.dropoutGeneratorStates = streams.0
+            model.decoder.dropoutGeneratorStates = streams.1
+            return try model.teacherForcedLoss(sources: sources, targets: targets, computeGradient: computeGradient).loss
+        }
+        model.zeroGradients()
+        let trained = try loss(computeGradient: true)
+        #expect(try loss(computeGradient: false) == trained)
+        #expect(model.feedingEmbedding!.gradients.contains { $0 != 0 })
+        try expectGradientsMatchDifferences(groups: model.parameterGroups, loss: { try loss(computeGradient: false) },
+                                            label: "input-fed \(cell) \(bidirectional ? "bi" : "uni") \(attention)")
+    }
+
     /// The encoder–decoder without attention computes what it computed before attention existed:
     /// values recorded from that code, and the old composition of its two halves, bit for bit.
     @Test func theModelWithoutAttentionIsUnchanged() throws {
@@ -208,12 +233,58 @@ private let attentionFixtureNames = FixtureFile.fileNames(in: "attention")
             "\($0)".contains("attention size must be at least 1")
         }
         #expect { try Attention<Float>(score: .none, querySize: 3, keySize: 3) } throws: { "\($0)".contains("needs a score") }
+        var feedingWithoutAttention = configuration(bidirectional: false, attention: .none)
+        feedingWithoutAttention.inputFeeding = true
+        #expect { try Seq2SeqModel(feedingWithoutAttention) } throws: { "\($0)".contains("input feeding") && "\($0)".contains("got none") }
         let model = try Seq2SeqModel(configuration(bidirectional: false, attention: .dot))
         #expect(model.attention!.parameters.isEmpty)
         #expect(model.attentionHead!.inputSize == 8)
     }
 
     // MARK: Files and checkpoints
+
+    /// Loads `path` and expects `model`'s configuration, parameters and beam decodings back.
+    func expectReloadsTheSame(_ model: Seq2SeqModel, from path: String) throws {
+        let loaded = try Seq2SeqModel(contentsOf: path)
+        #expect(loaded.configuration == model.configuration)
+        #expect(allParameters(loaded.parameterGroups) == allParameters(model.parameterGroups))
+        let sources = [[0, 1, 2], [3]]
+        #expect(try loaded.decode(sources: sources, maximumLength: 4, beamWidth: 2)
+                == model.decode(sources: sources, maximumLength: 4, beamWidth: 2))
+    }
+
+    /// Writes `file`'s tensors to `path` under its metadata without `key`.
+    func rewrite(_ file: SafeTensorsFile, to path: String, removingMetadata key: String) throws {
+        var metadata = try #require(file.metadata)
+        metadata.removeValue(forKey: key)
+        var writer = SafeTensorsWriter(metadata: metadata)
+        for name in file.tensorNames {
+            try writer.add(name: name, shape: file.tensor(named: name)!.shape, values: try file.values(of: name, as: Float.self))
+        }
+        try writer.writeAtomically(to: path)
+    }
+
+    @Test func anInputFedModelRoundTripsThroughAFile() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rnnkit-feeding-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("model.safetensors").path
+        let model = try Seq2SeqModel(Seq2SeqConfiguration(
+            sourceVocabularySize: 5, targetVocabularySize: 6, embeddingSize: 3, hiddenSize: 4, numLayers: 2, beginToken: 4,
+            endToken: 5, seed: 63, bidirectionalEncoder: true, attention: .additive, inputFeeding: true))
+        for group in model.parameterGroups { group.parameters = group.parameters.map { $0 * 1.25 + 0.01 } }
+        try model.save(to: path)
+        let file = try SafeTensorsFile(contentsOf: path)
+        #expect(file.metadata?["seq2seq.input_feeding"] == "true")
+        #expect(file.tensor(named: "decoder.embedding.weight")?.shape == [6, 3])
+        #expect(file.tensor(named: "decoder.rnn.weight_ih_l0")?.shape == [16, 3 + 8])
+        #expect(file.tensor(named: "decoder.rnn.weight_ih_l1")?.shape == [16, 4])
+        try expectReloadsTheSame(model, from: path)
+
+        // The same tensors read as a model without input feeding: refused, naming what does not fit.
+        try rewrite(file, to: path, removingMetadata: "seq2seq.input_feeding")
+        #expect { try Seq2SeqModel(contentsOf: path) } throws: { "\($0)".contains("decoder.rnn.weight_ih_l0") }
+    }
 
     @Test(arguments: [AttentionScore.general, .additive, .dot, .none])
     func attentionModelsRoundTripThroughAFile(_ attention: AttentionScore) throws {
@@ -246,22 +317,11 @@ private let attentionFixtureNames = FixtureFile.fileNames(in: "attention")
         let width = attention == .none ? 4 : 4 + (bidirectional ? 8 : 4)
         #expect(file.tensor(named: "decoder.head.weight")?.shape == [6, width])
 
-        let loaded = try Seq2SeqModel(contentsOf: path)
-        #expect(loaded.configuration == model.configuration)
-        #expect(allParameters(loaded.parameterGroups) == allParameters(model.parameterGroups))
-        let sources = [[0, 1, 2], [3]]
-        #expect(try loaded.decode(sources: sources, maximumLength: 4, beamWidth: 2)
-                == model.decode(sources: sources, maximumLength: 4, beamWidth: 2))
+        try expectReloadsTheSame(model, from: path)
         guard attention != .none else { return }
 
         // The same tensors under metadata without attention: refused, naming the tensors that do not fit.
-        var metadata = try #require(file.metadata)
-        metadata.removeValue(forKey: "seq2seq.attention")
-        var writer = SafeTensorsWriter(metadata: metadata)
-        for name in file.tensorNames {
-            try writer.add(name: name, shape: file.tensor(named: name)!.shape, values: try file.values(of: name, as: Float.self))
-        }
-        try writer.writeAtomically(to: path)
+        try rewrite(file, to: path, removingMetadata: "seq2seq.attention")
         #expect { try Seq2SeqModel(contentsOf: path) } throws: {
             "\($0)".contains("decoder.head.weight") && (attention == .dot || "\($0)".contains("unexpected tensor attention."))
         }
@@ -269,13 +329,16 @@ private let attentionFixtureNames = FixtureFile.fileNames(in: "attention")
 
     // MARK: Decoding
 
-    @Test(arguments: [AttentionScore.none, .dot, .general, .additive])
-    func beamWidthOneIsGreedy(_ attention: AttentionScore) throws {
+    @Test(arguments: [(AttentionScore.none, false), (.dot, false), (.general, false), (.additive, false), (.dot, true), (.additive, true)])
+    func beamWidthOneIsGreedy(_ attention: AttentionScore, inputFeeding: Bool) throws {
         let model = try Seq2SeqModel(Seq2SeqConfiguration(
             sourceVocabularySize: 6, targetVocabularySize: 8, embeddingSize: 4, hiddenSize: 8, beginToken: 6, endToken: 7, seed: 81,
-            bidirectionalEncoder: attention == .general || attention == .additive, attention: attention))
+            bidirectionalEncoder: attention == .general || attention == .additive, attention: attention, inputFeeding: inputFeeding))
         // Larger weights than the initial ones, so that the decodings vary and some rows end early.
         for (g, group) in model.parameterGroups.enumerated() { group.parameters = randomValues(group.parameters.count, seed: 83 + UInt64(g)) }
+        if inputFeeding, let head = model.attentionHead {   // these weights rarely write the end token otherwise
+            head.parameters[head.parameters.count - head.outputSize + 7] += 2
+        }
         var generator = SeededGenerator(seed: 82)
         let sources = (0..<12).map { _ in (0..<(1 + generator.nextIndex(below: 7))).map { _ in generator.nextIndex(below: 6) } }
         let greedy = try model.greedyDecode(sources: sources, maximumLength: 9)
@@ -333,6 +396,9 @@ struct ReversalSettings {
     var learningRate = 0.015
     var attention = AttentionScore.general
     var bidirectionalEncoder = true
+    var inputFeeding = false
+    /// Whether every source starts with the start-of-source marker `V`.
+    var startMarker = true
     /// Symbols `V` of the sequences (source ids `0..<V`, `V` the start-of-source marker; target ids
     /// `0..<V`, `V` begin, `V + 1` end).
     var symbols = 10
@@ -358,12 +424,13 @@ func runReversal(_ settings: ReversalSettings) throws
         let length = settings.lengths.lowerBound + generator.nextIndex(below: settings.lengths.count)
         return (0..<length).map { _ in generator.nextIndex(below: V) }
     }
-    let pairs = (0..<settings.trainingPairs).map { _ in sequence() }.map { Seq2SeqExample(source: [V] + $0, target: $0.reversed()) }
+    let marker = settings.startMarker ? [V] : []
+    let pairs = (0..<settings.trainingPairs).map { _ in sequence() }.map { Seq2SeqExample(source: marker + $0, target: $0.reversed()) }
     let heldOut = (0..<settings.heldOut).map { _ in sequence() }
     let model = try Seq2SeqModel(Seq2SeqConfiguration(
         sourceVocabularySize: V + 1, targetVocabularySize: V + 2, embeddingSize: settings.embeddingSize, hiddenSize: settings.hiddenSize,
         beginToken: V, endToken: V + 1, initialization: .recommended, seed: 93,
-        bidirectionalEncoder: settings.bidirectionalEncoder, attention: settings.attention))
+        bidirectionalEncoder: settings.bidirectionalEncoder, attention: settings.attention, inputFeeding: settings.inputFeeding))
     let trainer = try Trainer(model: model, training: .pairs(pairs), configuration: TrainerConfiguration(
         batchSize: settings.batchSize, optimizer: OptimizerConfiguration(kind: .adam, learningRate: settings.learningRate),
         schedule: ScheduleConfiguration(kind: .cosine, warmupSteps: 50, totalSteps: settings.steps, minimumLearningRate: settings.learningRate / 20),
@@ -374,7 +441,7 @@ func runReversal(_ settings: ReversalSettings) throws
     try trainer.train(steps: settings.steps)
     let trainSeconds = secondsSince(start)
     let decodeStart = ContinuousClock.now
-    let sources = heldOut.map { [V] + $0 }, maximumLength = settings.lengths.upperBound + 5
+    let sources = heldOut.map { marker + $0 }, maximumLength = settings.lengths.upperBound + 5
     func exactMatch(_ decoded: [[Int]]) -> Double {
         Double(zip(heldOut, decoded).filter { Array($0.0.reversed()) == $0.1 }.count) / Double(heldOut.count)
     }

@@ -128,14 +128,16 @@ import Testing
         try expectResumesBitwise(steps: 10, stoppingAfter: 5, data: .pairs(pairs), makeTrainer)
     }
 
-    /// A run with a bidirectional encoder, attention and dropout, stopped and resumed from a checkpoint.
-    @Test(arguments: [AttentionScore.general, .additive])
-    func resumingAnAttentionSeq2SeqRunIsBitwiseIdentical(_ attention: AttentionScore) throws {
+    /// A run with a bidirectional encoder, attention and dropout (and input feeding, whose backward
+    /// runs the decoder's steps again), stopped and resumed from a checkpoint.
+    @Test(arguments: [(AttentionScore.general, false), (.additive, false), (.additive, true)])
+    func resumingAnAttentionSeq2SeqRunIsBitwiseIdentical(_ attention: AttentionScore, inputFeeding: Bool) throws {
         let pairs = (0..<20).map { Seq2SeqExample(source: [$0 % 5, ($0 / 5) % 5] + ($0 % 3 == 0 ? [1] : []), target: [($0 * 7) % 5, $0 % 2]) }
         func makeTrainer() throws -> Trainer {
             let model = try Seq2SeqModel(Seq2SeqConfiguration(
                 sourceVocabularySize: 5, targetVocabularySize: 7, embeddingSize: 4, hiddenSize: 6, numLayers: 2, dropout: 0.2,
-                beginToken: 5, endToken: 6, seed: 71, bidirectionalEncoder: true, attention: attention, attentionSize: 5))
+                beginToken: 5, endToken: 6, seed: 71, bidirectionalEncoder: true, attention: attention, attentionSize: 5,
+                inputFeeding: inputFeeding))
             return try Trainer(model: model, training: .pairs(pairs), configuration: TrainerConfiguration(
                 batchSize: 6, optimizer: OptimizerConfiguration(kind: .adam, learningRate: 1e-2), seed: 72))
         }

@@ -18,11 +18,14 @@
 //   attention.v.weight [1, A]                                        additive attention (W_q, W_k, v)
 //   decoder.head.weight [V, H + D·H], decoder.head.bias [V]          with attention: the head on [h_t ; c_t]
 //                                                                    (without: the decoder's own head, [V, H])
+//   decoder.embedding.weight [V, E]                                  with input feeding too, where the
+//                                                                    decoder's rnn.weight_ih_l0 is [G·H, E + D·H]
 // Metadata: `format = rnnkit-model`, `format_version = 1`, `model_kind = sequence | seq2seq`, the
 // configuration as flat `model.*` (or `seq2seq.*`) strings, and `vocabulary` when the model has one.
 // The seq2seq keys `seq2seq.bidirectional_encoder` (`true`), `seq2seq.attention` (`dot`, `general`,
-// `additive`) and `seq2seq.attention_size` (A) are written only when they differ from their defaults
-// (`false`, `none`, H), so files of models without attention read as before.
+// `additive`), `seq2seq.attention_size` (A) and `seq2seq.input_feeding` (`true`) are written only when
+// they differ from their defaults (`false`, `none`, H, `false`), so files of models without attention
+// read as before.
 // Training checkpoints add `optimizer.*` and `trainer.*` tensors and `training.*` metadata (Checkpoint.swift);
 // loading a model ignores those, so a checkpoint is also a model file.
 
@@ -193,11 +196,12 @@ extension Seq2SeqConfiguration {
             .merging(bidirectionalEncoder ? [p + "bidirectional_encoder": "true"] : [:]) { a, _ in a }
             .merging(attention != .none ? [p + "attention": attention.rawValue] : [:]) { a, _ in a }
             .merging(attentionSize != hiddenSize ? [p + "attention_size": String(attentionSize)] : [:]) { a, _ in a }
+            .merging(inputFeeding ? [p + "input_feeding": "true"] : [:]) { a, _ in a }
     }
 
-    /// Reads ``fileMetadata``. `seq2seq.bidirectional_encoder`, `seq2seq.attention` and
-    /// `seq2seq.attention_size` are optional (default `false`, `none`, the hidden size): files
-    /// written before they existed do not have them.
+    /// Reads ``fileMetadata``. `seq2seq.bidirectional_encoder`, `seq2seq.attention`,
+    /// `seq2seq.attention_size` and `seq2seq.input_feeding` are optional (default `false`, `none`, the
+    /// hidden size, `false`): files written before they existed do not have them.
     /// - Throws: ``RNNKitError`` `.invalidFile` for a missing or malformed key or an invalid configuration.
     public init(fileMetadata metadata: [String: String], source: String = "model file") throws {
         let r = MetadataReader(metadata: metadata, source: source), p = "seq2seq."
@@ -209,6 +213,7 @@ extension Seq2SeqConfiguration {
         bidirectionalEncoder = metadata[p + "bidirectional_encoder"] == nil ? false : try r.bool(p + "bidirectional_encoder")
         attention = metadata[p + "attention"] == nil ? .none : try r.enumeration(p + "attention", AttentionScore.self)
         attentionSize = metadata[p + "attention_size"] == nil ? hiddenSize : try r.int(p + "attention_size")
+        inputFeeding = metadata[p + "input_feeding"] == nil ? false : try r.bool(p + "input_feeding")
         do { try validate() } catch let error as RNNKitError {
             throw RNNKitError(.invalidFile, "\(source): the seq2seq configuration in the metadata is invalid: \(error.message)")
         }
@@ -389,10 +394,19 @@ extension ModelFileRepresentable {
 }
 
 extension Seq2SeqModel {
-    /// Encoder tensors prefixed `encoder.`, the bridge's `bridge.*`, decoder tensors prefixed `decoder.`,
-    /// then the attention's `attention.*` and the attention head's `decoder.head.*` (see the top of this file).
+    /// Encoder tensors prefixed `encoder.`, the bridge's `bridge.*`, decoder tensors prefixed `decoder.`
+    /// (with input feeding, ``feedingEmbedding`` first, as `decoder.embedding.weight`), then the
+    /// attention's `attention.*` and the attention head's `decoder.head.*` (see the top of this file).
     public func namedTensors() -> [NamedTensor] {
-        encoder.namedTensors(prefix: "encoder.") + bridgeTensors() + decoder.namedTensors(prefix: "decoder.") + attentionTensors()
+        encoder.namedTensors(prefix: "encoder.") + bridgeTensors() + feedingEmbeddingTensors()
+            + decoder.namedTensors(prefix: "decoder.") + attentionTensors()
+    }
+
+    /// `decoder.embedding.weight` of ``feedingEmbedding``; none without input feeding.
+    private func feedingEmbeddingTensors() -> [NamedTensor] {
+        guard let feedingEmbedding else { return [] }
+        return [NamedTensor(name: "decoder.embedding.weight", shape: [feedingEmbedding.count, feedingEmbedding.dimension],
+                            values: feedingEmbedding.parameters)]
     }
 
     /// `bridge.hidden_l{k}.weight`, `.bias`, then `bridge.cell_l{k}.*`, layer by layer; none without a bridge.
@@ -424,10 +438,10 @@ extension Seq2SeqModel {
     /// ``SequenceModel/tensorProblems(in:prefix:loadedElsewhere:)``), and `bridge.*` or `attention.*`
     /// tensors this model does not have.
     private func tensorProblems(in file: SafeTensorsFile) -> [String] {
-        let attentionHeadNames: Set<String> = attentionHead == nil ? [] : ["decoder.head.weight", "decoder.head.bias"]
+        let expected = bridgeTensors() + feedingEmbeddingTensors() + attentionTensors()
+        let decoderNamesLoadedHere = Set(expected.map(\.name).filter { $0.hasPrefix("decoder.") })
         var problems = encoder.tensorProblems(in: file, prefix: "encoder.")
-            + decoder.tensorProblems(in: file, prefix: "decoder.", loadedElsewhere: attentionHeadNames)
-        let expected = bridgeTensors() + attentionTensors()
+            + decoder.tensorProblems(in: file, prefix: "decoder.", loadedElsewhere: decoderNamesLoadedHere)
         for tensor in expected {
             guard let info = file.tensor(named: tensor.name) else { problems.append("missing tensor \(tensor.name)"); continue }
             if info.shape != tensor.shape { problems.append("expected \(tensor.name) with shape \(tensor.shape), got \(info.shape)") }
@@ -445,7 +459,10 @@ extension Seq2SeqModel {
         try encoder.copyTensors(from: file, prefix: "encoder.")
         try decoder.copyTensors(from: file, prefix: "decoder.")
         var values: [String: [Float]] = [:]
-        for tensor in bridgeTensors() + attentionTensors() { values[tensor.name] = try file.values(of: tensor.name, as: Float.self) }
+        for tensor in bridgeTensors() + feedingEmbeddingTensors() + attentionTensors() {
+            values[tensor.name] = try file.values(of: tensor.name, as: Float.self)
+        }
+        feedingEmbedding?.parameters = values["decoder.embedding.weight"]!
         for (name, map) in bridge?.namedMaps ?? [] {
             map.parameters = values["bridge.\(name).weight"]! + values["bridge.\(name).bias"]!
         }
@@ -496,7 +513,8 @@ extension SequenceModelConfiguration {
 extension Seq2SeqConfiguration {
     /// A lower bound on the parameters this configuration allocates: both stacks (as
     /// ``SequenceModelConfiguration/minimumParameterCount()`` counts them), the bridge's and the
-    /// attention's weights and the attention head's weight matrix, with overflow checked.
+    /// attention's weights, the attention head's weight matrix and the input-feeding embedding, with
+    /// overflow checked.
     func minimumParameterCount() throws -> Int {
         let what = "model file: the seq2seq model"
         let H = hiddenSize, K = encoderOutputSize
@@ -508,7 +526,9 @@ extension Seq2SeqConfiguration {
         case .additive: try checkedProduct(attentionSize, try checkedSum(H, K, 1, what: what), what: "model file: attention")
         }
         let head = attention == .none ? 0 : try checkedProduct(targetVocabularySize, try checkedSum(H, K, what: what), what: "model file: head")
-        return try checkedSum(try encoder.minimumParameterCount(), try decoder.minimumParameterCount(), bridge, scores, head, what: what)
+        let feeding = inputFeeding ? try checkedProduct(targetVocabularySize, embeddingSize, what: "model file: embedding") : 0
+        return try checkedSum(try encoder.minimumParameterCount(), try decoder.minimumParameterCount(), bridge, scores, head,
+                              feeding, what: what)
     }
 }
 

@@ -1,7 +1,7 @@
 // Encoder–decoder composition (Sutskever, Vinyals & Le 2014), optionally with a bidirectional encoder
 // and Luong-style attention (Luong, Pham & Manning 2015).
 // Dimension legend: S source steps   T target steps   B batch   V target vocabulary   H hidden   L layers
-//                   D encoder directions   A additive attention size   K beam width
+//                   E embedding   D encoder directions   A additive attention size   K beam width
 //
 // Training (teacher forcing), for a batch of (source, target) pairs:
 //   encoder:  outputs s (S, B, D·H) and final state (L·D, B, H) of the source ids (S, B), each row
@@ -13,13 +13,21 @@
 //     with attention:     h (T, B, H) = the decoder's top-layer outputs (no head of its own)
 //                         c (T, B, D·H) = attention(h, s, source lengths)      (Attention.swift)
 //                         logits (T·B, V) = [h_t ; c_t] · W_outᵀ + b_out        (attentionHead)
+//     with input feeding: the decoder steps one at a time, x_t (B, E + D·H) = [e(y_{t−1}) ; c_{t−1}],
+//                         c_{−1} = 0, each step attending before the next reads its context
 //   loss = mean cross-entropy over the valid decoder steps
 //   backward: the lines in reverse: head → ∂h and ∂c → attention → ∂h += ∂(queries), ∂s →
 //             decoder → ∂(initial state) → bridge → the encoder's ∂(final state), with ∂s as its
 //             output gradient (zero without attention) → encoder
+//   with input feeding, backward runs the decoder's steps in reverse (inputFedBackward): step t's
+//             ∂c_t is the head's plus the ∂c_t part of ∂x_{t+1}; ∂(state before t+1) enters step t as
+//             its final-state gradient. Only the last step's activations are kept: every earlier
+//             step is run forward again, from its saved input, state and dropout streams, just
+//             before its backward, which trades one more decoder forward for T − 1 steps' activations.
 // Inference: the decoder starts from begin and steps on its own tokens until end: greedily, or by a
 // beam search of K hypotheses per source, all B·K stepped together as the rows of one state
-// (decode(sources:maximumLength:beamWidth:lengthNormalization:)).
+// (decode(sources:maximumLength:beamWidth:lengthNormalization:)); with input feeding each row's
+// last context travels with its state.
 
 /// One decoded sequence of ``Seq2SeqModel/decode(sources:maximumLength:beamWidth:lengthNormalization:)``.
 public struct Seq2SeqDecoding: Sendable, Equatable {
@@ -53,6 +61,9 @@ public final class Seq2SeqModel {
     public let attention: Attention<Float>?
     /// With attention, the head on `[h_t ; c_t]`, `[V, H + D·H]` (saved as `decoder.head.*`); `nil` without.
     public let attentionHead: Linear<Float>?
+    /// With input feeding, the target embedding `[V, E]` (saved as `decoder.embedding.weight`), as the
+    /// decoder then reads features `[e(y_{t−1}) ; c_{t−1}]`; `nil` without (the decoder embeds its ids).
+    public let feedingEmbedding: Embedding<Float>?
     /// The characters of a character-level model (source and target ids share it), saved with it; `nil` otherwise.
     public var vocabulary: CharacterVocabulary?
 
@@ -79,13 +90,17 @@ public final class Seq2SeqModel {
         attentionHead = c.attention == .none ? nil
             : try Linear<Float>(inputSize: c.hiddenSize + c.encoderOutputSize, outputSize: c.targetVocabularySize,
                                 seed: derivedSeed(c.seed, 0xA77E_0001))
+        // Drawn from the stream a token decoder draws its own embedding from.
+        feedingEmbedding = c.inputFeeding
+            ? try Embedding<Float>(count: c.targetVocabularySize, dimension: c.embeddingSize, seed: derivedSeed(c.decoderSeed, 1)) : nil
     }
 
-    /// Encoder groups, bridge maps, decoder groups, attention (unless it has no parameters), attention
-    /// head: the order optimizers key their state by.
+    /// Encoder groups, bridge maps, the input-feeding embedding, decoder groups, attention (unless it
+    /// has no parameters), attention head: the order optimizers key their state by.
     public var parameterGroups: [any ParameterContainer<Float>] {
         var groups = encoder.parameterGroups
         if let bridge { groups += bridge.parameterGroups }
+        if let feedingEmbedding { groups.append(feedingEmbedding) }
         groups += decoder.parameterGroups
         if let attention, !attention.parameters.isEmpty { groups.append(attention) }
         if let attentionHead { groups.append(attentionHead) }
@@ -122,6 +137,21 @@ public final class Seq2SeqModel {
         }
         let encoded = try encoder.forward(.tokens(sourceIds), steps: sourceSteps, batch: B, lengths: sourceLengths)
         let initialState = try bridge?.forward(encoded.finalState) ?? encoded.finalState   // (L, B, H)
+        if let attention, let attentionHead, feedingEmbedding != nil {
+            let keys = try attention.keys(encoded.outputs, steps: sourceSteps, batch: B, lengths: sourceLengths)
+            let pass = try inputFedForward(inputIds: inputIds, steps: targetSteps, batch: B, initialState: initialState, keys: keys)
+            let logits = try attentionHead.forward(pass.headInput, rows: targetSteps * B)
+            let loss = try sequenceSoftmaxCrossEntropy(
+                logits: logits, targets: targetIds, steps: targetSteps, batch: B,
+                classCount: c.targetVocabularySize, lengths: targetLengths, options: options, computeGradient: computeGradient)
+            guard computeGradient, isTraining else { return loss }
+            let dHeadInput = try attentionHead.backward(outputGradient: loss.logitsGradient, input: pass.headInput,
+                                                        rows: targetSteps * B)        // (T·B, H + D·H)
+            let g = try inputFedBackward(pass, headInputGradient: dHeadInput, inputIds: inputIds, keys: keys)
+            try backwardThroughEncoder(initialStateGradient: g.initialState, encoderOutputGradient: g.encoderOutputs,
+                                       finalState: encoded.finalState)
+            return loss
+        }
         let decoded = try decoder.forward(.tokens(inputIds), steps: targetSteps, batch: B, lengths: targetLengths,
                                           initialState: initialState)
         var logits = decoded.outputs                                              // (T, B, V), or h (T, B, H) with attention
@@ -150,10 +180,95 @@ public final class Seq2SeqModel {
             encoderOutputGradient = dAttention.encoderOutputs
         }
         let initialStateGradient = try decoder.backward(outputGradient: decoderOutputGradient).initialState
-        let finalStateGradient = try bridge?.backward(outputGradient: initialStateGradient, input: encoded.finalState)
+        try backwardThroughEncoder(initialStateGradient: initialStateGradient, encoderOutputGradient: encoderOutputGradient,
+                                   finalState: encoded.finalState)
+        return loss
+    }
+
+    /// The bridge's and the encoder's backward, from `∂(decoder's initial state)` `(L, B, H)` and `∂s` `(S, B, D·H)`.
+    private func backwardThroughEncoder(initialStateGradient: RecurrentState<Float>, encoderOutputGradient: [Float],
+                                        finalState: RecurrentState<Float>) throws {
+        let finalStateGradient = try bridge?.backward(outputGradient: initialStateGradient, input: finalState)
             ?? initialStateGradient
         try encoder.backward(outputGradient: encoderOutputGradient, finalStateGradient: finalStateGradient)
-        return loss
+    }
+
+    // MARK: Input feeding
+
+    /// What an input-fed teacher-forced forward keeps for ``inputFedBackward(_:headInputGradient:inputIds:keys:)``.
+    private struct InputFedPass {
+        var steps: Int, batch: Int
+        /// Per step `t`: the decoder's input `x_t` `(B, E + D·H)`.
+        var inputs: [[Float]] = []
+        /// Per step `t`: the state before it `(L, B, H)`.
+        var states: [RecurrentState<Float>] = []
+        /// Per step `t`: the decoder's dropout streams before it; then, last, after the final step.
+        var dropoutStates: [[UInt64]] = []
+        /// Per step `t`: the attention of `h_t`.
+        var attended: [AttentionOutput<Float>] = []
+        /// `h_t` `(T, B, H)`, the attention's queries.
+        var queries: [Float] = []
+        /// `[h_t ; c_t]` `(T·B, H + D·H)`, the head's input.
+        var headInput: [Float] = []
+    }
+
+    /// The decoder over the target one step at a time, each step reading the previous step's context.
+    private func inputFedForward(inputIds: [Int], steps T: Int, batch B: Int, initialState: RecurrentState<Float>,
+                                 keys: AttentionKeys<Float>) throws -> InputFedPass {
+        let c = configuration, E = c.embeddingSize, DH = c.encoderOutputSize
+        let embedded = try feedingEmbedding!.forward(inputIds)                  // (T, B, E)
+        var pass = InputFedPass(steps: T, batch: B)
+        var state = initialState
+        var context = [Float](repeating: 0, count: B * DH)                       // c_{t−1} (B, D·H)
+        for t in 0..<T {
+            let x = sideBySide(Array(embedded[t * B * E..<(t + 1) * B * E]), E, context, DH, rows: B)   // (B, E + D·H)
+            pass.inputs.append(x)
+            pass.states.append(state)
+            pass.dropoutStates.append(decoder.dropoutGeneratorStates)
+            let decoded = try decoder.forward(.features(x), steps: 1, batch: B, initialState: state)
+            let output = try attention!.forward(queries: decoded.outputs, steps: 1, keys: keys)   // context (B, D·H)
+            state = decoded.finalState
+            context = output.context
+            pass.attended.append(output)
+            pass.queries += decoded.outputs
+            pass.headInput += sideBySide(decoded.outputs, c.hiddenSize, context, DH, rows: B)
+        }
+        pass.dropoutStates.append(decoder.dropoutGeneratorStates)
+        return pass
+    }
+
+    /// Backpropagates an input-fed forward from the head's input gradient `(T·B, H + D·H)`, adding
+    /// into the decoder's, the attention's and the embedding's gradients.
+    /// - Returns: `∂(initial state)` `(L, B, H)` and `∂s` `(S, B, D·H)`.
+    private func inputFedBackward(_ pass: InputFedPass, headInputGradient: [Float], inputIds: [Int], keys: AttentionKeys<Float>)
+        throws -> (initialState: RecurrentState<Float>, encoderOutputs: [Float]) {
+        let c = configuration, T = pass.steps, B = pass.batch, H = c.hiddenSize, E = c.embeddingSize, DH = c.encoderOutputSize
+        let (dH, dContext) = split(headInputGradient, H, DH, rows: T * B)        // (T·B, H), (T·B, D·H)
+        var dEncoderOutputs = [Float](repeating: 0, count: keys.steps * B * DH)  // ∂s (S, B, D·H)
+        var dEmbedded = [Float](repeating: 0, count: T * B * E)                  // (T, B, E)
+        var dFedContext = [Float](repeating: 0, count: B * DH)                   // ∂c_t from x_{t+1}
+        var dState: RecurrentState<Float>?                                         // ∂(state after t)
+        for t in stride(from: T - 1, through: 0, by: -1) {
+            // ∂c_t = ∂c_t|head + ∂c_t|x_{t+1}
+            let dC = zip(dContext[t * B * DH..<(t + 1) * B * DH], dFedContext).map { $0 + $1 }
+            let query = Array(pass.queries[t * B * H..<(t + 1) * B * H])
+            let dAttention = try attention!.backward(contextGradient: dC, queries: query, keys: keys, output: pass.attended[t])
+            for i in dEncoderOutputs.indices { dEncoderOutputs[i] += dAttention.encoderOutputs[i] }
+            // ∂h_t = ∂h_t|head + ∂h_t|query
+            let dQuery = zip(dH[t * B * H..<(t + 1) * B * H], dAttention.queries).map { $0 + $1 }
+            if t < T - 1 {   // the decoder kept the last step's activations only: run step t again
+                decoder.dropoutGeneratorStates = pass.dropoutStates[t]
+                _ = try decoder.forward(.features(pass.inputs[t]), steps: 1, batch: B, initialState: pass.states[t])
+            }
+            let g = try decoder.backward(outputGradient: dQuery, finalStateGradient: dState)
+            dState = g.initialState
+            let (dE, dFed) = split(g.inputs, E, DH, rows: B)                      // ∂x_t = [∂e_t ; ∂c_{t−1}]
+            dEmbedded.replaceSubrange(t * B * E..<(t + 1) * B * E, with: dE)
+            dFedContext = dFed
+        }
+        decoder.dropoutGeneratorStates = pass.dropoutStates[T]
+        try feedingEmbedding!.backward(outputGradient: dEmbedded, ids: inputIds)
+        return (dState!, dEncoderOutputs)
     }
 
     // MARK: Decoding
@@ -172,12 +287,13 @@ public final class Seq2SeqModel {
         guard B >= 1 else { return [] }
         let encoded = try encodeForDecoding(sources)
         var state = encoded.state
+        var fedContext = initialFedContext(rows: B)
         var tokens = [Int](repeating: configuration.beginToken, count: B)
         var results = [[Int]](repeating: [], count: B)
         var finished = [Bool](repeating: false, count: B)
         let V = configuration.targetVocabularySize
         for _ in 0..<maximumLength {
-            let logits = try decoderStep(tokens: tokens, state: &state, keys: encoded.keys).logits   // [B, V]
+            let logits = try decoderStep(tokens: tokens, state: &state, fedContext: &fedContext, keys: encoded.keys).logits   // [B, V]
             for b in 0..<B {
                 var best = 0
                 for v in 1..<V where logits[b * V + v] > logits[b * V + best] { best = v }
@@ -225,6 +341,7 @@ public final class Seq2SeqModel {
         guard B >= 1 else { return [] }
         let encoded = try encodeForDecoding(sources)
         var state = gatherRows(encoded.state, (0..<R).map { $0 / K }, hiddenSize: c.hiddenSize)   // (L, B·K, H), row b·K + k from b
+        var fedContext = initialFedContext(rows: R)                                // (B·K, D·H), or empty
         let keys = encoded.keys?.repeatingRows(K)                                 // (S, B·K, D·H)
         let S = encoded.keys?.steps ?? 0
 
@@ -244,7 +361,7 @@ public final class Seq2SeqModel {
         var done = [Bool](repeating: false, count: B)
         var inputs = [Int](repeating: c.beginToken, count: R)
         for step in 1...maximumLength {
-            let (logits, weights) = try decoderStep(tokens: inputs, state: &state, keys: keys)   // (B·K, V), (B·K, S)
+            let (logits, weights) = try decoderStep(tokens: inputs, state: &state, fedContext: &fedContext, keys: keys)   // (B·K, V), (B·K, S)
             var parents = [Int](0..<R)
             for b in 0..<B where !done[b] {
                 // The K best by log-probability (ties: the beam's finished ones, then by hypothesis, then by token);
@@ -296,6 +413,7 @@ public final class Seq2SeqModel {
             }
             if !done.contains(false) { break }
             state = gatherRows(state, parents, hiddenSize: c.hiddenSize)
+            fedContext = gatherRowBlocks(fedContext, parents, width: c.encoderOutputSize)
         }
         return finished.map { candidates in
             var chosen = candidates[0]
@@ -321,15 +439,28 @@ public final class Seq2SeqModel {
         return (state, keys, sourceLengths)
     }
 
+    /// `c_{−1} = 0` `(R, D·H)` of an input-fed decode; empty without input feeding.
+    private func initialFedContext(rows R: Int) -> [Float] {
+        [Float](repeating: 0, count: feedingEmbedding == nil ? 0 : R * configuration.encoderOutputSize)
+    }
+
     /// One decoder step of `R` rows: the logits `(R, V)` and, with attention, the weights `(R, S)`
-    /// (empty without). Dropout is off; nothing is kept for backward.
-    private func decoderStep(tokens: [Int], state: inout RecurrentState<Float>, keys: AttentionKeys<Float>?) throws
-        -> (logits: [Float], weights: [Float]) {
-        let y = try decoder.step(tokens: tokens, state: &state)                  // (R, V), or h (R, H) with attention
+    /// (empty without). With input feeding the step reads `fedContext` `(R, D·H)` and replaces it by
+    /// its own context (otherwise it stays empty). Dropout is off; nothing is kept for backward.
+    func decoderStep(tokens: [Int], state: inout RecurrentState<Float>, fedContext: inout [Float],
+                     keys: AttentionKeys<Float>?) throws -> (logits: [Float], weights: [Float]) {
+        let R = tokens.count, c = configuration
+        let y: [Float]                                                            // (R, V), or h (R, H) with attention
+        if let feedingEmbedding {
+            let x = sideBySide(try feedingEmbedding.forward(tokens), c.embeddingSize, fedContext, c.encoderOutputSize, rows: R)
+            y = try decoder.step(features: x, state: &state)
+        } else {
+            y = try decoder.step(tokens: tokens, state: &state)
+        }
         guard let attention, let attentionHead, let keys else { return (y, []) }
-        let R = tokens.count
         let output = try attention.forward(queries: y, steps: 1, keys: keys)     // context (R, D·H), weights (R, S)
-        let headInput = sideBySide(y, configuration.hiddenSize, output.context, configuration.encoderOutputSize, rows: R)
+        if feedingEmbedding != nil { fedContext = output.context }
+        let headInput = sideBySide(y, c.hiddenSize, output.context, c.encoderOutputSize, rows: R)
         return (try attentionHead.forward(headInput, rows: R), output.weights)
     }
 }
@@ -360,20 +491,25 @@ func split<Scalar>(_ xy: [Scalar], _ P: Int, _ Q: Int, rows N: Int) -> ([Scalar]
 
 /// A state whose row `r` of every layer is row `rows[r]` of `state`: `(L, B, H)` → `(L, rows.count, H)`.
 func gatherRows<Scalar>(_ state: RecurrentState<Scalar>, _ rows: [Int], hiddenSize H: Int) -> RecurrentState<Scalar> {
-    let B = state.batch, R = rows.count
-    func gather(_ values: [Scalar]) -> [Scalar] {
-        let L = values.count / (B * H)
-        var result: [Scalar] = []
-        result.reserveCapacity(L * R * H)
-        for l in 0..<L {
-            for row in rows {
-                let from = (l * B + row) * H
-                result += values[from..<from + H]
-            }
+    func gather(_ values: [Scalar]) -> [Scalar] { gatherRowBlocks(values, rows, width: H, batch: state.batch) }
+    return RecurrentState(batch: rows.count, hidden: gather(state.hidden), cell: state.cell.map(gather))
+}
+
+/// Row `r` of every block of `values` `(L, B, W)` is row `rows[r]` of that block: `(L, rows.count, W)`.
+/// `batch` `B` defaults to `rows.count` (a gather among the same rows, as a beam's); `L` follows from the count.
+func gatherRowBlocks<Scalar>(_ values: [Scalar], _ rows: [Int], width W: Int, batch: Int? = nil) -> [Scalar] {
+    let B = batch ?? rows.count
+    guard B * W > 0 else { return values }
+    let L = values.count / (B * W)
+    var result: [Scalar] = []
+    result.reserveCapacity(L * rows.count * W)
+    for l in 0..<L {
+        for row in rows {
+            let from = (l * B + row) * W
+            result += values[from..<from + W]
         }
-        return result
     }
-    return RecurrentState(batch: R, hidden: gather(state.hidden), cell: state.cell.map(gather))
+    return result
 }
 
 /// Pads id lists into a time-major `[T, B]` block (padding id 0) with their lengths.

@@ -215,15 +215,22 @@ public struct Seq2SeqConfiguration: Codable, Sendable, Equatable {
     /// `A`, the width of additive attention's hidden layer (used by ``AttentionScore/additive``
     /// only); default the hidden size.
     public var attentionSize: Int
+    /// Whether each decoder step also reads the previous step's attention context ("input
+    /// feeding"): the decoder's input is then `[e(y_{t−1}) ; c_{t−1}]`, `E + D·H` wide, `c_{−1} = 0`.
+    /// Needs attention; default `false`.
+    public var inputFeeding: Bool = false
 
-    /// Creates the configuration; the defaults of the last three parameters give the encoder–decoder
+    /// Creates the configuration; the defaults of the last four parameters give the encoder–decoder
     /// without attention.
-    /// - Parameter attentionSize: `A`, or `nil` (default) for the hidden size.
+    /// - Parameters:
+    ///   - attentionSize: `A`, or `nil` (default) for the hidden size.
+    ///   - inputFeeding: feed each step's context to the next step's input (default `false`; needs attention).
     public init(
         sourceVocabularySize: Int, targetVocabularySize: Int, embeddingSize: Int, cell: CellKind = .lstm,
         hiddenSize: Int, numLayers: Int = 1, dropout: Double = 0, beginToken: Int, endToken: Int,
         initialization: RecurrentInitialization = .pytorchDefault, seed: UInt64 = 0,
-        bidirectionalEncoder: Bool = false, attention: AttentionScore = .none, attentionSize: Int? = nil
+        bidirectionalEncoder: Bool = false, attention: AttentionScore = .none, attentionSize: Int? = nil,
+        inputFeeding: Bool = false
     ) {
         self.sourceVocabularySize = sourceVocabularySize
         self.targetVocabularySize = targetVocabularySize
@@ -239,6 +246,7 @@ public struct Seq2SeqConfiguration: Codable, Sendable, Equatable {
         self.bidirectionalEncoder = bidirectionalEncoder
         self.attention = attention
         self.attentionSize = attentionSize ?? hiddenSize
+        self.inputFeeding = inputFeeding
     }
 
     /// The encoder's configuration (no head; bidirectional with ``bidirectionalEncoder``).
@@ -249,12 +257,19 @@ public struct Seq2SeqConfiguration: Codable, Sendable, Equatable {
     }
 
     /// The decoder's configuration: a per-step head over the target vocabulary, or no head with
-    /// attention (``Seq2SeqModel/attentionHead`` then reads `[h_t ; c_t]`).
+    /// attention (``Seq2SeqModel/attentionHead`` then reads `[h_t ; c_t]`). With input feeding it
+    /// reads features `[e(y_{t−1}) ; c_{t−1}]` (`E + D·H`), its ids embedded by ``Seq2SeqModel/feedingEmbedding``.
     public var decoder: SequenceModelConfiguration {
-        .tokens(vocabularySize: targetVocabularySize, embeddingSize: embeddingSize, cell: cell, hiddenSize: hiddenSize,
-                numLayers: numLayers, dropout: dropout, head: attention == .none ? .everyStep : .none,
-                outputSize: targetVocabularySize, initialization: initialization, seed: seed &+ 0x5EED)
+        inputFeeding
+            ? .features(featureSize: embeddingSize + encoderOutputSize, cell: cell, hiddenSize: hiddenSize, numLayers: numLayers,
+                        dropout: dropout, head: .none, outputSize: 0, initialization: initialization, seed: decoderSeed)
+            : .tokens(vocabularySize: targetVocabularySize, embeddingSize: embeddingSize, cell: cell, hiddenSize: hiddenSize,
+                      numLayers: numLayers, dropout: dropout, head: attention == .none ? .everyStep : .none,
+                      outputSize: targetVocabularySize, initialization: initialization, seed: decoderSeed)
     }
+
+    /// The decoder's seed (its embedding's, too, with input feeding).
+    var decoderSeed: UInt64 { seed &+ 0x5EED }
 
     /// `D·H`, the width of the encoder's outputs (the attention's keys and values).
     public var encoderOutputSize: Int { (bidirectionalEncoder ? 2 : 1) * hiddenSize }
@@ -269,6 +284,10 @@ public struct Seq2SeqConfiguration: Codable, Sendable, Equatable {
         }
         guard attentionSize >= 1 else {
             throw RNNKitError(.invalidArgument, "the attention size must be at least 1, got \(attentionSize)")
+        }
+        if inputFeeding, attention == .none {
+            throw RNNKitError(.invalidArgument,
+                "input feeding passes each step's attention context to the next step; expected an attention score (dot, general or additive) with it, got none")
         }
         if attention == .dot, encoderOutputSize != hiddenSize {
             throw RNNKitError(.invalidArgument,
