@@ -1,9 +1,11 @@
 // Parsing, running and error reporting for `rnnkit`, shared by the executable and the tests.
 //
 // Exit status: 0 success (and --help); 64 a usage error (unknown or malformed option, value out of
-// range, options that exclude each other); 1 a failure while running (missing, empty or malformed
-// input file, incompatible model directory, refusal to overwrite a run). Every error is one line on
-// standard error, `rnnkit: error: <what was wrong and what was expected>`, never a stack trace.
+// range, options that exclude each other); 65 bad data (BSD `EX_DATAERR`: a malformed line or field
+// of an input file, a value that is not a number, an unknown label, an empty or overlong sequence);
+// 1 any other failure while running (a missing or empty input file, an incompatible model
+// directory, a refusal to overwrite a run). Every error is one line on standard error,
+// `rnnkit: error: <what was wrong and what was expected>`, never a stack trace.
 
 import ArgumentParser
 import Foundation
@@ -24,8 +26,15 @@ extension ConsoleCommand {
 public struct CLIError: Error, CustomStringConvertible, Equatable {
     /// What was wrong and what was expected.
     public let message: String
-    /// Creates an error with `message`.
-    public init(_ message: String) { self.message = message }
+    /// Whether the content of an input file was at fault (exit status 65) rather than anything else (1).
+    public let isDataError: Bool
+    /// Creates an error with `message`; `isDataError` (default `false`) for bad content of an input file.
+    public init(_ message: String, isDataError: Bool = false) {
+        self.message = message
+        self.isDataError = isDataError
+    }
+    /// An error in the content of an input file: a malformed line, a field that does not fit.
+    public static func data(_ message: String) -> CLIError { CLIError(message, isDataError: true) }
     public var description: String { message }
 }
 
@@ -35,6 +44,8 @@ public enum CommandLineRunner {
     public static let usageErrorStatus: Int32 = 64
     /// Exit status of a failure while running.
     public static let failureStatus: Int32 = 1
+    /// Exit status of bad data in an input file (BSD `EX_DATAERR`).
+    public static let dataErrorStatus: Int32 = 65
 
     /// Parses `arguments`, runs the command on `console`, and returns the exit status.
     /// Errors are printed as one line to the console's error stream.
@@ -63,7 +74,7 @@ public enum CommandLineRunner {
         switch error {
         case let error as CLIError:
             console.errorLine("rnnkit: error: \(error.message)")
-            return failureStatus
+            return error.isDataError ? dataErrorStatus : failureStatus
         case let error as RNNKitError:
             console.errorLine("rnnkit: error: \(error.message)")
             return failureStatus
@@ -83,7 +94,7 @@ public enum CommandLineRunner {
     }
 }
 
-/// The `rnnkit` root command: its subcommands train, sample, evaluate, forecast and inspect.
+/// The `rnnkit` root command: its subcommands train, sample, evaluate, predict, forecast and inspect.
 public struct RNNKitCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "rnnkit",
@@ -96,7 +107,7 @@ public struct RNNKitCommand: ParsableCommand {
             """,
         version: cliVersion,
         subcommands: [
-            TrainCommand.self, GenerateCommand.self, EvalCommand.self, ForecastCommand.self,
+            TrainCommand.self, GenerateCommand.self, EvalCommand.self, PredictCommand.self, ForecastCommand.self,
             InspectCommand.self,
         ])
 

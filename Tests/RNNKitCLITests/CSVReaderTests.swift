@@ -23,7 +23,7 @@ struct CSVReaderTests {
     @Test("an absent column names the columns there are")
     func absentColumn() throws {
         let table = try CSVTable(parsing: "a,b\n1,2\n", source: "f.csv")
-        #expect(throws: CLIError("CSV file 'f.csv' has no column 'price'; its columns are 'a', 'b'")) {
+        #expect(throws: CLIError.data("CSV file 'f.csv' has no column 'price'; its columns are 'a', 'b'")) {
             try table.numericColumn(named: "price", source: "f.csv")
         }
     }
@@ -31,11 +31,11 @@ struct CSVReaderTests {
     @Test("a non-numeric or empty cell is reported with its line")
     func nonNumericCell() throws {
         let table = try CSVTable(parsing: "a,b\n1,2\n3,abc\n", source: "f.csv")
-        #expect(throws: CLIError("CSV file 'f.csv' line 3, column 'b': 'abc' is not a number; expected a finite decimal number in every row")) {
+        #expect(throws: CLIError.data("CSV file 'f.csv' line 3, column 'b': 'abc' is not a number; expected a finite decimal number in every row")) {
             try table.numericColumn(named: "b", source: "f.csv")
         }
         let empty = try CSVTable(parsing: "a,b\n1,\n", source: "f.csv")
-        #expect(throws: CLIError("CSV file 'f.csv' line 2, column 'b': an empty cell is not a number; expected a finite decimal number in every row")) {
+        #expect(throws: CLIError.data("CSV file 'f.csv' line 2, column 'b': an empty cell is not a number; expected a finite decimal number in every row")) {
             try empty.numericColumn(named: "b", source: "f.csv")
         }
         let infinite = try CSVTable(parsing: "a\ninf\n", source: "f.csv")
@@ -44,15 +44,15 @@ struct CSVReaderTests {
 
     @Test("malformed files: ragged rows, unclosed and stray quotes, no header")
     func malformed() {
-        #expect(throws: CLIError("CSV file 'f.csv' line 3: 1 fields, expected 2 as in the header")) {
+        #expect(throws: CLIError.data("CSV file 'f.csv' line 3: 1 fields, expected 2 as in the header")) {
             try CSVTable(parsing: "a,b\n1,2\n3\n", source: "f.csv")
         }
-        #expect(throws: CLIError("CSV file 'f.csv': the quote opened on line 2 is never closed")) {
+        #expect(throws: CLIError.data("CSV file 'f.csv': the quote opened on line 2 is never closed")) {
             try CSVTable(parsing: "a\n\"1\n2\n", source: "f.csv")
         }
         #expect(throws: CLIError.self) { try CSVTable(parsing: "a,b\n1x\"y,2\n", source: "f.csv") }
         #expect(throws: CLIError.self) { try CSVTable(parsing: "a,b\n\"1\"x,2\n", source: "f.csv") }
-        #expect(throws: CLIError("CSV file 'f.csv' has no header row; expected a first line naming the columns, for example 'time,value'")) {
+        #expect(throws: CLIError.data("CSV file 'f.csv' has no header row; expected a first line naming the columns, for example 'time,value'")) {
             try CSVTable(parsing: "\n\n", source: "f.csv")
         }
     }
@@ -61,7 +61,7 @@ struct CSVReaderTests {
     func headerOnly() throws {
         let scratch = ScratchDirectory()
         let path = scratch.write("h.csv", text: "a,b\n")
-        #expect(throws: CLIError("CSV file '\(path)' has a header but no data rows")) {
+        #expect(throws: CLIError.data("CSV file '\(path)' has a header but no data rows")) {
             try CSVTable.readNumericColumn(path: path, column: "a")
         }
     }

@@ -64,7 +64,7 @@ struct EndToEndTests {
         #expect(bits < log2(Double(Set(corpus.unicodeScalars).count)))
         let foreign = scratch.write("foreign.txt", text: "The Ωmega")
         let refused = runCLI(["eval", "--model", run, "--text", foreign])
-        #expect(refused.status == 1)
+        #expect(refused.status == CommandLineRunner.dataErrorStatus)
         #expect(refused.errors.contains("has 'Ω' (U+3A9) at character 4, which is not among the"))
 
         // inspect reads the run directory.
@@ -137,7 +137,7 @@ struct EndToEndTests {
         // The character commands refuse a forecaster, and forecast refuses a column it cannot read.
         #expect(runCLI(["generate", "--model", run]).errors
             == "rnnkit: error: '\(run)' holds a forecaster (trained with --csv); rnnkit generate needs a character model, trained with --text or on the built-in corpus\n")
-        #expect(runCLI(["forecast", "--model", run, "--csv", path, "--column", "t2"]).status == 1)
+        #expect(runCLI(["forecast", "--model", run, "--csv", path, "--column", "t2"]).status == CommandLineRunner.dataErrorStatus)
     }
 
     /// Every cell trains from the command line (the recommended initialisation sets a forget-gate

@@ -2,15 +2,15 @@ import Foundation
 import Testing
 @testable import RNNKitCLI
 
-/// Every unusable input is one line on standard error, exit status 1, and no run directory.
+/// Every unusable input is one line on standard error, exit status 1 (65 for bad content), and no run directory.
 @Suite("Input errors")
 struct InputErrorTests {
-    /// Runs `arguments`, expects status 1 and exactly the line `rnnkit: error: <message>`, and
-    /// checks that `runPath` (when given) was not created.
-    func expectFailure(_ arguments: [String], _ message: String, noRunAt runPath: String? = nil,
+    /// Runs `arguments`, expects `status` (default 1; 65 for bad content of a file) and exactly the
+    /// line `rnnkit: error: <message>`, and checks that `runPath` (when given) was not created.
+    func expectFailure(_ arguments: [String], _ message: String, noRunAt runPath: String? = nil, status: Int32 = 1,
                        sourceLocation: SourceLocation = #_sourceLocation) {
         let result = runCLI(arguments)
-        #expect(result.status == 1, sourceLocation: sourceLocation)
+        #expect(result.status == status, sourceLocation: sourceLocation)
         #expect(result.errors == "rnnkit: error: \(message)\n", sourceLocation: sourceLocation)
         if let runPath {
             #expect(!FileManager.default.fileExists(atPath: runPath), "a run directory was created", sourceLocation: sourceLocation)
@@ -44,7 +44,7 @@ struct InputErrorTests {
         let latin1 = scratch.write("latin1.txt", bytes: Array("caf".utf8) + [0xE9] + Array(" au lait".utf8))
         expectFailure(["train", "--text", latin1, "--out", scratch.file("run")],
                       "text file '\(latin1)' is not UTF-8 text: invalid byte 0xE9 at offset 3; convert it first (for example with iconv -t UTF-8)",
-                      noRunAt: scratch.file("run"))
+                      noRunAt: scratch.file("run"), status: CommandLineRunner.dataErrorStatus)
     }
 
     @Test("a text too short for the batch and window")
@@ -61,7 +61,7 @@ struct InputErrorTests {
         let scratch = ScratchDirectory()
         let csv = scratch.write("series.csv", text: "time,value\n0,1\n1,2\n")
         expectFailure(["train", "--csv", csv, "--column", "price", "--out", scratch.file("run")],
-                      "CSV file '\(csv)' has no column 'price'; its columns are 'time', 'value'", noRunAt: scratch.file("run"))
+                      "CSV file '\(csv)' has no column 'price'; its columns are 'time', 'value'", noRunAt: scratch.file("run"), status: CommandLineRunner.dataErrorStatus)
     }
 
     @Test("a CSV column that is not numeric")
@@ -70,7 +70,7 @@ struct InputErrorTests {
         let csv = scratch.write("series.csv", text: "time,value\n0,1\n1,two\n")
         expectFailure(["train", "--csv", csv, "--column", "value", "--out", scratch.file("run")],
                       "CSV file '\(csv)' line 3, column 'value': 'two' is not a number; expected a finite decimal number in every row",
-                      noRunAt: scratch.file("run"))
+                      noRunAt: scratch.file("run"), status: CommandLineRunner.dataErrorStatus)
     }
 
     @Test("a missing CSV file")

@@ -1,4 +1,5 @@
-// `rnnkit generate`, `rnnkit eval` and `rnnkit forecast`: using a trained run directory.
+// `rnnkit generate`, `rnnkit eval` and `rnnkit forecast`: using a trained run directory
+// (`rnnkit eval --csv` and `rnnkit predict` of a classifier: ClassifierCommands.swift).
 
 import ArgumentParser
 import Foundation
@@ -47,29 +48,58 @@ struct GenerateCommand: ConsoleCommand {
 struct EvalCommand: ConsoleCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Evaluate a character model on a text file: loss, bits per character, perplexity.",
+        abstract: "Evaluate a trained model: a character model on --text, a sequence classifier on --csv.",
         discussion: """
-            Runs the model over the whole file as the run's --batch strips side by side, each in \
-            windows of the run's --seq-len with its state carried from window to window (as \
-            training reads its text), and reports the mean cross-entropy of predicting each next \
-            character: nats, bits per character (nats / ln 2), perplexity and accuracy. Every \
-            character of the file must be in the model's vocabulary.
+            --text FILE: runs a character model over the whole file as the run's --batch strips \
+            side by side, each in windows of the run's --seq-len with its state carried from window \
+            to window (as training reads its text), and reports the mean cross-entropy of predicting \
+            each next character: nats, bits per character (nats / ln 2), perplexity and accuracy. \
+            Every character of the file must be in the model's vocabulary. --csv FILE: classifies \
+            every sequence of the file (read by the run's columns) and reports accuracy, macro-F1, \
+            each label's precision, recall and F1, and the confusion matrix. The last line is always \
+            `name=value` pairs, fractions rather than percentages, for scripts.
             """)
 
-    @Option(name: .long, help: ArgumentHelp("A run directory written by `rnnkit train` on text.", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("A run directory written by `rnnkit train`.", valueName: "dir"))
     var model: String
-    @Option(name: .long, help: ArgumentHelp("UTF-8 text file to evaluate on (at least two characters).", valueName: "file"))
-    var text: String
+    @Option(name: .long, help: ArgumentHelp("UTF-8 text file to evaluate a character model on (at least two characters).", valueName: "file"))
+    var text: String?
+    @Option(name: .long, help: ArgumentHelp("CSV file of labelled sequences to evaluate a sequence classifier on.", valueName: "file"))
+    var csv: String?
+    @Option(name: .customLong("sequence-column"), help: ArgumentHelp("With --csv: the sequence column. (default: the run's)", valueName: "name"))
+    var sequenceColumn: String?
+    @Option(name: .customLong("label-column"), help: ArgumentHelp("With --csv: the label column. (default: the run's)", valueName: "name"))
+    var labelColumn: String?
+    @Option(name: .customLong("feature-columns"), help: ArgumentHelp("With --csv: the feature columns, as many as the model reads. (default: the run's)", valueName: "a,b,c"))
+    var featureColumns: String?
+
+    func validate() throws {
+        guard (text != nil) != (csv != nil) else {
+            throw ValidationError("pass one data file: --text FILE for a character model or --csv FILE for a sequence classifier")
+        }
+        if csv == nil, sequenceColumn != nil || labelColumn != nil || featureColumns != nil {
+            throw ValidationError("--sequence-column, --label-column and --feature-columns apply to --csv only")
+        }
+        if let featureColumns { _ = try TrainCommand.parseColumnList(featureColumns) }
+    }
 
     func run(console: Console) throws {
         let trained = try TrainedModel.load(runDirectory: model, option: "--model")
-        let model = try trained.characterModel(for: "eval")
+        if let csv {
+            let columns = try ClassifierColumns(trained, command: "eval", sequence: sequenceColumn, label: labelColumn,
+                                                features: featureColumns)
+            try evaluateClassifier(trained, csvPath: csv, columns: columns, console: console)
+            return
+        }
+        let text = text!
+        let model = try trained.characterModel(for: "eval --text")
         let content = try InputFile.text(at: text)
         let result = try evaluateCharacterModel(model, text: content, source: text, windowLength: trained.configuration.training.seqLen,
                                                 strips: trained.configuration.training.batch)
         console.line("\(text): \(grouped(result.count)) predicted characters")
         console.line(String(format: "loss %.4f nats/char  %.4f bits/char  perplexity %.2f  accuracy %.1f%%",
                             result.loss, result.bitsPerCharacter, exp(result.loss), 100 * result.accuracy))
+        console.line("loss=\(format(result.loss, digits: 6)) bits_per_char=\(format(result.bitsPerCharacter, digits: 6)) perplexity=\(format(exp(result.loss), digits: 6)) accuracy=\(format(result.accuracy, digits: 6))")
     }
 }
 

@@ -81,9 +81,19 @@ struct InspectCommand: ConsoleCommand {
         let model = configuration.model
         let training = configuration.training
         console.line("  run format \(configuration.formatVersion), written by rnnkit \(configuration.rnnkitVersion)")
-        console.line("  task        \(configuration.task.rawValue) on \(source) (\(data.length) \(configuration.task == .forecast ? "values" : "characters"))")
+        let unit = switch configuration.task {
+        case .charLM: "characters"
+        case .forecast: "values"
+        case .classify: "sequences"
+        }
+        console.line("  task        \(configuration.task.rawValue) on \(source) (\(data.length) \(unit))")
+        if configuration.task == .classify {
+            console.line("  columns     sequence '\(data.sequenceColumn ?? "?")', label '\(data.labelColumn ?? "?")', features \((data.featureColumns ?? []).joined(separator: ","))")
+            console.line("  labels      \((data.classes ?? []).joined(separator: ", "))")
+        }
         console.line("  model       \(model.cell.commandLineName), hidden \(model.hidden), \(model.layers) layer\(model.layers == 1 ? "" : "s")\(model.bidirectional ? ", bidirectional" : ""), dropout \(model.dropout)")
-        console.line("  training    \(training.steps) steps of batch \(training.batch) × seq-len \(training.seqLen), \(training.optimizer.rawValue) lr \(training.learningRate), clip \(training.clip == 0 ? "off" : String(training.clip)), seed \(training.seed), \(training.threads) thread\(training.threads == 1 ? "" : "s")")
+        let shape = configuration.task == .classify ? "\(training.batch) sequences" : "batch \(training.batch) × seq-len \(training.seqLen)"
+        console.line("  training    \(training.steps) steps of \(shape), \(training.optimizer.rawValue) lr \(training.learningRate), clip \(training.clip == 0 ? "off" : String(training.clip)), seed \(training.seed), \(training.threads) thread\(training.threads == 1 ? "" : "s")")
         console.line("              \(training.summary(of: configuration.task))")
     }
 }

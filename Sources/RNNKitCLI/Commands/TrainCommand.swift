@@ -7,12 +7,14 @@ import RNNKit
 struct TrainCommand: ConsoleCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a character-level language model (--text, or the built-in corpus) or a forecaster (--csv).",
+        abstract: "Train a character-level language model (--text, or the built-in corpus), a forecaster or a sequence classifier (--csv).",
         discussion: """
             With no data option, trains a character-level LSTM on the corpus shipped with RNNKit: \
             about two minutes on two cores, then prints validation bits per character and sampled \
             text. --text FILE does the same on any UTF-8 text file; --csv FILE --column NAME trains \
-            a next-value forecaster on one numeric column. Every run writes a run directory \
+            a next-value forecaster on one numeric column; --csv FILE --sequence-column ID \
+            --label-column L trains a classifier of whole sequences (one CSV row per time step). \
+            Every run writes a run directory \
             (--out): config.json, checkpoint.safetensors, metrics.csv, loss.svg. --resume DIR \
             continues a run from its checkpoint, with the data and options it recorded; only \
             --steps/--epochs (a new, larger total) and --threads may be given with it.
@@ -25,15 +27,21 @@ struct TrainCommand: ConsoleCommand {
     var csv: String?
     @Option(name: .long, help: ArgumentHelp("The CSV column to forecast.", valueName: "name"))
     var column: String?
+    @Option(name: .customLong("sequence-column"), help: ArgumentHelp("Classifiers: the CSV column naming each row's sequence (the rows of a sequence are consecutive, in time order).", valueName: "name"))
+    var sequenceColumn: String?
+    @Option(name: .customLong("label-column"), help: ArgumentHelp("Classifiers: the CSV column holding each sequence's label (the same on all its rows).", valueName: "name"))
+    var labelColumn: String?
+    @Option(name: .customLong("feature-columns"), help: ArgumentHelp("Classifiers: the comma-separated feature columns. (default: every numeric column but the sequence and label columns)", valueName: "a,b,c"))
+    var featureColumns: String?
 
     // MARK: Model
     @Option(name: .long, help: "Recurrent cell. (default: lstm)")
     var cell: CellChoice?
-    @Option(name: .long, help: ArgumentHelp("Hidden units per layer, 1–4096. (default: 128 for text, 32 for CSV)", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("Hidden units per layer, 1–4096. (default: 128 for text, 32 for forecasters, 64 for classifiers)", valueName: "n"))
     var hidden: Int?
     @Option(name: .long, help: ArgumentHelp("Stacked recurrent layers, 1–16. (default: 1)", valueName: "n"))
     var layers: Int?
-    @Flag(name: .long, help: "Bidirectional recurrent layers (forecasters only: a language model may not see the future).")
+    @Flag(name: .long, help: "Bidirectional recurrent layers (forecasters and classifiers only: a language model may not see the future).")
     var bidirectional = false
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Dropout after each recurrent layer, 0 ≤ p < 1. (default: 0)", valueName: "p"))
     var dropout: Double?
@@ -43,11 +51,11 @@ struct TrainCommand: ConsoleCommand {
     // MARK: Run
     @Option(name: .customLong("seq-len"), help: ArgumentHelp("Time steps per training window (truncated BPTT for text, the input window of a forecaster), 1–10000. (default: 64 for text, 24 for CSV)", valueName: "n"))
     var seqLen: Int?
-    @Option(name: .long, help: ArgumentHelp("Sequences per minibatch, 1–4096. (default: 32)", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("Sequences (strips or windows of text, windows of a series, or whole sequences for a classifier) per minibatch, 1–4096. (default: 32)", valueName: "n"))
     var batch: Int?
     @Option(name: .long, help: "How a character model reads its training text: stream (--batch contiguous strips, each window starting from the state the one before it ended in) or random (--batch windows drawn anywhere at every step, each from a zero state). (default: \(Defaults.sampling.rawValue))")
     var sampling: SamplingChoice?
-    @Option(name: .long, help: ArgumentHelp("Optimizer steps in total, 1–10000000. (default: 1500 on the built-in corpus, 1000 on --text, 600 on --csv)", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("Optimizer steps in total, 1–10000000. (default: 1500 on the built-in corpus, 1000 on --text, 600 for forecasters, 1000 for classifiers)", valueName: "n"))
     var steps: Int?
     @Option(name: .long, help: ArgumentHelp("Passes over the training data, 1–100000, instead of --steps.", valueName: "n"))
     var epochs: Int?
@@ -69,7 +77,7 @@ struct TrainCommand: ConsoleCommand {
     var seed: UInt64?
     @Option(name: .long, help: ArgumentHelp("Threads (RNNKit's workers and OpenBLAS's), 1–256. (default: the number of cores)", valueName: "n"))
     var threads: Int?
-    @Option(name: .customLong("val-fraction"), parsing: .unconditional, help: ArgumentHelp("Fraction of the data held out for validation (the end of the text or series), 0.01–0.5. (default: 0.1)", valueName: "f"))
+    @Option(name: .customLong("val-fraction"), parsing: .unconditional, help: ArgumentHelp("Fraction of the data held out for validation (the end of the text or series, or a classifier's last sequences), 0.01–0.5. (default: 0.1)", valueName: "f"))
     var valFraction: Double?
     @Option(name: .customLong("eval-every"), help: ArgumentHelp("Validate, checkpoint and plot every n steps. (default: about 10 times per run)", valueName: "n"))
     var evalEvery: Int?
@@ -89,27 +97,41 @@ struct TrainCommand: ConsoleCommand {
         if text != nil, csv != nil {
             throw ValidationError("--text and --csv exclude each other; pass one data file")
         }
-        if csv != nil, column == nil {
-            throw ValidationError("--csv needs --column NAME, the numeric column to forecast")
+        if csv != nil, column == nil, labelColumn == nil {
+            throw ValidationError("--csv needs --column NAME (the numeric column to forecast) or --sequence-column ID --label-column L (to classify sequences)")
         }
-        if column != nil, csv == nil {
-            throw ValidationError("--column applies to --csv only")
+        if column != nil, labelColumn != nil {
+            throw ValidationError("--column (a forecaster) and --label-column (a sequence classifier) exclude each other; pass one")
         }
+        for (option, given) in [("--column", column != nil), ("--sequence-column", sequenceColumn != nil),
+                                ("--label-column", labelColumn != nil), ("--feature-columns", featureColumns != nil)]
+        where given && csv == nil && resume == nil {
+            throw ValidationError("\(option) applies to --csv only")
+        }
+        if resume == nil, (sequenceColumn != nil) != (labelColumn != nil) || (featureColumns != nil && labelColumn == nil) {
+            throw ValidationError("a sequence classifier needs both --sequence-column ID and --label-column L (and --feature-columns applies only with them)")
+        }
+        if labelColumn != nil, seqLen != nil {
+            throw ValidationError("--seq-len applies to character models and forecasters only: a sequence classifier reads each sequence whole")
+        }
+        if let featureColumns { _ = try Self.parseColumnList(featureColumns) }
         if steps != nil, epochs != nil {
             throw ValidationError("--steps and --epochs exclude each other; pass one")
         }
         if embedding != nil, csv != nil {
-            throw ValidationError("--embedding applies to character models (--text or the built-in corpus) only: a forecaster reads its values as they are")
+            throw ValidationError("--embedding applies to character models (--text or the built-in corpus) only: a forecaster or classifier reads its values as they are")
         }
         if bidirectional, csv == nil, resume == nil {
-            throw ValidationError("--bidirectional applies to forecasters (--csv) only: a character language model predicts each character from the ones before it, so it may not read the text backwards")
+            throw ValidationError("--bidirectional applies to forecasters and classifiers (--csv) only: a character language model predicts each character from the ones before it, so it may not read the text backwards")
         }
         if sampling != nil, csv != nil {
             throw ValidationError("--sampling applies to character models (--text or the built-in corpus) only: a forecaster trains on its series' windows, shuffled")
         }
         if let resume {
             let fixed: [(String, Bool)] = [
-                ("--text", text != nil), ("--csv", csv != nil), ("--column", column != nil), ("--cell", cell != nil),
+                ("--text", text != nil), ("--csv", csv != nil), ("--column", column != nil),
+                ("--sequence-column", sequenceColumn != nil), ("--label-column", labelColumn != nil),
+                ("--feature-columns", featureColumns != nil), ("--cell", cell != nil),
                 ("--hidden", hidden != nil), ("--layers", layers != nil), ("--bidirectional", bidirectional),
                 ("--dropout", dropout != nil), ("--embedding", embedding != nil), ("--seq-len", seqLen != nil), ("--batch", batch != nil),
                 ("--sampling", sampling != nil), ("--lr", lr != nil), ("--schedule", schedule != nil), ("--warmup", warmup != nil),
@@ -148,7 +170,21 @@ struct TrainCommand: ConsoleCommand {
 
     /// The total steps of a new run unless --epochs sets them: --steps, or the default for its data.
     var stepsUnlessEpochs: Int {
-        steps ?? (csv != nil ? Defaults.seriesSteps : text != nil ? Defaults.textSteps : Defaults.builtinSteps)
+        steps ?? (labelColumn != nil ? Defaults.classifierSteps : csv != nil ? Defaults.seriesSteps
+                  : text != nil ? Defaults.textSteps : Defaults.builtinSteps)
+    }
+
+    /// The names of a comma-separated column list (`a,b,c`), trimmed.
+    /// - Throws: `ValidationError` for an empty name or a name given twice.
+    static func parseColumnList(_ list: String) throws -> [String] {
+        let names = list.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        if names.contains(where: \.isEmpty) {
+            throw ValidationError("--feature-columns '\(list)' has an empty column name; expected names separated by commas, as in a,b,c")
+        }
+        if let repeated = names.enumerated().first(where: { names[..<$0.offset].contains($0.element) })?.element {
+            throw ValidationError("--feature-columns names '\(repeated)' twice; expected each column once")
+        }
+        return names
     }
 
     /// Throws unless `warmup` (when given) is at least 0 and below the run's `steps` (when known:

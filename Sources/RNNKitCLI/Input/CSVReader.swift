@@ -75,7 +75,7 @@ struct CSVTable: Equatable {
                 recordStartLine = line
             case "\"":
                 guard field.trimmingCharacters(in: .whitespaces).isEmpty, !fieldWasQuoted else {
-                    throw CLIError("CSV file '\(source)' line \(line): a double quote inside an unquoted field; quote the whole field and double the quote (\"\"), as in RFC 4180")
+                    throw CLIError.data("CSV file '\(source)' line \(line): a double quote inside an unquoted field; quote the whole field and double the quote (\"\"), as in RFC 4180")
                 }
                 field = ""
                 fieldWasQuoted = true
@@ -84,7 +84,7 @@ struct CSVTable: Equatable {
             default:
                 if fieldWasQuoted {
                     guard scalar == " " || scalar == "\t" else {
-                        throw CLIError("CSV file '\(source)' line \(line): text after the closing quote of a field; expected a comma or the end of the line")
+                        throw CLIError.data("CSV file '\(source)' line \(line): text after the closing quote of a field; expected a comma or the end of the line")
                     }
                 } else {
                     field.unicodeScalars.append(scalar)
@@ -92,15 +92,15 @@ struct CSVTable: Equatable {
             }
         }
         if inQuotes {
-            throw CLIError("CSV file '\(source)': the quote opened on line \(quoteOpenedOnLine) is never closed")
+            throw CLIError.data("CSV file '\(source)': the quote opened on line \(quoteOpenedOnLine) is never closed")
         }
         if !field.isEmpty || fieldWasQuoted || !record.isEmpty { endRecord() }
 
         guard let header = records.first else {
-            throw CLIError("CSV file '\(source)' has no header row; expected a first line naming the columns, for example 'time,value'")
+            throw CLIError.data("CSV file '\(source)' has no header row; expected a first line naming the columns, for example 'time,value'")
         }
         for (index, record) in records.enumerated().dropFirst() where record.count != header.count {
-            throw CLIError("CSV file '\(source)' line \(recordLines[index]): \(record.count) fields, expected \(header.count) as in the header")
+            throw CLIError.data("CSV file '\(source)' line \(recordLines[index]): \(record.count) fields, expected \(header.count) as in the header")
         }
         self.header = header
         self.rows = Array(records.dropFirst())
@@ -113,7 +113,7 @@ struct CSVTable: Equatable {
     func numericColumn(named name: String, source: String) throws -> [Double] {
         guard let column = header.firstIndex(of: name) else {
             let available = header.map { "'\($0)'" }.joined(separator: ", ")
-            throw CLIError("CSV file '\(source)' has no column '\(name)'; its columns are \(available)")
+            throw CLIError.data("CSV file '\(source)' has no column '\(name)'; its columns are \(available)")
         }
         var values: [Double] = []
         values.reserveCapacity(rows.count)
@@ -121,7 +121,7 @@ struct CSVTable: Equatable {
             let cell = row[column]
             guard let value = Double(cell), value.isFinite else {
                 let shown = cell.isEmpty ? "an empty cell" : "'\(cell)'"
-                throw CLIError("CSV file '\(source)' line \(line), column '\(name)': \(shown) is not a number; expected a finite decimal number in every row")
+                throw CLIError.data("CSV file '\(source)' line \(line), column '\(name)': \(shown) is not a number; expected a finite decimal number in every row")
             }
             values.append(value)
         }
@@ -136,7 +136,7 @@ struct CSVTable: Equatable {
         let table = try CSVTable(parsing: text, source: path)
         let values = try table.numericColumn(named: name, source: path)
         guard !values.isEmpty else {
-            throw CLIError("CSV file '\(path)' has a header but no data rows")
+            throw CLIError.data("CSV file '\(path)' has a header but no data rows")
         }
         return values
     }

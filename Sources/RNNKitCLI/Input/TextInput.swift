@@ -30,7 +30,7 @@ enum InputFile {
         var bytes = try bytes(at: path, purpose: purpose)
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
         if let offset = firstInvalidUTF8Offset(bytes) {
-            throw CLIError(
+            throw CLIError.data(
                 "\(purpose) '\(path)' is not UTF-8 text: invalid byte 0x\(hex(bytes[offset])) at offset \(offset); convert it first (for example with iconv -t UTF-8)")
         }
         let text = String(decoding: bytes, as: UTF8.self)

@@ -4,6 +4,7 @@
 //   [###########.............]  640/1500  loss 1.7421  val 1.8012  21.3k tok/s  0:31 elapsed  0:42 left
 // Elsewhere (pipes, files, CI), one plain line per logging interval and per validation:
 //   step 640/1500  loss 1.7421  val 1.8012  21300 tok/s  elapsed 0:31  left 0:42
+// A task with a validation metric shows it after the validation loss: `val 0.2140 (accuracy 93.8%)`.
 
 import Foundation
 
@@ -18,13 +19,17 @@ final class ProgressReporter {
     private var lastDraw = Date.distantPast
     private var barIsShown = false
     private var latestValidation: Double?
+    private var latestMetric: Double?
+    private let metricName: String?
 
     /// - Parameters:
     ///   - totalSteps: the step the run ends at.
     ///   - firstStep: the step the run starts (or resumes) at.
     ///   - unit: the throughput unit, `tok/s` or `seq/s`.
     ///   - elapsedBefore: seconds spent in earlier sessions of a resumed run.
-    init(console: Console, totalSteps: Int, firstStep: Int, unit: String, elapsedBefore: Double = 0) {
+    ///   - metricName: the validation metric shown as a percentage (`accuracy`), or `nil` (default).
+    init(console: Console, totalSteps: Int, firstStep: Int, unit: String, elapsedBefore: Double = 0, metricName: String? = nil) {
+        self.metricName = metricName
         self.console = console
         self.totalSteps = totalSteps
         self.firstStep = firstStep
@@ -37,12 +42,15 @@ final class ProgressReporter {
 
     /// Reports the state after `step`. On a terminal the bar is redrawn (throttled unless `force`);
     /// otherwise a line is printed only when `logLine` is true.
-    func update(step: Int, trainLoss: Double, validationLoss: Double?, throughput: Double, logLine: Bool, force: Bool = false) {
+    func update(step: Int, trainLoss: Double, validationLoss: Double?, validationMetric: Double? = nil, throughput: Double,
+                logLine: Bool, force: Bool = false) {
         if let validationLoss { latestValidation = validationLoss }
+        if let validationMetric { latestMetric = validationMetric }
         let sessionSeconds = Date().timeIntervalSince(started)
         let done = step - firstStep
         let remaining = done > 0 ? sessionSeconds / Double(done) * Double(totalSteps - step) : .nan
-        let validationText = latestValidation.map { String(format: "%.4f", $0) } ?? "–"
+        var validationText = latestValidation.map { String(format: "%.4f", $0) } ?? "–"
+        if let metricName, let latestMetric { validationText += " (\(metricName) \(String(format: "%.1f", 100 * latestMetric))%)" }
         if console.isTerminal {
             let now = Date()
             guard force || step == totalSteps || now.timeIntervalSince(lastDraw) >= 0.1 else { return }

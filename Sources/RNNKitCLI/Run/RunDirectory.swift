@@ -25,7 +25,7 @@ struct RunConfiguration: Codable, Equatable {
     var formatVersion: Int = RunConfiguration.currentFormatVersion
     /// The `rnnkit --version` that wrote the run.
     var rnnkitVersion: String = cliVersion
-    /// A character-level language model or a one-column forecaster.
+    /// A character-level language model, a one-column forecaster or a sequence classifier.
     var task: Task
     /// Where the training data came from.
     var data: DataSource
@@ -41,8 +41,10 @@ struct RunConfiguration: Codable, Equatable {
     enum Task: String, RunConfigurationChoice {
         /// A character-level language model (`--text`, or the built-in corpus).
         case charLM = "char-lm"
-        /// A next-value forecaster on one CSV column (`--csv`).
+        /// A next-value forecaster on one CSV column (`--csv --column`).
         case forecast
+        /// A classifier of whole sequences of numeric features (`--csv --sequence-column --label-column`).
+        case classify
     }
 
     /// The training data of a run.
@@ -51,9 +53,21 @@ struct RunConfiguration: Codable, Equatable {
         var kind: Kind
         /// Absolute path of the text or CSV file; `nil` for the built-in corpus.
         var path: String?
-        /// The CSV column (CSV only).
+        /// The CSV column (forecasters only).
         var column: String?
-        /// Characters or values the run was given, for information.
+        /// Classifiers: the column naming each row's sequence.
+        var sequenceColumn: String?
+        /// Classifiers: the column of labels.
+        var labelColumn: String?
+        /// Classifiers: the feature columns, in the order the model reads them.
+        var featureColumns: [String]?
+        /// Classifiers: the class names; the model's output `k` is `classes[k]`.
+        var classes: [String]?
+        /// Classifiers: each feature column's mean over the training sequences' rows, subtracted first.
+        var featureMeans: [Double]?
+        /// Classifiers: each feature column's standard deviation over those rows (1 where it is 0), dividing after the mean.
+        var featureDeviations: [Double]?
+        /// Characters, values or sequences the run was given, for information.
         var length: Int
         /// FNV-1a hash of the text (or of the column's values), so that a resume on changed data is refused.
         var fingerprint: String?
@@ -64,6 +78,8 @@ struct RunConfiguration: Codable, Equatable {
 
         enum CodingKeys: String, CodingKey {
             case kind, path, column, length, fingerprint, mean, standardDeviation = "standard_deviation"
+            case sequenceColumn = "sequence_column", labelColumn = "label_column", featureColumns = "feature_columns", classes
+            case featureMeans = "feature_means", featureDeviations = "feature_deviations"
         }
 
         /// Where the training data of a run came from.

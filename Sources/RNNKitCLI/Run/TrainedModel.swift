@@ -30,7 +30,8 @@ struct TrainedModel {
     /// The model, if it is a character model; `command` names the caller in the error.
     func characterModel(for command: String) throws -> SequenceModel {
         guard configuration.task == .charLM, model.vocabulary != nil, model.configuration.input == .tokens else {
-            throw CLIError("'\(directory.path)' holds a forecaster (trained with --csv); rnnkit \(command) needs a character model, trained with --text or on the built-in corpus")
+            let what = configuration.task == .classify ? "sequence classifier (trained with --csv --label-column)" : "forecaster (trained with --csv)"
+            throw CLIError("'\(directory.path)' holds a \(what); rnnkit \(command) needs a character model, trained with --text or on the built-in corpus")
         }
         return model
     }
@@ -54,7 +55,7 @@ func evaluateCharacterModel(_ model: SequenceModel, text: String, source: String
     ids.reserveCapacity(text.unicodeScalars.count)
     for (position, scalar) in text.unicodeScalars.enumerated() {
         guard let id = vocabulary.id(of: scalar) else {
-            throw CLIError("text file '\(source)' has \(describe(scalar)) at character \(position), which is not among the \(vocabulary.count) characters the model was trained on; eval needs text in the model's alphabet")
+            throw CLIError.data("text file '\(source)' has \(describe(scalar)) at character \(position), which is not among the \(vocabulary.count) characters the model was trained on; eval needs text in the model's alphabet")
         }
         ids.append(id)
     }
@@ -70,7 +71,7 @@ func runForecast(_ trained: TrainedModel, csvPath: String, column: String?, hori
     let configuration = trained.configuration
     guard configuration.task == .forecast, let mean = configuration.data.mean,
           let deviation = configuration.data.standardDeviation, trained.model.configuration.input == .features else {
-        throw CLIError("'\(trained.directory.path)' holds a character model; rnnkit forecast needs a forecaster, trained with --csv FILE --column NAME")
+        throw CLIError("'\(trained.directory.path)' holds a \(configuration.task == .classify ? "sequence classifier" : "character model"); rnnkit forecast needs a forecaster, trained with --csv FILE --column NAME")
     }
     let columnName = column ?? configuration.data.column ?? ""
     let values = try CSVTable.readNumericColumn(path: csvPath, column: columnName)
@@ -105,4 +106,45 @@ func runForecast(_ trained: TrainedModel, csvPath: String, column: String?, hori
     for (index, value) in try forecast(values, count: horizon).enumerated() {
         console.line("\(values.count + index),\(format(value, digits: 6))")
     }
+}
+
+/// A classifier's prediction for one sequence.
+struct ClassPrediction {
+    /// The most likely class.
+    var predicted: Int
+    /// `[C]` class probabilities (softmax of the head's outputs), summing to 1.
+    var probabilities: [Double]
+}
+
+/// Classifies `sequences` (`[T, F]` standardised features and `T` each) with a last-step head, in
+/// batches of 64 padded to their longest sequence; each row's result depends on its own sequence only.
+func predictClasses(_ model: SequenceModel, _ sequences: [(features: [Float], length: Int)], featureSize F: Int) throws
+    -> [ClassPrediction] {
+    let wasTraining = model.isTraining
+    model.isTraining = false
+    defer { model.isTraining = wasTraining }
+    var predictions: [ClassPrediction] = []
+    predictions.reserveCapacity(sequences.count)
+    for start in stride(from: 0, to: sequences.count, by: 64) {
+        let batch = sequences[start..<min(start + 64, sequences.count)]
+        let B = batch.count, T = batch.map(\.length).max()!
+        var inputs = [Float](repeating: 0, count: T * B * F)                      // (T, B, F)
+        for (b, sequence) in batch.enumerated() {
+            for t in 0..<sequence.length {
+                inputs.replaceSubrange((t * B + b) * F..<(t * B + b + 1) * F, with: sequence.features[t * F..<(t + 1) * F])
+            }
+        }
+        let logits = try model.forward(.features(inputs), steps: T, batch: B, lengths: batch.map(\.length)).outputs   // (B, C)
+        let C = logits.count / B
+        for b in 0..<B {
+            let row = logits[b * C..<(b + 1) * C].map(Double.init)
+            let largest = row.max()!
+            let weights = row.map { exp($0 - largest) }
+            let total = weights.reduce(0, +)
+            let probabilities = weights.map { $0 / total }
+            predictions.append(ClassPrediction(predicted: probabilities.indices.max { probabilities[$0] < probabilities[$1] }!,
+                                               probabilities: probabilities))
+        }
+    }
+    return predictions
 }

@@ -5,6 +5,10 @@
 // Forecasters: the column is standardised with the mean and standard deviation of its training
 // part; every window of seq-len values predicts the value after it; the validation windows are
 // those whose predicted value lies in the last val-fraction of the series.
+// Classifiers: the sequences of the CSV (SequenceTable.swift) keep their file order; the last
+// val-fraction of them (at least one) is the validation part; every feature column is standardised
+// with the mean and standard deviation of the training sequences' rows; the classes are the
+// distinct labels, sorted, so class k is the k-th name in that order.
 
 import Foundation
 import RNNKit
@@ -15,6 +19,8 @@ enum PreparedData {
     case characters(CharacterData)
     /// A forecaster's data.
     case series(SeriesData)
+    /// A sequence classifier's data.
+    case labelledSequences(ClassifierData)
 
     struct CharacterData {
         var vocabulary: CharacterVocabulary
@@ -33,6 +39,24 @@ enum PreparedData {
         var training: [SequenceExample]
         var validation: [SequenceExample]
     }
+
+    struct ClassifierData {
+        /// The feature columns, in the order the model reads them.
+        var featureColumns: [String]
+        /// The class names: the model's output `k` is `classes[k]`.
+        var classes: [String]
+        /// Per feature column: the training rows' mean and standard deviation (1 where it is 0).
+        var means: [Double]
+        var deviations: [Double]
+        var training: [SequenceExample]
+        var validation: [SequenceExample]
+    }
+}
+
+/// `[T, F]` features standardised column by column and narrowed to Float.
+func standardised(_ features: [Double], means: [Double], deviations: [Double]) -> [Float] {
+    let F = means.count
+    return features.indices.map { Float((features[$0] - means[$0 % F]) / deviations[$0 % F]) }
 }
 
 /// Where the built-in corpus is found: `Data/corpus.txt` of the RNNKit checkout the binary was
@@ -129,6 +153,56 @@ extension PreparedData {
             source.standardDeviation = deviation
             return (.series(SeriesData(values: values, mean: mean, standardDeviation: deviation,
                                        training: trainingExamples, validation: validationExamples)), source)
+        case .classify:
+            guard let sequenceColumn = source.sequenceColumn, let labelColumn = source.labelColumn else {
+                throw CLIError("config.json names no sequence and label columns for the classifier")
+            }
+            let table = try SequenceTable.read(path: path, sequenceColumn: sequenceColumn, labelColumn: labelColumn,
+                                               featureColumns: source.featureColumns)
+            let sequences = table.sequences
+            var hashed: [UInt8] = []
+            for sequence in sequences {
+                hashed += Array(sequence.id.utf8) + [0] + Array(sequence.label!.utf8) + [0]
+                for value in sequence.features { withUnsafeBytes(of: value.bitPattern.littleEndian) { hashed += $0 } }
+            }
+            let print = fingerprint(hashed + Array(table.featureColumns.joined(separator: ",").utf8))
+            if let expectedFingerprint, expectedFingerprint != print {
+                throw CLIError("'\(path)' changed since the run started; resume needs the same data")
+            }
+            let validationCount = max(1, Int((Double(sequences.count) * training.valFraction).rounded()))
+            guard sequences.count - validationCount >= 1 else {
+                throw CLIError.data("CSV file '\(path)' has \(sequences.count) sequence\(sequences.count == 1 ? "" : "s"); expected at least 2, to train on and to validate on")
+            }
+            let classes = Set(sequences.map { $0.label! }).sorted()
+            guard classes.count >= 2 else {
+                throw CLIError.data("CSV file '\(path)': every sequence has the label '\(classes[0])'; expected at least two different labels in column '\(labelColumn)' to classify")
+            }
+            let trainingPart = sequences.dropLast(validationCount)
+            let F = table.featureColumns.count
+            var sums = [Double](repeating: 0, count: F), squares = [Double](repeating: 0, count: F), rows = 0
+            for sequence in trainingPart {
+                for (index, value) in sequence.features.enumerated() { sums[index % F] += value }
+                rows += sequence.length
+            }
+            let means = sums.map { $0 / Double(rows) }
+            for sequence in trainingPart {
+                for (index, value) in sequence.features.enumerated() { squares[index % F] += (value - means[index % F]) * (value - means[index % F]) }
+            }
+            let deviations = squares.map { $0 > 0 ? ($0 / Double(rows)).squareRoot() : 1 }
+            let classIndex = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
+            let examples = sequences.map { sequence in
+                SequenceExample.features(standardised(sequence.features, means: means, deviations: deviations), steps: sequence.length,
+                                         targetClasses: [classIndex[sequence.label!]!])
+            }
+            source.length = sequences.count
+            source.fingerprint = print
+            source.featureColumns = table.featureColumns
+            source.classes = classes
+            source.featureMeans = means
+            source.featureDeviations = deviations
+            return (.labelledSequences(ClassifierData(
+                featureColumns: table.featureColumns, classes: classes, means: means, deviations: deviations,
+                training: Array(examples.dropLast(validationCount)), validation: Array(examples.suffix(validationCount)))), source)
         }
     }
 }

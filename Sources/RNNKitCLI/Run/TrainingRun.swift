@@ -22,7 +22,7 @@ enum TrainingRun {
     static func newRun(command: TrainCommand, console: Console) throws {
         let task: RunConfiguration.Task, kind: RunConfiguration.DataSource.Kind, dataPath: String
         if let csv = command.csv {
-            (task, kind, dataPath) = (.forecast, .csv, absolutePath(csv))
+            (task, kind, dataPath) = (command.labelColumn != nil ? .classify : .forecast, .csv, absolutePath(csv))
         } else if let text = command.text {
             (task, kind, dataPath) = (.charLM, .text, absolutePath(text))
         } else {
@@ -32,16 +32,18 @@ enum TrainingRun {
         let optimizer = command.optimizer ?? Defaults.optimizer
         var configuration = RunConfiguration(
             task: task,
-            data: .init(kind: kind, path: kind == .builtin ? nil : dataPath, column: command.column, length: 0),
+            data: .init(kind: kind, path: kind == .builtin ? nil : dataPath, column: command.column,
+                        sequenceColumn: command.sequenceColumn, labelColumn: command.labelColumn,
+                        featureColumns: try command.featureColumns.map(TrainCommand.parseColumnList), length: 0),
             model: .init(
                 cell: (command.cell ?? .lstm).kind,
-                hidden: command.hidden ?? (isText ? Defaults.textHidden : Defaults.seriesHidden),
+                hidden: command.hidden ?? (isText ? Defaults.textHidden : task == .classify ? Defaults.classifierHidden : Defaults.seriesHidden),
                 layers: command.layers ?? (isText ? Defaults.textLayers : 1),
                 bidirectional: command.bidirectional,
                 dropout: command.dropout ?? (isText ? Defaults.textDropout : 0),
                 embedding: 0),
             training: .init(
-                seqLen: command.seqLen ?? (isText ? Defaults.textSeqLen : Defaults.seriesSeqLen),
+                seqLen: task == .classify ? 0 : command.seqLen ?? (isText ? Defaults.textSeqLen : Defaults.seriesSeqLen),
                 batch: command.batch ?? Defaults.batch,
                 steps: command.stepsUnlessEpochs,
                 learningRate: command.lr ?? (optimizer == .sgd ? 0.1 : Defaults.learningRate),
@@ -85,6 +87,12 @@ enum TrainingRun {
                 numLayers: configuration.model.layers, bidirectional: configuration.model.bidirectional,
                 dropout: configuration.model.dropout, head: .lastStep, outputSize: 1,
                 initialization: .recommended(for: configuration.model.cell), seed: configuration.training.seed))
+        case .labelledSequences(let sequences):
+            model = try SequenceModel(.features(
+                featureSize: sequences.featureColumns.count, cell: configuration.model.cell, hiddenSize: configuration.model.hidden,
+                numLayers: configuration.model.layers, bidirectional: configuration.model.bidirectional,
+                dropout: configuration.model.dropout, head: .lastStep, outputSize: sequences.classes.count,
+                initialization: .recommended(for: configuration.model.cell), seed: configuration.training.seed))
         }
         let trainer = try Trainer(
             model: model, training: data.trainingData, validation: data.validationData,
@@ -95,7 +103,7 @@ enum TrainingRun {
         try directory.writeConfiguration(configuration)
         console.line("rnnkit train: \(describe(configuration, data: data, parameters: model.parameterCount))")
         console.line("run directory: \(directory.path)")
-        var state = LoopState(metrics: MetricsLog(throughputColumn: isText ? "tokens_per_second" : "sequences_per_second"))
+        var state = LoopState(metrics: newMetricsLog(task))
         try loop(trainer: trainer, model: model, data: data, configuration: configuration, directory: directory,
                  state: &state, stopAfter: command.stopAfter, profile: command.profile ? TrainingProfile() : nil, console: console)
     }
@@ -121,13 +129,13 @@ enum TrainingRun {
             throw CLIError("cannot resume '\(directory.path)': \(error.message)")
         }
         guard case .sequence(let model) = trainer.model else {
-            throw CLIError("'\(directory.checkpointPath)' holds a sequence-to-sequence model; rnnkit train resumes character models and forecasters")
+            throw CLIError("'\(directory.checkpointPath)' holds a sequence-to-sequence model; rnnkit train resumes character models, forecasters and sequence classifiers")
         }
         guard trainer.step < configuration.training.steps else {
             throw CLIError("the run in '\(directory.path)' has already taken \(trainer.step) of its \(configuration.training.steps) steps; pass --steps N with N > \(trainer.step) to train further")
         }
         // Rows past the checkpoint (logged after it, before an interruption) are dropped: training redoes them.
-        var state = LoopState(metrics: MetricsLog(throughputColumn: configuration.task == .charLM ? "tokens_per_second" : "sequences_per_second"))
+        var state = LoopState(metrics: newMetricsLog(configuration.task))
         if let text = try? String(contentsOfFile: directory.metricsPath, encoding: .utf8) {
             state.metrics = try MetricsLog(csvText: text, source: directory.metricsPath)
             state.metrics.records.removeAll { $0.step > trainer.step }
@@ -159,10 +167,16 @@ enum TrainingRun {
         let logInterval = max(1, evaluationInterval / 5)
         let isText = configuration.task == .charLM
         let reporter = ProgressReporter(console: console, totalSteps: total, firstStep: trainer.step,
-                                        unit: isText ? "tok/s" : "seq/s", elapsedBefore: state.elapsedBefore)
+                                        unit: isText ? "tok/s" : "seq/s", elapsedBefore: state.elapsedBefore,
+                                        metricName: configuration.task == .classify ? "accuracy" : nil)
+        let yLabel = switch configuration.task {
+        case .charLM: "loss (nats per character)"
+        case .forecast: "mean squared error (standardised)"
+        case .classify: "cross-entropy (nats per sequence)"
+        }
         let plot = LossPlot(
             title: "\(URL(fileURLWithPath: directory.path).lastPathComponent): \(configuration.model.cell.commandLineName) \(configuration.model.layers)×\(configuration.model.hidden) on \(dataName(configuration))",
-            yLabel: isText ? "loss (nats per character)" : "mean squared error (standardised)")
+            yLabel: yLabel)
         var lossSum = 0.0, lossCount = 0, positions = 0, stepSeconds = 0.0
         var shownLoss = Double.nan
         var lastValidation: Double?
@@ -185,23 +199,24 @@ enum TrainingRun {
             let evaluates = step % evaluationInterval == 0 || step == total || step == lastStep
             let logs = evaluates || step % logInterval == 0
 
-            var validationLoss: Double?
+            var validationLoss: Double?, validationMetric: Double?
             if evaluates {
                 // The validation's forwards count as validation, not as the steps' forwards.
                 trainer.profile = nil
-                validationLoss = try profiled(profile, .validation) {
-                    try validationLossNow(trainer: trainer, model: model, data: data, configuration: configuration)
+                (validationLoss, validationMetric) = try profiled(profile, .validation) {
+                    try validationNow(trainer: trainer, model: model, data: data, configuration: configuration)
                 }
                 trainer.profile = profile
                 lastValidation = validationLoss
             }
             if lossCount > 0 { shownLoss = lossSum / Double(lossCount) }
             let throughput = stepSeconds > 0 ? Double(positions) / stepSeconds : 0
-            reporter.update(step: step, trainLoss: shownLoss, validationLoss: validationLoss, throughput: throughput, logLine: logs)
+            reporter.update(step: step, trainLoss: shownLoss, validationLoss: validationLoss, validationMetric: validationMetric,
+                            throughput: throughput, logLine: logs)
             if logs {
                 state.metrics.records.append(MetricsRecord(
                     step: step, trainLoss: lossCount > 0 ? shownLoss : .nan, validationLoss: validationLoss,
-                    throughput: throughput, elapsedSeconds: reporter.elapsedSeconds))
+                    throughput: throughput, elapsedSeconds: reporter.elapsedSeconds, validationMetric: validationMetric))
                 (lossSum, lossCount, positions, stepSeconds) = (0, 0, 0, 0)
                 try profiled(profile, .logging) {
                     try writeAtomically(state.metrics.csvText(), to: directory.metricsPath)
@@ -234,17 +249,22 @@ enum TrainingRun {
                       validationLoss: lastValidation, console: console)
     }
 
-    /// The validation loss now: nats per character over the validation text, or the mean squared
-    /// error (standardised units) over the validation windows; all of it, or the first
-    /// `--eval-batches` windows of each strip or minibatches of windows.
-    static func validationLossNow(trainer: Trainer, model: SequenceModel, data: PreparedData, configuration: RunConfiguration) throws -> Double {
+    /// The validation loss now — nats per character over the validation text, the mean squared
+    /// error (standardised units) over the validation windows, or the mean cross-entropy over the
+    /// validation sequences — and the task's metric (a classifier's accuracy; `nil` for the others);
+    /// over all of the validation data, or the first `--eval-batches` windows of each strip or minibatches.
+    static func validationNow(trainer: Trainer, model: SequenceModel, data: PreparedData, configuration: RunConfiguration) throws
+        -> (loss: Double, metric: Double?) {
         let bound = configuration.training.evalBatches
         switch data {
         case .characters(let characters):
-            return try streamLoss(model, tokens: characters.validation, windowLength: configuration.training.seqLen,
-                                  strips: configuration.training.batch, maximumWindows: bound).loss
+            return (try streamLoss(model, tokens: characters.validation, windowLength: configuration.training.seqLen,
+                                   strips: configuration.training.batch, maximumWindows: bound).loss, nil)
         case .series:
-            return try trainer.validate(maximumBatches: bound)?.loss ?? .nan
+            return (try trainer.validate(maximumBatches: bound)?.loss ?? .nan, nil)
+        case .labelledSequences:
+            let report = try trainer.validate(maximumBatches: bound)
+            return (report?.loss ?? .nan, report?.accuracy)
         }
     }
 
@@ -268,15 +288,29 @@ enum TrainingRun {
             let mse = (validationLoss ?? .nan) * series.standardDeviation * series.standardDeviation
             let baseline = lastValueBaseline(series)
             console.line(String(format: "validation: next-value MSE %.6g (last-value baseline %.6g, %.1f× lower)", mse, baseline, baseline / mse))
+        case .labelledSequences(let sequences):
+            let predicted = try predictClasses(model, sequences.validation.map { ($0.features, $0.length) },
+                                               featureSize: sequences.featureColumns.count)
+            let metrics = try ClassificationMetrics(predictions: predicted.map(\.predicted),
+                                                    references: sequences.validation.map { $0.targetClasses[0] },
+                                                    classCount: sequences.classes.count)
+            let trainingCounts = sequences.training.reduce(into: [Int](repeating: 0, count: sequences.classes.count)) { $0[$1.targetClasses[0]] += 1 }
+            let majority = trainingCounts.indices.max { trainingCounts[$0] < trainingCounts[$1] }!
+            let baseline = Double(sequences.validation.filter { $0.targetClasses[0] == majority }.count) / Double(sequences.validation.count)
+            console.line(String(format: "validation: accuracy %.1f%%, macro-F1 %.3f over %d sequences (always '%@', the most frequent training label: %.1f%%)",
+                                100 * metrics.accuracy, metrics.macroF1, sequences.validation.count, sequences.classes[majority], 100 * baseline))
         }
         console.line("run directory: \(directory.path)")
         console.line("  checkpoint   \(directory.checkpointPath)")
         console.line("  metrics      \(directory.metricsPath)")
         console.line("  loss plot    \(directory.plotPath)")
-        if case .characters = data {
+        switch data {
+        case .characters:
             console.line("next: rnnkit generate --model \(directory.path) --prime \"The \" --length 300")
-        } else {
+        case .series:
             console.line("next: rnnkit forecast --model \(directory.path) --csv \(configuration.data.path ?? "FILE") --horizon 20")
+        case .labelledSequences:
+            console.line("next: rnnkit eval --model \(directory.path) --csv FILE, or rnnkit predict --model \(directory.path) --csv FILE")
         }
     }
 }
@@ -296,6 +330,8 @@ enum Defaults {
     static let textSeqLen = 64
     static let seriesHidden = 32
     static let seriesSeqLen = 24
+    static let classifierSteps = 1000
+    static let classifierHidden = 64
     static let batch = 32
     static let learningRate = 0.003
     static let optimizer = OptimizerChoice.adam
@@ -317,20 +353,22 @@ enum Defaults {
 }
 
 extension PreparedData {
-    /// The Trainer's training data: a token stream, or the forecasting windows.
+    /// The Trainer's training data: a token stream, the forecasting windows, or the labelled sequences.
     var trainingData: TrainingData {
         switch self {
         case .characters(let characters): .stream(characters.training)
         case .series(let series): .sequences(series.training)
+        case .labelledSequences(let sequences): .sequences(sequences.training)
         }
     }
 
     /// The Trainer's validation data: none for character models (the CLI evaluates the whole
-    /// validation text itself, see streamLoss), the held-out windows for forecasters.
+    /// validation text itself, see streamLoss), the held-out windows or sequences for the others.
     var validationData: TrainingData? {
         switch self {
         case .characters: nil
         case .series(let series): .sequences(series.validation)
+        case .labelledSequences(let sequences): .sequences(sequences.validation)
         }
     }
 }
@@ -349,7 +387,7 @@ func trainerConfiguration(_ configuration: RunConfiguration) -> TrainerConfigura
     case .step: ScheduleConfiguration(kind: .step, warmupSteps: warmup, totalSteps: steps, stepSize: max(1, (steps - warmup + 2) / 3), gamma: 0.1)
     }
     return TrainerConfiguration(
-        batchSize: training.batch, sequenceLength: training.seqLen,
+        batchSize: training.batch, sequenceLength: max(1, training.seqLen),   // a classifier records 0: it reads whole sequences
         optimizer: OptimizerConfiguration(kind: kind, learningRate: training.learningRate, momentum: training.effectiveMomentum,
                                           weightDecay: training.effectiveWeightDecay),
         schedule: schedule,
@@ -387,7 +425,16 @@ func stepsPerEpoch(_ data: PreparedData, _ configuration: RunConfiguration) -> I
         return max(1, windows.windowsPerEpoch)
     case .series(let series):
         return max(1, (series.training.count + batch - 1) / batch)
+    case .labelledSequences(let sequences):
+        return max(1, (sequences.training.count + batch - 1) / batch)
     }
+}
+
+/// An empty metrics.csv for `task`: tokens per second for character models, sequences per second
+/// for the others, and a classifier's validation accuracy.
+func newMetricsLog(_ task: RunConfiguration.Task) -> MetricsLog {
+    MetricsLog(throughputColumn: task == .charLM ? "tokens_per_second" : "sequences_per_second",
+               metricColumn: task == .classify ? "val_accuracy" : nil)
 }
 
 /// Every core, at every size: RNNKit's own workers split even small models' time loops without
@@ -439,8 +486,12 @@ func describe(_ configuration: RunConfiguration, data: PreparedData, parameters:
         what = "character model on \(configuration.data.kind == .builtin ? "the built-in corpus" : configuration.data.path!) (\(grouped(configuration.data.length)) characters, \(characters.vocabulary.count) distinct)"
     case .series(let series):
         what = "forecaster on column '\(configuration.data.column!)' of \(configuration.data.path!) (\(grouped(series.values.count)) values)"
+    case .labelledSequences(let sequences):
+        let count = sequences.training.count + sequences.validation.count
+        what = "classifier of the '\(configuration.data.sequenceColumn!)' sequences of \(configuration.data.path!) (\(grouped(count)) sequences, \(sequences.classes.count) labels, \(sequences.featureColumns.count) feature\(sequences.featureColumns.count == 1 ? "" : "s"))"
     }
-    return "\(what); \(model.cell.commandLineName) \(model.layers)×\(model.hidden), \(grouped(parameters)) parameters; \(training.steps) steps of \(training.batch)×\(training.seqLen), \(training.optimizer.rawValue) lr \(training.learningRate), \(training.summary(of: configuration.task)), \(training.threads) thread\(training.threads == 1 ? "" : "s")"
+    let batchShape = configuration.task == .classify ? "\(training.batch) sequences" : "\(training.batch)×\(training.seqLen)"
+    return "\(what); \(model.bidirectional ? "bidirectional " : "")\(model.cell.commandLineName) \(model.layers)×\(model.hidden), \(grouped(parameters)) parameters; \(training.steps) steps of \(batchShape), \(training.optimizer.rawValue) lr \(training.learningRate), \(training.summary(of: configuration.task)), \(training.threads) thread\(training.threads == 1 ? "" : "s")"
 }
 
 /// The prime for samples: "The " when the model knows those characters, else its first character.

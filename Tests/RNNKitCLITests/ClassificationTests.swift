@@ -1,0 +1,210 @@
+import Foundation
+import RNNKit
+import Testing
+@testable import RNNKitCLI
+
+/// A sensor-like classification CSV, one row per time step: `recording,subject,t,ax,ay,az,activity`.
+/// `still` is noise around (0, 0, 1); `walk` and `run` turn (ax, ay) round a circle of the same
+/// radius with periods of 10 and 5 steps, so only the timing tells them apart. Sequences are
+/// 20–60 steps long; `subject` is text (never a default feature), `t` a number (one unless the
+/// feature columns are named).
+func sensorCSV(sequences: Int, seed: UInt64) -> String {
+    var generator = SeededGenerator(seed: seed)
+    var text = "recording,subject,t,ax,ay,az,activity\n"
+    let activities = ["walk", "run", "still"]
+    for n in 0..<sequences {
+        let activity = activities[generator.nextIndex(below: 3)]
+        let length = 20 + generator.nextIndex(below: 41)
+        let phase = generator.nextUniform(0, 2 * Double.pi)
+        let period = activity == "walk" ? 10.0 : 5.0
+        for t in 0..<length {
+            var (ax, ay) = (0.3 * generator.nextGaussian(), 0.3 * generator.nextGaussian())
+            if activity != "still" {
+                ax += 0.8 * sin(2 * Double.pi * Double(t) / period + phase)
+                ay += 0.8 * cos(2 * Double.pi * Double(t) / period + phase)
+            }
+            let az = 1 + 0.3 * generator.nextGaussian()
+            text += "rec\(n),s\(n % 7),\(t),\(format(ax, digits: 4)),\(format(ay, digits: 4)),\(format(az, digits: 4)),\(activity)\n"
+        }
+    }
+    return text
+}
+
+@Suite("Sequence classification", .serialized)
+struct ClassificationTests {
+    static let columns = ["--sequence-column", "recording", "--label-column", "activity"]
+    static let small = ["--hidden", "24", "--threads", "1"]
+
+    @Test("train a classifier on a sensor CSV, evaluate it and predict with it")
+    func trainEvaluatePredict() throws {
+        let scratch = ScratchDirectory()
+        let data = scratch.write("sensors.csv", text: sensorCSV(sequences: 240, seed: 3))
+        let heldOut = scratch.write("new.csv", text: sensorCSV(sequences: 60, seed: 4))
+        let run = scratch.file("run")
+        let train = runCLI(["train", "--csv", data, "--feature-columns", "ax,ay,az", "--steps", "150", "--out", run]
+                           + Self.columns + Self.small)
+        try #require(train.status == 0, "\(train.errors)")
+        #expect(train.output.contains("classifier of the 'recording' sequences of \(data) (240 sequences, 3 labels, 3 features)"))
+        #expect(train.output.contains("(accuracy "))
+        let configuration = try RunDirectory(path: run).readConfiguration(option: "--model")
+        #expect(configuration.task == .classify && configuration.data.classes == ["run", "still", "walk"])
+        #expect(configuration.data.featureColumns == ["ax", "ay", "az"] && configuration.data.featureMeans?.count == 3)
+
+        // metrics.csv: the validation accuracy beside the loss, where validation ran.
+        let metrics = try MetricsLog(csvText: String(contentsOfFile: run + "/metrics.csv", encoding: .utf8), source: "m")
+        #expect(metrics.metricColumn == "val_accuracy" && metrics.throughputColumn == "sequences_per_second")
+        #expect(metrics.records.allSatisfy { ($0.validationLoss == nil) == ($0.validationMetric == nil) })
+        let finalAccuracy = try #require(metrics.records.last?.validationMetric)
+        // Always the most frequent label scores about a third; the model must do far better.
+        #expect(finalAccuracy >= 0.9, "validation accuracy \(finalAccuracy)")
+
+        // eval on sequences it never saw: the field's figures, then the line scripts read.
+        let evaluated = runCLI(["eval", "--model", run, "--csv", heldOut])
+        try #require(evaluated.status == 0, "\(evaluated.errors)")
+        let lines = evaluated.output.split(separator: "\n").map(String.init)
+        #expect(lines[0] == "\(heldOut): 60 sequences, 3 labels")
+        #expect(lines.contains("label  precision  recall      f1  support"))
+        #expect(lines.contains("confusion matrix (rows: label, columns: predicted)"))
+        let summary = Dictionary(uniqueKeysWithValues: try #require(lines.last).split(separator: " ").map {
+            let pair = $0.split(separator: "=")
+            return (String(pair[0]), Double(pair[1])!)
+        })
+        #expect(Set(summary.keys) == ["accuracy", "macro_f1"])
+        #expect(summary["accuracy"]! >= 0.9, "\(evaluated.output)")
+
+        // predict: one row per sequence, probabilities summing to 1, the label ignored; and eval's
+        // accuracy is the fraction of those predictions that match the labels.
+        let predicted = runCLI(["predict", "--model", run, "--csv", heldOut])
+        try #require(predicted.status == 0, "\(predicted.errors)")
+        let rows = predicted.output.split(separator: "\n").map { $0.split(separator: ",").map(String.init) }
+        #expect(rows[0] == ["recording", "predicted", "p_run", "p_still", "p_walk"])
+        #expect(rows.count == 61)
+        for row in rows.dropFirst() { #expect(abs(row[2...].map { Double($0)! }.reduce(0, +) - 1) < 1e-4) }
+        let table = try SequenceTable.read(path: heldOut, sequenceColumn: "recording", labelColumn: "activity", featureColumns: ["ax"])
+        let matches = zip(rows.dropFirst(), table.sequences).filter { $0.0[1] == $0.1.label }.count
+        #expect(abs(Double(matches) / 60 - summary["accuracy"]!) < 1e-6)
+        let out = scratch.file("predictions.csv")
+        #expect(runCLI(["predict", "--model", run, "--csv", heldOut, "--out", out]).status == 0)
+        #expect(try String(contentsOfFile: out, encoding: .utf8) == predicted.output)
+
+        // The other commands say what the run holds.
+        #expect(runCLI(["generate", "--model", run]).errors.contains("holds a sequence classifier"))
+        #expect(runCLI(["forecast", "--model", run, "--csv", heldOut]).errors.contains("holds a sequence classifier"))
+        let inspected = runCLI(["inspect", run])
+        #expect(inspected.output.contains("labels      run, still, walk"))
+    }
+
+    @Test("the same options train the same classifier; a resumed run ends where an uninterrupted one does")
+    func determinismAndResumption() throws {
+        let scratch = ScratchDirectory()
+        let data = scratch.write("sensors.csv", text: sensorCSV(sequences: 60, seed: 5))
+        let options = ["train", "--csv", data, "--steps", "12", "--dropout", "0.2", "--layers", "2", "--bidirectional"]
+            + Self.columns + Self.small
+        #expect(runCLI(options + ["--out", scratch.file("a")]).status == 0)
+        #expect(runCLI(options + ["--out", scratch.file("b")]).status == 0)
+        let stopped = runCLI(options + ["--out", scratch.file("c"), "--stop-after", "5"])
+        #expect(stopped.output.contains("stopped after step 5 of 12"))
+        let resumed = runCLI(["train", "--resume", scratch.file("c")])
+        #expect(resumed.status == 0, "\(resumed.errors)")
+        func weights(_ run: String) throws -> [Float] {
+            let model = try SequenceModel(contentsOf: scratch.file(run) + "/checkpoint.safetensors")
+            return model.parameterGroups.flatMap { $0.parameters }
+        }
+        #expect(try weights("a") == weights("b"))
+        #expect(try weights("c") == weights("a"))
+        // Every column but the sequence and label columns that is all numbers: t, ax, ay, az.
+        let configuration = try RunDirectory(path: scratch.file("a")).readConfiguration(option: "--model")
+        #expect(configuration.data.featureColumns == ["t", "ax", "ay", "az"])
+    }
+
+    /// Every way the content of a classification CSV can be wrong: one line, exit status 65, no
+    /// run directory (`FILE` in a message stands for the file's path).
+    @Test("bad classification data", arguments: [
+        ("id,x,y\na,1,p\na,2,p\nb,3,q\na,4,p\n", [String](),
+         "CSV file 'FILE' line 5: sequence 'a' continues after other sequences' rows (it began on line 2); expected the rows of each sequence to be consecutive"),
+        ("id,x,y\na,1,p\na,2,q\nb,1,q\n", [],
+         "CSV file 'FILE' line 3: sequence 'a' has the label 'q' here but 'p' on its first row (line 2); expected one label per sequence"),
+        ("id,x,y\na,1,p\nb,zz,q\n", ["--feature-columns", "x"],
+         "CSV file 'FILE' line 3, column 'x': 'zz' is not a number; expected a finite decimal number in every feature cell"),
+        ("id,x,y\na,1,p\nb,,q\n", ["--feature-columns", "x"],
+         "CSV file 'FILE' line 3, column 'x': an empty cell is not a number; expected a finite decimal number in every feature cell"),
+        ("id,x,y\na,1,p\nb,zz,q\n", [],
+         "CSV file 'FILE' has no numeric column besides the sequence and label columns; expected at least one feature column whose every cell is a number"),
+        ("id,x,y\na,1,p\n,2,q\n", [],
+         "CSV file 'FILE' line 3: the sequence column 'id' is empty; expected a sequence id on every row"),
+        ("id,x,y\na,1,p\nb,2,\n", [],
+         "CSV file 'FILE' line 3: the label column 'y' is empty; expected a label on every row"),
+        ("id,x,y\na,1,p\nb,2,p\n", [],
+         "CSV file 'FILE': every sequence has the label 'p'; expected at least two different labels in column 'y' to classify"),
+        ("id,x,y\na,1,p\na,2,p\n", [],
+         "CSV file 'FILE' has 1 sequence; expected at least 2, to train on and to validate on"),
+        ("id,x,y\na,1,p\nb,2\n", [],
+         "CSV file 'FILE' line 3: 2 fields, expected 3 as in the header"),
+        ("id,x,y\n", [],
+         "CSV file 'FILE' has a header but no data rows"),
+        ("id,x,y\na,1,p\nb,2,q\n", ["--feature-columns", "x,w"],
+         "CSV file 'FILE' has no feature column 'w'; its columns are 'id', 'x', 'y'"),
+        ("id,x,y\na,1,p\nb,2,q\n", ["--feature-columns", "y"],
+         "feature column 'y' of 'FILE' is also the sequence or label column; expected other columns as features"),
+    ])
+    func badData(csv: String, options: [String], message: String) {
+        let scratch = ScratchDirectory()
+        let path = scratch.write("data.csv", text: csv)
+        let result = runCLI(["train", "--csv", path, "--sequence-column", "id", "--label-column", "y", "--out", scratch.file("run")]
+                            + options + Self.small)
+        #expect(result.status == CommandLineRunner.dataErrorStatus, "\(result.errors)")
+        #expect(result.errors == "rnnkit: error: \(message.replacingOccurrences(of: "FILE", with: path))\n")
+        #expect(!FileManager.default.fileExists(atPath: scratch.file("run")))
+    }
+
+    @Test("a sequence longer than the limit is refused")
+    func overlongSequence() {
+        let scratch = ScratchDirectory()
+        var csv = "id,x,y\nb,1,q\n"
+        for t in 0...SequenceTable.maximumSequenceLength { csv += "a,\(t % 10),p\n" }
+        let path = scratch.write("data.csv", text: csv)
+        let result = runCLI(["train", "--csv", path, "--sequence-column", "id", "--label-column", "y", "--out", scratch.file("run")])
+        #expect(result.status == 65)
+        #expect(result.errors == "rnnkit: error: CSV file '\(path)' line \(SequenceTable.maximumSequenceLength + 3): sequence 'a' (from line 3) is longer than \(SequenceTable.maximumSequenceLength) rows; split it into shorter sequences\n")
+    }
+
+    @Test("eval and predict refuse what does not fit the model")
+    func evaluationErrors() throws {
+        let scratch = ScratchDirectory()
+        let data = scratch.write("sensors.csv", text: sensorCSV(sequences: 30, seed: 6))
+        let run = scratch.file("run")
+        try #require(runCLI(["train", "--csv", data, "--feature-columns", "ax,ay,az", "--steps", "2", "--out", run]
+                            + Self.columns + Self.small).status == 0)
+        let unknown = scratch.write("unknown.csv", text: "recording,ax,ay,az,activity\nr1,0,0,1,still\nr2,0,0,1,jump\n")
+        let result = runCLI(["eval", "--model", run, "--csv", unknown])
+        #expect(result.status == 65)
+        #expect(result.errors == "rnnkit: error: CSV file '\(unknown)' line 3: sequence 'r2' has the label 'jump', which the model was not trained on; expected one of 'run', 'still', 'walk'\n")
+        #expect(runCLI(["eval", "--model", run, "--csv", unknown, "--feature-columns", "ax,ay"]).errors
+                == "rnnkit: error: --feature-columns names 2 columns; the model reads 3 (ax,ay,az)\n")
+        // predict ignores the labels, and reads files without them.
+        let unlabelled = scratch.write("unlabelled.csv", text: "recording,ax,ay,az\nr1,0,0,1\nr1,0.1,0,1\nr2,0,0,1\n")
+        let predicted = runCLI(["predict", "--model", run, "--csv", unlabelled])
+        #expect(predicted.status == 0, "\(predicted.errors)")
+        #expect(predicted.output.split(separator: "\n").map { $0.split(separator: ",")[0] } == ["recording", "r1", "r2"])
+        #expect(runCLI(["eval", "--model", run, "--text", data]).errors.contains("holds a sequence classifier"))
+    }
+
+    @Test("classifier options that do not fit are usage errors", arguments: [
+        (["--csv", "f.csv", "--label-column", "y"], "a sequence classifier needs both --sequence-column ID and --label-column L (and --feature-columns applies only with them)"),
+        (["--csv", "f.csv", "--sequence-column", "id", "--label-column", "y", "--column", "x"],
+         "--column (a forecaster) and --label-column (a sequence classifier) exclude each other; pass one"),
+        (["--csv", "f.csv", "--sequence-column", "id", "--label-column", "y", "--seq-len", "5"],
+         "--seq-len applies to character models and forecasters only: a sequence classifier reads each sequence whole"),
+        (["--label-column", "y", "--sequence-column", "id"], "--sequence-column applies to --csv only"),
+        (["--csv", "f.csv", "--sequence-column", "id", "--label-column", "y", "--feature-columns", "a,,b"],
+         "--feature-columns 'a,,b' has an empty column name; expected names separated by commas, as in a,b,c"),
+        (["--csv", "f.csv", "--sequence-column", "id", "--label-column", "y", "--feature-columns", "a,b,a"],
+         "--feature-columns names 'a' twice; expected each column once"),
+        (["--csv", "f.csv"], "--csv needs --column NAME (the numeric column to forecast) or --sequence-column ID --label-column L (to classify sequences)"),
+    ])
+    func usageErrors(options: [String], message: String) {
+        let result = runCLI(["train"] + options)
+        #expect(result.status == CommandLineRunner.usageErrorStatus)
+        #expect(result.errors == "rnnkit: error: \(message)\n")
+    }
+}
