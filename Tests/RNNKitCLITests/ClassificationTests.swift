@@ -208,3 +208,121 @@ struct ClassificationTests {
         #expect(result.errors == "rnnkit: error: \(message)\n")
     }
 }
+
+/// A review-like `label<TAB>text` file: 4–12 filler words with one sentiment word inserted, that
+/// word preceded by `not` in 30 % of the lines, which flips the label, so a model must read the
+/// word before the sentiment word, not only count words.
+func reviewsTSV(lines: Int, seed: UInt64) -> String {
+    var generator = SeededGenerator(seed: seed)
+    let filler = "the a movie film plot actors was is and it this really quite very story ending music scenes time with".split(separator: " ")
+    let positive = ["good", "great", "wonderful", "fun", "lovely"], negative = ["bad", "awful", "boring", "dull", "terrible"]
+    var text = ""
+    for _ in 0..<lines {
+        var words = (0..<(4 + generator.nextIndex(below: 9))).map { _ in String(filler[generator.nextIndex(below: filler.count)]) }
+        let isPositive = generator.nextIndex(below: 2) == 0
+        let word = (isPositive ? positive : negative)[generator.nextIndex(below: 5)]
+        let negated = generator.nextUnit() < 0.3
+        words.insert(negated ? "not " + word : word, at: generator.nextIndex(below: words.count + 1))
+        text += (isPositive != negated ? "pos" : "neg") + "\t" + words.joined(separator: " ") + "\n"
+    }
+    return text
+}
+
+@Suite("Text classification", .serialized)
+struct TextClassificationTests {
+    @Test("train a word-level text classifier on a TSV file, evaluate it and predict with it")
+    func words() throws {
+        let scratch = ScratchDirectory()
+        let data = scratch.write("reviews.tsv", text: reviewsTSV(lines: 2000, seed: 8))
+        let heldOut = scratch.write("new.tsv", text: reviewsTSV(lines: 200, seed: 9) + "pos\tan unseenword good movie\r\n\n")
+        let run = scratch.file("run")
+        let train = runCLI(["train", "--tsv", data, "--tokens", "words", "--steps", "600", "--hidden", "32", "--threads", "1", "--out", run])
+        try #require(train.status == 0, "\(train.errors)")
+        #expect(train.output.contains("text classifier on \(data) (2,000 lines, 2 labels, 31 words and <unk>)"))
+        let configuration = try RunDirectory(path: run).readConfiguration(option: "--model")
+        #expect(configuration.data.kind == .tsv && configuration.data.tokens == .words && configuration.data.minCount == 2)
+        #expect(configuration.data.vocabulary?.first == "<unk>" && configuration.data.classes == ["neg", "pos"])
+        let metrics = try MetricsLog(csvText: String(contentsOfFile: run + "/metrics.csv", encoding: .utf8), source: "m")
+        // Always one label scores half; a model that ignores "not" scores about 70 %.
+        let accuracy = try #require(metrics.records.last?.validationMetric)
+        #expect(accuracy >= 0.95, "validation accuracy \(accuracy)")
+
+        let evaluated = runCLI(["eval", "--model", run, "--tsv", heldOut])
+        try #require(evaluated.status == 0, "\(evaluated.errors)")
+        #expect(evaluated.output.hasPrefix("\(heldOut): 201 lines, 2 labels\n"))
+        let last = try #require(evaluated.output.split(separator: "\n").last)
+        #expect(last.hasPrefix("accuracy=") && last.contains(" macro_f1="))
+        #expect(try #require(Double(last.split(separator: " ")[0].dropFirst("accuracy=".count))) >= 0.95)
+
+        // predict: `line` is the line number; a line without a tab is a text without a label.
+        let unlabelled = scratch.write("texts.txt", text: "a not good film\nreally great\n")
+        let predicted = runCLI(["predict", "--model", run, "--tsv", unlabelled])
+        try #require(predicted.status == 0, "\(predicted.errors)")
+        let rows = predicted.output.split(separator: "\n").map { $0.split(separator: ",").map(String.init) }
+        #expect(rows[0] == ["line", "predicted", "p_neg", "p_pos"])
+        #expect(rows.dropFirst().map { $0[0] } == ["1", "2"] && rows.dropFirst().map { $0[1] } == ["neg", "pos"])
+        #expect(runCLI(["predict", "--model", run, "--csv", unlabelled]).errors.contains("holds a text classifier (pass --tsv)"))
+    }
+
+    @Test("a character-level text classifier; the same options give the same model, and a resumed run ends where an uninterrupted one does")
+    func charactersDeterminismAndResumption() throws {
+        let scratch = ScratchDirectory()
+        let data = scratch.write("reviews.tsv", text: reviewsTSV(lines: 300, seed: 10))
+        let options = ["train", "--tsv", data, "--steps", "12", "--hidden", "16", "--threads", "1", "--bidirectional", "--embedding", "8"]
+        #expect(runCLI(options + ["--out", scratch.file("a")]).status == 0)
+        #expect(runCLI(options + ["--out", scratch.file("b")]).status == 0)
+        #expect(runCLI(options + ["--out", scratch.file("c"), "--stop-after", "5"]).status == 0)
+        #expect(runCLI(["train", "--resume", scratch.file("c")]).status == 0)
+        func weights(_ run: String) throws -> [Float] {
+            try SequenceModel(contentsOf: scratch.file(run) + "/checkpoint.safetensors").parameterGroups.flatMap { $0.parameters }
+        }
+        #expect(try weights("a") == weights("b"))
+        #expect(try weights("c") == weights("a"))
+        let model = try SequenceModel(contentsOf: scratch.file("a") + "/checkpoint.safetensors")
+        #expect(model.configuration.bidirectional && model.configuration.embeddingSize == 8)
+        // chars: every character of the training texts and <unk>.
+        let configuration = try RunDirectory(path: scratch.file("a")).readConfiguration(option: "--model")
+        #expect(configuration.data.tokens == .chars && configuration.data.minCount == nil)
+        #expect(Set(configuration.data.vocabulary!.dropFirst()).isSubset(of: Set("abcdefghijklmnopqrstuvwxyz ".map(String.init))))
+    }
+
+    @Test("the vocabulary: <unk> first, then by frequency; rare words share <unk>")
+    func vocabulary() {
+        let vocabulary = TokenVocabulary(counting: [["b", "a", "b", "c"], ["a", "b", "d", "d"]], minimumCount: 2)
+        #expect(vocabulary.tokens == ["<unk>", "b", "a", "d"])
+        #expect(vocabulary.ids(of: ["a", "c", "zz", "d"]) == [2, 0, 0, 3])
+        #expect(TokenUnit.words.tokens(of: " two  words\there ") == ["two", "words", "here"])
+        #expect(TokenUnit.chars.tokens(of: "é a") == ["é", " ", "a"])
+    }
+
+    @Test("bad text classification data", arguments: [
+        ("pos\tgood\nneg bad\n", "TSV file 'FILE' line 2: no tab; expected label<TAB>text"),
+        ("pos\tgood\n\tbad\n", "TSV file 'FILE' line 2: the label before the tab is empty; expected label<TAB>text"),
+        ("pos\tgood\nneg\t   \n", "TSV file 'FILE' line 2: the text after the tab has no words; expected at least one"),
+        ("\n\n", "TSV file 'FILE' has no lines of text; expected label<TAB>text lines"),
+        ("pos\tgood\npos\tfine\n", "TSV file 'FILE': every line has the label 'pos'; expected at least two different labels before the tabs to classify"),
+        ("pos\tgood\n", "TSV file 'FILE' has 1 line; expected at least 2, to train on and to validate on"),
+    ])
+    func badData(tsv: String, message: String) {
+        let scratch = ScratchDirectory()
+        let path = scratch.write("data.tsv", text: tsv)
+        let result = runCLI(["train", "--tsv", path, "--tokens", "words", "--out", scratch.file("run")])
+        #expect(result.status == CommandLineRunner.dataErrorStatus, "\(result.errors)")
+        #expect(result.errors == "rnnkit: error: \(message.replacingOccurrences(of: "FILE", with: path))\n")
+        #expect(!FileManager.default.fileExists(atPath: scratch.file("run")))
+    }
+
+    @Test("text classifier options that do not fit are usage errors", arguments: [
+        (["--tsv", "f.tsv", "--min-count", "3"], "--min-count applies to --tokens words only: every character of the training texts gets an id of its own"),
+        (["--tsv", "f.tsv", "--tokens", "words", "--min-count", "0"], "--min-count must be between 1 and 1000000, got 0"),
+        (["--text", "f.txt", "--tokens", "words"], "--tokens and --min-count apply to --tsv only"),
+        (["--tsv", "f.tsv", "--seq-len", "9"], "--seq-len applies to character models and forecasters only: a text classifier reads each text whole"),
+        (["--tsv", "f.tsv", "--csv", "f.csv"], "--text, --csv and --tsv exclude each other; pass one data file"),
+        (["--tsv", "f.tsv", "--tokens", "bytes"], "The value 'bytes' is invalid for '--tokens <tokens>'"),
+    ])
+    func usageErrors(options: [String], message: String) {
+        let result = runCLI(["train"] + options)
+        #expect(result.status == CommandLineRunner.usageErrorStatus)
+        #expect(result.errors.hasPrefix("rnnkit: error: \(message)"), "\(result.errors)")
+    }
+}

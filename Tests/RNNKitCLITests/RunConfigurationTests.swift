@@ -192,7 +192,7 @@ struct RunConfigurationTests {
             (#""cell" : "rnn-tanh""#, #""cell" : "transformer""#, "model.cell", "'transformer' is not one of 'lstm', 'gru', 'rnn-tanh', 'rnn-relu'"),
             (#""optimizer" : "adamw""#, #""optimizer" : "lbfgs""#, "training.optimizer", "'lbfgs' is not one of 'sgd', 'adam', 'adamw', 'rmsprop'"),
             (#""task" : "forecast""#, #""task" : "translate""#, "task", "'translate' is not one of 'char-lm', 'forecast', 'classify'"),
-            (#""kind" : "csv""#, #""kind" : "parquet""#, "data.kind", "'parquet' is not one of 'builtin', 'text', 'csv'"),
+            (#""kind" : "csv""#, #""kind" : "parquet""#, "data.kind", "'parquet' is not one of 'builtin', 'text', 'csv', 'tsv'"),
             (#""lr" : 0.003,"#, #""lr" : 0.003, "schedule" : "linear","#, "training.schedule", "'linear' is not one of 'constant', 'cosine', 'step'"),
             (#""lr" : 0.003,"#, #""lr" : 0.003, "sampling" : "shuffled","#, "training.sampling", "'shuffled' is not one of 'stream', 'random'"),
         ]

@@ -1,5 +1,6 @@
-// `rnnkit eval --csv` and `rnnkit predict` for a sequence classifier: the run's columns,
-// standardisation and class names read back from its config.json, the file's sequences classified.
+// `rnnkit eval --csv|--tsv` and `rnnkit predict` for a classifier: the run's columns,
+// standardisation (or tokens and vocabulary) and class names read back from its config.json, the
+// file's sequences or texts classified.
 
 import ArgumentParser
 import Foundation
@@ -18,7 +19,12 @@ struct ClassifierColumns {
         let data = trained.configuration.data
         guard trained.configuration.task == .classify, let recordedSequence = data.sequenceColumn, let recordedLabel = data.labelColumn,
               let recordedFeatures = data.featureColumns else {
-            throw CLIError("'\(trained.directory.path)' holds a \(trained.configuration.task == .charLM ? "character model" : "forecaster"); rnnkit \(command) --csv needs a sequence classifier, trained with --csv FILE --sequence-column ID --label-column L")
+            let held = switch trained.configuration.task {
+            case .charLM: "a character model"
+            case .forecast: "a forecaster"
+            case .classify: "a text classifier (pass --tsv)"
+            }
+            throw CLIError("'\(trained.directory.path)' holds \(held); rnnkit \(command) --csv needs a sequence classifier, trained with --csv FILE --sequence-column ID --label-column L")
         }
         self.sequence = sequence ?? recordedSequence
         self.label = label ?? recordedLabel
@@ -29,34 +35,54 @@ struct ClassifierColumns {
     }
 }
 
-/// The class probabilities of every sequence of `table`, standardised as the run's training data was.
-func classify(_ table: SequenceTable, with trained: TrainedModel) throws -> [ClassPrediction] {
+/// The examples of `table` as the run's model reads them: standardised as its training data was.
+func classifierExamples(_ table: SequenceTable, for trained: TrainedModel) throws -> [SequenceExample] {
     let data = trained.configuration.data
     guard let means = data.featureMeans, let deviations = data.featureDeviations, means.count == table.featureColumns.count,
           deviations.count == means.count else {
         throw CLIError("\(trained.directory.configPath) has no standardisation for \(table.featureColumns.count) feature columns; the run directory is damaged")
     }
-    let inputs = table.sequences.map { (standardised($0.features, means: means, deviations: deviations), $0.length) }
-    return try predictClasses(trained.model, inputs, featureSize: means.count)
+    return table.sequences.map {
+        .features(standardised($0.features, means: means, deviations: deviations), steps: $0.length, targetValues: [])
+    }
 }
 
-/// `rnnkit eval --csv`: accuracy, macro-F1, per-class scores and the confusion matrix, then the
-/// `accuracy=… macro_f1=…` line.
-func evaluateClassifier(_ trained: TrainedModel, csvPath: String, columns: ClassifierColumns, console: Console) throws {
+/// The examples of `lines` as the run's text classifier reads them: tokens it never saw read as `<unk>`.
+func classifierExamples(_ lines: [LabelledText.Line], for trained: TrainedModel) throws -> [SequenceExample] {
+    guard let tokens = trained.configuration.data.vocabulary, tokens.count == trained.model.configuration.vocabularySize else {
+        throw CLIError("\(trained.directory.configPath) has no vocabulary of the model's \(trained.model.configuration.vocabularySize) tokens; the run directory is damaged")
+    }
+    let vocabulary = TokenVocabulary(tokens: tokens)
+    return lines.map { .tokens(vocabulary.ids(of: $0.tokens), targetClasses: []) }
+}
+
+/// The lines of a text classifier's `--tsv FILE`, cut into tokens as the run's were.
+func readClassifierText(_ trained: TrainedModel, path: String, command: String, labelsRequired: Bool) throws -> [LabelledText.Line] {
+    guard trained.configuration.task == .classify, trained.configuration.data.kind == .tsv else {
+        throw CLIError("'\(trained.directory.path)' does not hold a text classifier; rnnkit \(command) --tsv needs one, trained with --tsv FILE")
+    }
+    return try LabelledText.read(path: path, unit: trained.configuration.data.tokens ?? .chars, labelsRequired: labelsRequired).lines
+}
+
+/// One labelled example for evaluation: its label, and how a message names it (`sequence 'r2'`, `the text`).
+typealias LabelledItem = (label: String, line: Int, name: String)
+
+/// `rnnkit eval --csv` or `--tsv`: accuracy, macro-F1, per-class scores and the confusion matrix,
+/// then the `accuracy=… macro_f1=…` line.
+func evaluateClassifier(_ trained: TrainedModel, source: String, kind: String, items: [LabelledItem], examples: [SequenceExample],
+                        console: Console) throws {
     let classes = trained.configuration.data.classes ?? []
-    let table = try SequenceTable.read(path: csvPath, sequenceColumn: columns.sequence, labelColumn: columns.label,
-                                       featureColumns: columns.features)
     let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
     var references: [Int] = []
-    for sequence in table.sequences {
-        guard let id = index[sequence.label!] else {
-            throw CLIError.data("CSV file '\(csvPath)' line \(sequence.firstLine): sequence '\(sequence.id)' has the label '\(sequence.label!)', which the model was not trained on; expected one of \(classes.map { "'\($0)'" }.joined(separator: ", "))")
+    for item in items {
+        guard let id = index[item.label] else {
+            throw CLIError.data("\(kind) file '\(source)' line \(item.line): \(item.name) has the label '\(item.label)', which the model was not trained on; expected one of \(classes.map { "'\($0)'" }.joined(separator: ", "))")
         }
         references.append(id)
     }
-    let predictions = try classify(table, with: trained)
+    let predictions = try predictClasses(trained.model, examples)
     let metrics = try ClassificationMetrics(predictions: predictions.map(\.predicted), references: references, classCount: classes.count)
-    console.line("\(csvPath): \(grouped(table.sequences.count)) sequences, \(classes.count) labels")
+    console.line("\(source): \(grouped(items.count)) \(kind == "CSV" ? "sequences" : "lines"), \(classes.count) labels")
     console.line(String(format: "accuracy %.1f%%  macro-F1 %.4f", 100 * metrics.accuracy, metrics.macroF1))
     let width = max(5, classes.map(\.count).max() ?? 0)
     func padded(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
@@ -84,38 +110,55 @@ func csvField(_ text: String) -> String {
 struct PredictCommand: ConsoleCommand {
     static let configuration = CommandConfiguration(
         commandName: "predict",
-        abstract: "Classify the sequences of a CSV file with a trained sequence classifier.",
+        abstract: "Classify the sequences of a CSV file, or the texts of a TSV file, with a trained classifier.",
         discussion: """
-            Reads the sequences of --csv by the run's sequence and feature columns (labels, if the \
-            file has them, are ignored) and writes one CSV line per sequence: the sequence id, the \
-            predicted label and the probability of every label, `<sequence column>,predicted,p_<label>…`, \
-            to standard output or, atomically, to --out.
+            --csv FILE: reads the sequences by the run's sequence and feature columns (labels, if \
+            the file has them, are ignored) and writes one CSV line per sequence, \
+            `<sequence column>,predicted,p_<label>…`: the sequence id, the predicted label and the \
+            probability of every label. --tsv FILE: reads label<TAB>text lines, or lines of text \
+            alone, and writes `line,predicted,p_<label>…`, `line` the line's number in the file. \
+            To standard output or, atomically, to --out.
             """)
 
-    @Option(name: .long, help: ArgumentHelp("A run directory written by `rnnkit train --csv --sequence-column --label-column`.", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("A run directory written by `rnnkit train --csv … --label-column` or `--tsv`.", valueName: "dir"))
     var model: String
     @Option(name: .long, help: ArgumentHelp("CSV file with one row per time step, as for training.", valueName: "file"))
-    var csv: String
-    @Option(name: .customLong("sequence-column"), help: ArgumentHelp("The sequence column. (default: the run's)", valueName: "name"))
+    var csv: String?
+    @Option(name: .long, help: ArgumentHelp("UTF-8 file of label<TAB>text lines (or text lines without a label).", valueName: "file"))
+    var tsv: String?
+    @Option(name: .customLong("sequence-column"), help: ArgumentHelp("With --csv: the sequence column. (default: the run's)", valueName: "name"))
     var sequenceColumn: String?
-    @Option(name: .customLong("feature-columns"), help: ArgumentHelp("The feature columns, as many as the model reads. (default: the run's)", valueName: "a,b,c"))
+    @Option(name: .customLong("feature-columns"), help: ArgumentHelp("With --csv: the feature columns, as many as the model reads. (default: the run's)", valueName: "a,b,c"))
     var featureColumns: String?
     @Option(name: .long, help: ArgumentHelp("Write the predictions to this file instead of standard output.", valueName: "file"))
     var out: String?
 
     func validate() throws {
+        guard (csv != nil) != (tsv != nil) else {
+            throw ValidationError("pass one data file: --csv FILE for a sequence classifier or --tsv FILE for a text classifier")
+        }
+        if tsv != nil, sequenceColumn != nil || featureColumns != nil {
+            throw ValidationError("--sequence-column and --feature-columns apply to --csv only")
+        }
         if let featureColumns { _ = try TrainCommand.parseColumnList(featureColumns) }
         if let out, out.isEmpty { throw ValidationError("--out must name a file, got an empty string") }
     }
 
     func run(console: Console) throws {
         let trained = try TrainedModel.load(runDirectory: model, option: "--model")
-        let columns = try ClassifierColumns(trained, command: "predict", sequence: sequenceColumn, label: nil, features: featureColumns)
-        let table = try SequenceTable.read(path: csv, sequenceColumn: columns.sequence, labelColumn: nil, featureColumns: columns.features)
         let classes = trained.configuration.data.classes ?? []
-        var text = ([columns.sequence, "predicted"] + classes.map { "p_" + $0 }).map(csvField).joined(separator: ",") + "\n"
-        for (sequence, prediction) in zip(table.sequences, try classify(table, with: trained)) {
-            text += ([csvField(sequence.id), csvField(classes[prediction.predicted])]
+        let firstColumn: String, names: [String], examples: [SequenceExample]
+        if let tsv {
+            let lines = try readClassifierText(trained, path: tsv, command: "predict", labelsRequired: false)
+            (firstColumn, names, examples) = ("line", lines.map { String($0.line) }, try classifierExamples(lines, for: trained))
+        } else {
+            let columns = try ClassifierColumns(trained, command: "predict", sequence: sequenceColumn, label: nil, features: featureColumns)
+            let table = try SequenceTable.read(path: csv!, sequenceColumn: columns.sequence, labelColumn: nil, featureColumns: columns.features)
+            (firstColumn, names, examples) = (columns.sequence, table.sequences.map(\.id), try classifierExamples(table, for: trained))
+        }
+        var text = ([firstColumn, "predicted"] + classes.map { "p_" + $0 }).map(csvField).joined(separator: ",") + "\n"
+        for (name, prediction) in zip(names, try predictClasses(trained.model, examples)) {
+            text += ([csvField(name), csvField(classes[prediction.predicted])]
                      + prediction.probabilities.map { format($0, digits: 6) }).joined(separator: ",") + "\n"
         }
         if let out {

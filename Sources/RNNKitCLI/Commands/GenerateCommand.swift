@@ -66,6 +66,8 @@ struct EvalCommand: ConsoleCommand {
     var text: String?
     @Option(name: .long, help: ArgumentHelp("CSV file of labelled sequences to evaluate a sequence classifier on.", valueName: "file"))
     var csv: String?
+    @Option(name: .long, help: ArgumentHelp("File of label<TAB>text lines to evaluate a text classifier on.", valueName: "file"))
+    var tsv: String?
     @Option(name: .customLong("sequence-column"), help: ArgumentHelp("With --csv: the sequence column. (default: the run's)", valueName: "name"))
     var sequenceColumn: String?
     @Option(name: .customLong("label-column"), help: ArgumentHelp("With --csv: the label column. (default: the run's)", valueName: "name"))
@@ -74,8 +76,8 @@ struct EvalCommand: ConsoleCommand {
     var featureColumns: String?
 
     func validate() throws {
-        guard (text != nil) != (csv != nil) else {
-            throw ValidationError("pass one data file: --text FILE for a character model or --csv FILE for a sequence classifier")
+        guard [text, csv, tsv].compactMap({ $0 }).count == 1 else {
+            throw ValidationError("pass one data file: --text FILE for a character model, --csv FILE for a sequence classifier or --tsv FILE for a text classifier")
         }
         if csv == nil, sequenceColumn != nil || labelColumn != nil || featureColumns != nil {
             throw ValidationError("--sequence-column, --label-column and --feature-columns apply to --csv only")
@@ -88,7 +90,17 @@ struct EvalCommand: ConsoleCommand {
         if let csv {
             let columns = try ClassifierColumns(trained, command: "eval", sequence: sequenceColumn, label: labelColumn,
                                                 features: featureColumns)
-            try evaluateClassifier(trained, csvPath: csv, columns: columns, console: console)
+            let table = try SequenceTable.read(path: csv, sequenceColumn: columns.sequence, labelColumn: columns.label,
+                                               featureColumns: columns.features)
+            try evaluateClassifier(trained, source: csv, kind: "CSV",
+                                   items: table.sequences.map { ($0.label!, $0.firstLine, "sequence '\($0.id)'") },
+                                   examples: try classifierExamples(table, for: trained), console: console)
+            return
+        }
+        if let tsv {
+            let lines = try readClassifierText(trained, path: tsv, command: "eval", labelsRequired: true)
+            try evaluateClassifier(trained, source: tsv, kind: "TSV", items: lines.map { ($0.label!, $0.line, "the text") },
+                                   examples: try classifierExamples(lines, for: trained), console: console)
             return
         }
         let text = text!

@@ -33,6 +33,12 @@ struct TrainCommand: ConsoleCommand {
     var labelColumn: String?
     @Option(name: .customLong("feature-columns"), help: ArgumentHelp("Classifiers: the comma-separated feature columns. (default: every numeric column but the sequence and label columns)", valueName: "a,b,c"))
     var featureColumns: String?
+    @Option(name: .long, help: ArgumentHelp("UTF-8 file of label<TAB>text lines: train a text classifier on it.", valueName: "file"))
+    var tsv: String?
+    @Option(name: .long, help: "How --tsv texts are cut into tokens: chars (every character) or words (split on whitespace). (default: chars)")
+    var tokens: TokenUnit?
+    @Option(name: .customLong("min-count"), help: ArgumentHelp("With --tokens words: words seen fewer times in the training texts share the <unk> id, 1–1000000. (default: 2)", valueName: "n"))
+    var minCount: Int?
 
     // MARK: Model
     @Option(name: .long, help: "Recurrent cell. (default: lstm)")
@@ -94,8 +100,18 @@ struct TrainCommand: ConsoleCommand {
     var stopAfter: Int?
 
     func validate() throws {
-        if text != nil, csv != nil {
-            throw ValidationError("--text and --csv exclude each other; pass one data file")
+        if [text, csv, tsv].compactMap({ $0 }).count > 1 {
+            throw ValidationError("--text, --csv and --tsv exclude each other; pass one data file")
+        }
+        if tsv == nil, resume == nil, tokens != nil || minCount != nil {
+            throw ValidationError("--tokens and --min-count apply to --tsv only")
+        }
+        if minCount != nil, (tokens ?? .chars) != .words {
+            throw ValidationError("--min-count applies to --tokens words only: every character of the training texts gets an id of its own")
+        }
+        try require("--min-count", minCount, in: 1...1_000_000)
+        if tsv != nil, seqLen != nil {
+            throw ValidationError("--seq-len applies to character models and forecasters only: a text classifier reads each text whole")
         }
         if csv != nil, column == nil, labelColumn == nil {
             throw ValidationError("--csv needs --column NAME (the numeric column to forecast) or --sequence-column ID --label-column L (to classify sequences)")
@@ -119,19 +135,20 @@ struct TrainCommand: ConsoleCommand {
             throw ValidationError("--steps and --epochs exclude each other; pass one")
         }
         if embedding != nil, csv != nil {
-            throw ValidationError("--embedding applies to character models (--text or the built-in corpus) only: a forecaster or classifier reads its values as they are")
+            throw ValidationError("--embedding applies to character models and text classifiers (--text, --tsv or the built-in corpus) only: a forecaster or CSV classifier reads its values as they are")
         }
-        if bidirectional, csv == nil, resume == nil {
-            throw ValidationError("--bidirectional applies to forecasters and classifiers (--csv) only: a character language model predicts each character from the ones before it, so it may not read the text backwards")
+        if bidirectional, csv == nil, tsv == nil, resume == nil {
+            throw ValidationError("--bidirectional applies to forecasters and classifiers (--csv, --tsv) only: a character language model predicts each character from the ones before it, so it may not read the text backwards")
         }
-        if sampling != nil, csv != nil {
-            throw ValidationError("--sampling applies to character models (--text or the built-in corpus) only: a forecaster trains on its series' windows, shuffled")
+        if sampling != nil, csv != nil || tsv != nil {
+            throw ValidationError("--sampling applies to character models (--text or the built-in corpus) only: a forecaster or classifier trains on its windows or sequences, shuffled")
         }
         if let resume {
             let fixed: [(String, Bool)] = [
                 ("--text", text != nil), ("--csv", csv != nil), ("--column", column != nil),
                 ("--sequence-column", sequenceColumn != nil), ("--label-column", labelColumn != nil),
-                ("--feature-columns", featureColumns != nil), ("--cell", cell != nil),
+                ("--feature-columns", featureColumns != nil), ("--tsv", tsv != nil), ("--tokens", tokens != nil),
+                ("--min-count", minCount != nil), ("--cell", cell != nil),
                 ("--hidden", hidden != nil), ("--layers", layers != nil), ("--bidirectional", bidirectional),
                 ("--dropout", dropout != nil), ("--embedding", embedding != nil), ("--seq-len", seqLen != nil), ("--batch", batch != nil),
                 ("--sampling", sampling != nil), ("--lr", lr != nil), ("--schedule", schedule != nil), ("--warmup", warmup != nil),
@@ -170,7 +187,7 @@ struct TrainCommand: ConsoleCommand {
 
     /// The total steps of a new run unless --epochs sets them: --steps, or the default for its data.
     var stepsUnlessEpochs: Int {
-        steps ?? (labelColumn != nil ? Defaults.classifierSteps : csv != nil ? Defaults.seriesSteps
+        steps ?? (labelColumn != nil || tsv != nil ? Defaults.classifierSteps : csv != nil ? Defaults.seriesSteps
                   : text != nil ? Defaults.textSteps : Defaults.builtinSteps)
     }
 

@@ -43,7 +43,8 @@ struct RunConfiguration: Codable, Equatable {
         case charLM = "char-lm"
         /// A next-value forecaster on one CSV column (`--csv --column`).
         case forecast
-        /// A classifier of whole sequences of numeric features (`--csv --sequence-column --label-column`).
+        /// A classifier of whole sequences: of numeric features (`--csv --sequence-column
+        /// --label-column`) or of texts (`--tsv`).
         case classify
     }
 
@@ -67,6 +68,12 @@ struct RunConfiguration: Codable, Equatable {
         var featureMeans: [Double]?
         /// Classifiers: each feature column's standard deviation over those rows (1 where it is 0), dividing after the mean.
         var featureDeviations: [Double]?
+        /// Text classifiers: how the texts are cut into tokens.
+        var tokens: TokenUnit?
+        /// Text classifiers: the fewest times a token must occur in the training texts to get an id of its own.
+        var minCount: Int?
+        /// Text classifiers: the token of each id, `<unk>` first.
+        var vocabulary: [String]?
         /// Characters, values or sequences the run was given, for information.
         var length: Int
         /// FNV-1a hash of the text (or of the column's values), so that a resume on changed data is refused.
@@ -80,6 +87,7 @@ struct RunConfiguration: Codable, Equatable {
             case kind, path, column, length, fingerprint, mean, standardDeviation = "standard_deviation"
             case sequenceColumn = "sequence_column", labelColumn = "label_column", featureColumns = "feature_columns", classes
             case featureMeans = "feature_means", featureDeviations = "feature_deviations"
+            case tokens, minCount = "min_count", vocabulary
         }
 
         /// Where the training data of a run came from.
@@ -90,6 +98,8 @@ struct RunConfiguration: Codable, Equatable {
             case text
             /// A `--csv` file.
             case csv
+            /// A `--tsv` file of `label<TAB>text` lines.
+            case tsv
         }
     }
 

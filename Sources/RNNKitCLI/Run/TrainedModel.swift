@@ -116,25 +116,31 @@ struct ClassPrediction {
     var probabilities: [Double]
 }
 
-/// Classifies `sequences` (`[T, F]` standardised features and `T` each) with a last-step head, in
-/// batches of 64 padded to their longest sequence; each row's result depends on its own sequence only.
-func predictClasses(_ model: SequenceModel, _ sequences: [(features: [Float], length: Int)], featureSize F: Int) throws
-    -> [ClassPrediction] {
+/// Classifies `examples` (token ids, or standardised features, as the model reads) with a last-step
+/// head, in batches of 64 padded to their longest sequence; each result depends on its own sequence only.
+func predictClasses(_ model: SequenceModel, _ examples: [SequenceExample]) throws -> [ClassPrediction] {
     let wasTraining = model.isTraining
     model.isTraining = false
     defer { model.isTraining = wasTraining }
+    let readsTokens = model.configuration.input == .tokens, F = model.configuration.featureSize
     var predictions: [ClassPrediction] = []
-    predictions.reserveCapacity(sequences.count)
-    for start in stride(from: 0, to: sequences.count, by: 64) {
-        let batch = sequences[start..<min(start + 64, sequences.count)]
+    predictions.reserveCapacity(examples.count)
+    for start in stride(from: 0, to: examples.count, by: 64) {
+        let batch = examples[start..<min(start + 64, examples.count)]
         let B = batch.count, T = batch.map(\.length).max()!
-        var inputs = [Float](repeating: 0, count: T * B * F)                      // (T, B, F)
-        for (b, sequence) in batch.enumerated() {
-            for t in 0..<sequence.length {
-                inputs.replaceSubrange((t * B + b) * F..<(t * B + b + 1) * F, with: sequence.features[t * F..<(t + 1) * F])
+        var ids = [Int](repeating: 0, count: readsTokens ? T * B : 0)               // (T, B)
+        var features = [Float](repeating: 0, count: readsTokens ? 0 : T * B * F)   // (T, B, F)
+        for (b, example) in batch.enumerated() {
+            for t in 0..<example.length {
+                if readsTokens {
+                    ids[t * B + b] = example.tokens[t]
+                } else {
+                    features.replaceSubrange((t * B + b) * F..<(t * B + b + 1) * F, with: example.features[t * F..<(t + 1) * F])
+                }
             }
         }
-        let logits = try model.forward(.features(inputs), steps: T, batch: B, lengths: batch.map(\.length)).outputs   // (B, C)
+        let logits = try model.forward(readsTokens ? .tokens(ids) : .features(features), steps: T, batch: B,
+                                       lengths: batch.map(\.length)).outputs                      // (B, C)
         let C = logits.count / B
         for b in 0..<B {
             let row = logits[b * C..<(b + 1) * C].map(Double.init)

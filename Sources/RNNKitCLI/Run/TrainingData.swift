@@ -41,13 +41,15 @@ enum PreparedData {
     }
 
     struct ClassifierData {
-        /// The feature columns, in the order the model reads them.
+        /// The feature columns, in the order the model reads them (none for a text classifier).
         var featureColumns: [String]
         /// The class names: the model's output `k` is `classes[k]`.
         var classes: [String]
         /// Per feature column: the training rows' mean and standard deviation (1 where it is 0).
         var means: [Double]
         var deviations: [Double]
+        /// A text classifier's tokens; `nil` for features.
+        var vocabulary: TokenVocabulary?
         var training: [SequenceExample]
         var validation: [SequenceExample]
     }
@@ -153,56 +155,111 @@ extension PreparedData {
             source.standardDeviation = deviation
             return (.series(SeriesData(values: values, mean: mean, standardDeviation: deviation,
                                        training: trainingExamples, validation: validationExamples)), source)
+        case .classify where source.kind == .tsv:
+            return try loadLabelledText(source, path: path, valFraction: training.valFraction, expectedFingerprint: expectedFingerprint)
         case .classify:
-            guard let sequenceColumn = source.sequenceColumn, let labelColumn = source.labelColumn else {
-                throw CLIError("config.json names no sequence and label columns for the classifier")
-            }
-            let table = try SequenceTable.read(path: path, sequenceColumn: sequenceColumn, labelColumn: labelColumn,
-                                               featureColumns: source.featureColumns)
-            let sequences = table.sequences
-            var hashed: [UInt8] = []
-            for sequence in sequences {
-                hashed += Array(sequence.id.utf8) + [0] + Array(sequence.label!.utf8) + [0]
-                for value in sequence.features { withUnsafeBytes(of: value.bitPattern.littleEndian) { hashed += $0 } }
-            }
-            let print = fingerprint(hashed + Array(table.featureColumns.joined(separator: ",").utf8))
-            if let expectedFingerprint, expectedFingerprint != print {
-                throw CLIError("'\(path)' changed since the run started; resume needs the same data")
-            }
-            let validationCount = max(1, Int((Double(sequences.count) * training.valFraction).rounded()))
-            guard sequences.count - validationCount >= 1 else {
-                throw CLIError.data("CSV file '\(path)' has \(sequences.count) sequence\(sequences.count == 1 ? "" : "s"); expected at least 2, to train on and to validate on")
-            }
-            let classes = Set(sequences.map { $0.label! }).sorted()
-            guard classes.count >= 2 else {
-                throw CLIError.data("CSV file '\(path)': every sequence has the label '\(classes[0])'; expected at least two different labels in column '\(labelColumn)' to classify")
-            }
-            let trainingPart = sequences.dropLast(validationCount)
-            let F = table.featureColumns.count
-            var sums = [Double](repeating: 0, count: F), squares = [Double](repeating: 0, count: F), rows = 0
-            for sequence in trainingPart {
-                for (index, value) in sequence.features.enumerated() { sums[index % F] += value }
-                rows += sequence.length
-            }
-            let means = sums.map { $0 / Double(rows) }
-            for sequence in trainingPart {
-                for (index, value) in sequence.features.enumerated() { squares[index % F] += (value - means[index % F]) * (value - means[index % F]) }
-            }
-            let deviations = squares.map { $0 > 0 ? ($0 / Double(rows)).squareRoot() : 1 }
-            let classIndex = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
-            let examples = sequences.map { sequence in
-                SequenceExample.features(standardised(sequence.features, means: means, deviations: deviations), steps: sequence.length,
-                                         targetClasses: [classIndex[sequence.label!]!])
-            }
-            source.length = sequences.count
-            source.fingerprint = print
-            source.featureColumns = table.featureColumns
-            source.classes = classes
-            source.featureMeans = means
-            source.featureDeviations = deviations
-            return (.labelledSequences(ClassifierData(
-                featureColumns: table.featureColumns, classes: classes, means: means, deviations: deviations,
-                training: Array(examples.dropLast(validationCount)), validation: Array(examples.suffix(validationCount)))), source)
+            return try loadSequenceTable(source, path: path, valFraction: training.valFraction, expectedFingerprint: expectedFingerprint)
         }
+    }
+}
+
+extension PreparedData {
+    /// A sequence classifier's CSV (SequenceTable.swift), standardised with its training rows' statistics.
+    static func loadSequenceTable(_ source: RunConfiguration.DataSource, path: String, valFraction: Double,
+                                  expectedFingerprint: String?) throws -> (PreparedData, RunConfiguration.DataSource) {
+        var source = source
+        guard let sequenceColumn = source.sequenceColumn, let labelColumn = source.labelColumn else {
+            throw CLIError("config.json names no sequence and label columns for the classifier")
+        }
+        let table = try SequenceTable.read(path: path, sequenceColumn: sequenceColumn, labelColumn: labelColumn,
+                                           featureColumns: source.featureColumns)
+        let sequences = table.sequences
+        var hashed: [UInt8] = []
+        for sequence in sequences {
+            hashed += Array(sequence.id.utf8) + [0] + Array(sequence.label!.utf8) + [0]
+            for value in sequence.features { withUnsafeBytes(of: value.bitPattern.littleEndian) { hashed += $0 } }
+        }
+        let print = fingerprint(hashed + Array(table.featureColumns.joined(separator: ",").utf8))
+        let split = try ClassifierSplit(labels: sequences.map { $0.label! }, valFraction: valFraction, print: print,
+                                        expectedFingerprint: expectedFingerprint, path: path,
+                                        what: ("CSV file", "sequence", "in column '\(labelColumn)'"))
+        let trainingPart = sequences.dropLast(split.validationCount)
+        let F = table.featureColumns.count
+        var sums = [Double](repeating: 0, count: F), squares = [Double](repeating: 0, count: F), rows = 0
+        for sequence in trainingPart {
+            for (index, value) in sequence.features.enumerated() { sums[index % F] += value }
+            rows += sequence.length
+        }
+        let means = sums.map { $0 / Double(rows) }
+        for sequence in trainingPart {
+            for (index, value) in sequence.features.enumerated() { squares[index % F] += (value - means[index % F]) * (value - means[index % F]) }
+        }
+        let deviations = squares.map { $0 > 0 ? ($0 / Double(rows)).squareRoot() : 1 }
+        let examples = zip(sequences, split.targets).map { sequence, target in
+            SequenceExample.features(standardised(sequence.features, means: means, deviations: deviations), steps: sequence.length,
+                                     targetClasses: [target])
+        }
+        source.length = sequences.count
+        source.fingerprint = print
+        source.featureColumns = table.featureColumns
+        source.classes = split.classes
+        source.featureMeans = means
+        source.featureDeviations = deviations
+        return (.labelledSequences(ClassifierData(
+            featureColumns: table.featureColumns, classes: split.classes, means: means, deviations: deviations, vocabulary: nil,
+            training: Array(examples.dropLast(split.validationCount)), validation: Array(examples.suffix(split.validationCount)))), source)
+    }
+
+    /// A text classifier's `label<TAB>text` file (LabelledText.swift); the vocabulary counts the training texts only.
+    static func loadLabelledText(_ source: RunConfiguration.DataSource, path: String, valFraction: Double,
+                                 expectedFingerprint: String?) throws -> (PreparedData, RunConfiguration.DataSource) {
+        var source = source
+        let unit = source.tokens ?? .chars
+        let lines = try LabelledText.read(path: path, unit: unit).lines
+        let print = fingerprint(lines.flatMap { Array($0.label!.utf8) + [9] + Array($0.tokens.joined(separator: " ").utf8) + [10] })
+        let split = try ClassifierSplit(labels: lines.map { $0.label! }, valFraction: valFraction, print: print,
+                                        expectedFingerprint: expectedFingerprint, path: path, what: ("TSV file", "line", "before the tabs"))
+        let minimumCount = unit == .words ? source.minCount ?? Defaults.minCount : 1
+        let vocabulary = TokenVocabulary(counting: lines.dropLast(split.validationCount).map(\.tokens), minimumCount: minimumCount)
+        let examples = zip(lines, split.targets).map { line, target in
+            SequenceExample.tokens(vocabulary.ids(of: line.tokens), targetClasses: [target])
+        }
+        source.length = lines.count
+        source.fingerprint = print
+        source.tokens = unit
+        source.minCount = unit == .words ? minimumCount : nil
+        source.vocabulary = vocabulary.tokens
+        source.classes = split.classes
+        return (.labelledSequences(ClassifierData(
+            featureColumns: [], classes: split.classes, means: [], deviations: [], vocabulary: vocabulary,
+            training: Array(examples.dropLast(split.validationCount)), validation: Array(examples.suffix(split.validationCount)))), source)
+    }
+}
+
+/// A classifier's labels: the classes (the distinct labels, sorted), each example's class, and how
+/// many of the last examples are held out.
+struct ClassifierSplit {
+    var classes: [String]
+    var targets: [Int]
+    var validationCount: Int
+
+    /// - Parameter what: the file's kind, the name of one example and where its labels are, for messages.
+    /// - Throws: ``CLIError`` when the file changed since the run started, or a data error for fewer
+    ///   than 2 examples or labels.
+    init(labels: [String], valFraction: Double, print: String, expectedFingerprint: String?, path: String,
+         what: (file: String, example: String, labelPlace: String)) throws {
+        if let expectedFingerprint, expectedFingerprint != print {
+            throw CLIError("'\(path)' changed since the run started; resume needs the same data")
+        }
+        validationCount = max(1, Int((Double(labels.count) * valFraction).rounded()))
+        guard labels.count - validationCount >= 1 else {
+            throw CLIError.data("\(what.file) '\(path)' has \(labels.count) \(what.example)\(labels.count == 1 ? "" : "s"); expected at least 2, to train on and to validate on")
+        }
+        classes = Set(labels).sorted()
+        guard classes.count >= 2 else {
+            throw CLIError.data("\(what.file) '\(path)': every \(what.example) has the label '\(classes[0])'; expected at least two different labels \(what.labelPlace) to classify")
+        }
+        let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
+        targets = labels.map { index[$0]! }
     }
 }

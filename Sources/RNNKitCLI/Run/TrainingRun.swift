@@ -23,6 +23,8 @@ enum TrainingRun {
         let task: RunConfiguration.Task, kind: RunConfiguration.DataSource.Kind, dataPath: String
         if let csv = command.csv {
             (task, kind, dataPath) = (command.labelColumn != nil ? .classify : .forecast, .csv, absolutePath(csv))
+        } else if let tsv = command.tsv {
+            (task, kind, dataPath) = (.classify, .tsv, absolutePath(tsv))
         } else if let text = command.text {
             (task, kind, dataPath) = (.charLM, .text, absolutePath(text))
         } else {
@@ -34,7 +36,8 @@ enum TrainingRun {
             task: task,
             data: .init(kind: kind, path: kind == .builtin ? nil : dataPath, column: command.column,
                         sequenceColumn: command.sequenceColumn, labelColumn: command.labelColumn,
-                        featureColumns: try command.featureColumns.map(TrainCommand.parseColumnList), length: 0),
+                        featureColumns: try command.featureColumns.map(TrainCommand.parseColumnList),
+                        tokens: kind == .tsv ? command.tokens ?? .chars : nil, minCount: command.minCount, length: 0),
             model: .init(
                 cell: (command.cell ?? .lstm).kind,
                 hidden: command.hidden ?? (isText ? Defaults.textHidden : task == .classify ? Defaults.classifierHidden : Defaults.seriesHidden),
@@ -87,6 +90,15 @@ enum TrainingRun {
                 numLayers: configuration.model.layers, bidirectional: configuration.model.bidirectional,
                 dropout: configuration.model.dropout, head: .lastStep, outputSize: 1,
                 initialization: .recommended(for: configuration.model.cell), seed: configuration.training.seed))
+        case .labelledSequences(let sequences) where sequences.vocabulary != nil:
+            let V = sequences.vocabulary!.tokens.count
+            configuration.model.embedding = command.embedding ?? min(64, max(16, V / 2))
+            model = try SequenceModel(.tokens(
+                vocabularySize: V, embeddingSize: configuration.model.embedding, cell: configuration.model.cell,
+                hiddenSize: configuration.model.hidden, numLayers: configuration.model.layers,
+                bidirectional: configuration.model.bidirectional, dropout: configuration.model.dropout, head: .lastStep,
+                outputSize: sequences.classes.count, initialization: .recommended(for: configuration.model.cell),
+                seed: configuration.training.seed))
         case .labelledSequences(let sequences):
             model = try SequenceModel(.features(
                 featureSize: sequences.featureColumns.count, cell: configuration.model.cell, hiddenSize: configuration.model.hidden,
@@ -289,16 +301,16 @@ enum TrainingRun {
             let baseline = lastValueBaseline(series)
             console.line(String(format: "validation: next-value MSE %.6g (last-value baseline %.6g, %.1f× lower)", mse, baseline, baseline / mse))
         case .labelledSequences(let sequences):
-            let predicted = try predictClasses(model, sequences.validation.map { ($0.features, $0.length) },
-                                               featureSize: sequences.featureColumns.count)
+            let predicted = try predictClasses(model, sequences.validation)
             let metrics = try ClassificationMetrics(predictions: predicted.map(\.predicted),
                                                     references: sequences.validation.map { $0.targetClasses[0] },
                                                     classCount: sequences.classes.count)
             let trainingCounts = sequences.training.reduce(into: [Int](repeating: 0, count: sequences.classes.count)) { $0[$1.targetClasses[0]] += 1 }
             let majority = trainingCounts.indices.max { trainingCounts[$0] < trainingCounts[$1] }!
             let baseline = Double(sequences.validation.filter { $0.targetClasses[0] == majority }.count) / Double(sequences.validation.count)
-            console.line(String(format: "validation: accuracy %.1f%%, macro-F1 %.3f over %d sequences (always '%@', the most frequent training label: %.1f%%)",
-                                100 * metrics.accuracy, metrics.macroF1, sequences.validation.count, sequences.classes[majority], 100 * baseline))
+            console.line(String(format: "validation: accuracy %.1f%%, macro-F1 %.3f over %d %@ (always '%@', the most frequent training label: %.1f%%)",
+                                100 * metrics.accuracy, metrics.macroF1, sequences.validation.count,
+                                sequences.vocabulary == nil ? "sequences" : "texts", sequences.classes[majority], 100 * baseline))
         }
         console.line("run directory: \(directory.path)")
         console.line("  checkpoint   \(directory.checkpointPath)")
@@ -310,7 +322,8 @@ enum TrainingRun {
         case .series:
             console.line("next: rnnkit forecast --model \(directory.path) --csv \(configuration.data.path ?? "FILE") --horizon 20")
         case .labelledSequences:
-            console.line("next: rnnkit eval --model \(directory.path) --csv FILE, or rnnkit predict --model \(directory.path) --csv FILE")
+            let option = configuration.data.kind == .tsv ? "--tsv" : "--csv"
+            console.line("next: rnnkit eval --model \(directory.path) \(option) FILE, or rnnkit predict --model \(directory.path) \(option) FILE")
         }
     }
 }
@@ -332,6 +345,8 @@ enum Defaults {
     static let seriesSeqLen = 24
     static let classifierSteps = 1000
     static let classifierHidden = 64
+    /// Occurrences in the training texts a word needs for an id of its own (`--min-count`).
+    static let minCount = 2
     static let batch = 32
     static let learningRate = 0.003
     static let optimizer = OptimizerChoice.adam
@@ -488,7 +503,12 @@ func describe(_ configuration: RunConfiguration, data: PreparedData, parameters:
         what = "forecaster on column '\(configuration.data.column!)' of \(configuration.data.path!) (\(grouped(series.values.count)) values)"
     case .labelledSequences(let sequences):
         let count = sequences.training.count + sequences.validation.count
-        what = "classifier of the '\(configuration.data.sequenceColumn!)' sequences of \(configuration.data.path!) (\(grouped(count)) sequences, \(sequences.classes.count) labels, \(sequences.featureColumns.count) feature\(sequences.featureColumns.count == 1 ? "" : "s"))"
+        if let vocabulary = sequences.vocabulary {
+            let unit = configuration.data.tokens ?? .chars
+            what = "text classifier on \(configuration.data.path!) (\(grouped(count)) lines, \(sequences.classes.count) labels, \(grouped(vocabulary.tokens.count - 1)) \(unit == .words ? "words" : "characters") and <unk>)"
+        } else {
+            what = "classifier of the '\(configuration.data.sequenceColumn!)' sequences of \(configuration.data.path!) (\(grouped(count)) sequences, \(sequences.classes.count) labels, \(sequences.featureColumns.count) feature\(sequences.featureColumns.count == 1 ? "" : "s"))"
+        }
     }
     let batchShape = configuration.task == .classify ? "\(training.batch) sequences" : "\(training.batch)×\(training.seqLen)"
     return "\(what); \(model.bidirectional ? "bidirectional " : "")\(model.cell.commandLineName) \(model.layers)×\(model.hidden), \(grouped(parameters)) parameters; \(training.steps) steps of \(batchShape), \(training.optimizer.rawValue) lr \(training.learningRate), \(training.summary(of: configuration.task)), \(training.threads) thread\(training.threads == 1 ? "" : "s")"
