@@ -100,18 +100,7 @@ struct ClassificationTests {
         let data = scratch.write("sensors.csv", text: sensorCSV(sequences: 60, seed: 5))
         let options = ["train", "--csv", data, "--steps", "12", "--dropout", "0.2", "--layers", "2", "--bidirectional"]
             + Self.columns + Self.small
-        #expect(runCLI(options + ["--out", scratch.file("a")]).status == 0)
-        #expect(runCLI(options + ["--out", scratch.file("b")]).status == 0)
-        let stopped = runCLI(options + ["--out", scratch.file("c"), "--stop-after", "5"])
-        #expect(stopped.output.contains("stopped after step 5 of 12"))
-        let resumed = runCLI(["train", "--resume", scratch.file("c")])
-        #expect(resumed.status == 0, "\(resumed.errors)")
-        func weights(_ run: String) throws -> [Float] {
-            let model = try SequenceModel(contentsOf: scratch.file(run) + "/checkpoint.safetensors")
-            return model.parameterGroups.flatMap { $0.parameters }
-        }
-        #expect(try weights("a") == weights("b"))
-        #expect(try weights("c") == weights("a"))
+        try expectDeterministicAndResumable(options, stoppingAfter: 5, in: scratch)
         // Every column but the sequence and label columns that is all numbers: t, ax, ay, az.
         let configuration = try RunDirectory(path: scratch.file("a")).readConfiguration(option: "--model")
         #expect(configuration.data.featureColumns == ["t", "ax", "ay", "az"])
@@ -269,15 +258,7 @@ struct TextClassificationTests {
         let scratch = ScratchDirectory()
         let data = scratch.write("reviews.tsv", text: reviewsTSV(lines: 300, seed: 10))
         let options = ["train", "--tsv", data, "--steps", "12", "--hidden", "16", "--threads", "1", "--bidirectional", "--embedding", "8"]
-        #expect(runCLI(options + ["--out", scratch.file("a")]).status == 0)
-        #expect(runCLI(options + ["--out", scratch.file("b")]).status == 0)
-        #expect(runCLI(options + ["--out", scratch.file("c"), "--stop-after", "5"]).status == 0)
-        #expect(runCLI(["train", "--resume", scratch.file("c")]).status == 0)
-        func weights(_ run: String) throws -> [Float] {
-            try SequenceModel(contentsOf: scratch.file(run) + "/checkpoint.safetensors").parameterGroups.flatMap { $0.parameters }
-        }
-        #expect(try weights("a") == weights("b"))
-        #expect(try weights("c") == weights("a"))
+        try expectDeterministicAndResumable(options, stoppingAfter: 5, in: scratch)
         let model = try SequenceModel(contentsOf: scratch.file("a") + "/checkpoint.safetensors")
         #expect(model.configuration.bidirectional && model.configuration.embeddingSize == 8)
         // chars: every character of the training texts and <unk>.
@@ -315,9 +296,9 @@ struct TextClassificationTests {
     @Test("text classifier options that do not fit are usage errors", arguments: [
         (["--tsv", "f.tsv", "--min-count", "3"], "--min-count applies to --tokens words only: every character of the training texts gets an id of its own"),
         (["--tsv", "f.tsv", "--tokens", "words", "--min-count", "0"], "--min-count must be between 1 and 1000000, got 0"),
-        (["--text", "f.txt", "--tokens", "words"], "--tokens and --min-count apply to --tsv only"),
+        (["--text", "f.txt", "--tokens", "words"], "--tokens applies to --tsv only (a --conll tagger reads words)"),
         (["--tsv", "f.tsv", "--seq-len", "9"], "--seq-len applies to character models and forecasters only: a text classifier reads each text whole"),
-        (["--tsv", "f.tsv", "--csv", "f.csv"], "--text, --csv and --tsv exclude each other; pass one data file"),
+        (["--tsv", "f.tsv", "--csv", "f.csv"], "--text, --csv, --tsv and --conll exclude each other; pass one data file"),
         (["--tsv", "f.tsv", "--tokens", "bytes"], "The value 'bytes' is invalid for '--tokens <tokens>'"),
     ])
     func usageErrors(options: [String], message: String) {

@@ -1,6 +1,8 @@
 // Running `rnnkit` in-process and scratch directories for the CLI tests.
 
 import Foundation
+import RNNKit
+import Testing
 @testable import RNNKitCLI
 
 /// The result of one in-process `rnnkit` run.
@@ -49,4 +51,24 @@ final class ScratchDirectory {
 
     func cleanUp() { try? FileManager.default.removeItem(atPath: path) }
     deinit { cleanUp() }
+}
+
+/// Trains `options` (a `train` command without `--out`) into runs `a` and `b` of `scratch`, and into
+/// `c` stopped after `stop` steps and resumed; expects all three to end with the same weights, bit
+/// for bit.
+func expectDeterministicAndResumable(_ options: [String], stoppingAfter stop: Int, in scratch: ScratchDirectory,
+                                     sourceLocation: SourceLocation = #_sourceLocation) throws {
+    for run in ["a", "b"] {
+        let result = runCLI(options + ["--out", scratch.file(run)])
+        #expect(result.status == 0, "\(result.errors)", sourceLocation: sourceLocation)
+    }
+    let stopped = runCLI(options + ["--out", scratch.file("c"), "--stop-after", String(stop)])
+    #expect(stopped.output.contains("stopped after step \(stop) of "), sourceLocation: sourceLocation)
+    let resumed = runCLI(["train", "--resume", scratch.file("c")])
+    #expect(resumed.status == 0, "\(resumed.errors)", sourceLocation: sourceLocation)
+    func weights(_ run: String) throws -> [Float] {
+        try SequenceModel(contentsOf: scratch.file(run) + "/checkpoint.safetensors").parameterGroups.flatMap { $0.parameters }
+    }
+    #expect(try weights("a") == weights("b"), "the same options trained different weights", sourceLocation: sourceLocation)
+    #expect(try weights("c") == weights("a"), "the resumed run ended elsewhere", sourceLocation: sourceLocation)
 }

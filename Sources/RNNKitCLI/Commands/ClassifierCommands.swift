@@ -23,6 +23,7 @@ struct ClassifierColumns {
             case .charLM: "a character model"
             case .forecast: "a forecaster"
             case .classify: "a text classifier (pass --tsv)"
+            case .tag: "a tagger"
             }
             throw CLIError("'\(trained.directory.path)' holds \(held); rnnkit \(command) --csv needs a sequence classifier, trained with --csv FILE --sequence-column ID --label-column L")
         }
@@ -110,13 +111,15 @@ func csvField(_ text: String) -> String {
 struct PredictCommand: ConsoleCommand {
     static let configuration = CommandConfiguration(
         commandName: "predict",
-        abstract: "Classify the sequences of a CSV file, or the texts of a TSV file, with a trained classifier.",
+        abstract: "Classify the sequences of a CSV file or the texts of a TSV file, or tag the sentences of a CoNLL file.",
         discussion: """
             --csv FILE: reads the sequences by the run's sequence and feature columns (labels, if \
             the file has them, are ignored) and writes one CSV line per sequence, \
             `<sequence column>,predicted,p_<label>…`: the sequence id, the predicted label and the \
             probability of every label. --tsv FILE: reads label<TAB>text lines, or lines of text \
             alone, and writes `line,predicted,p_<label>…`, `line` the line's number in the file. \
+            --conll FILE: writes the file's lines back unchanged, each token line with its \
+            predicted tag appended as a last column (a tag column already there is ignored). \
             To standard output or, atomically, to --out.
             """)
 
@@ -126,6 +129,8 @@ struct PredictCommand: ConsoleCommand {
     var csv: String?
     @Option(name: .long, help: ArgumentHelp("UTF-8 file of label<TAB>text lines (or text lines without a label).", valueName: "file"))
     var tsv: String?
+    @Option(name: .long, help: ArgumentHelp("CoNLL file of sentences to tag (a tag column, if present, is ignored).", valueName: "file"))
+    var conll: String?
     @Option(name: .customLong("sequence-column"), help: ArgumentHelp("With --csv: the sequence column. (default: the run's)", valueName: "name"))
     var sequenceColumn: String?
     @Option(name: .customLong("feature-columns"), help: ArgumentHelp("With --csv: the feature columns, as many as the model reads. (default: the run's)", valueName: "a,b,c"))
@@ -134,10 +139,10 @@ struct PredictCommand: ConsoleCommand {
     var out: String?
 
     func validate() throws {
-        guard (csv != nil) != (tsv != nil) else {
-            throw ValidationError("pass one data file: --csv FILE for a sequence classifier or --tsv FILE for a text classifier")
+        guard [csv, tsv, conll].compactMap({ $0 }).count == 1 else {
+            throw ValidationError("pass one data file: --csv FILE for a sequence classifier, --tsv FILE for a text classifier or --conll FILE for a tagger")
         }
-        if tsv != nil, sequenceColumn != nil || featureColumns != nil {
+        if csv == nil, sequenceColumn != nil || featureColumns != nil {
             throw ValidationError("--sequence-column and --feature-columns apply to --csv only")
         }
         if let featureColumns { _ = try TrainCommand.parseColumnList(featureColumns) }
@@ -146,6 +151,10 @@ struct PredictCommand: ConsoleCommand {
 
     func run(console: Console) throws {
         let trained = try TrainedModel.load(runDirectory: model, option: "--model")
+        if let conll {
+            try write(try taggedConll(trained, path: conll), console: console)
+            return
+        }
         let classes = trained.configuration.data.classes ?? []
         let firstColumn: String, names: [String], examples: [SequenceExample]
         if let tsv {
@@ -161,6 +170,11 @@ struct PredictCommand: ConsoleCommand {
             text += ([csvField(name), csvField(classes[prediction.predicted])]
                      + prediction.probabilities.map { format($0, digits: 6) }).joined(separator: ",") + "\n"
         }
+        try write(text, console: console)
+    }
+
+    /// To --out (atomically), or to standard output.
+    private func write(_ text: String, console: Console) throws {
         if let out {
             try writeAtomically(text, to: out)
         } else {

@@ -48,7 +48,7 @@ struct GenerateCommand: ConsoleCommand {
 struct EvalCommand: ConsoleCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Evaluate a trained model: a character model on --text, a sequence classifier on --csv.",
+        abstract: "Evaluate a trained model: a character model on --text, a classifier on --csv or --tsv, a tagger on --conll.",
         discussion: """
             --text FILE: runs a character model over the whole file as the run's --batch strips \
             side by side, each in windows of the run's --seq-len with its state carried from window \
@@ -56,7 +56,10 @@ struct EvalCommand: ConsoleCommand {
             each next character: nats, bits per character (nats / ln 2), perplexity and accuracy. \
             Every character of the file must be in the model's vocabulary. --csv FILE: classifies \
             every sequence of the file (read by the run's columns) and reports accuracy, macro-F1, \
-            each label's precision, recall and F1, and the confusion matrix. The last line is always \
+            each label's precision, recall and F1, and the confusion matrix; --tsv FILE does the same \
+            for a text classifier. --conll FILE: tags every sentence and reports token accuracy and \
+            entity-level precision, recall and F1 per entity type and overall (conlleval's \
+            chunks of IOB1, IOB2 or IOBES tags). The last line is always \
             `name=value` pairs, fractions rather than percentages, for scripts.
             """)
 
@@ -68,6 +71,8 @@ struct EvalCommand: ConsoleCommand {
     var csv: String?
     @Option(name: .long, help: ArgumentHelp("File of label<TAB>text lines to evaluate a text classifier on.", valueName: "file"))
     var tsv: String?
+    @Option(name: .long, help: ArgumentHelp("CoNLL file of tagged sentences to evaluate a tagger on.", valueName: "file"))
+    var conll: String?
     @Option(name: .customLong("sequence-column"), help: ArgumentHelp("With --csv: the sequence column. (default: the run's)", valueName: "name"))
     var sequenceColumn: String?
     @Option(name: .customLong("label-column"), help: ArgumentHelp("With --csv: the label column. (default: the run's)", valueName: "name"))
@@ -76,8 +81,8 @@ struct EvalCommand: ConsoleCommand {
     var featureColumns: String?
 
     func validate() throws {
-        guard [text, csv, tsv].compactMap({ $0 }).count == 1 else {
-            throw ValidationError("pass one data file: --text FILE for a character model, --csv FILE for a sequence classifier or --tsv FILE for a text classifier")
+        guard [text, csv, tsv, conll].compactMap({ $0 }).count == 1 else {
+            throw ValidationError("pass one data file: --text FILE for a character model, --csv FILE for a sequence classifier, --tsv FILE for a text classifier or --conll FILE for a tagger")
         }
         if csv == nil, sequenceColumn != nil || labelColumn != nil || featureColumns != nil {
             throw ValidationError("--sequence-column, --label-column and --feature-columns apply to --csv only")
@@ -95,6 +100,10 @@ struct EvalCommand: ConsoleCommand {
             try evaluateClassifier(trained, source: csv, kind: "CSV",
                                    items: table.sequences.map { ($0.label!, $0.firstLine, "sequence '\($0.id)'") },
                                    examples: try classifierExamples(table, for: trained), console: console)
+            return
+        }
+        if let conll {
+            try evaluateTagger(trained, path: conll, console: console)
             return
         }
         if let tsv {

@@ -84,15 +84,20 @@ struct InspectCommand: ConsoleCommand {
         let unit = switch configuration.task {
         case .charLM: "characters"
         case .forecast: "values"
-        case .classify: "sequences"
+        case .classify: configuration.data.kind == .tsv ? "lines" : "sequences"
+        case .tag: "sentences"
         }
         console.line("  task        \(configuration.task.rawValue) on \(source) (\(data.length) \(unit))")
-        if configuration.task == .classify {
+        if configuration.task == .classify, data.kind == .csv {
             console.line("  columns     sequence '\(data.sequenceColumn ?? "?")', label '\(data.labelColumn ?? "?")', features \((data.featureColumns ?? []).joined(separator: ","))")
             console.line("  labels      \((data.classes ?? []).joined(separator: ", "))")
         }
+        if let vocabulary = data.vocabulary {
+            console.line("  tokens      \(data.tokens?.rawValue ?? "words"), \(vocabulary.count - 1) and <unk>\(data.minCount.map { " (min count \($0))" } ?? "")")
+            console.line("  \(configuration.task == .tag ? "tags  " : "labels")      \((data.classes ?? []).joined(separator: ", "))")
+        }
         console.line("  model       \(model.cell.commandLineName), hidden \(model.hidden), \(model.layers) layer\(model.layers == 1 ? "" : "s")\(model.bidirectional ? ", bidirectional" : ""), dropout \(model.dropout)")
-        let shape = configuration.task == .classify ? "\(training.batch) sequences" : "batch \(training.batch) × seq-len \(training.seqLen)"
+        let shape = configuration.task == .classify || configuration.task == .tag ? "\(training.batch) sequences" : "batch \(training.batch) × seq-len \(training.seqLen)"
         console.line("  training    \(training.steps) steps of \(shape), \(training.optimizer.rawValue) lr \(training.learningRate), clip \(training.clip == 0 ? "off" : String(training.clip)), seed \(training.seed), \(training.threads) thread\(training.threads == 1 ? "" : "s")")
         console.line("              \(training.summary(of: configuration.task))")
     }

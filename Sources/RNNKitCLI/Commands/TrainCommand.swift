@@ -13,7 +13,9 @@ struct TrainCommand: ConsoleCommand {
             about two minutes on two cores, then prints validation bits per character and sampled \
             text. --text FILE does the same on any UTF-8 text file; --csv FILE --column NAME trains \
             a next-value forecaster on one numeric column; --csv FILE --sequence-column ID \
-            --label-column L trains a classifier of whole sequences (one CSV row per time step). \
+            --label-column L trains a classifier of whole sequences (one CSV row per time step); \
+            --tsv FILE a classifier of label<TAB>text lines; --conll FILE a tagger of CoNLL \
+            sentences. \
             Every run writes a run directory \
             (--out): config.json, checkpoint.safetensors, metrics.csv, loss.svg. --resume DIR \
             continues a run from its checkpoint, with the data and options it recorded; only \
@@ -37,17 +39,21 @@ struct TrainCommand: ConsoleCommand {
     var tsv: String?
     @Option(name: .long, help: "How --tsv texts are cut into tokens: chars (every character) or words (split on whitespace). (default: chars)")
     var tokens: TokenUnit?
-    @Option(name: .customLong("min-count"), help: ArgumentHelp("With --tokens words: words seen fewer times in the training texts share the <unk> id, 1–1000000. (default: 2)", valueName: "n"))
+    @Option(name: .customLong("min-count"), help: ArgumentHelp("With --tsv --tokens words or --conll: words seen fewer times in the training texts share the <unk> id, 1–1000000. (default: 2)", valueName: "n"))
     var minCount: Int?
+    @Option(name: .long, help: ArgumentHelp("CoNLL file (token first, tag last; a blank line between sentences): train a tagger on it.", valueName: "file"))
+    var conll: String?
+    @Flag(name: .long, help: "A tagger that reads each sentence forwards only (--conll is bidirectional by default).")
+    var unidirectional = false
 
     // MARK: Model
     @Option(name: .long, help: "Recurrent cell. (default: lstm)")
     var cell: CellChoice?
-    @Option(name: .long, help: ArgumentHelp("Hidden units per layer, 1–4096. (default: 128 for text, 32 for forecasters, 64 for classifiers)", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("Hidden units per layer, 1–4096. (default: 128 for text, 32 for forecasters, 64 for classifiers and taggers)", valueName: "n"))
     var hidden: Int?
     @Option(name: .long, help: ArgumentHelp("Stacked recurrent layers, 1–16. (default: 1)", valueName: "n"))
     var layers: Int?
-    @Flag(name: .long, help: "Bidirectional recurrent layers (forecasters and classifiers only: a language model may not see the future).")
+    @Flag(name: .long, help: "Bidirectional recurrent layers (forecasters and classifiers; taggers have them by default; a language model may not see the future).")
     var bidirectional = false
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Dropout after each recurrent layer, 0 ≤ p < 1. (default: 0)", valueName: "p"))
     var dropout: Double?
@@ -61,7 +67,7 @@ struct TrainCommand: ConsoleCommand {
     var batch: Int?
     @Option(name: .long, help: "How a character model reads its training text: stream (--batch contiguous strips, each window starting from the state the one before it ended in) or random (--batch windows drawn anywhere at every step, each from a zero state). (default: \(Defaults.sampling.rawValue))")
     var sampling: SamplingChoice?
-    @Option(name: .long, help: ArgumentHelp("Optimizer steps in total, 1–10000000. (default: 1500 on the built-in corpus, 1000 on --text, 600 for forecasters, 1000 for classifiers)", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("Optimizer steps in total, 1–10000000. (default: 1500 on the built-in corpus, 1000 on --text, 600 for forecasters, 1000 for classifiers and taggers)", valueName: "n"))
     var steps: Int?
     @Option(name: .long, help: ArgumentHelp("Passes over the training data, 1–100000, instead of --steps.", valueName: "n"))
     var epochs: Int?
@@ -100,14 +106,26 @@ struct TrainCommand: ConsoleCommand {
     var stopAfter: Int?
 
     func validate() throws {
-        if [text, csv, tsv].compactMap({ $0 }).count > 1 {
-            throw ValidationError("--text, --csv and --tsv exclude each other; pass one data file")
+        if [text, csv, tsv, conll].compactMap({ $0 }).count > 1 {
+            throw ValidationError("--text, --csv, --tsv and --conll exclude each other; pass one data file")
         }
-        if tsv == nil, resume == nil, tokens != nil || minCount != nil {
-            throw ValidationError("--tokens and --min-count apply to --tsv only")
+        if tsv == nil, resume == nil, tokens != nil {
+            throw ValidationError("--tokens applies to --tsv only (a --conll tagger reads words)")
         }
-        if minCount != nil, (tokens ?? .chars) != .words {
+        if tsv == nil, conll == nil, resume == nil, minCount != nil {
+            throw ValidationError("--min-count applies to --tsv --tokens words and to --conll only")
+        }
+        if tsv != nil, minCount != nil, (tokens ?? .chars) != .words {
             throw ValidationError("--min-count applies to --tokens words only: every character of the training texts gets an id of its own")
+        }
+        if unidirectional, conll == nil, resume == nil {
+            throw ValidationError("--unidirectional applies to --conll only (other models are unidirectional unless --bidirectional is given)")
+        }
+        if unidirectional, bidirectional {
+            throw ValidationError("--unidirectional and --bidirectional exclude each other")
+        }
+        if conll != nil, seqLen != nil {
+            throw ValidationError("--seq-len applies to character models and forecasters only: a tagger reads each sentence whole")
         }
         try require("--min-count", minCount, in: 1...1_000_000)
         if tsv != nil, seqLen != nil {
@@ -135,12 +153,12 @@ struct TrainCommand: ConsoleCommand {
             throw ValidationError("--steps and --epochs exclude each other; pass one")
         }
         if embedding != nil, csv != nil {
-            throw ValidationError("--embedding applies to character models and text classifiers (--text, --tsv or the built-in corpus) only: a forecaster or CSV classifier reads its values as they are")
+            throw ValidationError("--embedding applies to character models, text classifiers and taggers (--text, --tsv, --conll or the built-in corpus) only: a forecaster or CSV classifier reads its values as they are")
         }
-        if bidirectional, csv == nil, tsv == nil, resume == nil {
-            throw ValidationError("--bidirectional applies to forecasters and classifiers (--csv, --tsv) only: a character language model predicts each character from the ones before it, so it may not read the text backwards")
+        if bidirectional, csv == nil, tsv == nil, conll == nil, resume == nil {
+            throw ValidationError("--bidirectional applies to forecasters, classifiers and taggers (--csv, --tsv, --conll) only: a character language model predicts each character from the ones before it, so it may not read the text backwards")
         }
-        if sampling != nil, csv != nil || tsv != nil {
+        if sampling != nil, csv != nil || tsv != nil || conll != nil {
             throw ValidationError("--sampling applies to character models (--text or the built-in corpus) only: a forecaster or classifier trains on its windows or sequences, shuffled")
         }
         if let resume {
@@ -148,7 +166,8 @@ struct TrainCommand: ConsoleCommand {
                 ("--text", text != nil), ("--csv", csv != nil), ("--column", column != nil),
                 ("--sequence-column", sequenceColumn != nil), ("--label-column", labelColumn != nil),
                 ("--feature-columns", featureColumns != nil), ("--tsv", tsv != nil), ("--tokens", tokens != nil),
-                ("--min-count", minCount != nil), ("--cell", cell != nil),
+                ("--min-count", minCount != nil), ("--conll", conll != nil), ("--unidirectional", unidirectional),
+                ("--cell", cell != nil),
                 ("--hidden", hidden != nil), ("--layers", layers != nil), ("--bidirectional", bidirectional),
                 ("--dropout", dropout != nil), ("--embedding", embedding != nil), ("--seq-len", seqLen != nil), ("--batch", batch != nil),
                 ("--sampling", sampling != nil), ("--lr", lr != nil), ("--schedule", schedule != nil), ("--warmup", warmup != nil),
@@ -187,7 +206,7 @@ struct TrainCommand: ConsoleCommand {
 
     /// The total steps of a new run unless --epochs sets them: --steps, or the default for its data.
     var stepsUnlessEpochs: Int {
-        steps ?? (labelColumn != nil || tsv != nil ? Defaults.classifierSteps : csv != nil ? Defaults.seriesSteps
+        steps ?? (labelColumn != nil || tsv != nil || conll != nil ? Defaults.classifierSteps : csv != nil ? Defaults.seriesSteps
                   : text != nil ? Defaults.textSteps : Defaults.builtinSteps)
     }
 

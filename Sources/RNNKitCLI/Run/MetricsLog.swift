@@ -6,10 +6,11 @@
 //
 // `train_loss` is the mean training loss (nats per character, or mean squared error) over the
 // steps since the previous row; `val_loss` is present on rows where validation ran, empty
-// otherwise; the throughput column is `tokens_per_second` for character models and
+// otherwise; the throughput column is `tokens_per_second` for character models and taggers and
 // `sequences_per_second` for forecasters and classifiers; `elapsed_seconds` counts wall time from
 // the start of the run, across resumptions. A task with a metric of its own adds it last, present
-// on the rows where validation ran: `val_accuracy` (a fraction) for classifiers.
+// on the rows where validation ran, as a fraction: `val_accuracy` for classifiers, `val_entity_f1`
+// for taggers.
 
 import Foundation
 

@@ -46,6 +46,8 @@ struct RunConfiguration: Codable, Equatable {
         /// A classifier of whole sequences: of numeric features (`--csv --sequence-column
         /// --label-column`) or of texts (`--tsv`).
         case classify
+        /// A tagger of every token of a sentence (`--conll`).
+        case tag
     }
 
     /// The training data of a run.
@@ -62,7 +64,7 @@ struct RunConfiguration: Codable, Equatable {
         var labelColumn: String?
         /// Classifiers: the feature columns, in the order the model reads them.
         var featureColumns: [String]?
-        /// Classifiers: the class names; the model's output `k` is `classes[k]`.
+        /// Classifiers: the class names; the model's output `k` is `classes[k]` (taggers: the tags).
         var classes: [String]?
         /// Classifiers: each feature column's mean over the training sequences' rows, subtracted first.
         var featureMeans: [Double]?
@@ -70,9 +72,9 @@ struct RunConfiguration: Codable, Equatable {
         var featureDeviations: [Double]?
         /// Text classifiers: how the texts are cut into tokens.
         var tokens: TokenUnit?
-        /// Text classifiers: the fewest times a token must occur in the training texts to get an id of its own.
+        /// Text classifiers and taggers: the fewest times a word must occur in the training texts to get an id of its own.
         var minCount: Int?
-        /// Text classifiers: the token of each id, `<unk>` first.
+        /// Text classifiers and taggers: the token of each id, `<unk>` first.
         var vocabulary: [String]?
         /// Characters, values or sequences the run was given, for information.
         var length: Int
@@ -100,6 +102,8 @@ struct RunConfiguration: Codable, Equatable {
             case csv
             /// A `--tsv` file of `label<TAB>text` lines.
             case tsv
+            /// A `--conll` file of tagged sentences.
+            case conll
         }
     }
 

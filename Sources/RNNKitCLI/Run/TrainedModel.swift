@@ -116,15 +116,16 @@ struct ClassPrediction {
     var probabilities: [Double]
 }
 
-/// Classifies `examples` (token ids, or standardised features, as the model reads) with a last-step
-/// head, in batches of 64 padded to their longest sequence; each result depends on its own sequence only.
-func predictClasses(_ model: SequenceModel, _ examples: [SequenceExample]) throws -> [ClassPrediction] {
+/// Runs `model` in inference mode over `examples` (token ids, or standardised features, as the
+/// model reads) in batches of 64 padded to their longest sequence, handing `body` each batch's
+/// examples and outputs (`[B, O]` for a last-step head, `[T, B, O]` for a per-step one); each
+/// example's outputs depend on its own sequence only.
+func forEachBatch(_ model: SequenceModel, _ examples: [SequenceExample],
+                  _ body: (_ batch: ArraySlice<SequenceExample>, _ steps: Int, _ outputs: [Float]) throws -> Void) throws {
     let wasTraining = model.isTraining
     model.isTraining = false
     defer { model.isTraining = wasTraining }
     let readsTokens = model.configuration.input == .tokens, F = model.configuration.featureSize
-    var predictions: [ClassPrediction] = []
-    predictions.reserveCapacity(examples.count)
     for start in stride(from: 0, to: examples.count, by: 64) {
         let batch = examples[start..<min(start + 64, examples.count)]
         let B = batch.count, T = batch.map(\.length).max()!
@@ -139,17 +140,51 @@ func predictClasses(_ model: SequenceModel, _ examples: [SequenceExample]) throw
                 }
             }
         }
-        let logits = try model.forward(readsTokens ? .tokens(ids) : .features(features), steps: T, batch: B,
-                                       lengths: batch.map(\.length)).outputs                      // (B, C)
-        let C = logits.count / B
+        let outputs = try model.forward(readsTokens ? .tokens(ids) : .features(features), steps: T, batch: B,
+                                        lengths: batch.map(\.length)).outputs
+        try body(batch, T, outputs)
+    }
+}
+
+/// The softmax of one row of logits, in Double.
+func softmax(_ logits: ArraySlice<Float>) -> [Double] {
+    let row = logits.map(Double.init)
+    let largest = row.max()!
+    let weights = row.map { exp($0 - largest) }
+    let total = weights.reduce(0, +)
+    return weights.map { $0 / total }
+}
+
+/// The index of the largest value (the first of equals).
+func argmax(_ values: some Collection<Float>) -> Int {
+    var best = 0, bestValue = -Float.infinity
+    for (index, value) in values.enumerated() where value > bestValue { (best, bestValue) = (index, value) }
+    return best
+}
+
+/// The class probabilities of each example, by a model with a last-step head.
+func predictClasses(_ model: SequenceModel, _ examples: [SequenceExample]) throws -> [ClassPrediction] {
+    var predictions: [ClassPrediction] = []
+    predictions.reserveCapacity(examples.count)
+    try forEachBatch(model, examples) { batch, _, logits in                       // (B, C)
+        let B = batch.count, C = logits.count / B
         for b in 0..<B {
-            let row = logits[b * C..<(b + 1) * C].map(Double.init)
-            let largest = row.max()!
-            let weights = row.map { exp($0 - largest) }
-            let total = weights.reduce(0, +)
-            let probabilities = weights.map { $0 / total }
+            let probabilities = softmax(logits[b * C..<(b + 1) * C])
             predictions.append(ClassPrediction(predicted: probabilities.indices.max { probabilities[$0] < probabilities[$1] }!,
                                                probabilities: probabilities))
+        }
+    }
+    return predictions
+}
+
+/// The most likely tag at each step of each example, by a model with a per-step head.
+func predictTags(_ model: SequenceModel, _ examples: [SequenceExample]) throws -> [[Int]] {
+    var predictions: [[Int]] = []
+    predictions.reserveCapacity(examples.count)
+    try forEachBatch(model, examples) { batch, _, logits in                       // (T, B, C)
+        let B = batch.count, C = model.configuration.outputSize
+        for (b, example) in batch.enumerated() {
+            predictions.append((0..<example.length).map { t in argmax(logits[(t * B + b) * C..<(t * B + b + 1) * C]) })
         }
     }
     return predictions

@@ -21,6 +21,8 @@ enum PreparedData {
     case series(SeriesData)
     /// A sequence classifier's data.
     case labelledSequences(ClassifierData)
+    /// A tagger's data.
+    case taggedSentences(TaggerData)
 
     struct CharacterData {
         var vocabulary: CharacterVocabulary
@@ -50,6 +52,17 @@ enum PreparedData {
         var deviations: [Double]
         /// A text classifier's tokens; `nil` for features.
         var vocabulary: TokenVocabulary?
+        var training: [SequenceExample]
+        var validation: [SequenceExample]
+    }
+}
+
+extension PreparedData {
+    struct TaggerData {
+        /// The words the model knows, `<unk>` first.
+        var vocabulary: TokenVocabulary
+        /// The tags: the model's output `k` at a step is `tags[k]`.
+        var tags: [String]
         var training: [SequenceExample]
         var validation: [SequenceExample]
     }
@@ -155,6 +168,8 @@ extension PreparedData {
             source.standardDeviation = deviation
             return (.series(SeriesData(values: values, mean: mean, standardDeviation: deviation,
                                        training: trainingExamples, validation: validationExamples)), source)
+        case .tag:
+            return try loadConll(source, path: path, valFraction: training.valFraction, expectedFingerprint: expectedFingerprint)
         case .classify where source.kind == .tsv:
             return try loadLabelledText(source, path: path, valFraction: training.valFraction, expectedFingerprint: expectedFingerprint)
         case .classify:
@@ -233,6 +248,45 @@ extension PreparedData {
         return (.labelledSequences(ClassifierData(
             featureColumns: [], classes: split.classes, means: [], deviations: [], vocabulary: vocabulary,
             training: Array(examples.dropLast(split.validationCount)), validation: Array(examples.suffix(split.validationCount)))), source)
+    }
+}
+
+extension PreparedData {
+    /// A tagger's CoNLL file (ConllFile.swift); the vocabulary counts the training sentences' words only.
+    static func loadConll(_ source: RunConfiguration.DataSource, path: String, valFraction: Double,
+                          expectedFingerprint: String?) throws -> (PreparedData, RunConfiguration.DataSource) {
+        var source = source
+        let sentences = try ConllFile.read(path: path).sentences
+        var hashed: [UInt8] = []
+        for sentence in sentences {
+            for token in sentence { hashed += Array(token.word.utf8) + [9] + Array(token.tag!.utf8) + [10] }
+            hashed.append(10)
+        }
+        let print = fingerprint(hashed)
+        if let expectedFingerprint, expectedFingerprint != print {
+            throw CLIError("'\(path)' changed since the run started; resume needs the same data")
+        }
+        let validationCount = max(1, Int((Double(sentences.count) * valFraction).rounded()))
+        guard sentences.count - validationCount >= 1 else {
+            throw CLIError.data("CoNLL file '\(path)' has \(sentences.count) sentence\(sentences.count == 1 ? "" : "s"); expected at least 2, to train on and to validate on")
+        }
+        let tags = Set(sentences.joined().map { $0.tag! }).sorted()
+        guard tags.count >= 2 else {
+            throw CLIError.data("CoNLL file '\(path)': every token has the tag '\(tags[0])'; expected at least two different tags in the last column")
+        }
+        let minimumCount = source.minCount ?? Defaults.minCount
+        let vocabulary = TokenVocabulary(counting: sentences.dropLast(validationCount).map { $0.map(\.word) }, minimumCount: minimumCount)
+        let tagIndex = Dictionary(uniqueKeysWithValues: tags.enumerated().map { ($1, $0) })
+        let examples = sentences.map { sentence in
+            SequenceExample.tokens(vocabulary.ids(of: sentence.map(\.word)), targetClasses: sentence.map { tagIndex[$0.tag!]! })
+        }
+        source.length = sentences.count
+        source.fingerprint = print
+        source.minCount = minimumCount
+        source.vocabulary = vocabulary.tokens
+        source.classes = tags
+        return (.taggedSentences(TaggerData(vocabulary: vocabulary, tags: tags, training: Array(examples.dropLast(validationCount)),
+                                            validation: Array(examples.suffix(validationCount)))), source)
     }
 }
 

@@ -25,6 +25,8 @@ enum TrainingRun {
             (task, kind, dataPath) = (command.labelColumn != nil ? .classify : .forecast, .csv, absolutePath(csv))
         } else if let tsv = command.tsv {
             (task, kind, dataPath) = (.classify, .tsv, absolutePath(tsv))
+        } else if let conll = command.conll {
+            (task, kind, dataPath) = (.tag, .conll, absolutePath(conll))
         } else if let text = command.text {
             (task, kind, dataPath) = (.charLM, .text, absolutePath(text))
         } else {
@@ -40,13 +42,13 @@ enum TrainingRun {
                         tokens: kind == .tsv ? command.tokens ?? .chars : nil, minCount: command.minCount, length: 0),
             model: .init(
                 cell: (command.cell ?? .lstm).kind,
-                hidden: command.hidden ?? (isText ? Defaults.textHidden : task == .classify ? Defaults.classifierHidden : Defaults.seriesHidden),
+                hidden: command.hidden ?? (isText ? Defaults.textHidden : task == .forecast ? Defaults.seriesHidden : Defaults.classifierHidden),
                 layers: command.layers ?? (isText ? Defaults.textLayers : 1),
-                bidirectional: command.bidirectional,
+                bidirectional: command.bidirectional || (task == .tag && !command.unidirectional),
                 dropout: command.dropout ?? (isText ? Defaults.textDropout : 0),
                 embedding: 0),
             training: .init(
-                seqLen: task == .classify ? 0 : command.seqLen ?? (isText ? Defaults.textSeqLen : Defaults.seriesSeqLen),
+                seqLen: task == .classify || task == .tag ? 0 : command.seqLen ?? (isText ? Defaults.textSeqLen : Defaults.seriesSeqLen),
                 batch: command.batch ?? Defaults.batch,
                 steps: command.stepsUnlessEpochs,
                 learningRate: command.lr ?? (optimizer == .sgd ? 0.1 : Defaults.learningRate),
@@ -90,15 +92,12 @@ enum TrainingRun {
                 numLayers: configuration.model.layers, bidirectional: configuration.model.bidirectional,
                 dropout: configuration.model.dropout, head: .lastStep, outputSize: 1,
                 initialization: .recommended(for: configuration.model.cell), seed: configuration.training.seed))
+        case .taggedSentences(let sentences):
+            model = try wordModel(&configuration, vocabularySize: sentences.vocabulary.tokens.count, embedding: command.embedding,
+                                  head: .everyStep, outputSize: sentences.tags.count)
         case .labelledSequences(let sequences) where sequences.vocabulary != nil:
-            let V = sequences.vocabulary!.tokens.count
-            configuration.model.embedding = command.embedding ?? min(64, max(16, V / 2))
-            model = try SequenceModel(.tokens(
-                vocabularySize: V, embeddingSize: configuration.model.embedding, cell: configuration.model.cell,
-                hiddenSize: configuration.model.hidden, numLayers: configuration.model.layers,
-                bidirectional: configuration.model.bidirectional, dropout: configuration.model.dropout, head: .lastStep,
-                outputSize: sequences.classes.count, initialization: .recommended(for: configuration.model.cell),
-                seed: configuration.training.seed))
+            model = try wordModel(&configuration, vocabularySize: sequences.vocabulary!.tokens.count, embedding: command.embedding,
+                                  head: .lastStep, outputSize: sequences.classes.count)
         case .labelledSequences(let sequences):
             model = try SequenceModel(.features(
                 featureSize: sequences.featureColumns.count, cell: configuration.model.cell, hiddenSize: configuration.model.hidden,
@@ -118,6 +117,18 @@ enum TrainingRun {
         var state = LoopState(metrics: newMetricsLog(task))
         try loop(trainer: trainer, model: model, data: data, configuration: configuration, directory: directory,
                  state: &state, stopAfter: command.stopAfter, profile: command.profile ? TrainingProfile() : nil, console: console)
+    }
+
+    /// A text classifier's or tagger's model: an embedding of `--embedding` (default min(64, max(16, V/2)),
+    /// recorded in `configuration`), the run's stack and `head`.
+    static func wordModel(_ configuration: inout RunConfiguration, vocabularySize V: Int, embedding: Int?,
+                          head: SequenceHeadKind, outputSize: Int) throws -> SequenceModel {
+        configuration.model.embedding = embedding ?? min(64, max(16, V / 2))
+        let model = configuration.model
+        return try SequenceModel(.tokens(
+            vocabularySize: V, embeddingSize: model.embedding, cell: model.cell, hiddenSize: model.hidden, numLayers: model.layers,
+            bidirectional: model.bidirectional, dropout: model.dropout, head: head, outputSize: outputSize,
+            initialization: .recommended(for: model.cell), seed: configuration.training.seed))
     }
 
     // MARK: Resume
@@ -179,12 +190,13 @@ enum TrainingRun {
         let logInterval = max(1, evaluationInterval / 5)
         let isText = configuration.task == .charLM
         let reporter = ProgressReporter(console: console, totalSteps: total, firstStep: trainer.step,
-                                        unit: isText ? "tok/s" : "seq/s", elapsedBefore: state.elapsedBefore,
-                                        metricName: configuration.task == .classify ? "accuracy" : nil)
+                                        unit: countsTokens(configuration.task) ? "tok/s" : "seq/s", elapsedBefore: state.elapsedBefore,
+                                        metricName: metricName(configuration.task))
         let yLabel = switch configuration.task {
         case .charLM: "loss (nats per character)"
         case .forecast: "mean squared error (standardised)"
         case .classify: "cross-entropy (nats per sequence)"
+        case .tag: "cross-entropy (nats per token)"
         }
         let plot = LossPlot(
             title: "\(URL(fileURLWithPath: directory.path).lastPathComponent): \(configuration.model.cell.commandLineName) \(configuration.model.layers)×\(configuration.model.hidden) on \(dataName(configuration))",
@@ -277,6 +289,10 @@ enum TrainingRun {
         case .labelledSequences:
             let report = try trainer.validate(maximumBatches: bound)
             return (report?.loss ?? .nan, report?.accuracy)
+        case .taggedSentences(let sentences):
+            let report = try trainer.validate(maximumBatches: bound)
+            let examples = bound.map { Array(sentences.validation.prefix($0 * configuration.training.batch)) } ?? sentences.validation
+            return (report?.loss ?? .nan, try entityScores(model, examples, tags: sentences.tags).overall.f1)
         }
     }
 
@@ -300,6 +316,11 @@ enum TrainingRun {
             let mse = (validationLoss ?? .nan) * series.standardDeviation * series.standardDeviation
             let baseline = lastValueBaseline(series)
             console.line(String(format: "validation: next-value MSE %.6g (last-value baseline %.6g, %.1f× lower)", mse, baseline, baseline / mse))
+        case .taggedSentences(let sentences):
+            let scores = try entityScores(model, sentences.validation, tags: sentences.tags)
+            console.line(String(format: "validation: entity F1 %.3f (precision %.3f, recall %.3f), token accuracy %.1f%% over %d sentences (always '%@', the most frequent training tag: %.1f%%)",
+                                scores.overall.f1, scores.overall.precision, scores.overall.recall, 100 * scores.tokenAccuracy,
+                                sentences.validation.count, sentences.tags[mostFrequentTag(sentences)], 100 * mostFrequentTagAccuracy(sentences)))
         case .labelledSequences(let sequences):
             let predicted = try predictClasses(model, sequences.validation)
             let metrics = try ClassificationMetrics(predictions: predicted.map(\.predicted),
@@ -321,6 +342,8 @@ enum TrainingRun {
             console.line("next: rnnkit generate --model \(directory.path) --prime \"The \" --length 300")
         case .series:
             console.line("next: rnnkit forecast --model \(directory.path) --csv \(configuration.data.path ?? "FILE") --horizon 20")
+        case .taggedSentences:
+            console.line("next: rnnkit eval --model \(directory.path) --conll FILE, or rnnkit predict --model \(directory.path) --conll FILE")
         case .labelledSequences:
             let option = configuration.data.kind == .tsv ? "--tsv" : "--csv"
             console.line("next: rnnkit eval --model \(directory.path) \(option) FILE, or rnnkit predict --model \(directory.path) \(option) FILE")
@@ -374,6 +397,7 @@ extension PreparedData {
         case .characters(let characters): .stream(characters.training)
         case .series(let series): .sequences(series.training)
         case .labelledSequences(let sequences): .sequences(sequences.training)
+        case .taggedSentences(let sentences): .sequences(sentences.training)
         }
     }
 
@@ -384,6 +408,7 @@ extension PreparedData {
         case .characters: nil
         case .series(let series): .sequences(series.validation)
         case .labelledSequences(let sequences): .sequences(sequences.validation)
+        case .taggedSentences(let sentences): .sequences(sentences.validation)
         }
     }
 }
@@ -442,14 +467,53 @@ func stepsPerEpoch(_ data: PreparedData, _ configuration: RunConfiguration) -> I
         return max(1, (series.training.count + batch - 1) / batch)
     case .labelledSequences(let sequences):
         return max(1, (sequences.training.count + batch - 1) / batch)
+    case .taggedSentences(let sentences):
+        return max(1, (sentences.training.count + batch - 1) / batch)
     }
 }
 
-/// An empty metrics.csv for `task`: tokens per second for character models, sequences per second
-/// for the others, and a classifier's validation accuracy.
+/// An empty metrics.csv for `task`: tokens per second for character models and taggers, sequences
+/// per second for the others, and a classifier's validation accuracy or a tagger's entity F1.
 func newMetricsLog(_ task: RunConfiguration.Task) -> MetricsLog {
-    MetricsLog(throughputColumn: task == .charLM ? "tokens_per_second" : "sequences_per_second",
-               metricColumn: task == .classify ? "val_accuracy" : nil)
+    let metric: String? = switch task {
+    case .charLM, .forecast: nil
+    case .classify: "val_accuracy"
+    case .tag: "val_entity_f1"
+    }
+    return MetricsLog(throughputColumn: countsTokens(task) ? "tokens_per_second" : "sequences_per_second", metricColumn: metric)
+}
+
+/// Whether a training step's positions are tokens (a character model's, a tagger's) rather than sequences.
+func countsTokens(_ task: RunConfiguration.Task) -> Bool { task == .charLM || task == .tag }
+
+/// The validation metric the progress line shows for `task`: a classifier's accuracy, a tagger's entity F1.
+func metricName(_ task: RunConfiguration.Task) -> String? {
+    switch task {
+    case .charLM, .forecast: nil
+    case .classify: "accuracy"
+    case .tag: "entity F1"
+    }
+}
+
+/// A tagger's entity scores (and token accuracy) on `examples`, their targets the reference tags.
+func entityScores(_ model: SequenceModel, _ examples: [SequenceExample], tags: [String]) throws -> EntityMetrics {
+    let predicted = try predictTags(model, examples)
+    return try EntityMetrics(predicted: predicted.map { $0.map { tags[$0] } },
+                             reference: examples.map { $0.targetClasses.map { tags[$0] } })
+}
+
+/// The tag most frequent among the training tokens.
+func mostFrequentTag(_ sentences: PreparedData.TaggerData) -> Int {
+    var counts = [Int](repeating: 0, count: sentences.tags.count)
+    for example in sentences.training { for tag in example.targetClasses { counts[tag] += 1 } }
+    return counts.indices.max { counts[$0] < counts[$1] }!
+}
+
+/// The token accuracy on the validation sentences of always answering ``mostFrequentTag(_:)``.
+func mostFrequentTagAccuracy(_ sentences: PreparedData.TaggerData) -> Double {
+    let tag = mostFrequentTag(sentences)
+    let tokens = sentences.validation.flatMap(\.targetClasses)
+    return Double(tokens.filter { $0 == tag }.count) / Double(max(1, tokens.count))
 }
 
 /// Every core, at every size: RNNKit's own workers split even small models' time loops without
@@ -509,8 +573,12 @@ func describe(_ configuration: RunConfiguration, data: PreparedData, parameters:
         } else {
             what = "classifier of the '\(configuration.data.sequenceColumn!)' sequences of \(configuration.data.path!) (\(grouped(count)) sequences, \(sequences.classes.count) labels, \(sequences.featureColumns.count) feature\(sequences.featureColumns.count == 1 ? "" : "s"))"
         }
+    case .taggedSentences(let sentences):
+        let count = sentences.training.count + sentences.validation.count
+        let tokens = (sentences.training + sentences.validation).reduce(0) { $0 + $1.length }
+        what = "tagger on \(configuration.data.path!) (\(grouped(count)) sentences, \(grouped(tokens)) tokens, \(sentences.tags.count) tags, \(grouped(sentences.vocabulary.tokens.count - 1)) words and <unk>)"
     }
-    let batchShape = configuration.task == .classify ? "\(training.batch) sequences" : "\(training.batch)×\(training.seqLen)"
+    let batchShape = configuration.task == .classify || configuration.task == .tag ? "\(training.batch) sequences" : "\(training.batch)×\(training.seqLen)"
     return "\(what); \(model.bidirectional ? "bidirectional " : "")\(model.cell.commandLineName) \(model.layers)×\(model.hidden), \(grouped(parameters)) parameters; \(training.steps) steps of \(batchShape), \(training.optimizer.rawValue) lr \(training.learningRate), \(training.summary(of: configuration.task)), \(training.threads) thread\(training.threads == 1 ? "" : "s")"
 }
 
