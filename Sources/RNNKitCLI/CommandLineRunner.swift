@@ -94,7 +94,7 @@ public enum CommandLineRunner {
     }
 }
 
-/// The `rnnkit` root command: its subcommands train, sample, evaluate, predict, forecast and inspect.
+/// The `rnnkit` root command: its subcommands train, sample, evaluate, predict, translate, forecast and inspect.
 public struct RNNKitCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "rnnkit",
@@ -107,7 +107,7 @@ public struct RNNKitCommand: ParsableCommand {
             """,
         version: cliVersion,
         subcommands: [
-            TrainCommand.self, GenerateCommand.self, EvalCommand.self, PredictCommand.self, ForecastCommand.self,
+            TrainCommand.self, GenerateCommand.self, EvalCommand.self, PredictCommand.self, TranslateCommand.self, ForecastCommand.self,
             InspectCommand.self,
         ])
 

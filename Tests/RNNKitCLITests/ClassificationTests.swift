@@ -296,9 +296,9 @@ struct TextClassificationTests {
     @Test("text classifier options that do not fit are usage errors", arguments: [
         (["--tsv", "f.tsv", "--min-count", "3"], "--min-count applies to --tokens words only: every character of the training texts gets an id of its own"),
         (["--tsv", "f.tsv", "--tokens", "words", "--min-count", "0"], "--min-count must be between 1 and 1000000, got 0"),
-        (["--text", "f.txt", "--tokens", "words"], "--tokens applies to --tsv only (a --conll tagger reads words)"),
+        (["--text", "f.txt", "--tokens", "words"], "--tokens applies to --tsv and --pairs only (a --conll tagger reads words)"),
         (["--tsv", "f.tsv", "--seq-len", "9"], "--seq-len applies to character models and forecasters only: a text classifier reads each text whole"),
-        (["--tsv", "f.tsv", "--csv", "f.csv"], "--text, --csv, --tsv and --conll exclude each other; pass one data file"),
+        (["--tsv", "f.tsv", "--csv", "f.csv"], "--text, --csv, --tsv, --conll and --pairs exclude each other; pass one data file"),
         (["--tsv", "f.tsv", "--tokens", "bytes"], "The value 'bytes' is invalid for '--tokens <tokens>'"),
     ])
     func usageErrors(options: [String], message: String) {

@@ -191,8 +191,8 @@ struct RunConfigurationTests {
         let cases: [(from: String, to: String, key: String, accepted: String)] = [
             (#""cell" : "rnn-tanh""#, #""cell" : "transformer""#, "model.cell", "'transformer' is not one of 'lstm', 'gru', 'rnn-tanh', 'rnn-relu'"),
             (#""optimizer" : "adamw""#, #""optimizer" : "lbfgs""#, "training.optimizer", "'lbfgs' is not one of 'sgd', 'adam', 'adamw', 'rmsprop'"),
-            (#""task" : "forecast""#, #""task" : "translate""#, "task", "'translate' is not one of 'char-lm', 'forecast', 'classify', 'tag'"),
-            (#""kind" : "csv""#, #""kind" : "parquet""#, "data.kind", "'parquet' is not one of 'builtin', 'text', 'csv', 'tsv', 'conll'"),
+            (#""task" : "forecast""#, #""task" : "summarize""#, "task", "'summarize' is not one of 'char-lm', 'forecast', 'classify', 'tag', 'translate'"),
+            (#""kind" : "csv""#, #""kind" : "parquet""#, "data.kind", "'parquet' is not one of 'builtin', 'text', 'csv', 'tsv', 'conll', 'pairs'"),
             (#""lr" : 0.003,"#, #""lr" : 0.003, "schedule" : "linear","#, "training.schedule", "'linear' is not one of 'constant', 'cosine', 'step'"),
             (#""lr" : 0.003,"#, #""lr" : 0.003, "sampling" : "shuffled","#, "training.sampling", "'shuffled' is not one of 'stream', 'random'"),
         ]

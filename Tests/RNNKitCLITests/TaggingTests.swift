@@ -112,11 +112,11 @@ struct TaggingTests {
     }
 
     @Test("tagger options that do not fit are usage errors", arguments: [
-        (["--text", "f.txt", "--unidirectional"], "--unidirectional applies to --conll only (other models are unidirectional unless --bidirectional is given)"),
+        (["--text", "f.txt", "--unidirectional"], "--unidirectional applies to --conll and --pairs only (other models are unidirectional unless --bidirectional is given)"),
         (["--conll", "f.conll", "--unidirectional", "--bidirectional"], "--unidirectional and --bidirectional exclude each other"),
-        (["--conll", "f.conll", "--tokens", "chars"], "--tokens applies to --tsv only (a --conll tagger reads words)"),
-        (["--conll", "f.conll", "--seq-len", "8"], "--seq-len applies to character models and forecasters only: a tagger reads each sentence whole"),
-        (["--text", "f.txt", "--min-count", "3"], "--min-count applies to --tsv --tokens words and to --conll only"),
+        (["--conll", "f.conll", "--tokens", "chars"], "--tokens applies to --tsv and --pairs only (a --conll tagger reads words)"),
+        (["--conll", "f.conll", "--seq-len", "8"], "--seq-len applies to character models and forecasters only: a tagger or translator reads each sentence whole"),
+        (["--text", "f.txt", "--min-count", "3"], "--min-count applies to --tsv or --pairs with --tokens words, and to --conll, only"),
     ])
     func usageErrors(options: [String], message: String) {
         let result = runCLI(["train"] + options)

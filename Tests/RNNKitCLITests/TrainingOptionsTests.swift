@@ -146,11 +146,11 @@ struct TrainingOptionsTests {
         let trainer = try Trainer(model: model, training: .sequences(windows), validation: .sequences(windows),
                                   configuration: trainerConfiguration(configuration))
         let data = PreparedData.series(.init(values: [], mean: 0, standardDeviation: 1, training: windows, validation: windows))
-        let bounded = try TrainingRun.validationNow(trainer: trainer, model: model, data: data, configuration: configuration).loss
+        let bounded = try TrainingRun.validationNow(trainer: trainer, model: .sequence(model), data: data, configuration: configuration).loss
         let firstTwo = try trainer.evaluate(.sequences(Array(windows.prefix(2 * configuration.training.batch))))
         #expect(bounded == firstTwo.loss)
         configuration.training.evalBatches = nil
-        let all = try TrainingRun.validationNow(trainer: trainer, model: model, data: data, configuration: configuration).loss
+        let all = try TrainingRun.validationNow(trainer: trainer, model: .sequence(model), data: data, configuration: configuration).loss
         #expect(all == (try trainer.evaluate(.sequences(windows))).loss && all != bounded)
     }
 }

@@ -24,6 +24,7 @@ struct ClassifierColumns {
             case .forecast: "a forecaster"
             case .classify: "a text classifier (pass --tsv)"
             case .tag: "a tagger"
+            case .translate: "a translator"
             }
             throw CLIError("'\(trained.directory.path)' holds \(held); rnnkit \(command) --csv needs a sequence classifier, trained with --csv FILE --sequence-column ID --label-column L")
         }

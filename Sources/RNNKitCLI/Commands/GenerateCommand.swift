@@ -59,7 +59,9 @@ struct EvalCommand: ConsoleCommand {
             each label's precision, recall and F1, and the confusion matrix; --tsv FILE does the same \
             for a text classifier. --conll FILE: tags every sentence and reports token accuracy and \
             entity-level precision, recall and F1 per entity type and overall (conlleval's \
-            chunks of IOB1, IOB2 or IOBES tags). The last line is always \
+            chunks of IOB1, IOB2 or IOBES tags). --pairs FILE: decodes every source (greedily, or \
+            by a beam search of --beam) and reports exact match, token accuracy and character error \
+            rate against the targets. The last line is always \
             `name=value` pairs, fractions rather than percentages, for scripts.
             """)
 
@@ -73,6 +75,10 @@ struct EvalCommand: ConsoleCommand {
     var tsv: String?
     @Option(name: .long, help: ArgumentHelp("CoNLL file of tagged sentences to evaluate a tagger on.", valueName: "file"))
     var conll: String?
+    @Option(name: .long, help: ArgumentHelp("File of source<TAB>target lines to evaluate a translator on.", valueName: "file"))
+    var pairs: String?
+    @Option(name: .long, help: ArgumentHelp("With --pairs: the beam width, 1–100 (1: greedy decoding). (default: 1)", valueName: "k"))
+    var beam: Int?
     @Option(name: .customLong("sequence-column"), help: ArgumentHelp("With --csv: the sequence column. (default: the run's)", valueName: "name"))
     var sequenceColumn: String?
     @Option(name: .customLong("label-column"), help: ArgumentHelp("With --csv: the label column. (default: the run's)", valueName: "name"))
@@ -81,9 +87,11 @@ struct EvalCommand: ConsoleCommand {
     var featureColumns: String?
 
     func validate() throws {
-        guard [text, csv, tsv, conll].compactMap({ $0 }).count == 1 else {
-            throw ValidationError("pass one data file: --text FILE for a character model, --csv FILE for a sequence classifier, --tsv FILE for a text classifier or --conll FILE for a tagger")
+        guard [text, csv, tsv, conll, pairs].compactMap({ $0 }).count == 1 else {
+            throw ValidationError("pass one data file: --text FILE for a character model, --csv FILE for a sequence classifier, --tsv FILE for a text classifier, --conll FILE for a tagger or --pairs FILE for a translator")
         }
+        if beam != nil, pairs == nil { throw ValidationError("--beam applies to --pairs only") }
+        try require("--beam", beam, in: 1...100)
         if csv == nil, sequenceColumn != nil || labelColumn != nil || featureColumns != nil {
             throw ValidationError("--sequence-column, --label-column and --feature-columns apply to --csv only")
         }
@@ -104,6 +112,10 @@ struct EvalCommand: ConsoleCommand {
         }
         if let conll {
             try evaluateTagger(trained, path: conll, console: console)
+            return
+        }
+        if let pairs {
+            try evaluateTranslator(trained, path: pairs, beamWidth: beam ?? 1, console: console)
             return
         }
         if let tsv {

@@ -86,6 +86,7 @@ struct InspectCommand: ConsoleCommand {
         case .forecast: "values"
         case .classify: configuration.data.kind == .tsv ? "lines" : "sequences"
         case .tag: "sentences"
+        case .translate: "pairs"
         }
         console.line("  task        \(configuration.task.rawValue) on \(source) (\(data.length) \(unit))")
         if configuration.task == .classify, data.kind == .csv {
@@ -94,10 +95,14 @@ struct InspectCommand: ConsoleCommand {
         }
         if let vocabulary = data.vocabulary {
             console.line("  tokens      \(data.tokens?.rawValue ?? "words"), \(vocabulary.count - 1) and <unk>\(data.minCount.map { " (min count \($0))" } ?? "")")
-            console.line("  \(configuration.task == .tag ? "tags  " : "labels")      \((data.classes ?? []).joined(separator: ", "))")
+            if let targets = data.targetVocabulary {
+                console.line("  targets     \(targets.count - 1) and <unk>; attention \(configuration.model.attention?.rawValue ?? "additive")\(configuration.model.inputFeeding == true ? ", input feeding" : "")")
+            } else {
+                console.line("  \(configuration.task == .tag ? "tags  " : "labels")      \((data.classes ?? []).joined(separator: ", "))")
+            }
         }
         console.line("  model       \(model.cell.commandLineName), hidden \(model.hidden), \(model.layers) layer\(model.layers == 1 ? "" : "s")\(model.bidirectional ? ", bidirectional" : ""), dropout \(model.dropout)")
-        let shape = configuration.task == .classify || configuration.task == .tag ? "\(training.batch) sequences" : "batch \(training.batch) × seq-len \(training.seqLen)"
+        let shape = readsWholeSequences(configuration.task) ? "\(training.batch) sequences" : "batch \(training.batch) × seq-len \(training.seqLen)"
         console.line("  training    \(training.steps) steps of \(shape), \(training.optimizer.rawValue) lr \(training.learningRate), clip \(training.clip == 0 ? "off" : String(training.clip)), seed \(training.seed), \(training.threads) thread\(training.threads == 1 ? "" : "s")")
         console.line("              \(training.summary(of: configuration.task))")
     }

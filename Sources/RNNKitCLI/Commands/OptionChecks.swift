@@ -97,3 +97,6 @@ extension CellKind {
     /// The name `--cell` and config.json use: `lstm`, `gru`, `rnn-tanh` or `rnn-relu`.
     var commandLineName: String { CellChoice(self).rawValue }
 }
+
+/// `--attention none|dot|general|additive`, spelled as the model file spells it.
+extension AttentionScore: ExpressibleByArgument {}

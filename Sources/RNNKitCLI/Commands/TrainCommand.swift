@@ -15,7 +15,7 @@ struct TrainCommand: ConsoleCommand {
             a next-value forecaster on one numeric column; --csv FILE --sequence-column ID \
             --label-column L trains a classifier of whole sequences (one CSV row per time step); \
             --tsv FILE a classifier of label<TAB>text lines; --conll FILE a tagger of CoNLL \
-            sentences. \
+            sentences; --pairs FILE an encoder–decoder of source<TAB>target lines. \
             Every run writes a run directory \
             (--out): config.json, checkpoint.safetensors, metrics.csv, loss.svg. --resume DIR \
             continues a run from its checkpoint, with the data and options it recorded; only \
@@ -43,8 +43,14 @@ struct TrainCommand: ConsoleCommand {
     var minCount: Int?
     @Option(name: .long, help: ArgumentHelp("CoNLL file (token first, tag last; a blank line between sentences): train a tagger on it.", valueName: "file"))
     var conll: String?
-    @Flag(name: .long, help: "A tagger that reads each sentence forwards only (--conll is bidirectional by default).")
+    @Flag(name: .long, help: "A tagger, or a --pairs encoder, that reads forwards only (both are bidirectional by default).")
     var unidirectional = false
+    @Option(name: .long, help: ArgumentHelp("UTF-8 file of source<TAB>target lines: train an encoder–decoder on it.", valueName: "file"))
+    var pairs: String?
+    @Option(name: .long, help: "With --pairs: how the decoder attends to the source, none, dot, general or additive. (default: additive)")
+    var attention: AttentionScore?
+    @Flag(name: .customLong("input-feeding"), help: "With --pairs: each decoder step also reads the previous step's attention context.")
+    var inputFeeding = false
 
     // MARK: Model
     @Option(name: .long, help: "Recurrent cell. (default: lstm)")
@@ -106,26 +112,35 @@ struct TrainCommand: ConsoleCommand {
     var stopAfter: Int?
 
     func validate() throws {
-        if [text, csv, tsv, conll].compactMap({ $0 }).count > 1 {
-            throw ValidationError("--text, --csv, --tsv and --conll exclude each other; pass one data file")
+        if [text, csv, tsv, conll, pairs].compactMap({ $0 }).count > 1 {
+            throw ValidationError("--text, --csv, --tsv, --conll and --pairs exclude each other; pass one data file")
         }
-        if tsv == nil, resume == nil, tokens != nil {
-            throw ValidationError("--tokens applies to --tsv only (a --conll tagger reads words)")
+        if tsv == nil, pairs == nil, resume == nil, tokens != nil {
+            throw ValidationError("--tokens applies to --tsv and --pairs only (a --conll tagger reads words)")
         }
-        if tsv == nil, conll == nil, resume == nil, minCount != nil {
-            throw ValidationError("--min-count applies to --tsv --tokens words and to --conll only")
+        if tsv == nil, conll == nil, pairs == nil, resume == nil, minCount != nil {
+            throw ValidationError("--min-count applies to --tsv or --pairs with --tokens words, and to --conll, only")
         }
-        if tsv != nil, minCount != nil, (tokens ?? .chars) != .words {
+        if pairs == nil, resume == nil, attention != nil || inputFeeding {
+            throw ValidationError("--attention and --input-feeding apply to --pairs only")
+        }
+        if inputFeeding, attention == AttentionScore.none {
+            throw ValidationError("--input-feeding feeds the attention context to the next step; it needs --attention dot, general or additive")
+        }
+        if (tsv != nil || pairs != nil), minCount != nil, (tokens ?? .chars) != .words {
             throw ValidationError("--min-count applies to --tokens words only: every character of the training texts gets an id of its own")
         }
-        if unidirectional, conll == nil, resume == nil {
-            throw ValidationError("--unidirectional applies to --conll only (other models are unidirectional unless --bidirectional is given)")
+        if unidirectional, conll == nil, pairs == nil, resume == nil {
+            throw ValidationError("--unidirectional applies to --conll and --pairs only (other models are unidirectional unless --bidirectional is given)")
         }
         if unidirectional, bidirectional {
             throw ValidationError("--unidirectional and --bidirectional exclude each other")
         }
-        if conll != nil, seqLen != nil {
-            throw ValidationError("--seq-len applies to character models and forecasters only: a tagger reads each sentence whole")
+        if conll != nil || pairs != nil, seqLen != nil {
+            throw ValidationError("--seq-len applies to character models and forecasters only: a tagger or translator reads each sentence whole")
+        }
+        if pairs != nil, bidirectional {
+            throw ValidationError("--bidirectional does not apply to --pairs: the encoder is bidirectional by default (--unidirectional turns it off) and the decoder cannot be")
         }
         try require("--min-count", minCount, in: 1...1_000_000)
         if tsv != nil, seqLen != nil {
@@ -153,12 +168,12 @@ struct TrainCommand: ConsoleCommand {
             throw ValidationError("--steps and --epochs exclude each other; pass one")
         }
         if embedding != nil, csv != nil {
-            throw ValidationError("--embedding applies to character models, text classifiers and taggers (--text, --tsv, --conll or the built-in corpus) only: a forecaster or CSV classifier reads its values as they are")
+            throw ValidationError("--embedding applies to models of text (--text, --tsv, --conll, --pairs or the built-in corpus) only: a forecaster or CSV classifier reads its values as they are")
         }
         if bidirectional, csv == nil, tsv == nil, conll == nil, resume == nil {
             throw ValidationError("--bidirectional applies to forecasters, classifiers and taggers (--csv, --tsv, --conll) only: a character language model predicts each character from the ones before it, so it may not read the text backwards")
         }
-        if sampling != nil, csv != nil || tsv != nil || conll != nil {
+        if sampling != nil, csv != nil || tsv != nil || conll != nil || pairs != nil {
             throw ValidationError("--sampling applies to character models (--text or the built-in corpus) only: a forecaster or classifier trains on its windows or sequences, shuffled")
         }
         if let resume {
@@ -167,6 +182,7 @@ struct TrainCommand: ConsoleCommand {
                 ("--sequence-column", sequenceColumn != nil), ("--label-column", labelColumn != nil),
                 ("--feature-columns", featureColumns != nil), ("--tsv", tsv != nil), ("--tokens", tokens != nil),
                 ("--min-count", minCount != nil), ("--conll", conll != nil), ("--unidirectional", unidirectional),
+                ("--pairs", pairs != nil), ("--attention", attention != nil), ("--input-feeding", inputFeeding),
                 ("--cell", cell != nil),
                 ("--hidden", hidden != nil), ("--layers", layers != nil), ("--bidirectional", bidirectional),
                 ("--dropout", dropout != nil), ("--embedding", embedding != nil), ("--seq-len", seqLen != nil), ("--batch", batch != nil),
@@ -206,7 +222,7 @@ struct TrainCommand: ConsoleCommand {
 
     /// The total steps of a new run unless --epochs sets them: --steps, or the default for its data.
     var stepsUnlessEpochs: Int {
-        steps ?? (labelColumn != nil || tsv != nil || conll != nil ? Defaults.classifierSteps : csv != nil ? Defaults.seriesSteps
+        steps ?? (labelColumn != nil || tsv != nil || conll != nil || pairs != nil ? Defaults.classifierSteps : csv != nil ? Defaults.seriesSteps
                   : text != nil ? Defaults.textSteps : Defaults.builtinSteps)
     }
 

@@ -113,3 +113,55 @@ struct TokenVocabulary: Equatable {
     /// The id of each token; 0 for a token the vocabulary does not hold.
     func ids(of text: [String]) -> [Int] { text.map { ids[$0] ?? 0 } }
 }
+
+/// The lines of a `source<TAB>target` file (`rnnkit train --pairs FILE`): the same layout as a
+/// `label<TAB>text` file, both sides cut into tokens; neither side may be empty.
+struct TextPairs {
+    /// One pair.
+    struct Pair: Equatable {
+        /// The source's tokens.
+        var source: [String]
+        /// The target's tokens; `nil` for a line without a tab when targets are optional.
+        var target: [String]?
+        /// The 1-based line number, for messages.
+        var line: Int
+    }
+
+    var pairs: [Pair]
+
+    /// Reads the file at `path`.
+    /// - Parameter targetsRequired: `false` (translation) reads a line without a tab as a source alone;
+    ///   with a tab, the target is read past.
+    /// - Throws: ``CLIError`` for an unusable file, and a data error (exit status 65) for a line that
+    ///   breaks the layout.
+    static func read(path: String, unit: TokenUnit, targetsRequired: Bool = true) throws -> TextPairs {
+        try read(text: try InputFile.text(at: path, purpose: "pairs file"), source: path, unit: unit, targetsRequired: targetsRequired)
+    }
+
+    /// Reads `text` (lines of a file or of standard input) named `source` in messages.
+    static func read(text: String, source path: String, unit: TokenUnit, targetsRequired: Bool) throws -> TextPairs {
+        var pairs: [Pair] = []
+        for (index, content) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
+            let number = index + 1
+            if content.allSatisfy(\.isWhitespace) { continue }
+            let tab = content.firstIndex(of: "\t")
+            if tab == nil, targetsRequired {
+                throw CLIError.data("pairs file '\(path)' line \(number): no tab; expected source<TAB>target")
+            }
+            let sourceTokens = unit.tokens(of: tab.map { content[..<$0] } ?? content)
+            let targetTokens = tab.map { unit.tokens(of: content[content.index(after: $0)...]) }
+            for (side, tokens) in [("source", sourceTokens), ("target", targetsRequired ? targetTokens ?? [] : nil)] {
+                guard let tokens else { continue }
+                guard !tokens.isEmpty else {
+                    throw CLIError.data("pairs file '\(path)' line \(number): the \(side) has no \(unit == .words ? "words" : "characters"); expected source<TAB>target, neither empty")
+                }
+                guard tokens.count <= LabelledText.maximumTokens else {
+                    throw CLIError.data("pairs file '\(path)' line \(number): the \(side) has \(tokens.count) \(unit.rawValue), more than \(LabelledText.maximumTokens); split it")
+                }
+            }
+            pairs.append(Pair(source: sourceTokens.map(String.init), target: targetTokens.map { $0.map(String.init) }, line: number))
+        }
+        guard !pairs.isEmpty else { throw CLIError.data("pairs file '\(path)' has no lines; expected source<TAB>target lines") }
+        return TextPairs(pairs: pairs)
+    }
+}

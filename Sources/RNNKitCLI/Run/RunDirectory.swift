@@ -48,6 +48,8 @@ struct RunConfiguration: Codable, Equatable {
         case classify
         /// A tagger of every token of a sentence (`--conll`).
         case tag
+        /// An encoder–decoder from source to target texts (`--pairs`).
+        case translate
     }
 
     /// The training data of a run.
@@ -74,8 +76,13 @@ struct RunConfiguration: Codable, Equatable {
         var tokens: TokenUnit?
         /// Text classifiers and taggers: the fewest times a word must occur in the training texts to get an id of its own.
         var minCount: Int?
-        /// Text classifiers and taggers: the token of each id, `<unk>` first.
+        /// Text classifiers and taggers: the token of each id, `<unk>` first; translators: the
+        /// source side's (`<unk>`, `<s>`, `</s>` first).
         var vocabulary: [String]?
+        /// Translators: the target side's tokens, `<unk>` first; the begin and end ids follow them.
+        var targetVocabulary: [String]?
+        /// Translators: the most tokens a decode writes (twice the longest training target, at least 10).
+        var maximumTargetLength: Int?
         /// Characters, values or sequences the run was given, for information.
         var length: Int
         /// FNV-1a hash of the text (or of the column's values), so that a resume on changed data is refused.
@@ -90,6 +97,7 @@ struct RunConfiguration: Codable, Equatable {
             case sequenceColumn = "sequence_column", labelColumn = "label_column", featureColumns = "feature_columns", classes
             case featureMeans = "feature_means", featureDeviations = "feature_deviations"
             case tokens, minCount = "min_count", vocabulary
+            case targetVocabulary = "target_vocabulary", maximumTargetLength = "maximum_target_length"
         }
 
         /// Where the training data of a run came from.
@@ -104,6 +112,8 @@ struct RunConfiguration: Codable, Equatable {
             case tsv
             /// A `--conll` file of tagged sentences.
             case conll
+            /// A `--pairs` file of `source<TAB>target` lines.
+            case pairs
         }
     }
 
@@ -117,6 +127,14 @@ struct RunConfiguration: Codable, Equatable {
         var dropout: Double
         /// Embedding size of a character model (0 for a forecaster).
         var embedding: Int
+        /// Translators: how the decoder scores the encoder's outputs (`--attention`).
+        var attention: AttentionScore?
+        /// Translators: whether each decoder step reads the previous step's context (`--input-feeding`).
+        var inputFeeding: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case cell, hidden, layers, bidirectional, dropout, embedding, attention, inputFeeding = "input_feeding"
+        }
     }
 
     /// The optimisation options. The optional ones were added after the first runs were written: a

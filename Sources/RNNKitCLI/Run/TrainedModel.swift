@@ -7,24 +7,32 @@ import RNNKit
 struct TrainedModel {
     var directory: RunDirectory
     var configuration: RunConfiguration
-    var model: SequenceModel
+    /// The checkpoint's model: an encoder–decoder for a translator, a sequence model otherwise
+    /// (``load(runDirectory:option:)`` checks that the two agree).
+    var loaded: LoadedModel
+
+    /// The sequence model of any run but a translator's.
+    var model: SequenceModel { loaded.sequence! }
 
     /// Opens the run directory `path` and loads its checkpoint.
-    /// - Throws: ``CLIError`` for a missing or incompatible run directory; the checkpoint's own
-    ///   errors (wrong format or version, damaged file) are reported with the file's name.
+    /// - Throws: ``CLIError`` for a missing or incompatible run directory, or a checkpoint whose
+    ///   kind of model is not its config.json's task's; the checkpoint's own errors (wrong format
+    ///   or version, damaged file) are reported with the file's name.
     static func load(runDirectory path: String, option: String) throws -> TrainedModel {
         let (directory, configuration) = try RunDirectory.openExisting(path, option: option)
-        let model: SequenceModel
+        let loaded: LoadedModel
         do {
-            guard case .sequence(let loaded) = try loadModel(from: directory.checkpointPath) else {
-                throw CLIError("'\(directory.checkpointPath)' holds a sequence-to-sequence model; rnnkit reads character models and forecasters")
-            }
-            model = loaded
+            loaded = try loadModel(from: directory.checkpointPath)
         } catch let error as RNNKitError {
             throw CLIError("cannot load the model of '\(directory.path)': \(error.message)")
         }
-        model.isTraining = false
-        return TrainedModel(directory: directory, configuration: configuration, model: model)
+        switch loaded {
+        case .sequence(let model) where configuration.task != .translate: model.isTraining = false
+        case .seq2seq(let model) where configuration.task == .translate: model.isTraining = false
+        default:
+            throw CLIError("'\(directory.checkpointPath)' holds another kind of model than its config.json's task \(configuration.task.rawValue); the run directory is damaged")
+        }
+        return TrainedModel(directory: directory, configuration: configuration, loaded: loaded)
     }
 
     /// The model, if it is a character model; `command` names the caller in the error.
@@ -188,4 +196,67 @@ func predictTags(_ model: SequenceModel, _ examples: [SequenceExample]) throws -
         }
     }
     return predictions
+}
+
+/// A translator's scores on some pairs, and what it wrote.
+struct TranslationScores {
+    /// The share of outputs equal to their reference, token for token.
+    var exactMatch: Double
+    /// Position by position against the reference, over the reference's length, summed over the pairs.
+    var tokenAccuracy: Double
+    /// Total edit distance, in characters, over the references' total characters.
+    var characterErrorRate: Double
+    /// The outputs' tokens.
+    var outputs: [[String]]
+}
+
+/// The decoder's output ids as tokens (`<unk>` for the unknown id).
+func targetTokens(_ ids: [Int], _ vocabulary: [String]) -> [String] { ids.map { $0 < vocabulary.count ? vocabulary[$0] : TokenVocabulary.unknown } }
+
+/// Tokens as text: characters side by side, words separated by a space.
+func joined(_ tokens: [String], _ unit: TokenUnit) -> String { tokens.joined(separator: unit == .words ? " " : "") }
+
+/// Decodes the sources of `pairs` (greedy for `beamWidth` 1) in batches of 64 and scores the
+/// outputs against the targets.
+func translationScores(_ model: Seq2SeqModel, _ pairs: [TextPairs.Pair], configuration: RunConfiguration, beamWidth: Int) throws
+    -> TranslationScores {
+    let outputs = try translate(model, pairs.map(\.source), configuration: configuration, beamWidth: beamWidth).map(\.tokens)
+    let unit = configuration.data.tokens ?? .chars
+    var ids: [String: Int] = [:]
+    func tokenIds(_ tokens: [String]) -> [Int] { tokens.map { token in ids[token] ?? { ids[token] = ids.count; return ids.count - 1 }() } }
+    let references = pairs.map { $0.target! }
+    let tokens = try SequenceMatchMetrics(outputs: outputs.map(tokenIds), references: references.map(tokenIds))
+    let characters = try SequenceMatchMetrics(outputs: outputs.map { joined($0, unit).unicodeScalars.map { Int($0.value) } },
+                                              references: references.map { joined($0, unit).unicodeScalars.map { Int($0.value) } })
+    return TranslationScores(exactMatch: tokens.exactMatch, tokenAccuracy: tokens.tokenAccuracy,
+                             characterErrorRate: characters.errorRate, outputs: outputs)
+}
+
+/// One translation: the output's tokens and the attention weights of each written token over the
+/// source's positions (`<s>` and `</s>` included).
+struct Translation {
+    var tokens: [String]
+    var attention: [[Float]]
+}
+
+/// Decodes `sources` (token lists) with the run's vocabularies, in batches of 64.
+func translate(_ model: Seq2SeqModel, _ sources: [[String]], configuration: RunConfiguration, beamWidth: Int) throws -> [Translation] {
+    let data = configuration.data
+    guard let sourceTokens = data.vocabulary, let targetVocabulary = data.targetVocabulary,
+          sourceTokens.count == model.configuration.sourceVocabularySize,
+          targetVocabulary.count + 2 == model.configuration.targetVocabularySize else {
+        throw CLIError("config.json has no vocabularies that fit the translator's model; the run directory is damaged")
+    }
+    let vocabulary = TokenVocabulary(tokens: sourceTokens)
+    let wasTraining = model.isTraining
+    model.isTraining = false
+    defer { model.isTraining = wasTraining }
+    var translations: [Translation] = []
+    for start in stride(from: 0, to: sources.count, by: 64) {
+        let batch = sources[start..<min(start + 64, sources.count)].map { SourceMarkers.ids(of: $0, in: vocabulary) }
+        for decoding in try model.decode(sources: batch, maximumLength: data.maximumTargetLength ?? 100, beamWidth: beamWidth) {
+            translations.append(Translation(tokens: targetTokens(decoding.tokens, targetVocabulary), attention: decoding.attention))
+        }
+    }
+    return translations
 }

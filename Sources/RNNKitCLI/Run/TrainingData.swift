@@ -23,6 +23,8 @@ enum PreparedData {
     case labelledSequences(ClassifierData)
     /// A tagger's data.
     case taggedSentences(TaggerData)
+    /// A translator's data.
+    case textPairs(PairData)
 
     struct CharacterData {
         var vocabulary: CharacterVocabulary
@@ -168,6 +170,8 @@ extension PreparedData {
             source.standardDeviation = deviation
             return (.series(SeriesData(values: values, mean: mean, standardDeviation: deviation,
                                        training: trainingExamples, validation: validationExamples)), source)
+        case .translate:
+            return try loadPairs(source, path: path, valFraction: training.valFraction, expectedFingerprint: expectedFingerprint)
         case .tag:
             return try loadConll(source, path: path, valFraction: training.valFraction, expectedFingerprint: expectedFingerprint)
         case .classify where source.kind == .tsv:
@@ -263,13 +267,8 @@ extension PreparedData {
             hashed.append(10)
         }
         let print = fingerprint(hashed)
-        if let expectedFingerprint, expectedFingerprint != print {
-            throw CLIError("'\(path)' changed since the run started; resume needs the same data")
-        }
-        let validationCount = max(1, Int((Double(sentences.count) * valFraction).rounded()))
-        guard sentences.count - validationCount >= 1 else {
-            throw CLIError.data("CoNLL file '\(path)' has \(sentences.count) sentence\(sentences.count == 1 ? "" : "s"); expected at least 2, to train on and to validate on")
-        }
+        let validationCount = try heldOutCount(of: sentences.count, valFraction: valFraction, print: print,
+                                               expectedFingerprint: expectedFingerprint, path: path, what: ("CoNLL file", "sentence"))
         let tags = Set(sentences.joined().map { $0.tag! }).sorted()
         guard tags.count >= 2 else {
             throw CLIError.data("CoNLL file '\(path)': every token has the tag '\(tags[0])'; expected at least two different tags in the last column")
@@ -290,6 +289,69 @@ extension PreparedData {
     }
 }
 
+extension PreparedData {
+    struct PairData {
+        /// The source tokens (`<unk>`, `<s>`, `</s>` first) and the target tokens (`<unk>` first).
+        var sourceVocabulary: TokenVocabulary
+        var targetVocabulary: TokenVocabulary
+        /// The most tokens a decode writes.
+        var maximumTargetLength: Int
+        var training: [Seq2SeqExample]
+        var validation: [Seq2SeqExample]
+        /// The validation pairs as read, for exact match and error rates.
+        var validationPairs: [TextPairs.Pair]
+    }
+
+    /// A translator's `source<TAB>target` file; the vocabularies count the training pairs only.
+    static func loadPairs(_ source: RunConfiguration.DataSource, path: String, valFraction: Double,
+                          expectedFingerprint: String?) throws -> (PreparedData, RunConfiguration.DataSource) {
+        var source = source
+        let unit = source.tokens ?? .chars
+        let pairs = try TextPairs.read(path: path, unit: unit).pairs
+        var hashed: [UInt8] = []
+        for pair in pairs { hashed += Array(pair.source.joined(separator: " ").utf8) + [9] + Array(pair.target!.joined(separator: " ").utf8) + [10] }
+        let print = fingerprint(hashed)
+        let validationCount = try heldOutCount(of: pairs.count, valFraction: valFraction, print: print,
+                                               expectedFingerprint: expectedFingerprint, path: path, what: ("pairs file", "line"))
+        let minimumCount = unit == .words ? source.minCount ?? Defaults.minCount : 1
+        let trainingPairs = pairs.dropLast(validationCount)
+        let sourceVocabulary = SourceMarkers.vocabulary(counting: trainingPairs.map(\.source), minimumCount: minimumCount)
+        let targetVocabulary = TokenVocabulary(counting: trainingPairs.map { $0.target! }, minimumCount: minimumCount)
+        let longest = trainingPairs.map { $0.target!.count }.max()!
+        let examples = pairs.map {
+            Seq2SeqExample(source: SourceMarkers.ids(of: $0.source, in: sourceVocabulary), target: targetVocabulary.ids(of: $0.target!))
+        }
+        source.length = pairs.count
+        source.fingerprint = print
+        source.tokens = unit
+        source.minCount = unit == .words ? minimumCount : nil
+        source.vocabulary = sourceVocabulary.tokens
+        source.targetVocabulary = targetVocabulary.tokens
+        source.maximumTargetLength = max(10, 2 * longest)
+        return (.textPairs(PairData(sourceVocabulary: sourceVocabulary, targetVocabulary: targetVocabulary,
+                                    maximumTargetLength: max(10, 2 * longest), training: Array(examples.dropLast(validationCount)),
+                                    validation: Array(examples.suffix(validationCount)), validationPairs: Array(pairs.suffix(validationCount)))), source)
+    }
+}
+
+/// A translator's source side: every source is read as `<s> tokens </s>`, so that the encoder's
+/// outputs mark where the source starts and ends (attention reads the first when it writes a
+/// target's end, the last when it writes its beginning, as a reversal needs).
+enum SourceMarkers {
+    static let start = "<s>", end = "</s>"
+
+    /// `<unk>`, `<s>`, `</s>`, then the tokens of `sources` seen at least `minimumCount` times.
+    static func vocabulary(counting sources: [[String]], minimumCount: Int) -> TokenVocabulary {
+        let counted = TokenVocabulary(counting: sources, minimumCount: minimumCount)
+        return TokenVocabulary(tokens: [TokenVocabulary.unknown, start, end] + counted.tokens.dropFirst().filter { $0 != start && $0 != end })
+    }
+
+    /// The ids of `<s> tokens </s>`.
+    static func ids(of tokens: [String], in vocabulary: TokenVocabulary) -> [Int] {
+        [1] + vocabulary.ids(of: tokens) + [2]
+    }
+}
+
 /// A classifier's labels: the classes (the distinct labels, sorted), each example's class, and how
 /// many of the last examples are held out.
 struct ClassifierSplit {
@@ -302,13 +364,8 @@ struct ClassifierSplit {
     ///   than 2 examples or labels.
     init(labels: [String], valFraction: Double, print: String, expectedFingerprint: String?, path: String,
          what: (file: String, example: String, labelPlace: String)) throws {
-        if let expectedFingerprint, expectedFingerprint != print {
-            throw CLIError("'\(path)' changed since the run started; resume needs the same data")
-        }
-        validationCount = max(1, Int((Double(labels.count) * valFraction).rounded()))
-        guard labels.count - validationCount >= 1 else {
-            throw CLIError.data("\(what.file) '\(path)' has \(labels.count) \(what.example)\(labels.count == 1 ? "" : "s"); expected at least 2, to train on and to validate on")
-        }
+        validationCount = try heldOutCount(of: labels.count, valFraction: valFraction, print: print,
+                                           expectedFingerprint: expectedFingerprint, path: path, what: (what.file, what.example))
         classes = Set(labels).sorted()
         guard classes.count >= 2 else {
             throw CLIError.data("\(what.file) '\(path)': every \(what.example) has the label '\(classes[0])'; expected at least two different labels \(what.labelPlace) to classify")
@@ -316,4 +373,21 @@ struct ClassifierSplit {
         let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
         targets = labels.map { index[$0]! }
     }
+}
+
+/// How many of a file's last `count` examples are held out for validation (`valFraction` of them,
+/// at least one).
+/// - Parameter what: the file's kind and the name of one example, for messages.
+/// - Throws: ``CLIError`` when the file's fingerprint is not the one a resumed run recorded, and a
+///   data error when fewer than 2 examples leave none to train on.
+func heldOutCount(of count: Int, valFraction: Double, print: String, expectedFingerprint: String?, path: String,
+                  what: (file: String, example: String)) throws -> Int {
+    if let expectedFingerprint, expectedFingerprint != print {
+        throw CLIError("'\(path)' changed since the run started; resume needs the same data")
+    }
+    let validationCount = max(1, Int((Double(count) * valFraction).rounded()))
+    guard count - validationCount >= 1 else {
+        throw CLIError.data("\(what.file) '\(path)' has \(count) \(what.example)\(count == 1 ? "" : "s"); expected at least 2, to train on and to validate on")
+    }
+    return validationCount
 }

@@ -27,6 +27,8 @@ enum TrainingRun {
             (task, kind, dataPath) = (.classify, .tsv, absolutePath(tsv))
         } else if let conll = command.conll {
             (task, kind, dataPath) = (.tag, .conll, absolutePath(conll))
+        } else if let pairs = command.pairs {
+            (task, kind, dataPath) = (.translate, .pairs, absolutePath(pairs))
         } else if let text = command.text {
             (task, kind, dataPath) = (.charLM, .text, absolutePath(text))
         } else {
@@ -39,16 +41,16 @@ enum TrainingRun {
             data: .init(kind: kind, path: kind == .builtin ? nil : dataPath, column: command.column,
                         sequenceColumn: command.sequenceColumn, labelColumn: command.labelColumn,
                         featureColumns: try command.featureColumns.map(TrainCommand.parseColumnList),
-                        tokens: kind == .tsv ? command.tokens ?? .chars : nil, minCount: command.minCount, length: 0),
+                        tokens: kind == .tsv || kind == .pairs ? command.tokens ?? .chars : nil, minCount: command.minCount, length: 0),
             model: .init(
                 cell: (command.cell ?? .lstm).kind,
                 hidden: command.hidden ?? (isText ? Defaults.textHidden : task == .forecast ? Defaults.seriesHidden : Defaults.classifierHidden),
                 layers: command.layers ?? (isText ? Defaults.textLayers : 1),
-                bidirectional: command.bidirectional || (task == .tag && !command.unidirectional),
+                bidirectional: command.bidirectional || ((task == .tag || task == .translate) && !command.unidirectional),
                 dropout: command.dropout ?? (isText ? Defaults.textDropout : 0),
                 embedding: 0),
             training: .init(
-                seqLen: task == .classify || task == .tag ? 0 : command.seqLen ?? (isText ? Defaults.textSeqLen : Defaults.seriesSeqLen),
+                seqLen: readsWholeSequences(task) ? 0 : command.seqLen ?? (isText ? Defaults.textSeqLen : Defaults.seriesSeqLen),
                 batch: command.batch ?? Defaults.batch,
                 steps: command.stepsUnlessEpochs,
                 learningRate: command.lr ?? (optimizer == .sgd ? 0.1 : Defaults.learningRate),
@@ -76,10 +78,37 @@ enum TrainingRun {
 
         // The model and the trainer.
         setThreadCount(configuration.training.threads)
+        let model: LoadedModel, trainer: Trainer
+        if case .textPairs(let pairs) = data {
+            configuration.model.embedding = command.embedding ?? min(64, max(16, pairs.targetVocabulary.tokens.count / 2))
+            configuration.model.attention = command.attention ?? .additive
+            configuration.model.inputFeeding = command.inputFeeding
+            let translator = try Seq2SeqModel(translatorConfiguration(configuration, pairs))
+            (model, trainer) = (.seq2seq(translator), try Trainer(model: translator, training: data.trainingData, validation: data.validationData,
+                                                                     configuration: trainerConfiguration(configuration)))
+        } else {
+            let sequenceModel = try makeSequenceModel(&configuration, data: data, embedding: command.embedding)
+            (model, trainer) = (.sequence(sequenceModel), try Trainer(model: sequenceModel, training: data.trainingData,
+                                                                         validation: data.validationData,
+                                                                         configuration: trainerConfiguration(configuration)))
+        }
+
+        // The run directory.
+        let directory = try RunDirectory.createNew(at: command.out ?? defaultRunDirectory(configuration, dataPath: dataPath))
+        try directory.writeConfiguration(configuration)
+        console.line("rnnkit train: \(describe(configuration, data: data, parameters: model.parameterCount))")
+        console.line("run directory: \(directory.path)")
+        var state = LoopState(metrics: newMetricsLog(task))
+        try loop(trainer: trainer, model: model, data: data, configuration: configuration, directory: directory,
+                 state: &state, stopAfter: command.stopAfter, profile: command.profile ? TrainingProfile() : nil, console: console)
+    }
+
+    /// The sequence model of a run on `data` (not a translator's), its embedding size recorded in `configuration`.
+    static func makeSequenceModel(_ configuration: inout RunConfiguration, data: PreparedData, embedding: Int?) throws -> SequenceModel {
         let model: SequenceModel
         switch data {
         case .characters(let characters):
-            configuration.model.embedding = command.embedding ?? min(64, max(16, characters.vocabulary.count / 2))
+            configuration.model.embedding = embedding ?? min(64, max(16, characters.vocabulary.count / 2))
             model = try SequenceModel(.tokens(
                 vocabularySize: characters.vocabulary.count, embeddingSize: configuration.model.embedding,
                 cell: configuration.model.cell, hiddenSize: configuration.model.hidden, numLayers: configuration.model.layers,
@@ -93,11 +122,13 @@ enum TrainingRun {
                 dropout: configuration.model.dropout, head: .lastStep, outputSize: 1,
                 initialization: .recommended(for: configuration.model.cell), seed: configuration.training.seed))
         case .taggedSentences(let sentences):
-            model = try wordModel(&configuration, vocabularySize: sentences.vocabulary.tokens.count, embedding: command.embedding,
+            model = try wordModel(&configuration, vocabularySize: sentences.vocabulary.tokens.count, embedding: embedding,
                                   head: .everyStep, outputSize: sentences.tags.count)
         case .labelledSequences(let sequences) where sequences.vocabulary != nil:
-            model = try wordModel(&configuration, vocabularySize: sequences.vocabulary!.tokens.count, embedding: command.embedding,
+            model = try wordModel(&configuration, vocabularySize: sequences.vocabulary!.tokens.count, embedding: embedding,
                                   head: .lastStep, outputSize: sequences.classes.count)
+        case .textPairs:
+            throw CLIError("a translator's pairs make a Seq2SeqModel, not a sequence model")
         case .labelledSequences(let sequences):
             model = try SequenceModel(.features(
                 featureSize: sequences.featureColumns.count, cell: configuration.model.cell, hiddenSize: configuration.model.hidden,
@@ -105,18 +136,18 @@ enum TrainingRun {
                 dropout: configuration.model.dropout, head: .lastStep, outputSize: sequences.classes.count,
                 initialization: .recommended(for: configuration.model.cell), seed: configuration.training.seed))
         }
-        let trainer = try Trainer(
-            model: model, training: data.trainingData, validation: data.validationData,
-            configuration: trainerConfiguration(configuration))
+        return model
+    }
 
-        // The run directory.
-        let directory = try RunDirectory.createNew(at: command.out ?? defaultRunDirectory(configuration, dataPath: dataPath))
-        try directory.writeConfiguration(configuration)
-        console.line("rnnkit train: \(describe(configuration, data: data, parameters: model.parameterCount))")
-        console.line("run directory: \(directory.path)")
-        var state = LoopState(metrics: newMetricsLog(task))
-        try loop(trainer: trainer, model: model, data: data, configuration: configuration, directory: directory,
-                 state: &state, stopAfter: command.stopAfter, profile: command.profile ? TrainingProfile() : nil, console: console)
+    /// The encoder–decoder of a translator run: the recorded model options, the pairs' vocabularies
+    /// (the target's begin and end ids after its tokens).
+    static func translatorConfiguration(_ configuration: RunConfiguration, _ pairs: PreparedData.PairData) -> Seq2SeqConfiguration {
+        let model = configuration.model, V = pairs.targetVocabulary.tokens.count
+        return Seq2SeqConfiguration(
+            sourceVocabularySize: pairs.sourceVocabulary.tokens.count, targetVocabularySize: V + 2, embeddingSize: model.embedding,
+            cell: model.cell, hiddenSize: model.hidden, numLayers: model.layers, dropout: model.dropout, beginToken: V, endToken: V + 1,
+            initialization: .recommended(for: model.cell), seed: configuration.training.seed, bidirectionalEncoder: model.bidirectional,
+            attention: model.attention ?? .additive, inputFeeding: model.inputFeeding ?? false)
     }
 
     /// A text classifier's or tagger's model: an embedding of `--embedding` (default min(64, max(16, V/2)),
@@ -151,8 +182,9 @@ enum TrainingRun {
         } catch let error as RNNKitError {
             throw CLIError("cannot resume '\(directory.path)': \(error.message)")
         }
-        guard case .sequence(let model) = trainer.model else {
-            throw CLIError("'\(directory.checkpointPath)' holds a sequence-to-sequence model; rnnkit train resumes character models, forecasters and sequence classifiers")
+        let model = trainer.model
+        guard (configuration.task == .translate) == (model.sequence == nil) else {
+            throw CLIError("'\(directory.checkpointPath)' holds another kind of model than its config.json's task \(configuration.task.rawValue); the run directory is damaged")
         }
         guard trainer.step < configuration.training.steps else {
             throw CLIError("the run in '\(directory.path)' has already taken \(trainer.step) of its \(configuration.training.steps) steps; pass --steps N with N > \(trainer.step) to train further")
@@ -181,7 +213,7 @@ enum TrainingRun {
         var samples = ""
     }
 
-    static func loop(trainer: Trainer, model: SequenceModel, data: PreparedData, configuration: RunConfiguration,
+    static func loop(trainer: Trainer, model: LoadedModel, data: PreparedData, configuration: RunConfiguration,
                      directory: RunDirectory, state: inout LoopState, stopAfter: Int?, profile: TrainingProfile?,
                      console: Console) throws {
         let total = configuration.training.steps
@@ -197,6 +229,7 @@ enum TrainingRun {
         case .forecast: "mean squared error (standardised)"
         case .classify: "cross-entropy (nats per sequence)"
         case .tag: "cross-entropy (nats per token)"
+        case .translate: "cross-entropy (nats per target token)"
         }
         let plot = LossPlot(
             title: "\(URL(fileURLWithPath: directory.path).lastPathComponent): \(configuration.model.cell.commandLineName) \(configuration.model.layers)×\(configuration.model.hidden) on \(dataName(configuration))",
@@ -251,11 +284,11 @@ enum TrainingRun {
                 try profiled(profile, .checkpoint) { try trainer.saveCheckpoint(to: directory.checkpointPath) }
                 if isText, let validationLoss {
                     let sample = try profiled(profile, .sampling) {
-                        try model.sampleText(prime: samplePrime(model), length: 120, temperature: 0.8, seed: configuration.training.seed)
+                        try model.sequence!.sampleText(prime: samplePrime(model.sequence!), length: 120, temperature: 0.8, seed: configuration.training.seed)
                     }
-                    state.samples += "step \(step), validation \(String(format: "%.3f", validationLoss / log(2))) bits/char:\n\(samplePrime(model))\(sample)\n\n"
+                    state.samples += "step \(step), validation \(String(format: "%.3f", validationLoss / log(2))) bits/char:\n\(samplePrime(model.sequence!))\(sample)\n\n"
                     try writeAtomically(state.samples, to: directory.samplesPath)
-                    reporter.message("step \(step): validation loss \(String(format: "%.4f", validationLoss)) = \(String(format: "%.3f", validationLoss / log(2))) bits/char | \(oneLine(String((samplePrime(model) + sample).prefix(72))))…")
+                    reporter.message("step \(step): validation loss \(String(format: "%.4f", validationLoss)) = \(String(format: "%.3f", validationLoss / log(2))) bits/char | \(oneLine(String((samplePrime(model.sequence!) + sample).prefix(72))))…")
                 }
             }
         }
@@ -277,12 +310,12 @@ enum TrainingRun {
     /// error (standardised units) over the validation windows, or the mean cross-entropy over the
     /// validation sequences — and the task's metric (a classifier's accuracy; `nil` for the others);
     /// over all of the validation data, or the first `--eval-batches` windows of each strip or minibatches.
-    static func validationNow(trainer: Trainer, model: SequenceModel, data: PreparedData, configuration: RunConfiguration) throws
+    static func validationNow(trainer: Trainer, model: LoadedModel, data: PreparedData, configuration: RunConfiguration) throws
         -> (loss: Double, metric: Double?) {
         let bound = configuration.training.evalBatches
         switch data {
         case .characters(let characters):
-            return (try streamLoss(model, tokens: characters.validation, windowLength: configuration.training.seqLen,
+            return (try streamLoss(model.sequence!, tokens: characters.validation, windowLength: configuration.training.seqLen,
                                    strips: configuration.training.batch, maximumWindows: bound).loss, nil)
         case .series:
             return (try trainer.validate(maximumBatches: bound)?.loss ?? .nan, nil)
@@ -292,12 +325,16 @@ enum TrainingRun {
         case .taggedSentences(let sentences):
             let report = try trainer.validate(maximumBatches: bound)
             let examples = bound.map { Array(sentences.validation.prefix($0 * configuration.training.batch)) } ?? sentences.validation
-            return (report?.loss ?? .nan, try entityScores(model, examples, tags: sentences.tags).overall.f1)
+            return (report?.loss ?? .nan, try entityScores(model.sequence!, examples, tags: sentences.tags).overall.f1)
+        case .textPairs(let pairs):
+            let report = try trainer.validate(maximumBatches: bound)
+            let validation = bound.map { Array(pairs.validationPairs.prefix($0 * configuration.training.batch)) } ?? pairs.validationPairs
+            return (report?.loss ?? .nan, try translationScores(model.seq2seq!, validation, configuration: configuration, beamWidth: 1).exactMatch)
         }
     }
 
     /// What a person reads at the end: where everything is, and how good the model is.
-    static func summarize(model: SequenceModel, data: PreparedData, configuration: RunConfiguration, directory: RunDirectory,
+    static func summarize(model: LoadedModel, data: PreparedData, configuration: RunConfiguration, directory: RunDirectory,
                           validationLoss: Double?, console: Console) throws {
         console.line()
         switch data {
@@ -306,8 +343,8 @@ enum TrainingRun {
             let unigram = unigramBits(characters.training, vocabularySize: characters.vocabulary.count)
             console.line(String(format: "validation: %.3f bits per character (a model that knows only character frequencies: %.3f; uniform over %d characters: %.3f)",
                                 bits, unigram, characters.vocabulary.count, log2(Double(characters.vocabulary.count))))
-            let prime = samplePrime(model)
-            let sample = try model.sampleText(prime: prime, length: 400, temperature: 0.8, seed: configuration.training.seed)
+            let prime = samplePrime(model.sequence!)
+            let sample = try model.sequence!.sampleText(prime: prime, length: 400, temperature: 0.8, seed: configuration.training.seed)
             console.line("sample (temperature 0.8):")
             console.line("----")
             console.line(prime + sample)
@@ -316,13 +353,17 @@ enum TrainingRun {
             let mse = (validationLoss ?? .nan) * series.standardDeviation * series.standardDeviation
             let baseline = lastValueBaseline(series)
             console.line(String(format: "validation: next-value MSE %.6g (last-value baseline %.6g, %.1f× lower)", mse, baseline, baseline / mse))
+        case .textPairs(let pairs):
+            let scores = try translationScores(model.seq2seq!, pairs.validationPairs, configuration: configuration, beamWidth: 1)
+            console.line(String(format: "validation: exact match %.1f%%, token accuracy %.1f%%, character error rate %.2f%% over %d pairs (greedy decoding)",
+                                100 * scores.exactMatch, 100 * scores.tokenAccuracy, 100 * scores.characterErrorRate, pairs.validationPairs.count))
         case .taggedSentences(let sentences):
-            let scores = try entityScores(model, sentences.validation, tags: sentences.tags)
+            let scores = try entityScores(model.sequence!, sentences.validation, tags: sentences.tags)
             console.line(String(format: "validation: entity F1 %.3f (precision %.3f, recall %.3f), token accuracy %.1f%% over %d sentences (always '%@', the most frequent training tag: %.1f%%)",
                                 scores.overall.f1, scores.overall.precision, scores.overall.recall, 100 * scores.tokenAccuracy,
                                 sentences.validation.count, sentences.tags[mostFrequentTag(sentences)], 100 * mostFrequentTagAccuracy(sentences)))
         case .labelledSequences(let sequences):
-            let predicted = try predictClasses(model, sequences.validation)
+            let predicted = try predictClasses(model.sequence!, sequences.validation)
             let metrics = try ClassificationMetrics(predictions: predicted.map(\.predicted),
                                                     references: sequences.validation.map { $0.targetClasses[0] },
                                                     classCount: sequences.classes.count)
@@ -344,6 +385,8 @@ enum TrainingRun {
             console.line("next: rnnkit forecast --model \(directory.path) --csv \(configuration.data.path ?? "FILE") --horizon 20")
         case .taggedSentences:
             console.line("next: rnnkit eval --model \(directory.path) --conll FILE, or rnnkit predict --model \(directory.path) --conll FILE")
+        case .textPairs:
+            console.line("next: rnnkit eval --model \(directory.path) --pairs FILE, or echo 'a source' | rnnkit translate --model \(directory.path)")
         case .labelledSequences:
             let option = configuration.data.kind == .tsv ? "--tsv" : "--csv"
             console.line("next: rnnkit eval --model \(directory.path) \(option) FILE, or rnnkit predict --model \(directory.path) \(option) FILE")
@@ -398,6 +441,7 @@ extension PreparedData {
         case .series(let series): .sequences(series.training)
         case .labelledSequences(let sequences): .sequences(sequences.training)
         case .taggedSentences(let sentences): .sequences(sentences.training)
+        case .textPairs(let pairs): .pairs(pairs.training)
         }
     }
 
@@ -409,6 +453,7 @@ extension PreparedData {
         case .series(let series): .sequences(series.validation)
         case .labelledSequences(let sequences): .sequences(sequences.validation)
         case .taggedSentences(let sentences): .sequences(sentences.validation)
+        case .textPairs(let pairs): .pairs(pairs.validation)
         }
     }
 }
@@ -469,6 +514,8 @@ func stepsPerEpoch(_ data: PreparedData, _ configuration: RunConfiguration) -> I
         return max(1, (sequences.training.count + batch - 1) / batch)
     case .taggedSentences(let sentences):
         return max(1, (sentences.training.count + batch - 1) / batch)
+    case .textPairs(let pairs):
+        return max(1, (pairs.training.count + batch - 1) / batch)
     }
 }
 
@@ -479,12 +526,30 @@ func newMetricsLog(_ task: RunConfiguration.Task) -> MetricsLog {
     case .charLM, .forecast: nil
     case .classify: "val_accuracy"
     case .tag: "val_entity_f1"
+    case .translate: "val_exact_match"
     }
     return MetricsLog(throughputColumn: countsTokens(task) ? "tokens_per_second" : "sequences_per_second", metricColumn: metric)
 }
 
 /// Whether a training step's positions are tokens (a character model's, a tagger's) rather than sequences.
-func countsTokens(_ task: RunConfiguration.Task) -> Bool { task == .charLM || task == .tag }
+func countsTokens(_ task: RunConfiguration.Task) -> Bool { task == .charLM || task == .tag || task == .translate }
+
+/// Whether `task` reads each example whole (no `--seq-len` window).
+func readsWholeSequences(_ task: RunConfiguration.Task) -> Bool { task == .classify || task == .tag || task == .translate }
+
+extension LoadedModel {
+    /// The sequence model, or `nil` for an encoder–decoder.
+    var sequence: SequenceModel? { if case .sequence(let model) = self { model } else { nil } }
+    /// The encoder–decoder, or `nil` for a sequence model.
+    var seq2seq: Seq2SeqModel? { if case .seq2seq(let model) = self { model } else { nil } }
+    /// Trainable scalars.
+    var parameterCount: Int {
+        switch self {
+        case .sequence(let model): model.parameterCount
+        case .seq2seq(let model): model.parameterGroups.reduce(0) { $0 + $1.parameters.count }
+        }
+    }
+}
 
 /// The validation metric the progress line shows for `task`: a classifier's accuracy, a tagger's entity F1.
 func metricName(_ task: RunConfiguration.Task) -> String? {
@@ -492,6 +557,7 @@ func metricName(_ task: RunConfiguration.Task) -> String? {
     case .charLM, .forecast: nil
     case .classify: "accuracy"
     case .tag: "entity F1"
+    case .translate: "exact match"
     }
 }
 
@@ -577,8 +643,12 @@ func describe(_ configuration: RunConfiguration, data: PreparedData, parameters:
         let count = sentences.training.count + sentences.validation.count
         let tokens = (sentences.training + sentences.validation).reduce(0) { $0 + $1.length }
         what = "tagger on \(configuration.data.path!) (\(grouped(count)) sentences, \(grouped(tokens)) tokens, \(sentences.tags.count) tags, \(grouped(sentences.vocabulary.tokens.count - 1)) words and <unk>)"
+    case .textPairs(let pairs):
+        let count = pairs.training.count + pairs.validation.count, unit = configuration.data.tokens ?? .chars
+        let attention = configuration.model.attention ?? .additive
+        what = "translator on \(configuration.data.path!) (\(grouped(count)) pairs; \(grouped(pairs.sourceVocabulary.tokens.count - 3)) source and \(grouped(pairs.targetVocabulary.tokens.count - 1)) target \(unit == .words ? "words" : "characters"); \(attention == .none ? "no" : attention.rawValue) attention\(configuration.model.inputFeeding == true ? " with input feeding" : ""))"
     }
-    let batchShape = configuration.task == .classify || configuration.task == .tag ? "\(training.batch) sequences" : "\(training.batch)×\(training.seqLen)"
+    let batchShape = readsWholeSequences(configuration.task) ? "\(training.batch) sequences" : "\(training.batch)×\(training.seqLen)"
     return "\(what); \(model.bidirectional ? "bidirectional " : "")\(model.cell.commandLineName) \(model.layers)×\(model.hidden), \(grouped(parameters)) parameters; \(training.steps) steps of \(batchShape), \(training.optimizer.rawValue) lr \(training.learningRate), \(training.summary(of: configuration.task)), \(training.threads) thread\(training.threads == 1 ? "" : "s")"
 }
 
