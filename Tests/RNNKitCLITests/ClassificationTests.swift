@@ -57,9 +57,13 @@ struct ClassificationTests {
         let finalAccuracy = try #require(metrics.records.last?.validationMetric)
         // Always the most frequent label scores about a third; the model must do far better.
         #expect(finalAccuracy >= 0.9, "validation accuracy \(finalAccuracy)")
+        // loss.svg's second panel draws the accuracy.
+        let svg = try String(contentsOfFile: run + "/loss.svg", encoding: .utf8)
+        #expect(svg.contains("id=\"validation-metric\"") && svg.contains("validation accuracy"))
 
         // eval on sequences it never saw: the field's figures, then the line scripts read.
-        let evaluated = runCLI(["eval", "--model", run, "--csv", heldOut])
+        let confusion = scratch.file("confusion.svg")
+        let evaluated = runCLI(["eval", "--model", run, "--csv", heldOut, "--confusion", confusion])
         try #require(evaluated.status == 0, "\(evaluated.errors)")
         let lines = evaluated.output.split(separator: "\n").map(String.init)
         #expect(lines[0] == "\(heldOut): 60 sequences, 3 labels")
@@ -71,6 +75,9 @@ struct ClassificationTests {
         })
         #expect(Set(summary.keys) == ["accuracy", "macro_f1"])
         #expect(summary["accuracy"]! >= 0.9, "\(evaluated.output)")
+        // The confusion plot: a cell per label and predicted label, holding its count.
+        let plot = try String(contentsOfFile: confusion, encoding: .utf8)
+        #expect(plot.components(separatedBy: "<rect x=").count - 1 == 9 && plot.contains(">predicted walk</text>"))
 
         // predict: one row per sequence, probabilities summing to 1, the label ignored; and eval's
         // accuracy is the fraction of those predictions that match the labels.

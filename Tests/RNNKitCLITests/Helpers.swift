@@ -72,3 +72,8 @@ func expectDeterministicAndResumable(_ options: [String], stoppingAfter stop: In
     #expect(try weights("a") == weights("b"), "the same options trained different weights", sourceLocation: sourceLocation)
     #expect(try weights("c") == weights("a"), "the resumed run ended elsewhere", sourceLocation: sourceLocation)
 }
+
+/// A `t,signal` CSV of `rows` values `sin(frequency·t)·amplitude + offset`.
+func sineCSV(rows: Int, frequency: Double, amplitude: Double, offset: Double) -> String {
+    "t,signal\n" + (0..<rows).map { "\($0),\(format(sin(Double($0) * frequency) * amplitude + offset, digits: 5))\n" }.joined()
+}

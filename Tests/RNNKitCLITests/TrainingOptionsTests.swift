@@ -145,7 +145,8 @@ struct TrainingOptionsTests {
         let model = try SequenceModel(.features(featureSize: 1, cell: .gru, hiddenSize: 4, head: .lastStep, outputSize: 1, seed: 2))
         let trainer = try Trainer(model: model, training: .sequences(windows), validation: .sequences(windows),
                                   configuration: trainerConfiguration(configuration))
-        let data = PreparedData.series(.init(values: [], mean: 0, standardDeviation: 1, training: windows, validation: windows))
+        let data = PreparedData.series(.init(values: [], mean: 0, standardDeviation: 1, horizon: 1, inputColumns: ["v"],
+                                                 training: windows, validation: windows, validationOrigins: []))
         let bounded = try TrainingRun.validationNow(trainer: trainer, model: .sequence(model), data: data, configuration: configuration).loss
         let firstTwo = try trainer.evaluate(.sequences(Array(windows.prefix(2 * configuration.training.batch))))
         #expect(bounded == firstTwo.loss)

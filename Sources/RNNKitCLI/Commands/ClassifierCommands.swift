@@ -30,7 +30,7 @@ struct ClassifierColumns {
         }
         self.sequence = sequence ?? recordedSequence
         self.label = label ?? recordedLabel
-        self.features = try features.map(TrainCommand.parseColumnList) ?? recordedFeatures
+        self.features = try features.map { try TrainCommand.parseColumnList($0) } ?? recordedFeatures
         guard self.features.count == recordedFeatures.count else {
             throw CLIError("--feature-columns names \(self.features.count) column\(self.features.count == 1 ? "" : "s"); the model reads \(recordedFeatures.count) (\(recordedFeatures.joined(separator: ",")))")
         }
@@ -72,7 +72,7 @@ typealias LabelledItem = (label: String, line: Int, name: String)
 /// `rnnkit eval --csv` or `--tsv`: accuracy, macro-F1, per-class scores and the confusion matrix,
 /// then the `accuracy=… macro_f1=…` line.
 func evaluateClassifier(_ trained: TrainedModel, source: String, kind: String, items: [LabelledItem], examples: [SequenceExample],
-                        console: Console) throws {
+                        confusionPlot: String?, console: Console) throws {
     let classes = trained.configuration.data.classes ?? []
     let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
     var references: [Int] = []
@@ -99,6 +99,12 @@ func evaluateClassifier(_ trained: TrainedModel, source: String, kind: String, i
     console.line(padded("", width) + classes.map { "  " + right($0, cell) }.joined())
     for (c, name) in classes.enumerated() {
         console.line(padded(name, width) + metrics.confusion[c].map { "  " + right(String($0), cell) }.joined())
+    }
+    if let confusionPlot {
+        // Each row shaded by its share of the label's sequences, the counts written in the cells.
+        let shades = metrics.confusion.map { row in row.map { Double($0) / Double(max(1, row.reduce(0, +))) } }
+        try writeAtomically(heatMap(columns: classes.map { "predicted " + $0 }, rows: classes, shades: shades,
+                                    titles: metrics.confusion.map { $0.map(String.init) }, showsTitles: true), to: confusionPlot)
     }
     console.line("accuracy=\(format(metrics.accuracy, digits: 6)) macro_f1=\(format(metrics.macroF1, digits: 6))")
 }

@@ -50,6 +50,8 @@ struct EvalCommand: ConsoleCommand {
         commandName: "eval",
         abstract: "Evaluate a trained model: a character model on --text, a classifier on --csv or --tsv, a tagger on --conll.",
         discussion: """
+            --csv FILE of a forecaster: the MSE and MAE of its forecasts from every origin of the \
+            file, beside the last-value forecast and, with --season m, the seasonal-naive one. \
             --text FILE: runs a character model over the whole file as the run's --batch strips \
             side by side, each in windows of the run's --seq-len with its state carried from window \
             to window (as training reads its text), and reports the mean cross-entropy of predicting \
@@ -79,6 +81,12 @@ struct EvalCommand: ConsoleCommand {
     var pairs: String?
     @Option(name: .long, help: ArgumentHelp("With --pairs: the beam width, 1–100 (1: greedy decoding). (default: 1)", valueName: "k"))
     var beam: Int?
+    @Option(name: .long, help: ArgumentHelp("With --csv of a forecaster: the period m of the seasonal-naive baseline, 1–100000.", valueName: "m"))
+    var season: Int?
+    @Option(name: .long, help: ArgumentHelp("With --csv of a forecaster: the column to forecast. (default: the run's)", valueName: "name"))
+    var column: String?
+    @Option(name: .long, help: ArgumentHelp("With --csv or --tsv of a classifier: draw the confusion matrix into this SVG file.", valueName: "file.svg"))
+    var confusion: String?
     @Option(name: .customLong("sequence-column"), help: ArgumentHelp("With --csv: the sequence column. (default: the run's)", valueName: "name"))
     var sequenceColumn: String?
     @Option(name: .customLong("label-column"), help: ArgumentHelp("With --csv: the label column. (default: the run's)", valueName: "name"))
@@ -91,6 +99,10 @@ struct EvalCommand: ConsoleCommand {
             throw ValidationError("pass one data file: --text FILE for a character model, --csv FILE for a sequence classifier, --tsv FILE for a text classifier, --conll FILE for a tagger or --pairs FILE for a translator")
         }
         if beam != nil, pairs == nil { throw ValidationError("--beam applies to --pairs only") }
+        if csv == nil, season != nil || column != nil { throw ValidationError("--season and --column apply to --csv only (a forecaster)") }
+        try require("--season", season, in: 1...100_000)
+        if confusion != nil, csv == nil, tsv == nil { throw ValidationError("--confusion applies to classifiers (--csv or --tsv) only") }
+        if let confusion, confusion.isEmpty { throw ValidationError("--confusion must name a file, got an empty string") }
         try require("--beam", beam, in: 1...100)
         if csv == nil, sequenceColumn != nil || labelColumn != nil || featureColumns != nil {
             throw ValidationError("--sequence-column, --label-column and --feature-columns apply to --csv only")
@@ -100,6 +112,16 @@ struct EvalCommand: ConsoleCommand {
 
     func run(console: Console) throws {
         let trained = try TrainedModel.load(runDirectory: model, option: "--model")
+        if let csv, trained.configuration.task == .forecast {
+            guard sequenceColumn == nil, labelColumn == nil, featureColumns == nil, confusion == nil else {
+                throw CLIError("--sequence-column, --label-column, --feature-columns and --confusion apply to classifiers; '\(trained.directory.path)' holds a forecaster")
+            }
+            try evaluateForecaster(trained, csvPath: csv, column: column, season: season, console: console)
+            return
+        }
+        if season != nil || column != nil {
+            throw CLIError("--season and --column apply to forecasters; '\(trained.directory.path)' holds another model")
+        }
         if let csv {
             let columns = try ClassifierColumns(trained, command: "eval", sequence: sequenceColumn, label: labelColumn,
                                                 features: featureColumns)
@@ -107,7 +129,7 @@ struct EvalCommand: ConsoleCommand {
                                                featureColumns: columns.features)
             try evaluateClassifier(trained, source: csv, kind: "CSV",
                                    items: table.sequences.map { ($0.label!, $0.firstLine, "sequence '\($0.id)'") },
-                                   examples: try classifierExamples(table, for: trained), console: console)
+                                   examples: try classifierExamples(table, for: trained), confusionPlot: confusion, console: console)
             return
         }
         if let conll {
@@ -121,7 +143,7 @@ struct EvalCommand: ConsoleCommand {
         if let tsv {
             let lines = try readClassifierText(trained, path: tsv, command: "eval", labelsRequired: true)
             try evaluateClassifier(trained, source: tsv, kind: "TSV", items: lines.map { ($0.label!, $0.line, "the text") },
-                                   examples: try classifierExamples(lines, for: trained), console: console)
+                                   examples: try classifierExamples(lines, for: trained), confusionPlot: confusion, console: console)
             return
         }
         let text = text!
@@ -141,9 +163,11 @@ struct ForecastCommand: ConsoleCommand {
         commandName: "forecast",
         abstract: "Forecast the next values of a numeric CSV column with a trained forecaster.",
         discussion: """
-            Reads the column the model was trained on (or --column) from --csv, feeds the series to \
-            the model and forecasts --horizon values past its end, each prediction fed back as the \
-            next input. Prints `step,forecast` CSV lines. When the series is long enough it first \
+            Reads the run's columns (or --column, for a model of one column) from --csv and \
+            forecasts --horizon values past the end of the series: a model trained with \
+            --horizon K gives K values from one window and is cut when --horizon is at most K; a \
+            model of the target column alone forecasts further by feeding its forecasts back, K at \
+            a time. Prints `step,forecast` CSV lines. When the series is long enough it first \
             backtests: it forecasts the last --horizon known values from the ones before them and \
             compares the mean squared error with the last-value baseline.
             """)

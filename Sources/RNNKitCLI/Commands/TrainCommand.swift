@@ -29,6 +29,10 @@ struct TrainCommand: ConsoleCommand {
     var csv: String?
     @Option(name: .long, help: ArgumentHelp("The CSV column to forecast.", valueName: "name"))
     var column: String?
+    @Option(name: .customLong("input-columns"), help: ArgumentHelp("Forecasters: the comma-separated columns the model reads at each step (the target among them or not). (default: the --column alone)", valueName: "a,b,c"))
+    var inputColumns: String?
+    @Option(name: .long, help: ArgumentHelp("Forecasters: the values predicted at once from each window (a direct K-step forecast), 1–10000. (default: 1)", valueName: "k"))
+    var horizon: Int?
     @Option(name: .customLong("sequence-column"), help: ArgumentHelp("Classifiers: the CSV column naming each row's sequence (the rows of a sequence are consecutive, in time order).", valueName: "name"))
     var sequenceColumn: String?
     @Option(name: .customLong("label-column"), help: ArgumentHelp("Classifiers: the CSV column holding each sequence's label (the same on all its rows).", valueName: "name"))
@@ -152,6 +156,11 @@ struct TrainCommand: ConsoleCommand {
         if column != nil, labelColumn != nil {
             throw ValidationError("--column (a forecaster) and --label-column (a sequence classifier) exclude each other; pass one")
         }
+        if column == nil, resume == nil, inputColumns != nil || horizon != nil {
+            throw ValidationError("--input-columns and --horizon apply to forecasters (--csv FILE --column NAME) only")
+        }
+        try require("--horizon", horizon, in: 1...10_000)
+        if let inputColumns { _ = try Self.parseColumnList(inputColumns, option: "--input-columns") }
         for (option, given) in [("--column", column != nil), ("--sequence-column", sequenceColumn != nil),
                                 ("--label-column", labelColumn != nil), ("--feature-columns", featureColumns != nil)]
         where given && csv == nil && resume == nil {
@@ -163,7 +172,7 @@ struct TrainCommand: ConsoleCommand {
         if labelColumn != nil, seqLen != nil {
             throw ValidationError("--seq-len applies to character models and forecasters only: a sequence classifier reads each sequence whole")
         }
-        if let featureColumns { _ = try Self.parseColumnList(featureColumns) }
+        if let featureColumns { _ = try Self.parseColumnList(featureColumns, option: "--feature-columns") }
         if steps != nil, epochs != nil {
             throw ValidationError("--steps and --epochs exclude each other; pass one")
         }
@@ -179,6 +188,7 @@ struct TrainCommand: ConsoleCommand {
         if let resume {
             let fixed: [(String, Bool)] = [
                 ("--text", text != nil), ("--csv", csv != nil), ("--column", column != nil),
+                ("--input-columns", inputColumns != nil), ("--horizon", horizon != nil),
                 ("--sequence-column", sequenceColumn != nil), ("--label-column", labelColumn != nil),
                 ("--feature-columns", featureColumns != nil), ("--tsv", tsv != nil), ("--tokens", tokens != nil),
                 ("--min-count", minCount != nil), ("--conll", conll != nil), ("--unidirectional", unidirectional),
@@ -226,15 +236,15 @@ struct TrainCommand: ConsoleCommand {
                   : text != nil ? Defaults.textSteps : Defaults.builtinSteps)
     }
 
-    /// The names of a comma-separated column list (`a,b,c`), trimmed.
+    /// The names of a comma-separated column list (`a,b,c`), trimmed; `option` names it in messages.
     /// - Throws: `ValidationError` for an empty name or a name given twice.
-    static func parseColumnList(_ list: String) throws -> [String] {
+    static func parseColumnList(_ list: String, option: String = "--feature-columns") throws -> [String] {
         let names = list.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         if names.contains(where: \.isEmpty) {
-            throw ValidationError("--feature-columns '\(list)' has an empty column name; expected names separated by commas, as in a,b,c")
+            throw ValidationError("\(option) '\(list)' has an empty column name; expected names separated by commas, as in a,b,c")
         }
         if let repeated = names.enumerated().first(where: { names[..<$0.offset].contains($0.element) })?.element {
-            throw ValidationError("--feature-columns names '\(repeated)' twice; expected each column once")
+            throw ValidationError("\(option) names '\(repeated)' twice; expected each column once")
         }
         return names
     }

@@ -79,8 +79,17 @@ func evaluateTranslator(_ trained: TrainedModel, path: String, beamWidth: Int, c
 /// An SVG heat map of one decoding's attention: a row per written token, a column per source
 /// position, each cell as dark as its weight (0 white, 1 black), the tokens as labels.
 func attentionHeatMap(source: [String], output: [String], weights: [[Float]]) -> String {
-    let cell = 22.0, left = 90.0, top = 90.0
-    let width = left + cell * Double(source.count) + 20, height = top + cell * Double(output.count) + 20
+    heatMap(columns: source, rows: output, shades: weights.map { $0.prefix(source.count).map(Double.init) },
+            titles: weights.map { $0.prefix(source.count).map { String(format: "%.3f", $0) } })
+}
+
+/// An SVG heat map: a cell per row and column, as dark as its shade (0 white, 1 black), with the
+/// column labels on top, the row labels on the left, and a tooltip (`titles`) per cell; with
+/// `showsTitles`, the titles are also written in the cells.
+func heatMap(columns: [String], rows: [String], shades: [[Double]], titles: [[String]], showsTitles: Bool = false) -> String {
+    let labelWidth = Double(max(4, (rows.map(\.count).max() ?? 0))) * 7.5 + 16
+    let cell = showsTitles ? 44.0 : 22.0, left = labelWidth, top = 90.0
+    let width = left + cell * Double(columns.count) + 40, height = top + cell * Double(rows.count) + 20
     func n(_ value: Double) -> String { String(format: "%.1f", value) }
     var svg = """
         <?xml version="1.0" encoding="UTF-8"?>
@@ -88,16 +97,19 @@ func attentionHeatMap(source: [String], output: [String], weights: [[Float]]) ->
         <rect width="100%" height="100%" fill="white"/>
 
         """
-    for (j, token) in source.enumerated() {
+    for (j, label) in columns.enumerated() {
         let x = left + cell * (Double(j) + 0.5)
-        svg += "<text x=\"\(n(x))\" y=\"\(n(top - 6))\" transform=\"rotate(-60 \(n(x)) \(n(top - 6)))\">\(escapeXML(token))</text>\n"
+        svg += "<text x=\"\(n(x))\" y=\"\(n(top - 6))\" transform=\"rotate(-60 \(n(x)) \(n(top - 6)))\">\(escapeXML(label))</text>\n"
     }
-    for (i, token) in output.enumerated() {
+    for (i, label) in rows.enumerated() {
         let y = top + cell * Double(i)
-        svg += "<text x=\"\(n(left - 6))\" y=\"\(n(y + cell * 0.7))\" text-anchor=\"end\">\(escapeXML(token))</text>\n"
-        for (j, weight) in weights[i].prefix(source.count).enumerated() {
-            let shade = Int((1 - Double(min(max(weight, 0), 1))) * 255)
-            svg += "<rect x=\"\(n(left + cell * Double(j)))\" y=\"\(n(y))\" width=\"\(n(cell))\" height=\"\(n(cell))\" fill=\"rgb(\(shade),\(shade),\(shade))\"><title>\(String(format: "%.3f", weight))</title></rect>\n"
+        svg += "<text x=\"\(n(left - 6))\" y=\"\(n(y + cell * 0.6))\" text-anchor=\"end\">\(escapeXML(label))</text>\n"
+        for (j, shade) in shades[i].prefix(columns.count).enumerated() {
+            let level = Int((1 - min(max(shade, 0), 1)) * 255), x = left + cell * Double(j)
+            svg += "<rect x=\"\(n(x))\" y=\"\(n(y))\" width=\"\(n(cell))\" height=\"\(n(cell))\" fill=\"rgb(\(level),\(level),\(level))\" stroke=\"#ddd\"><title>\(escapeXML(titles[i][j]))</title></rect>\n"
+            if showsTitles {
+                svg += "<text x=\"\(n(x + cell / 2))\" y=\"\(n(y + cell * 0.6))\" text-anchor=\"middle\" fill=\"\(level < 128 ? "white" : "black")\">\(escapeXML(titles[i][j]))</text>\n"
+            }
         }
     }
     return svg + "</svg>\n"

@@ -5,7 +5,9 @@
 //   title on top; the plot area inside margins; y axis on the left with "nice" ticks (1, 2 or 5
 //   times a power of ten) and light grid lines; x axis at the bottom with step ticks; the training
 //   loss as a blue polyline, the validation loss as an orange polyline with dots at each
-//   measurement; a legend in the top-right corner of the plot area.
+//   measurement; a legend in the top-right corner of the plot area. A task with a validation
+//   metric (a classifier's accuracy, a tagger's entity F1, a translator's exact match) gets a
+//   second panel below, the metric from 0 to 100 % over the same step axis, in green.
 
 import Foundation
 
@@ -19,10 +21,15 @@ struct LossPlot {
     var title: String
     /// The y-axis label, for example `"loss (nats/char)"`.
     var yLabel: String
+    /// The validation metric's name for the second panel (`"accuracy"`), or `nil` (default) for none.
+    var metricName: String? = nil
+    /// The second panel's height in user units.
+    private let metricPanelHeight = 210.0
 
     private let margin = (left: 74.0, right: 24.0, top: 48.0, bottom: 58.0)
     static let trainColor = "#1f77b4"
     static let validationColor = "#ff7f0e"
+    static let metricColor = "#2ca02c"
 
     /// The SVG document for the records of `log` (an empty plot with axes when there are none).
     func svg(for records: [MetricsRecord]) -> String {
@@ -30,6 +37,11 @@ struct LossPlot {
         let validation = records.compactMap { record in
             record.validationLoss.flatMap { $0.isFinite ? (Double(record.step), $0) : nil }
         }
+        let metric = records.compactMap { record in
+            record.validationMetric.flatMap { $0.isFinite ? (Double(record.step), $0) : nil }
+        }
+        let drawsMetric = metricName != nil && !metric.isEmpty
+        let pageHeight = height + (drawsMetric ? metricPanelHeight : 0)
         let points = train + validation
         let maxStep = max(1, points.map(\.0).max() ?? 1)
         var lowest = points.map(\.1).min() ?? 0
@@ -50,8 +62,8 @@ struct LossPlot {
 
         var svg = """
             <?xml version="1.0" encoding="UTF-8"?>
-            <svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="\(n(width))" height="\(n(height))" viewBox="0 0 \(n(width)) \(n(height))" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="12">
-            <rect x="0" y="0" width="\(n(width))" height="\(n(height))" fill="white"/>
+            <svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="\(n(width))" height="\(n(pageHeight))" viewBox="0 0 \(n(width)) \(n(pageHeight))" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="12">
+            <rect x="0" y="0" width="\(n(width))" height="\(n(pageHeight))" fill="white"/>
             <text x="\(n(width / 2))" y="26" text-anchor="middle" font-size="15" font-weight="bold">\(escapeXML(title))</text>
 
             """
@@ -103,7 +115,34 @@ struct LossPlot {
             svg += "<line x1=\"\(n(legendX + 10))\" y1=\"\(n(rowY - 4))\" x2=\"\(n(legendX + 34))\" y2=\"\(n(rowY - 4))\" stroke=\"\(entry.1)\" stroke-width=\"2.5\"/>\n"
             svg += "<text x=\"\(n(legendX + 42))\" y=\"\(n(rowY))\" fill=\"#333\">\(entry.0)\(last)</text>\n"
         }
-        svg += "</g>\n</svg>\n"
+        svg += "</g>\n"
+        if drawsMetric, let metricName {
+            // The metric panel: 0–100 % over the same step axis.
+            let top = height + 10, bottom = height + metricPanelHeight - 40
+            func metricY(_ value: Double) -> Double { bottom - value * (bottom - top) }
+            svg += "<g stroke=\"#e4e4e4\" stroke-width=\"1\">\n"
+            for tick in stride(from: 0.0, through: 1.0, by: 0.25) {
+                svg += "<line x1=\"\(n(plotLeft))\" y1=\"\(n(metricY(tick)))\" x2=\"\(n(plotRight))\" y2=\"\(n(metricY(tick)))\"/>\n"
+            }
+            svg += "</g>\n<g stroke=\"#333\" stroke-width=\"1.2\">\n"
+            svg += "<line x1=\"\(n(plotLeft))\" y1=\"\(n(bottom))\" x2=\"\(n(plotRight))\" y2=\"\(n(bottom))\"/>\n"
+            svg += "<line x1=\"\(n(plotLeft))\" y1=\"\(n(top))\" x2=\"\(n(plotLeft))\" y2=\"\(n(bottom))\"/>\n</g>\n<g fill=\"#333\">\n"
+            for tick in stride(from: 0.0, through: 1.0, by: 0.25) {
+                svg += "<text x=\"\(n(plotLeft - 8))\" y=\"\(n(metricY(tick) + 4))\" text-anchor=\"end\">\(Int(tick * 100))%</text>\n"
+            }
+            for tick in xTicks {
+                svg += "<text x=\"\(n(x(tick)))\" y=\"\(n(bottom + 18))\" text-anchor=\"middle\">\(tickLabel(tick, ticks: xTicks))</text>\n"
+            }
+            let middle = (top + bottom) / 2
+            svg += "<text x=\"18\" y=\"\(n(middle))\" text-anchor=\"middle\" transform=\"rotate(-90 18 \(n(middle)))\">validation \(escapeXML(metricName))</text>\n"
+            svg += "<text x=\"\(n(plotRight - 4))\" y=\"\(n(top + 14))\" text-anchor=\"end\">\(escapeXML(metricName)) \(String(format: "%.1f", 100 * metric.last!.1))%</text>\n</g>\n"
+            let list = metric.map { "\(n(x($0.0))),\(n(metricY(min(max($0.1, 0), 1))))" }.joined(separator: " ")
+            svg += "<polyline id=\"validation-metric\" fill=\"none\" stroke=\"\(Self.metricColor)\" stroke-width=\"2.2\" stroke-linejoin=\"round\" points=\"\(list)\"/>\n"
+            svg += "<g fill=\"\(Self.metricColor)\">\n"
+            for point in metric { svg += "<circle cx=\"\(n(x(point.0)))\" cy=\"\(n(metricY(min(max(point.1, 0), 1))))\" r=\"3\"/>\n" }
+            svg += "</g>\n"
+        }
+        svg += "</svg>\n"
         return svg
     }
 }

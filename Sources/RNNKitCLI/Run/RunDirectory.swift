@@ -60,6 +60,11 @@ struct RunConfiguration: Codable, Equatable {
         var path: String?
         /// The CSV column (forecasters only).
         var column: String?
+        /// Forecasters: the columns the model reads at each step, standardised with
+        /// `featureMeans`/`featureDeviations`; `nil` for the target column alone (as before the option).
+        var inputColumns: [String]?
+        /// Forecasters: the values predicted at once from each window; `nil` for 1.
+        var horizon: Int?
         /// Classifiers: the column naming each row's sequence.
         var sequenceColumn: String?
         /// Classifiers: the column of labels.
@@ -94,6 +99,7 @@ struct RunConfiguration: Codable, Equatable {
 
         enum CodingKeys: String, CodingKey {
             case kind, path, column, length, fingerprint, mean, standardDeviation = "standard_deviation"
+            case inputColumns = "input_columns", horizon
             case sequenceColumn = "sequence_column", labelColumn = "label_column", featureColumns = "feature_columns", classes
             case featureMeans = "feature_means", featureDeviations = "feature_deviations"
             case tokens, minCount = "min_count", vocabulary

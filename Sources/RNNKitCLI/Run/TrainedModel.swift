@@ -74,36 +74,86 @@ func evaluateCharacterModel(_ model: SequenceModel, text: String, source: String
     return EvaluationResult(count: result.count, loss: result.loss, accuracy: Double(result.correct) / Double(result.count))
 }
 
+/// A forecaster run's series, read back from a CSV by the run's columns and standardisation.
+struct ForecastSeries {
+    /// The target column, in original units.
+    var values: [Double]
+    /// `[F][n]` the input columns, standardised as in training.
+    var inputs: [[Float]]
+    /// The target's mean and standard deviation.
+    var mean: Double, deviation: Double
+    /// The window `W` and the values predicted at once `K`.
+    var window: Int, horizon: Int
+    /// Whether the model reads the target alone, so that its forecasts can be fed back.
+    var isUnivariate: Bool
+
+    /// Reads `column` (default the run's) and the run's input columns from `csvPath`.
+    init(_ trained: TrainedModel, csvPath: String, column: String?) throws {
+        let configuration = trained.configuration, data = configuration.data
+        guard configuration.task == .forecast, let mean = data.mean, let deviation = data.standardDeviation,
+              trained.model.configuration.input == .features else {
+            let held = configuration.task == .charLM ? "character model" : configuration.task == .classify ? "sequence classifier"
+                : configuration.task == .tag ? "tagger" : "translator"
+            throw CLIError("'\(trained.directory.path)' holds a \(held); rnnkit forecast needs a forecaster, trained with --csv FILE --column NAME")
+        }
+        let target = column ?? data.column ?? ""
+        let table = try CSVTable(parsing: try InputFile.text(at: csvPath, purpose: "CSV file"), source: csvPath)
+        let values = try table.numericColumn(named: target, source: csvPath)
+        guard !values.isEmpty else { throw CLIError.data("CSV file '\(csvPath)' has a header but no data rows") }
+        self.values = values
+        let names = data.inputColumns ?? [target]
+        let means = data.featureMeans ?? [mean], deviations = data.featureDeviations ?? [deviation]
+        guard means.count == names.count, deviations.count == names.count else {
+            throw CLIError("\(trained.directory.configPath) has no standardisation for its \(names.count) input columns; the run directory is damaged")
+        }
+        inputs = try names.indices.map { f in
+            let series = names[f] == target ? values : try table.numericColumn(named: names[f], source: csvPath)
+            return series.map { Float(($0 - means[f]) / deviations[f]) }
+        }
+        (self.mean, self.deviation) = (mean, deviation)
+        (window, horizon) = (configuration.training.seqLen, data.horizon ?? 1)
+        isUnivariate = data.inputColumns == nil || data.inputColumns! == [data.column ?? ""]
+        guard values.count >= window else {
+            throw CLIError("column '\(target)' of '\(csvPath)' has \(values.count) values; the model reads windows of \(window), so expected at least \(window)")
+        }
+    }
+
+    /// The model's input window `[W, F]` ending before index `t` (standardised).
+    func window(endingBefore t: Int) -> [Float] {
+        var features: [Float] = []
+        features.reserveCapacity(window * inputs.count)
+        for step in (t - window)..<t { for series in inputs { features.append(series[step]) } }
+        return features
+    }
+}
+
 /// `rnnkit forecast`: backtest on the last `horizon` known values when there is room, then the forecast.
+/// A model of `K` values at once gives them from one window; a univariate one forecasts further by
+/// feeding its forecasts back, `K` at a time (the other input columns' future is unknown, so a
+/// multivariate model forecasts at most `K`).
 func runForecast(_ trained: TrainedModel, csvPath: String, column: String?, horizon: Int, console: Console) throws {
-    let configuration = trained.configuration
-    guard configuration.task == .forecast, let mean = configuration.data.mean,
-          let deviation = configuration.data.standardDeviation, trained.model.configuration.input == .features else {
-        throw CLIError("'\(trained.directory.path)' holds a \(configuration.task == .classify ? "sequence classifier" : "character model"); rnnkit forecast needs a forecaster, trained with --csv FILE --column NAME")
+    let series = try ForecastSeries(trained, csvPath: csvPath, column: column)
+    let model = trained.model, K = series.horizon
+    guard horizon <= K || series.isUnivariate else {
+        throw CLIError("the model reads several input columns, whose future values are unknown, and forecasts \(K) value\(K == 1 ? "" : "s") at once; expected --horizon at most \(K)")
     }
-    let columnName = column ?? configuration.data.column ?? ""
-    let values = try CSVTable.readNumericColumn(path: csvPath, column: columnName)
-    let window = configuration.training.seqLen
-    guard values.count >= window else {
-        throw CLIError("column '\(columnName)' of '\(csvPath)' has \(values.count) values; the model reads windows of \(window), so expected at least \(window)")
-    }
-    let model = trained.model
-    /// Forecasts `count` values after `history`, feeding each prediction back in.
-    func forecast(_ history: [Double], count: Int) throws -> [Double] {
-        var window = history.suffix(configuration.training.seqLen).map { Float(($0 - mean) / deviation) }   // [T]
+    /// Forecasts `count` values after the first `end` rows, in original units.
+    func forecast(endingBefore end: Int, count: Int) throws -> [Double] {
+        var window = series.window(endingBefore: end)                              // [W, F]
         var predictions: [Double] = []
-        for _ in 0..<count {
-            let output = try model.forward(.features(window), steps: window.count, batch: 1)
-            let next = output.outputs[0]
-            predictions.append(Double(next) * deviation + mean)
-            window.removeFirst()
-            window.append(next)
+        while predictions.count < count {
+            let output = try model.forward(.features(window), steps: series.window, batch: 1).outputs   // [K]
+            let taken = output.prefix(count - predictions.count)
+            predictions += taken.map { Double($0) * series.deviation + series.mean }
+            window.removeFirst(taken.count)                                         // univariate: F = 1
+            window += taken
         }
         return predictions
     }
-    if values.count >= window + horizon {
+    let values = series.values
+    if values.count >= series.window + horizon {
         let known = Array(values.suffix(horizon))
-        let predicted = try forecast(Array(values.dropLast(horizon)), count: horizon)
+        let predicted = try forecast(endingBefore: values.count - horizon, count: horizon)
         let last = values[values.count - horizon - 1]
         let modelError = zip(known, predicted).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) } / Double(horizon)
         let baselineError = known.reduce(0) { $0 + ($1 - last) * ($1 - last) } / Double(horizon)
@@ -111,9 +161,59 @@ func runForecast(_ trained: TrainedModel, csvPath: String, column: String?, hori
                             horizon, modelError, baselineError, baselineError / modelError))
     }
     console.line("step,forecast")
-    for (index, value) in try forecast(values, count: horizon).enumerated() {
+    for (index, value) in try forecast(endingBefore: values.count, count: horizon).enumerated() {
         console.line("\(values.count + index),\(format(value, digits: 6))")
     }
+}
+
+/// `rnnkit eval --csv` of a forecaster: the model's `K`-step forecasts from every origin with a full
+/// window before it and `K` known values after it (and, with `season` `m`, at least `m` values before
+/// it), their MSE and MAE over every origin and step beside the last-value forecast
+/// `ŷ[t+h] = y[t]` and the seasonal-naive `ŷ[t+h] = y[t+h−m·⌈h/m⌉]` (`t` the origin's last known value).
+func evaluateForecaster(_ trained: TrainedModel, csvPath: String, column: String?, season: Int?, console: Console) throws {
+    let series = try ForecastSeries(trained, csvPath: csvPath, column: column)
+    let K = series.horizon, n = series.values.count, first = max(series.window, season ?? 0)
+    guard first <= n - K else {
+        throw CLIError.data("CSV file '\(csvPath)' has \(n) values; a \(K)-step forecast from a window of \(series.window)\(season.map { " with --season \($0)" } ?? "") needs at least \(first + K)")
+    }
+    let origins = Array(first...(n - K))                                            // index of each first forecast value
+    let examples = origins.map { SequenceExample.features(series.window(endingBefore: $0), steps: series.window, targetValues: []) }
+    var errors = (model: (squared: 0.0, absolute: 0.0), last: (squared: 0.0, absolute: 0.0), seasonal: (squared: 0.0, absolute: 0.0))
+    var index = 0
+    try forEachBatch(trained.model, examples) { batch, _, outputs in               // (B, K)
+        for b in 0..<batch.count {
+            let t = origins[index] - 1                                              // the last known value
+            index += 1
+            for h in 1...K {
+                let actual = series.values[t + h]
+                let predicted = Double(outputs[b * K + h - 1]) * series.deviation + series.mean
+                errors.model.squared += (actual - predicted) * (actual - predicted)
+                errors.model.absolute += abs(actual - predicted)
+                let last = series.values[t]
+                errors.last.squared += (actual - last) * (actual - last)
+                errors.last.absolute += abs(actual - last)
+                if let m = season {
+                    let seasonal = series.values[t + h - m * ((h + m - 1) / m)]
+                    errors.seasonal.squared += (actual - seasonal) * (actual - seasonal)
+                    errors.seasonal.absolute += abs(actual - seasonal)
+                }
+            }
+        }
+    }
+    let count = Double(origins.count * K)
+    console.line("\(csvPath): \(grouped(origins.count)) origins, \(K)-step forecasts")
+    console.line("forecast".padding(toLength: 14, withPad: " ", startingAt: 0) + "           MSE           MAE")
+    var names = [("model", errors.model), ("last value", errors.last)]
+    if season != nil { names.append(("seasonal naive", errors.seasonal)) }
+    for (name, error) in names {
+        console.line(name.padding(toLength: 14, withPad: " ", startingAt: 0)
+                     + String(format: "  %12.6g  %12.6g", error.squared / count, error.absolute / count))
+    }
+    var line = "mse=\(format(errors.model.squared / count, digits: 6)) mae=\(format(errors.model.absolute / count, digits: 6)) last_value_mse=\(format(errors.last.squared / count, digits: 6)) last_value_mae=\(format(errors.last.absolute / count, digits: 6))"
+    if season != nil {
+        line += " seasonal_naive_mse=\(format(errors.seasonal.squared / count, digits: 6)) seasonal_naive_mae=\(format(errors.seasonal.absolute / count, digits: 6))"
+    }
+    console.line(line)
 }
 
 /// A classifier's prediction for one sequence.

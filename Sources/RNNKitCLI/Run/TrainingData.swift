@@ -35,13 +35,19 @@ enum PreparedData {
     }
 
     struct SeriesData {
-        /// The whole column as read.
+        /// The whole target column as read.
         var values: [Double]
-        /// Mean and standard deviation of the training part, used to standardise.
+        /// Mean and standard deviation of the target's training part, used to standardise it.
         var mean: Double
         var standardDeviation: Double
+        /// The values predicted at once from each window, `K`.
+        var horizon: Int
+        /// The columns read at each step, `F`.
+        var inputColumns: [String]
         var training: [SequenceExample]
         var validation: [SequenceExample]
+        /// The target index of each validation window's first prediction.
+        var validationOrigins: [Int]
     }
 
     struct ClassifierData {
@@ -142,34 +148,7 @@ extension PreparedData {
             source.fingerprint = print
             return (.characters(CharacterData(vocabulary: vocabulary, training: Array(ids[..<split]), validation: Array(ids[split...]))), source)
         case .forecast:
-            guard let column = source.column else { throw CLIError("config.json names no CSV column for the forecaster") }
-            let values = try CSVTable.readNumericColumn(path: path, column: column)
-            let print = fingerprint(values.map(\.bitPattern).flatMap { withUnsafeBytes(of: $0.littleEndian, Array.init) })
-            if let expectedFingerprint, expectedFingerprint != print {
-                throw CLIError("column '\(column)' of '\(path)' changed since the run started; resume needs the same data")
-            }
-            let window = training.seqLen
-            let validationTargets = max(1, Int((Double(values.count) * training.valFraction).rounded()))
-            let firstValidationTarget = values.count - validationTargets
-            guard firstValidationTarget - window >= 1 else {
-                throw CLIError("column '\(column)' of '\(path)' has \(values.count) values, too few for --seq-len \(window) with --val-fraction \(training.valFraction): expected at least \(window + 1 + validationTargets); lower --seq-len or give a longer series")
-            }
-            let trainingPart = values[..<firstValidationTarget]
-            let mean = trainingPart.reduce(0, +) / Double(trainingPart.count)
-            let variance = trainingPart.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(trainingPart.count)
-            let deviation = variance > 0 ? variance.squareRoot() : 1
-            let standardised = values.map { Float(($0 - mean) / deviation) }
-            func example(target: Int) -> SequenceExample {
-                .features(Array(standardised[(target - window)..<target]), steps: window, targetValues: [standardised[target]])
-            }
-            let trainingExamples = (window..<firstValidationTarget).map(example)
-            let validationExamples = (firstValidationTarget..<values.count).map(example)
-            source.length = values.count
-            source.fingerprint = print
-            source.mean = mean
-            source.standardDeviation = deviation
-            return (.series(SeriesData(values: values, mean: mean, standardDeviation: deviation,
-                                       training: trainingExamples, validation: validationExamples)), source)
+            return try loadSeries(source, path: path, training: training, expectedFingerprint: expectedFingerprint)
         case .translate:
             return try loadPairs(source, path: path, valFraction: training.valFraction, expectedFingerprint: expectedFingerprint)
         case .tag:
@@ -390,4 +369,68 @@ func heldOutCount(of count: Int, valFraction: Double, print: String, expectedFin
         throw CLIError.data("\(what.file) '\(path)' has \(count) \(what.example)\(count == 1 ? "" : "s"); expected at least 2, to train on and to validate on")
     }
     return validationCount
+}
+
+extension PreparedData {
+    /// A forecaster's CSV: the target column and the input columns (the target alone by default),
+    /// each standardised with its training part's mean and standard deviation. Every window of
+    /// `seq-len` rows predicts the `K` target values after it; the validation windows are those
+    /// whose first predicted value lies in the last val-fraction of the series, and no training
+    /// window predicts a value of that part.
+    static func loadSeries(_ source: RunConfiguration.DataSource, path: String, training: RunConfiguration.TrainingOptions,
+                           expectedFingerprint: String?) throws -> (PreparedData, RunConfiguration.DataSource) {
+        var source = source
+        guard let column = source.column else { throw CLIError("config.json names no CSV column for the forecaster") }
+        let table = try CSVTable(parsing: try InputFile.text(at: path, purpose: "CSV file"), source: path)
+        let values = try table.numericColumn(named: column, source: path)
+        guard !values.isEmpty else { throw CLIError.data("CSV file '\(path)' has a header but no data rows") }
+        let inputNames = source.inputColumns ?? [column]
+        let inputs = try inputNames.map { $0 == column ? values : try table.numericColumn(named: $0, source: path) }   // [F][n]
+        var hashed = values.map(\.bitPattern).flatMap { withUnsafeBytes(of: $0.littleEndian, Array.init) }
+        if source.inputColumns != nil {
+            for (name, series) in zip(inputNames, inputs) {
+                hashed += Array(name.utf8) + [0] + series.map(\.bitPattern).flatMap { withUnsafeBytes(of: $0.littleEndian, Array.init) }
+            }
+        }
+        let print = fingerprint(hashed)
+        if let expectedFingerprint, expectedFingerprint != print {
+            throw CLIError("column '\(column)' of '\(path)' changed since the run started; resume needs the same data")
+        }
+        let window = training.seqLen, K = source.horizon ?? 1, n = values.count
+        let validationTargets = max(1, Int((Double(n) * training.valFraction).rounded()))
+        let firstValidationTarget = n - validationTargets
+        guard firstValidationTarget - window >= K else {
+            throw CLIError("column '\(column)' of '\(path)' has \(n) values, too few for --seq-len \(window)\(K > 1 ? " and --horizon \(K)" : "") with --val-fraction \(training.valFraction): expected at least \(window + K + validationTargets); lower --seq-len or give a longer series")
+        }
+        guard validationTargets >= K else {
+            throw CLIError("--horizon \(K) needs at least \(K) validation values, but --val-fraction \(training.valFraction) holds out \(validationTargets) of column '\(column)'; raise --val-fraction or lower --horizon")
+        }
+        func statistics(_ series: [Double]) -> (mean: Double, deviation: Double) {
+            let part = series[..<firstValidationTarget]
+            let mean = part.reduce(0, +) / Double(part.count)
+            let variance = part.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(part.count)
+            return (mean, variance > 0 ? variance.squareRoot() : 1)
+        }
+        let target = statistics(values), inputStatistics = inputs.map(statistics)
+        let standardisedTarget = values.map { Float(($0 - target.mean) / target.deviation) }
+        let standardisedInputs = zip(inputs, inputStatistics).map { series, s in series.map { Float(($0 - s.mean) / s.deviation) } }
+        func example(origin t: Int) -> SequenceExample {
+            var features: [Float] = []                                                // [W, F]
+            features.reserveCapacity(window * inputs.count)
+            for step in (t - window)..<t { for series in standardisedInputs { features.append(series[step]) } }
+            return .features(features, steps: window, targetValues: Array(standardisedTarget[t..<t + K]))
+        }
+        let validationOrigins = Array(firstValidationTarget...(n - K))
+        source.length = n
+        source.fingerprint = print
+        source.mean = target.mean
+        source.standardDeviation = target.deviation
+        if source.inputColumns != nil {
+            source.featureMeans = inputStatistics.map(\.mean)
+            source.featureDeviations = inputStatistics.map(\.deviation)
+        }
+        return (.series(SeriesData(values: values, mean: target.mean, standardDeviation: target.deviation, horizon: K,
+                                   inputColumns: inputNames, training: (window...(firstValidationTarget - K)).map(example),
+                                   validation: validationOrigins.map(example), validationOrigins: validationOrigins)), source)
+    }
 }

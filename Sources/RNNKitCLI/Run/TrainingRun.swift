@@ -39,8 +39,10 @@ enum TrainingRun {
         var configuration = RunConfiguration(
             task: task,
             data: .init(kind: kind, path: kind == .builtin ? nil : dataPath, column: command.column,
+                        inputColumns: try command.inputColumns.map { try TrainCommand.parseColumnList($0, option: "--input-columns") },
+                        horizon: command.horizon,
                         sequenceColumn: command.sequenceColumn, labelColumn: command.labelColumn,
-                        featureColumns: try command.featureColumns.map(TrainCommand.parseColumnList),
+                        featureColumns: try command.featureColumns.map { try TrainCommand.parseColumnList($0) },
                         tokens: kind == .tsv || kind == .pairs ? command.tokens ?? .chars : nil, minCount: command.minCount, length: 0),
             model: .init(
                 cell: (command.cell ?? .lstm).kind,
@@ -115,11 +117,11 @@ enum TrainingRun {
                 dropout: configuration.model.dropout, initialization: .recommended(for: configuration.model.cell),
                 seed: configuration.training.seed))
             model.vocabulary = characters.vocabulary
-        case .series:
+        case .series(let series):
             model = try SequenceModel(.features(
-                featureSize: 1, cell: configuration.model.cell, hiddenSize: configuration.model.hidden,
+                featureSize: series.inputColumns.count, cell: configuration.model.cell, hiddenSize: configuration.model.hidden,
                 numLayers: configuration.model.layers, bidirectional: configuration.model.bidirectional,
-                dropout: configuration.model.dropout, head: .lastStep, outputSize: 1,
+                dropout: configuration.model.dropout, head: .lastStep, outputSize: series.horizon,
                 initialization: .recommended(for: configuration.model.cell), seed: configuration.training.seed))
         case .taggedSentences(let sentences):
             model = try wordModel(&configuration, vocabularySize: sentences.vocabulary.tokens.count, embedding: embedding,
@@ -233,7 +235,7 @@ enum TrainingRun {
         }
         let plot = LossPlot(
             title: "\(URL(fileURLWithPath: directory.path).lastPathComponent): \(configuration.model.cell.commandLineName) \(configuration.model.layers)×\(configuration.model.hidden) on \(dataName(configuration))",
-            yLabel: yLabel)
+            yLabel: yLabel, metricName: metricName(configuration.task))
         var lossSum = 0.0, lossCount = 0, positions = 0, stepSeconds = 0.0
         var shownLoss = Double.nan
         var lastValidation: Double?
@@ -352,7 +354,8 @@ enum TrainingRun {
         case .series(let series):
             let mse = (validationLoss ?? .nan) * series.standardDeviation * series.standardDeviation
             let baseline = lastValueBaseline(series)
-            console.line(String(format: "validation: next-value MSE %.6g (last-value baseline %.6g, %.1f× lower)", mse, baseline, baseline / mse))
+            let what = series.horizon == 1 ? "next-value" : "\(series.horizon)-step"
+            console.line(String(format: "validation: %@ MSE %.6g (last-value baseline %.6g, %.1f× lower)", what, mse, baseline, baseline / mse))
         case .textPairs(let pairs):
             let scores = try translationScores(model.seq2seq!, pairs.validationPairs, configuration: configuration, beamWidth: 1)
             console.line(String(format: "validation: exact match %.1f%%, token accuracy %.1f%%, character error rate %.2f%% over %d pairs (greedy decoding)",
@@ -630,7 +633,9 @@ func describe(_ configuration: RunConfiguration, data: PreparedData, parameters:
     case .characters(let characters):
         what = "character model on \(configuration.data.kind == .builtin ? "the built-in corpus" : configuration.data.path!) (\(grouped(configuration.data.length)) characters, \(characters.vocabulary.count) distinct)"
     case .series(let series):
-        what = "forecaster on column '\(configuration.data.column!)' of \(configuration.data.path!) (\(grouped(series.values.count)) values)"
+        let inputs = configuration.data.inputColumns.map { "; inputs \($0.joined(separator: ","))" } ?? ""
+        let horizon = series.horizon > 1 ? "; \(series.horizon) values at once" : ""
+        what = "forecaster on column '\(configuration.data.column!)' of \(configuration.data.path!) (\(grouped(series.values.count)) values\(inputs)\(horizon))"
     case .labelledSequences(let sequences):
         let count = sequences.training.count + sequences.validation.count
         if let vocabulary = sequences.vocabulary {
@@ -672,13 +677,16 @@ func unigramBits(_ ids: [Int], vocabularySize: Int) -> Double {
     return -counts.filter { $0 > 0 }.map { Double($0) / total }.reduce(0) { $0 + $1 * log2($1) }
 }
 
-/// The validation MSE (original units) of predicting each value by the one before it.
+/// The validation MSE (original units) of predicting each of a window's `K` values by the last
+/// value before the window.
 func lastValueBaseline(_ series: PreparedData.SeriesData) -> Double {
-    let first = series.values.count - series.validation.count
-    var sum = 0.0
-    for index in first..<series.values.count {
-        let difference = series.values[index] - series.values[index - 1]
-        sum += difference * difference
+    var sum = 0.0, count = 0
+    for origin in series.validationOrigins {
+        for h in 0..<series.horizon {
+            let difference = series.values[origin + h] - series.values[origin - 1]
+            sum += difference * difference
+            count += 1
+        }
     }
-    return sum / Double(max(1, series.validation.count))
+    return sum / Double(max(1, count))
 }
