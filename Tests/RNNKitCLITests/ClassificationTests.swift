@@ -274,6 +274,30 @@ struct TextClassificationTests {
         #expect(Set(configuration.data.vocabulary!.dropFirst()).isSubset(of: Set("abcdefghijklmnopqrstuvwxyz ".map(String.init))))
     }
 
+    @Test("--val: a validation file in the training file's format replaces --val-fraction")
+    func validationFile() throws {
+        let scratch = ScratchDirectory()
+        let data = scratch.write("reviews.tsv", text: reviewsTSV(lines: 100, seed: 15))
+        // Words the training file never has: they must read as <unk>, not enter the vocabulary.
+        let validation = scratch.write("val.tsv", text: "pos\tzzz good\nneg\tzzz bad\nneg\tnot fun qqq\n")
+        let options = ["train", "--tsv", data, "--val", validation, "--tokens", "words", "--steps", "6", "--hidden", "8", "--threads", "1"]
+        let result = runCLI(options + ["--out", scratch.file("run")])
+        try #require(result.status == 0, "\(result.errors)")
+        #expect(result.output.contains("(103 lines, 2 labels, "))
+        #expect(result.output.contains("over 3 texts"))
+        let configuration = try RunDirectory(path: scratch.file("run")).readConfiguration(option: "--model")
+        #expect(configuration.data.validationPath == validation && configuration.data.length == 103)
+        #expect(!(configuration.data.vocabulary ?? []).contains("zzz"))
+        try expectDeterministicAndResumable(options, stoppingAfter: 3, in: scratch)
+        #expect(runCLI(options + ["--val-fraction", "0.2"]).errors
+                == "rnnkit: error: --val and --val-fraction exclude each other: the validation data is the --val file, or the end of the training data\n")
+        #expect(runCLI(["train", "--csv", "s.csv", "--column", "y", "--val", validation]).errors
+                == "rnnkit: error: --val does not apply to forecasters: a forecaster validates on the end of its series (--val-fraction)\n")
+        let broken = scratch.write("broken.tsv", text: "pos good\n")
+        let refused = runCLI(["train", "--tsv", data, "--val", broken, "--out", scratch.file("x")])
+        #expect(refused.status == 65 && refused.errors == "rnnkit: error: TSV file '\(broken)' line 1: no tab; expected label<TAB>text\n")
+    }
+
     @Test("the vocabulary: <unk> first, then by frequency; rare words share <unk>")
     func vocabulary() {
         let vocabulary = TokenVocabulary(counting: [["b", "a", "b", "c"], ["a", "b", "d", "d"]], minimumCount: 2)

@@ -94,7 +94,8 @@ struct InspectCommand: ConsoleCommand {
             console.line("  labels      \((data.classes ?? []).joined(separator: ", "))")
         }
         if let vocabulary = data.vocabulary {
-            console.line("  tokens      \(data.tokens?.rawValue ?? "words"), \(vocabulary.count - 1) and <unk>\(data.minCount.map { " (min count \($0))" } ?? "")")
+            let markers = configuration.task == .translate ? 3 : 1
+            console.line("  tokens      \(data.tokens?.rawValue ?? "words"), \(vocabulary.count - markers) and \(markers == 3 ? "<unk>, <s>, </s>" : "<unk>")\(data.minCount.map { " (min count \($0))" } ?? "")")
             if let targets = data.targetVocabulary {
                 console.line("  targets     \(targets.count - 1) and <unk>; attention \(configuration.model.attention?.rawValue ?? "additive")\(configuration.model.inputFeeding == true ? ", input feeding" : "")")
             } else {

@@ -99,6 +99,8 @@ struct TrainCommand: ConsoleCommand {
     var seed: UInt64?
     @Option(name: .long, help: ArgumentHelp("Threads (RNNKit's workers and OpenBLAS's), 1–256. (default: the number of cores)", valueName: "n"))
     var threads: Int?
+    @Option(name: .long, help: ArgumentHelp("A validation file in the training file's format, instead of --val-fraction (not for forecasters, which validate on the end of their series).", valueName: "file"))
+    var val: String?
     @Option(name: .customLong("val-fraction"), parsing: .unconditional, help: ArgumentHelp("Fraction of the data held out for validation (the end of the text or series, or a classifier's last sequences), 0.01–0.5. (default: 0.1)", valueName: "f"))
     var valFraction: Double?
     @Option(name: .customLong("eval-every"), help: ArgumentHelp("Validate, checkpoint and plot every n steps. (default: about 10 times per run)", valueName: "n"))
@@ -156,6 +158,13 @@ struct TrainCommand: ConsoleCommand {
         if column != nil, labelColumn != nil {
             throw ValidationError("--column (a forecaster) and --label-column (a sequence classifier) exclude each other; pass one")
         }
+        if val != nil, valFraction != nil {
+            throw ValidationError("--val and --val-fraction exclude each other: the validation data is the --val file, or the end of the training data")
+        }
+        if val != nil, column != nil {
+            throw ValidationError("--val does not apply to forecasters: a forecaster validates on the end of its series (--val-fraction)")
+        }
+        if let val, val.isEmpty { throw ValidationError("--val must name a file, got an empty string") }
         if column == nil, resume == nil, inputColumns != nil || horizon != nil {
             throw ValidationError("--input-columns and --horizon apply to forecasters (--csv FILE --column NAME) only")
         }
@@ -198,7 +207,7 @@ struct TrainCommand: ConsoleCommand {
                 ("--dropout", dropout != nil), ("--embedding", embedding != nil), ("--seq-len", seqLen != nil), ("--batch", batch != nil),
                 ("--sampling", sampling != nil), ("--lr", lr != nil), ("--schedule", schedule != nil), ("--warmup", warmup != nil),
                 ("--optimizer", optimizer != nil), ("--weight-decay", weightDecay != nil), ("--momentum", momentum != nil),
-                ("--clip", clip != nil), ("--seed", seed != nil), ("--val-fraction", valFraction != nil),
+                ("--clip", clip != nil), ("--seed", seed != nil), ("--val-fraction", valFraction != nil), ("--val", val != nil),
                 ("--eval-every", evalEvery != nil), ("--eval-batches", evalBatches != nil), ("--out", out != nil),
             ]
             if let (option, _) = fixed.first(where: { $0.1 }) {

@@ -88,7 +88,10 @@ struct RunConfiguration: Codable, Equatable {
         var targetVocabulary: [String]?
         /// Translators: the most tokens a decode writes (twice the longest training target, at least 10).
         var maximumTargetLength: Int?
-        /// Characters, values or sequences the run was given, for information.
+        /// Absolute path of the `--val` file, whose examples (in the training file's format) are the
+        /// validation data; `nil` when the last `--val-fraction` of the training file is.
+        var validationPath: String?
+        /// Characters, values or sequences the run was given (training and validation), for information.
         var length: Int
         /// FNV-1a hash of the text (or of the column's values), so that a resume on changed data is refused.
         var fingerprint: String?
@@ -104,6 +107,7 @@ struct RunConfiguration: Codable, Equatable {
             case featureMeans = "feature_means", featureDeviations = "feature_deviations"
             case tokens, minCount = "min_count", vocabulary
             case targetVocabulary = "target_vocabulary", maximumTargetLength = "maximum_target_length"
+            case validationPath = "validation_path"
         }
 
         /// Where the training data of a run came from.

@@ -127,7 +127,9 @@ extension PreparedData {
         let training = configuration.training
         switch configuration.task {
         case .charLM:
-            let text = try InputFile.text(at: path, purpose: source.kind == .builtin ? "built-in corpus" : "text file")
+            let trainingText = try InputFile.text(at: path, purpose: source.kind == .builtin ? "built-in corpus" : "text file")
+            let heldText = try source.validationPath.map { try InputFile.text(at: $0, purpose: "validation file") }
+            let text = trainingText + (heldText ?? "")
             let print = fingerprint(text.utf8)
             if let expectedFingerprint, expectedFingerprint != print {
                 throw CLIError("'\(path)' changed since the run started (its contents no longer match the fingerprint in config.json); resume needs the same data")
@@ -138,7 +140,7 @@ extension PreparedData {
             }
             let vocabulary = try CharacterVocabulary(text: text)
             let ids = try vocabulary.encode(text)
-            let validationCount = max(2, Int((Double(ids.count) * training.valFraction).rounded()))
+            let validationCount = heldText.map { $0.unicodeScalars.count } ?? max(2, Int((Double(ids.count) * training.valFraction).rounded()))
             let split = ids.count - validationCount
             let needed = training.batch * training.seqLen + 1
             guard split >= needed else {
@@ -171,14 +173,17 @@ extension PreparedData {
         }
         let table = try SequenceTable.read(path: path, sequenceColumn: sequenceColumn, labelColumn: labelColumn,
                                            featureColumns: source.featureColumns)
-        let sequences = table.sequences
+        let held = try source.validationPath.map {
+            try SequenceTable.read(path: $0, sequenceColumn: sequenceColumn, labelColumn: labelColumn, featureColumns: table.featureColumns)
+        }
+        let sequences = table.sequences + (held?.sequences ?? [])
         var hashed: [UInt8] = []
         for sequence in sequences {
             hashed += Array(sequence.id.utf8) + [0] + Array(sequence.label!.utf8) + [0]
             for value in sequence.features { withUnsafeBytes(of: value.bitPattern.littleEndian) { hashed += $0 } }
         }
         let print = fingerprint(hashed + Array(table.featureColumns.joined(separator: ",").utf8))
-        let split = try ClassifierSplit(labels: sequences.map { $0.label! }, valFraction: valFraction, print: print,
+        let split = try ClassifierSplit(labels: sequences.map { $0.label! }, valFraction: valFraction, heldOut: held?.sequences.count, print: print,
                                         expectedFingerprint: expectedFingerprint, path: path,
                                         what: ("CSV file", "sequence", "in column '\(labelColumn)'"))
         let trainingPart = sequences.dropLast(split.validationCount)
@@ -213,9 +218,10 @@ extension PreparedData {
                                  expectedFingerprint: String?) throws -> (PreparedData, RunConfiguration.DataSource) {
         var source = source
         let unit = source.tokens ?? .chars
-        let lines = try LabelledText.read(path: path, unit: unit).lines
+        let held = try source.validationPath.map { try LabelledText.read(path: $0, unit: unit).lines }
+        let lines = try LabelledText.read(path: path, unit: unit).lines + (held ?? [])
         let print = fingerprint(lines.flatMap { Array($0.label!.utf8) + [9] + Array($0.tokens.joined(separator: " ").utf8) + [10] })
-        let split = try ClassifierSplit(labels: lines.map { $0.label! }, valFraction: valFraction, print: print,
+        let split = try ClassifierSplit(labels: lines.map { $0.label! }, valFraction: valFraction, heldOut: held?.count, print: print,
                                         expectedFingerprint: expectedFingerprint, path: path, what: ("TSV file", "line", "before the tabs"))
         let minimumCount = unit == .words ? source.minCount ?? Defaults.minCount : 1
         let vocabulary = TokenVocabulary(counting: lines.dropLast(split.validationCount).map(\.tokens), minimumCount: minimumCount)
@@ -239,14 +245,15 @@ extension PreparedData {
     static func loadConll(_ source: RunConfiguration.DataSource, path: String, valFraction: Double,
                           expectedFingerprint: String?) throws -> (PreparedData, RunConfiguration.DataSource) {
         var source = source
-        let sentences = try ConllFile.read(path: path).sentences
+        let held = try source.validationPath.map { try ConllFile.read(path: $0).sentences }
+        let sentences = try ConllFile.read(path: path).sentences + (held ?? [])
         var hashed: [UInt8] = []
         for sentence in sentences {
             for token in sentence { hashed += Array(token.word.utf8) + [9] + Array(token.tag!.utf8) + [10] }
             hashed.append(10)
         }
         let print = fingerprint(hashed)
-        let validationCount = try heldOutCount(of: sentences.count, valFraction: valFraction, print: print,
+        let validationCount = try heldOutCount(of: sentences.count, valFraction: valFraction, heldOut: held?.count, print: print,
                                                expectedFingerprint: expectedFingerprint, path: path, what: ("CoNLL file", "sentence"))
         let tags = Set(sentences.joined().map { $0.tag! }).sorted()
         guard tags.count >= 2 else {
@@ -286,11 +293,12 @@ extension PreparedData {
                           expectedFingerprint: String?) throws -> (PreparedData, RunConfiguration.DataSource) {
         var source = source
         let unit = source.tokens ?? .chars
-        let pairs = try TextPairs.read(path: path, unit: unit).pairs
+        let held = try source.validationPath.map { try TextPairs.read(path: $0, unit: unit).pairs }
+        let pairs = try TextPairs.read(path: path, unit: unit).pairs + (held ?? [])
         var hashed: [UInt8] = []
         for pair in pairs { hashed += Array(pair.source.joined(separator: " ").utf8) + [9] + Array(pair.target!.joined(separator: " ").utf8) + [10] }
         let print = fingerprint(hashed)
-        let validationCount = try heldOutCount(of: pairs.count, valFraction: valFraction, print: print,
+        let validationCount = try heldOutCount(of: pairs.count, valFraction: valFraction, heldOut: held?.count, print: print,
                                                expectedFingerprint: expectedFingerprint, path: path, what: ("pairs file", "line"))
         let minimumCount = unit == .words ? source.minCount ?? Defaults.minCount : 1
         let trainingPairs = pairs.dropLast(validationCount)
@@ -341,9 +349,9 @@ struct ClassifierSplit {
     /// - Parameter what: the file's kind, the name of one example and where its labels are, for messages.
     /// - Throws: ``CLIError`` when the file changed since the run started, or a data error for fewer
     ///   than 2 examples or labels.
-    init(labels: [String], valFraction: Double, print: String, expectedFingerprint: String?, path: String,
+    init(labels: [String], valFraction: Double, heldOut: Int?, print: String, expectedFingerprint: String?, path: String,
          what: (file: String, example: String, labelPlace: String)) throws {
-        validationCount = try heldOutCount(of: labels.count, valFraction: valFraction, print: print,
+        validationCount = try heldOutCount(of: labels.count, valFraction: valFraction, heldOut: heldOut, print: print,
                                            expectedFingerprint: expectedFingerprint, path: path, what: (what.file, what.example))
         classes = Set(labels).sorted()
         guard classes.count >= 2 else {
@@ -354,17 +362,17 @@ struct ClassifierSplit {
     }
 }
 
-/// How many of a file's last `count` examples are held out for validation (`valFraction` of them,
-/// at least one).
+/// How many of the last of `count` examples are held out for validation: `heldOut`, the examples of
+/// a `--val` file appended after the training file's, or else `valFraction` of them (at least one).
 /// - Parameter what: the file's kind and the name of one example, for messages.
-/// - Throws: ``CLIError`` when the file's fingerprint is not the one a resumed run recorded, and a
-///   data error when fewer than 2 examples leave none to train on.
-func heldOutCount(of count: Int, valFraction: Double, print: String, expectedFingerprint: String?, path: String,
-                  what: (file: String, example: String)) throws -> Int {
+/// - Throws: ``CLIError`` when the data's fingerprint is not the one a resumed run recorded, and a
+///   data error when no example is left to train on.
+func heldOutCount(of count: Int, valFraction: Double, heldOut: Int? = nil, print: String, expectedFingerprint: String?,
+                  path: String, what: (file: String, example: String)) throws -> Int {
     if let expectedFingerprint, expectedFingerprint != print {
         throw CLIError("'\(path)' changed since the run started; resume needs the same data")
     }
-    let validationCount = max(1, Int((Double(count) * valFraction).rounded()))
+    let validationCount = heldOut ?? max(1, Int((Double(count) * valFraction).rounded()))
     guard count - validationCount >= 1 else {
         throw CLIError.data("\(what.file) '\(path)' has \(count) \(what.example)\(count == 1 ? "" : "s"); expected at least 2, to train on and to validate on")
     }

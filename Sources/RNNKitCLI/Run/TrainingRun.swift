@@ -43,7 +43,8 @@ enum TrainingRun {
                         horizon: command.horizon,
                         sequenceColumn: command.sequenceColumn, labelColumn: command.labelColumn,
                         featureColumns: try command.featureColumns.map { try TrainCommand.parseColumnList($0) },
-                        tokens: kind == .tsv || kind == .pairs ? command.tokens ?? .chars : nil, minCount: command.minCount, length: 0),
+                        tokens: kind == .tsv || kind == .pairs ? command.tokens ?? .chars : nil, minCount: command.minCount,
+                        validationPath: command.val.map(absolutePath), length: 0),
             model: .init(
                 cell: (command.cell ?? .lstm).kind,
                 hidden: command.hidden ?? (isText ? Defaults.textHidden : task == .forecast ? Defaults.seriesHidden : Defaults.classifierHidden),
