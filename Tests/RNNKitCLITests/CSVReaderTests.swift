@@ -67,6 +67,52 @@ struct CSVReaderTests {
     }
 }
 
+@Suite("Streaming CSV")
+struct CSVStreamTests {
+    /// Every record of `path`, read `chunkSize` bytes at a time.
+    func records(_ path: String, chunkSize: Int) throws -> [[String]] {
+        var records: [[String]] = []
+        try CSVStream.read(path: path, chunkSize: chunkSize, header: { records.append($0) }, record: { fields, line in
+            records.append(fields + ["line \(line)"])
+        })
+        return records
+    }
+
+    @Test("any chunk size reads what the whole-text parser reads: quotes, line ends and characters split across chunks")
+    func chunkBoundaries() throws {
+        let scratch = ScratchDirectory()
+        let text = "\u{FEFF}name,\"note, long\"\r\n\"a \"\"b\"\"\",\"x\r\ny\"\n\nc,é€😀\r\n d ,\"\"\n"
+        let path = scratch.write("q.csv", text: text)
+        let table = try CSVTable(parsing: String(text.dropFirst()), source: path)
+        let expected = [table.header] + zip(table.rows, table.lineNumbers).map { $0.0 + ["line \($0.1)"] }
+        for chunkSize in [1, 2, 3, 5, 7, 64] {
+            #expect(try records(path, chunkSize: chunkSize) == expected, "chunk size \(chunkSize)")
+        }
+    }
+
+    @Test("bytes that are not UTF-8 are reported at their offset, whatever the chunks")
+    func invalidBytes() throws {
+        let scratch = ScratchDirectory()
+        let path = scratch.write("bad.csv", bytes: Array("a,b\n1,é\n2,".utf8) + [0xE9] + Array("x\n".utf8))
+        for chunkSize in [1, 4, 100] {
+            #expect(throws: CLIError.data("CSV file '\(path)' is not UTF-8 text: invalid byte 0xE9 at offset 11; convert it first (for example with iconv -t UTF-8)")) {
+                _ = try records(path, chunkSize: chunkSize)
+            }
+        }
+        let truncated = scratch.write("cut.csv", bytes: Array("a\n1".utf8) + [0xE2, 0x82])
+        #expect(throws: CLIError.self) { _ = try records(truncated, chunkSize: 2) }
+    }
+
+    @Test("a callback stops the reading early without an error")
+    func stopsEarly() throws {
+        let scratch = ScratchDirectory()
+        let path = scratch.write("s.csv", text: "a\n1\n\"unclosed\n")
+        var header: [String] = []
+        try CSVStream.read(path: path, header: { header = $0; throw StopReading() }, record: { _, _ in })
+        #expect(header == ["a"])
+    }
+}
+
 @Suite("UTF-8 validation")
 struct UTF8ValidationTests {
     @Test("well-formed text of every sequence length passes")

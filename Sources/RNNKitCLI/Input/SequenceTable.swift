@@ -48,33 +48,51 @@ struct SequenceTable {
     /// - Throws: ``CLIError`` for an unusable file, and a data error (exit status 65) for every
     ///   way its content can break the layout above.
     static func read(path: String, sequenceColumn: String, labelColumn: String?, featureColumns: [String]?,
-                     ignoring ignored: Set<String> = []) throws -> SequenceTable {
-        let table = try CSVTable(parsing: try InputFile.text(at: path, purpose: "CSV file"), source: path)
+                     ignoring ignored: Set<String> = [], progress: ((Int, Int) -> Void)? = nil) throws -> SequenceTable {
+        var header: [String] = []
+        var sequenceIndex = 0, labelIndex: Int?
         func index(of name: String, _ role: String) throws -> Int {
-            guard let index = table.header.firstIndex(of: name) else {
-                let available = table.header.map { "'\($0)'" }.joined(separator: ", ")
+            guard let index = header.firstIndex(of: name) else {
+                let available = header.map { "'\($0)'" }.joined(separator: ", ")
                 throw CLIError.data("CSV file '\(path)' has no \(role) column '\(name)'; its columns are \(available)")
             }
             return index
         }
-        let sequenceIndex = try index(of: sequenceColumn, "sequence")
-        let labelIndex = try labelColumn.map { try index(of: $0, "label") }
-        guard !table.rows.isEmpty else { throw CLIError.data("CSV file '\(path)' has a header but no data rows") }
+        func readHeader(_ fields: [String]) throws {
+            header = fields
+            sequenceIndex = try index(of: sequenceColumn, "sequence")
+            labelIndex = try labelColumn.map { try index(of: $0, "label") }
+        }
 
-        let featureIndices: [Int]
+        // The feature columns: named, or found by a first pass over the file.
+        var featureIndices: [Int] = []
+        var rowCount = 0
         if let featureColumns {
-            featureIndices = try featureColumns.map { name in
-                let column = try index(of: name, "feature")
-                guard column != sequenceIndex, column != labelIndex else {
-                    throw CLIError.data("feature column '\(name)' of '\(path)' is also the sequence or label column; expected other columns as features")
+            try CSVStream.read(path: path, progress: progress, header: { fields in
+                try readHeader(fields)
+                featureIndices = try featureColumns.map { name in
+                    let column = try index(of: name, "feature")
+                    guard column != sequenceIndex, column != labelIndex else {
+                        throw CLIError.data("feature column '\(name)' of '\(path)' is also the sequence or label column; expected other columns as features")
+                    }
+                    return column
                 }
-                return column
-            }
+                throw StopReading()
+            }, record: { _, _ in })
         } else {
-            let excluded = Set([sequenceIndex] + (labelIndex.map { [$0] } ?? [])).union(ignored.compactMap { table.header.firstIndex(of: $0) })
-            featureIndices = table.header.indices.filter { column in
-                !excluded.contains(column) && table.rows.allSatisfy { Double($0[column]).map(\.isFinite) ?? false }
-            }
+            var numeric: [Bool] = []
+            try CSVStream.read(path: path, progress: progress, header: { fields in
+                try readHeader(fields)
+                numeric = [Bool](repeating: true, count: fields.count)
+            }, record: { fields, _ in
+                rowCount += 1
+                for column in fields.indices where numeric[column] {
+                    numeric[column] = Double(fields[column]).map(\.isFinite) ?? false
+                }
+            })
+            guard rowCount > 0 else { throw CLIError.data("CSV file '\(path)' has a header but no data rows") }
+            let excluded = Set([sequenceIndex] + (labelIndex.map { [$0] } ?? [])).union(ignored.compactMap { header.firstIndex(of: $0) })
+            featureIndices = header.indices.filter { !excluded.contains($0) && numeric[$0] }
             guard !featureIndices.isEmpty else {
                 throw CLIError.data("CSV file '\(path)' has no numeric column besides the sequence and label columns; expected at least one feature column whose every cell is a number")
             }
@@ -82,7 +100,9 @@ struct SequenceTable {
 
         var sequences: [Sequence] = []
         var firstLineOf: [String: Int] = [:]
-        for (row, line) in zip(table.rows, table.lineNumbers) {
+        rowCount = 0
+        try CSVStream.read(path: path, progress: featureColumns == nil ? nil : progress, header: { _ in }, record: { row, line in
+            rowCount += 1
             let id = row[sequenceIndex]
             guard !id.isEmpty else {
                 throw CLIError.data("CSV file '\(path)' line \(line): the sequence column '\(sequenceColumn)' is empty; expected a sequence id on every row")
@@ -96,7 +116,7 @@ struct SequenceTable {
             for column in featureIndices {
                 guard let value = Double(row[column]), value.isFinite else {
                     let cell = row[column], shown = cell.isEmpty ? "an empty cell" : "'\(cell)'"
-                    throw CLIError.data("CSV file '\(path)' line \(line), column '\(table.header[column])': \(shown) is not a number; expected a finite decimal number in every feature cell")
+                    throw CLIError.data("CSV file '\(path)' line \(line), column '\(header[column])': \(shown) is not a number; expected a finite decimal number in every feature cell")
                 }
                 values.append(value)
             }
@@ -109,14 +129,18 @@ struct SequenceTable {
                 }
                 sequences[sequences.count - 1].features += values
                 sequences[sequences.count - 1].length += 1
-                continue
+                return
             }
             if let first = firstLineOf[id] {
                 throw CLIError.data("CSV file '\(path)' line \(line): sequence '\(id)' continues after other sequences' rows (it began on line \(first)); expected the rows of each sequence to be consecutive")
             }
             firstLineOf[id] = line
             sequences.append(Sequence(id: id, label: label, features: values, length: 1, firstLine: line))
-        }
-        return SequenceTable(featureColumns: featureIndices.map { table.header[$0] }, sequences: sequences)
+        })
+        guard rowCount > 0 else { throw CLIError.data("CSV file '\(path)' has a header but no data rows") }
+        return SequenceTable(featureColumns: featureIndices.map { header[$0] }, sequences: sequences)
     }
 }
+
+/// Thrown by a ``CSVStream`` callback to stop reading early; ``CSVStream/read(path:purpose:progress:header:record:)`` returns quietly.
+struct StopReading: Error {}

@@ -4,9 +4,19 @@ import Foundation
 
 /// Reads input files with one clear error for each way they can be unusable.
 enum InputFile {
-    /// The bytes of the regular file at `path`.
+    /// The size of the regular file at `path`, checked as ``bytes(at:purpose:)`` checks it, without reading it.
     /// - Throws: ``CLIError`` when the file is missing, a directory, unreadable, or empty.
-    static func bytes(at path: String, purpose: String) throws -> [UInt8] {
+    static func checkedSize(of path: String, purpose: String) throws -> Int {
+        try checkIsFile(path, purpose: purpose)
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            throw CLIError("\(purpose) '\(path)' cannot be read (check its permissions)")
+        }
+        let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+        guard size > 0 else { throw CLIError("\(purpose) '\(path)' is empty") }
+        return size
+    }
+
+    private static func checkIsFile(_ path: String, purpose: String) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw CLIError("\(purpose) '\(path)' does not exist")
@@ -14,6 +24,12 @@ enum InputFile {
         guard !isDirectory.boolValue else {
             throw CLIError("\(purpose) '\(path)' is a directory, expected a file")
         }
+    }
+
+    /// The bytes of the regular file at `path`.
+    /// - Throws: ``CLIError`` when the file is missing, a directory, unreadable, or empty.
+    static func bytes(at path: String, purpose: String) throws -> [UInt8] {
+        try checkIsFile(path, purpose: purpose)
         guard let data = FileManager.default.contents(atPath: path) else {
             throw CLIError("\(purpose) '\(path)' cannot be read (check its permissions)")
         }

@@ -97,18 +97,17 @@ struct ForecastSeries {
             throw CLIError("'\(trained.directory.path)' holds a \(held); rnnkit forecast needs a forecaster, trained with --csv FILE --column NAME")
         }
         let target = column ?? data.column ?? ""
-        let table = try CSVTable(parsing: try InputFile.text(at: csvPath, purpose: "CSV file"), source: csvPath)
-        let values = try table.numericColumn(named: target, source: csvPath)
-        guard !values.isEmpty else { throw CLIError.data("CSV file '\(csvPath)' has a header but no data rows") }
-        self.values = values
         let names = data.inputColumns ?? [target]
         let means = data.featureMeans ?? [mean], deviations = data.featureDeviations ?? [deviation]
         guard means.count == names.count, deviations.count == names.count else {
             throw CLIError("\(trained.directory.configPath) has no standardisation for its \(names.count) input columns; the run directory is damaged")
         }
-        inputs = try names.indices.map { f in
-            let series = names[f] == target ? values : try table.numericColumn(named: names[f], source: csvPath)
-            return series.map { Float(($0 - means[f]) / deviations[f]) }
+        let read = try CSVStream.numericColumns(path: csvPath, names: [target] + names.filter { $0 != target })
+        let values = read[0]
+        var others = read.dropFirst().makeIterator()
+        self.values = values
+        inputs = names.indices.map { f in
+            (names[f] == target ? values : others.next()!).map { Float(($0 - means[f]) / deviations[f]) }
         }
         (self.mean, self.deviation) = (mean, deviation)
         (window, horizon) = (configuration.training.seqLen, data.horizon ?? 1)

@@ -172,9 +172,10 @@ extension PreparedData {
             throw CLIError("config.json names no sequence and label columns for the classifier")
         }
         let table = try SequenceTable.read(path: path, sequenceColumn: sequenceColumn, labelColumn: labelColumn,
-                                           featureColumns: source.featureColumns)
+                                           featureColumns: source.featureColumns, progress: InputProgress.current)
         let held = try source.validationPath.map {
-            try SequenceTable.read(path: $0, sequenceColumn: sequenceColumn, labelColumn: labelColumn, featureColumns: table.featureColumns)
+            try SequenceTable.read(path: $0, sequenceColumn: sequenceColumn, labelColumn: labelColumn, featureColumns: table.featureColumns,
+                                   progress: InputProgress.current)
         }
         let sequences = table.sequences + (held?.sequences ?? [])
         var hashed: [UInt8] = []
@@ -389,11 +390,12 @@ extension PreparedData {
                            expectedFingerprint: String?) throws -> (PreparedData, RunConfiguration.DataSource) {
         var source = source
         guard let column = source.column else { throw CLIError("config.json names no CSV column for the forecaster") }
-        let table = try CSVTable(parsing: try InputFile.text(at: path, purpose: "CSV file"), source: path)
-        let values = try table.numericColumn(named: column, source: path)
-        guard !values.isEmpty else { throw CLIError.data("CSV file '\(path)' has a header but no data rows") }
         let inputNames = source.inputColumns ?? [column]
-        let inputs = try inputNames.map { $0 == column ? values : try table.numericColumn(named: $0, source: path) }   // [F][n]
+        let read = try CSVStream.numericColumns(path: path, names: [column] + inputNames.filter { $0 != column },
+                                                progress: InputProgress.current)
+        let values = read[0]
+        var others = read.dropFirst().makeIterator()
+        let inputs = inputNames.map { $0 == column ? values : others.next()! }      // [F][n]
         var hashed = values.map(\.bitPattern).flatMap { withUnsafeBytes(of: $0.littleEndian, Array.init) }
         if source.inputColumns != nil {
             for (name, series) in zip(inputNames, inputs) {

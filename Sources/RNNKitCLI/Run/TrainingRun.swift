@@ -70,7 +70,9 @@ enum TrainingRun {
                 evalBatches: command.evalBatches ?? Defaults.evalBatches))
 
         // The data, checked before anything is written.
-        let (data, source) = try PreparedData.load(configuration, path: dataPath, expectedFingerprint: nil)
+        let (data, source) = try InputProgress.showing(URL(fileURLWithPath: dataPath).lastPathComponent, on: console) {
+            try PreparedData.load(configuration, path: dataPath, expectedFingerprint: nil)
+        }
         configuration.data = source
         if let epochs = command.epochs {
             configuration.training.steps = min(10_000_000, epochs * stepsPerEpoch(data, configuration))
@@ -171,7 +173,9 @@ enum TrainingRun {
         let (directory, recorded) = try RunDirectory.openExisting(directoryPath, option: "--resume")
         var configuration = recorded
         let dataPath = configuration.data.kind == .builtin ? try BuiltinCorpus.locate() : (configuration.data.path ?? "")
-        let (data, _) = try PreparedData.load(configuration, path: dataPath, expectedFingerprint: configuration.data.fingerprint)
+        let (data, _) = try InputProgress.showing(URL(fileURLWithPath: dataPath).lastPathComponent, on: console) {
+            try PreparedData.load(configuration, path: dataPath, expectedFingerprint: configuration.data.fingerprint)
+        }
         if let steps = command.steps { configuration.training.steps = steps }
         if let epochs = command.epochs { configuration.training.steps = min(10_000_000, epochs * stepsPerEpoch(data, configuration)) }
         if let threads = command.threads { configuration.training.threads = threads }
