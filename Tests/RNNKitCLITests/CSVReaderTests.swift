@@ -103,6 +103,23 @@ struct CSVStreamTests {
         #expect(throws: CLIError.self) { _ = try records(truncated, chunkSize: 2) }
     }
 
+    @Test("on a terminal, reading a file of 16 MB or more shows how far it has got, then clears the line")
+    func progressLine() throws {
+        let scratch = ScratchDirectory()
+        let row = "0.1234,0.5678\n"
+        let path = scratch.write("big.csv", text: "a,b\n" + String(repeating: row, count: (17 << 20) / row.utf8.count))
+        let console = Console.capturing(isTerminal: true)
+        let columns = try InputProgress.showing("big.csv", on: console) {
+            try CSVStream.numericColumns(path: path, names: ["b"], progress: InputProgress.current)
+        }
+        #expect(columns[0].count == (17 << 20) / row.utf8.count && InputProgress.current == nil)
+        #expect(console.capturedOutput.contains("reading big.csv  100% (16 of 16 MB)"))
+        #expect(console.capturedOutput.hasSuffix("\r\u{1B}[2K"))
+        let quiet = Console.capturing(isTerminal: false)
+        _ = try InputProgress.showing("big.csv", on: quiet) { try CSVStream.numericColumns(path: path, names: ["a"], progress: InputProgress.current) }
+        #expect(quiet.capturedOutput.isEmpty)
+    }
+
     @Test("a callback stops the reading early without an error")
     func stopsEarly() throws {
         let scratch = ScratchDirectory()
