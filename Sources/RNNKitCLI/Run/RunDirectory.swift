@@ -3,8 +3,8 @@
 //   DIR/
 //     config.json              what was trained on and how (RunConfiguration, below)
 //     checkpoint.safetensors   weights, model configuration, optimizer state and step counter
-//     metrics.csv              step, train_loss, val_loss, throughput, elapsed_seconds
-//     loss.svg                 the training and validation loss curves, for a browser
+//     metrics.csv              step, train_loss, val_loss, throughput, elapsed_seconds[, val_<metric>]
+//     loss.svg                 the training and validation loss curves (and the task's metric), for a browser
 //     samples.txt              (character models) text sampled at each validation
 //
 // Every file is replaced atomically (Run/AtomicFile.swift).

@@ -1,15 +1,17 @@
-// Turning the files a run names into training and validation data for RNNKit's Trainer.
+// Turning the files a run names into training and validation data for RNNKit's Trainer, one
+// loader per task. In every task the validation part is the end of the data: the last
+// val-fraction of it (at least one example), or the examples of a `--val` file appended after the
+// training file's; vocabularies and standardisation come from the training part alone.
 //
-// Character models: the text (Unicode scalars) is split at 1 − val-fraction; the first part is
-// the training stream (truncated BPTT over `batch` strips), the rest the validation text.
-// Forecasters: the column is standardised with the mean and standard deviation of its training
-// part; every window of seq-len values predicts the value after it; the validation windows are
-// those whose predicted value lies in the last val-fraction of the series.
-// Classifiers: the sequences of the CSV (SequenceTable.swift) keep their file order; the last
-// val-fraction of them (at least one) is the validation part; every feature column is standardised
-// with the mean and standard deviation of the training sequences' rows; the classes are the
-// distinct labels, sorted, so class k is the k-th name in that order.
-
+// Character models: the text (Unicode scalars); the first part is the training stream (truncated
+// BPTT over `batch` strips), the rest the validation text.
+// Forecasters (loadSeries): the target and input columns, each standardised with its training
+// part's mean and standard deviation; every window of seq-len rows predicts the K values after it.
+// Sequence classifiers (loadSequenceTable): the sequences of the CSV (SequenceTable.swift) in file
+// order, every feature column standardised with the training sequences' rows.
+// Text classifiers (loadLabelledText), taggers (loadConll), translators (loadPairs): token ids
+// from vocabularies counted on the training part, `<unk>` for the rest.
+// The classes (labels, tags) are the distinct ones, sorted, so class k is the k-th name.
 import Foundation
 import RNNKit
 
