@@ -140,6 +140,8 @@ struct ClassificationTests {
          "CSV file 'FILE' has a header but no data rows"),
         ("id,x,y\na,1,p\nb,2,q\n", ["--feature-columns", "x,w"],
          "CSV file 'FILE' has no feature column 'w'; its columns are 'id', 'x', 'y'"),
+        ("ident,x,y\na,1,p\nb,2,q\n", [], "CSV file 'FILE' has no sequence column 'id'; its columns are 'ident', 'x', 'y'"),
+        ("id,x,label\na,1,p\nb,2,q\n", [], "CSV file 'FILE' has no label column 'y'; its columns are 'id', 'x', 'label'"),
         ("id,x,y\na,1,p\nb,2,q\n", ["--feature-columns", "y"],
          "feature column 'y' of 'FILE' is also the sequence or label column; expected other columns as features"),
     ])
@@ -183,6 +185,14 @@ struct ClassificationTests {
         #expect(predicted.status == 0, "\(predicted.errors)")
         #expect(predicted.output.split(separator: "\n").map { $0.split(separator: ",")[0] } == ["recording", "r1", "r2"])
         #expect(runCLI(["eval", "--model", run, "--text", data]).errors.contains("holds a sequence classifier"))
+
+        // A config.json whose labels do not fit the checkpoint's head is a damaged run, not a crash.
+        let configPath = run + "/config.json"
+        let text = try String(contentsOfFile: configPath, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"still\",", with: "").write(toFile: configPath, atomically: true, encoding: .utf8)
+        let damaged = runCLI(["predict", "--model", run, "--csv", unlabelled])
+        #expect(damaged.status == 1)
+        #expect(damaged.errors == "rnnkit: error: \(configPath) names 2 labels for a model of 3 outputs; the run directory is damaged\n")
     }
 
     @Test("classifier options that do not fit are usage errors", arguments: [
@@ -322,6 +332,18 @@ struct TextClassificationTests {
         #expect(result.status == CommandLineRunner.dataErrorStatus, "\(result.errors)")
         #expect(result.errors == "rnnkit: error: \(message.replacingOccurrences(of: "FILE", with: path))\n")
         #expect(!FileManager.default.fileExists(atPath: scratch.file("run")))
+    }
+
+    @Test("a text longer than the limit is refused, naming its line")
+    func overlongText() {
+        let scratch = ScratchDirectory()
+        let path = scratch.write("long.tsv", text: "pos\tgood\nneg\t" + String(repeating: "x", count: LabelledText.maximumTokens + 1) + "\n")
+        let result = runCLI(["train", "--tsv", path, "--out", scratch.file("run")])
+        #expect(result.status == 65)
+        #expect(result.errors == "rnnkit: error: TSV file '\(path)' line 2: the text has \(LabelledText.maximumTokens + 1) chars, more than \(LabelledText.maximumTokens); split it\n")
+        let pairs = scratch.write("long-pairs.tsv", text: "ab\tba\n" + String(repeating: "y", count: LabelledText.maximumTokens + 1) + "\tz\n")
+        let refused = runCLI(["train", "--pairs", pairs, "--out", scratch.file("run")])
+        #expect(refused.errors == "rnnkit: error: pairs file '\(pairs)' line 2: the source has \(LabelledText.maximumTokens + 1) chars, more than \(LabelledText.maximumTokens); split it\n")
     }
 
     @Test("text classifier options that do not fit are usage errors", arguments: [

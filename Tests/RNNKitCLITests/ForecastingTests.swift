@@ -58,6 +58,13 @@ struct ForecastingTests {
                 == "rnnkit: error: the model reads several input columns, whose future values are unknown, and forecasts 2 values at once; expected --horizon at most 2\n")
         let missing = scratch.write("missing.csv", text: "t,y\n0,1\n1,2\n")
         #expect(runCLI(["eval", "--model", run, "--csv", missing]).errors.contains("has no column 'x'"))
+
+        // A config.json whose horizon is not the checkpoint's is a damaged run, not a crash.
+        let configPath = run + "/config.json"
+        let text = try String(contentsOfFile: configPath, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"horizon\" : 2", with: "\"horizon\" : 3").write(toFile: configPath, atomically: true, encoding: .utf8)
+        #expect(runCLI(["eval", "--model", run, "--csv", heldOut]).errors
+                == "rnnkit: error: \(configPath) describes a forecaster of 2 input columns and 3 outputs, which its checkpoint's model is not; the run directory is damaged\n")
     }
 
     @Test("a univariate forecaster of 3 values at once forecasts further by feeding its forecasts back")

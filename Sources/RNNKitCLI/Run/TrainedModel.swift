@@ -27,6 +27,19 @@ struct TrainedModel {
             throw CLIError("cannot load the model of '\(directory.path)': \(error.message)")
         }
         switch loaded {
+        case .sequence(let model) where configuration.task == .classify || configuration.task == .tag:
+            // Every output of the head must have a name to print.
+            guard configuration.data.classes?.count == model.configuration.outputSize else {
+                throw CLIError("\(directory.configPath) names \(configuration.data.classes?.count ?? 0) labels for a model of \(model.configuration.outputSize) outputs; the run directory is damaged")
+            }
+            model.isTraining = false
+        case .sequence(let model) where configuration.task == .forecast:
+            let inputs = configuration.data.inputColumns?.count ?? 1, horizon = configuration.data.horizon ?? 1
+            guard model.configuration.input == .features, model.configuration.featureSize == inputs,
+                  model.configuration.outputSize == horizon else {
+                throw CLIError("\(directory.configPath) describes a forecaster of \(inputs) input column\(inputs == 1 ? "" : "s") and \(horizon) output\(horizon == 1 ? "" : "s"), which its checkpoint's model is not; the run directory is damaged")
+            }
+            model.isTraining = false
         case .sequence(let model) where configuration.task != .translate: model.isTraining = false
         case .seq2seq(let model) where configuration.task == .translate: model.isTraining = false
         default:
