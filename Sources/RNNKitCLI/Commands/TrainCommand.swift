@@ -25,7 +25,7 @@ struct TrainCommand: ConsoleCommand {
     // MARK: Data
     @Option(name: .long, help: ArgumentHelp("UTF-8 text file: train a character-level language model on it.", valueName: "file"))
     var text: String?
-    @Option(name: .long, help: ArgumentHelp("CSV file with a header row: train a forecaster on one numeric column (needs --column).", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("CSV file with a header row: train a forecaster (with --column) or a sequence classifier (with --sequence-column and --label-column).", valueName: "file"))
     var csv: String?
     @Option(name: .long, help: ArgumentHelp("The CSV column to forecast.", valueName: "name"))
     var column: String?
