@@ -1,4 +1,6 @@
-// A small CSV reader for `--csv FILE --column NAME`.
+// The CSV reader of forecasters' and sequence classifiers' files (`--csv`): a byte-level parser
+// (CSVRecordParser), the file streamed through it in chunks (CSVStream), and a whole-text table
+// for small files (CSVTable).
 //
 // The dialect (RFC 4180, read leniently):
 // - the first record is a header naming the columns; it is required;
