@@ -80,7 +80,7 @@ struct ClassificationTests {
         #expect(plot.components(separatedBy: "<rect x=").count - 1 == 9 && plot.contains(">predicted walk</text>"))
 
         // predict: one row per sequence, probabilities summing to 1, the label ignored; and eval's
-        // accuracy is the fraction of those predictions that match the labels.
+        // accuracy and macro-F1 are those of its predictions against the labels, computed here by hand.
         let predicted = runCLI(["predict", "--model", run, "--csv", heldOut])
         try #require(predicted.status == 0, "\(predicted.errors)")
         let rows = predicted.output.split(separator: "\n").map { $0.split(separator: ",").map(String.init) }
@@ -90,6 +90,16 @@ struct ClassificationTests {
         let table = try SequenceTable.read(path: heldOut, sequenceColumn: "recording", labelColumn: "activity", featureColumns: ["ax"])
         let matches = zip(rows.dropFirst(), table.sequences).filter { $0.0[1] == $0.1.label }.count
         #expect(abs(Double(matches) / 60 - summary["accuracy"]!) < 1e-6)
+        var f1s: [Double] = []
+        for label in ["run", "still", "walk"] {
+            let pairs = zip(rows.dropFirst().map { $0[1] }, table.sequences.map { $0.label! })
+            let truePositives = Double(pairs.filter { $0.0 == label && $0.1 == label }.count)
+            let predictedCount = Double(pairs.filter { $0.0 == label }.count), actualCount = Double(pairs.filter { $0.1 == label }.count)
+            guard predictedCount + actualCount > 0 else { continue }
+            let precision = predictedCount > 0 ? truePositives / predictedCount : 0, recall = actualCount > 0 ? truePositives / actualCount : 0
+            f1s.append(precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0)
+        }
+        #expect(abs(f1s.reduce(0, +) / Double(f1s.count) - summary["macro_f1"]!) < 1e-6)
         let out = scratch.file("predictions.csv")
         #expect(runCLI(["predict", "--model", run, "--csv", heldOut, "--out", out]).status == 0)
         #expect(try String(contentsOfFile: out, encoding: .utf8) == predicted.output)

@@ -87,6 +87,36 @@ struct ForecastingTests {
                                              "--steps", "8", "--hidden", "6", "--threads", "1"], stoppingAfter: 3, in: scratch)
     }
 
+    /// On a file of exactly one origin, eval's figures are the backtest's of `forecast` and the
+    /// last-value MSE and MAE computed here by hand.
+    @Test("eval on one origin: the model's error is the backtest's, the baseline's is computed by hand")
+    func oneOrigin() throws {
+        let scratch = ScratchDirectory()
+        let path = scratch.write("series.csv", text: sineCSV(rows: 300, frequency: 0.3, amplitude: 2, offset: 5))
+        let run = scratch.file("run")
+        try #require(runCLI(["train", "--csv", path, "--column", "signal", "--horizon", "3", "--seq-len", "10", "--steps", "30",
+                             "--hidden", "8", "--threads", "1", "--out", run]).status == 0)
+        // 13 rows: a window of 10, then the 3 values to forecast.
+        let values = (0..<13).map { 5 + 2 * sin(Double($0 + 100) * 0.3) }
+        let tiny = scratch.write("tiny.csv", text: "t,signal\n" + values.enumerated().map { "\($0.offset),\(format($0.element, digits: 5))\n" }.joined())
+        let read = values.map { Double(format($0, digits: 5))! }
+        let evaluated = runCLI(["eval", "--model", run, "--csv", tiny])
+        try #require(evaluated.status == 0, "\(evaluated.errors)")
+        #expect(evaluated.output.hasPrefix("\(tiny): 1 origins, 3-step forecasts\n"))
+        let scores = try summary(evaluated.output)
+        let lastValue = read[9], future = read[10...]
+        let lastMSE = future.map { ($0 - lastValue) * ($0 - lastValue) }.reduce(0, +) / 3
+        let lastMAE = future.map { abs($0 - lastValue) }.reduce(0, +) / 3
+        #expect(abs(scores["last_value_mse"]! - lastMSE) <= 1e-6 * max(1, lastMSE))
+        #expect(abs(scores["last_value_mae"]! - lastMAE) <= 1e-6 * max(1, lastMAE))
+        let backtest = try #require(runCLI(["forecast", "--model", run, "--csv", tiny, "--horizon", "3"]).output
+            .split(separator: "\n").first { $0.hasPrefix("# backtest") })
+        // "# backtest on the last 3 known values: model MSE m, last-value baseline MSE b (…)"
+        let words = backtest.split(separator: " ")
+        let modelMSE = try #require(Double(words[words.firstIndex(of: "MSE")! + 1].trimmingCharacters(in: .punctuationCharacters)))
+        #expect(abs(scores["mse"]! - modelMSE) <= 1e-5 * max(1, modelMSE), "eval \(scores["mse"]!), backtest \(modelMSE)")
+    }
+
     @Test("forecaster options and data that do not fit are refused", arguments: [
         (["--csv", "f.csv", "--label-column", "y", "--sequence-column", "id", "--horizon", "2"], 64,
          "--input-columns and --horizon apply to forecasters (--csv FILE --column NAME) only"),
