@@ -9,7 +9,9 @@ struct CSVReaderTests {
         #expect(table.header == ["time", "value"])
         #expect(table.rows == [["0", "1.5"], ["1", "-2e3"], ["2", "7"]])
         #expect(table.lineNumbers == [2, 4, 5])
-        #expect(try table.numericColumn(named: "value", source: "t.csv") == [1.5, -2000, 7])
+        let scratch = ScratchDirectory()
+        let path = scratch.write("t.csv", text: "time, value\r\n0, 1.5\r\n\n1,-2e3\n2 ,  7\n")
+        #expect(try CSVStream.numericColumns(path: path, names: ["value"]) == [[1.5, -2000, 7]])
     }
 
     @Test("quoted fields hold commas, doubled quotes and line breaks; no final newline")
@@ -22,24 +24,26 @@ struct CSVReaderTests {
 
     @Test("an absent column names the columns there are")
     func absentColumn() throws {
-        let table = try CSVTable(parsing: "a,b\n1,2\n", source: "f.csv")
-        #expect(throws: CLIError.data("CSV file 'f.csv' has no column 'price'; its columns are 'a', 'b'")) {
-            try table.numericColumn(named: "price", source: "f.csv")
+        let scratch = ScratchDirectory()
+        let path = scratch.write("f.csv", text: "a,b\n1,2\n")
+        #expect(throws: CLIError.data("CSV file '\(path)' has no column 'price'; its columns are 'a', 'b'")) {
+            try CSVStream.numericColumns(path: path, names: ["price"])
         }
     }
 
     @Test("a non-numeric or empty cell is reported with its line")
     func nonNumericCell() throws {
-        let table = try CSVTable(parsing: "a,b\n1,2\n3,abc\n", source: "f.csv")
-        #expect(throws: CLIError.data("CSV file 'f.csv' line 3, column 'b': 'abc' is not a number; expected a finite decimal number in every row")) {
-            try table.numericColumn(named: "b", source: "f.csv")
+        let scratch = ScratchDirectory()
+        let path = scratch.write("f.csv", text: "a,b\n1,2\n3,abc\n")
+        #expect(throws: CLIError.data("CSV file '\(path)' line 3, column 'b': 'abc' is not a number; expected a finite decimal number in every row")) {
+            try CSVStream.numericColumns(path: path, names: ["b"])
         }
-        let empty = try CSVTable(parsing: "a,b\n1,\n", source: "f.csv")
-        #expect(throws: CLIError.data("CSV file 'f.csv' line 2, column 'b': an empty cell is not a number; expected a finite decimal number in every row")) {
-            try empty.numericColumn(named: "b", source: "f.csv")
+        let empty = scratch.write("e.csv", text: "a,b\n1,\n")
+        #expect(throws: CLIError.data("CSV file '\(empty)' line 2, column 'b': an empty cell is not a number; expected a finite decimal number in every row")) {
+            try CSVStream.numericColumns(path: empty, names: ["b"])
         }
-        let infinite = try CSVTable(parsing: "a\ninf\n", source: "f.csv")
-        #expect(throws: CLIError.self) { try infinite.numericColumn(named: "a", source: "f.csv") }
+        let infinite = scratch.write("i.csv", text: "a\ninf\n")
+        #expect(throws: CLIError.self) { try CSVStream.numericColumns(path: infinite, names: ["a"]) }
     }
 
     @Test("malformed files: ragged rows, unclosed and stray quotes, no header")
@@ -62,7 +66,7 @@ struct CSVReaderTests {
         let scratch = ScratchDirectory()
         let path = scratch.write("h.csv", text: "a,b\n")
         #expect(throws: CLIError.data("CSV file '\(path)' has a header but no data rows")) {
-            try CSVTable.readNumericColumn(path: path, column: "a")
+            try CSVStream.numericColumns(path: path, names: ["a"])
         }
     }
 }

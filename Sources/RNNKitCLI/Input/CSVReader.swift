@@ -253,34 +253,6 @@ struct CSVTable: Equatable {
         self.rows = Array(records.dropFirst())
         self.lineNumbers = Array(lines.dropFirst())
     }
-
-    /// The values of the column called `name` as numbers.
-    /// - Throws: ``CLIError`` naming the available columns when there is no such column, and the
-    ///   line and text of the first cell that is empty or not a finite number.
-    func numericColumn(named name: String, source: String) throws -> [Double] {
-        guard let column = header.firstIndex(of: name) else {
-            let available = header.map { "'\($0)'" }.joined(separator: ", ")
-            throw CLIError.data("CSV file '\(source)' has no column '\(name)'; its columns are \(available)")
-        }
-        var values: [Double] = []
-        values.reserveCapacity(rows.count)
-        for (row, line) in zip(rows, lineNumbers) {
-            let cell = row[column]
-            guard let value = Double(cell), value.isFinite else {
-                let shown = cell.isEmpty ? "an empty cell" : "'\(cell)'"
-                throw CLIError.data("CSV file '\(source)' line \(line), column '\(name)': \(shown) is not a number; expected a finite decimal number in every row")
-            }
-            values.append(value)
-        }
-        return values
-    }
-
-    /// Reads the CSV file at `path` and returns column `name` as numbers (streamed: ``CSVStream``).
-    /// - Throws: ``CLIError`` for every way the file or column can be unusable, including a
-    ///   column with no data rows.
-    static func readNumericColumn(path: String, column name: String) throws -> [Double] {
-        try CSVStream.numericColumns(path: path, names: [name])[0]
-    }
 }
 
 /// Where `rnnkit train` shows how far the reading of a large data file has got: set while its data

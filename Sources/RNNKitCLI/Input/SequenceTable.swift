@@ -43,12 +43,11 @@ struct SequenceTable {
     ///   - sequenceColumn: the column whose value names each row's sequence.
     ///   - labelColumn: the column of labels, or `nil` (prediction) to read none.
     ///   - featureColumns: the feature columns, or `nil` for every numeric column but those two.
-    ///   - ignoring: more columns the default feature columns leave out (a label column that
-    ///     prediction does not read).
+    ///   - progress: called after each chunk read with the bytes read and the file's size.
     /// - Throws: ``CLIError`` for an unusable file, and a data error (exit status 65) for every
     ///   way its content can break the layout above.
     static func read(path: String, sequenceColumn: String, labelColumn: String?, featureColumns: [String]?,
-                     ignoring ignored: Set<String> = [], progress: ((Int, Int) -> Void)? = nil) throws -> SequenceTable {
+                     progress: ((Int, Int) -> Void)? = nil) throws -> SequenceTable {
         var header: [String] = []
         var sequenceIndex = 0, labelIndex: Int?
         func index(of name: String, _ role: String) throws -> Int {
@@ -91,7 +90,7 @@ struct SequenceTable {
                 }
             })
             guard rowCount > 0 else { throw CLIError.data("CSV file '\(path)' has a header but no data rows") }
-            let excluded = Set([sequenceIndex] + (labelIndex.map { [$0] } ?? [])).union(ignored.compactMap { header.firstIndex(of: $0) })
+            let excluded = Set([sequenceIndex] + (labelIndex.map { [$0] } ?? []))
             featureIndices = header.indices.filter { !excluded.contains($0) && numeric[$0] }
             guard !featureIndices.isEmpty else {
                 throw CLIError.data("CSV file '\(path)' has no numeric column besides the sequence and label columns; expected at least one feature column whose every cell is a number")
