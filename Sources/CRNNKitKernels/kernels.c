@@ -74,18 +74,22 @@ RK_CLONES void rk_tanh_f32(const float *x, float *y, int64_t n) {
         else call(0);                   \
     } while (0)
 
+/* `peep` (a compile-time constant after inlining) adds the peephole terms: p_i ⊙ c and p_f ⊙ c
+ * into the input and forget gates, p_o ⊙ c' into the output gate (peephole blocks i, f, o). */
 RK_INLINE void rk_lstm_forward_units(
-    float *restrict gates, const float *restrict bias, const float *restrict c_prev,
-    float *restrict c_next, float *restrict h_next, float *restrict tanh_c, float *restrict y,
-    int64_t count, int64_t H, const int keep) {
+    float *restrict gates, const float *restrict bias, const float *restrict peephole,
+    const float *restrict c_prev, float *restrict c_next, float *restrict h_next,
+    float *restrict tanh_c, float *restrict y, int64_t count, int64_t H, const int keep, const int peep) {
     float *ai = gates, *af = gates + H, *ag = gates + 2 * H, *ao = gates + 3 * H;
     const float *bi = bias, *bf = bias + H, *bg = bias + 2 * H, *bo = bias + 3 * H;
+    const float *pi = peephole, *pf = peephole + H, *po = peephole + 2 * H;
     for (int64_t j = 0; j < count; j++) {
-        float i = rk_sigmoid(ai[j] + bi[j]);
-        float f = rk_sigmoid(af[j] + bf[j]);
+        float cp = c_prev[j];
+        float i = rk_sigmoid(peep ? ai[j] + bi[j] + pi[j] * cp : ai[j] + bi[j]);
+        float f = rk_sigmoid(peep ? af[j] + bf[j] + pf[j] * cp : af[j] + bf[j]);
         float g = rk_tanh(ag[j] + bg[j]);
-        float o = rk_sigmoid(ao[j] + bo[j]);
-        float c = f * c_prev[j] + i * g;
+        float c = f * cp + i * g;
+        float o = rk_sigmoid(peep ? ao[j] + bo[j] + po[j] * c : ao[j] + bo[j]);
         float tc = rk_tanh(c);
         float h = o * tc;
         ai[j] = i; af[j] = f; ag[j] = g; ao[j] = o;
@@ -100,27 +104,48 @@ RK_CLONES void rk_lstm_forward_row(float *restrict gates, const float *restrict 
                                    const float *restrict c_prev, float *restrict c_next,
                                    float *restrict h_next, float *restrict tanh_c,
                                    float *restrict y, int64_t count, int64_t H) {
-#define RK_CALL(keep) rk_lstm_forward_units(gates, bias, c_prev, c_next, h_next, tanh_c, y, count, H, keep)
+#define RK_CALL(keep) rk_lstm_forward_units(gates, bias, NULL, c_prev, c_next, h_next, tanh_c, y, count, H, keep, 0)
     RK_WITH_OPTIONAL(tanh_c, RK_CALL);
 #undef RK_CALL
 }
 
+RK_CLONES void rk_lstm_peephole_forward_row(float *restrict gates, const float *restrict bias,
+                                            const float *restrict peephole, const float *restrict c_prev,
+                                            float *restrict c_next, float *restrict h_next,
+                                            float *restrict tanh_c, float *restrict y, int64_t count,
+                                            int64_t H) {
+#define RK_CALL(keep) rk_lstm_forward_units(gates, bias, peephole, c_prev, c_next, h_next, tanh_c, y, count, H, keep, 1)
+    RK_WITH_OPTIONAL(tanh_c, RK_CALL);
+#undef RK_CALL
+}
+
+/* With peepholes, c' also reaches the loss through a_o (dc gains ∂a_o ⊙ p_o) and c through a_i
+ * and a_f (∂L/∂c gains ∂a_i ⊙ p_i + ∂a_f ⊙ p_f); ∂p += ∂a ⊙ (c, c, c'), with c' = f ⊙ c + i ⊙ g
+ * recomputed from the saved activations. */
 RK_INLINE void rk_lstm_backward_units(
-    float *restrict gates, const float *restrict c_prev, const float *restrict tanh_c,
-    const float *restrict dy, float *restrict dh_carry, float *restrict dc_carry,
-    float *restrict dbias, int64_t H) {
+    float *restrict gates, const float *restrict peephole, const float *restrict c_prev,
+    const float *restrict tanh_c, const float *restrict dy, float *restrict dh_carry,
+    float *restrict dc_carry, float *restrict dbias, float *restrict dpeephole, int64_t H, const int peep) {
     float *ai = gates, *af = gates + H, *ag = gates + 2 * H, *ao = gates + 3 * H;
+    const float *pi = peephole, *pf = peephole + H, *po = peephole + 2 * H;
     for (int64_t j = 0; j < H; j++) {
-        float i = ai[j], f = af[j], g = ag[j], o = ao[j], tc = tanh_c[j];
+        float i = ai[j], f = af[j], g = ag[j], o = ao[j], tc = tanh_c[j], cp = c_prev[j];
         float dh = dh_carry[j] + dy[j];
-        float dc = dc_carry[j] + dh * o * (1.0f - tc * tc);
-        float di = dc * g * i * (1.0f - i);
-        float df = dc * c_prev[j] * f * (1.0f - f);
-        float dg = dc * i * (1.0f - g * g);
         float dout = dh * tc * o * (1.0f - o);
+        float dc = peep ? dc_carry[j] + dh * o * (1.0f - tc * tc) + dout * po[j]
+                        : dc_carry[j] + dh * o * (1.0f - tc * tc);
+        float di = dc * g * i * (1.0f - i);
+        float df = dc * cp * f * (1.0f - f);
+        float dg = dc * i * (1.0f - g * g);
         ai[j] = di; af[j] = df; ag[j] = dg; ao[j] = dout;
         dbias[j] += di; dbias[H + j] += df; dbias[2 * H + j] += dg; dbias[3 * H + j] += dout;
-        dc_carry[j] = dc * f;
+        if (peep) {
+            float c = f * cp + i * g;
+            dpeephole[j] += di * cp; dpeephole[H + j] += df * cp; dpeephole[2 * H + j] += dout * c;
+            dc_carry[j] = dc * f + di * pi[j] + df * pf[j];
+        } else {
+            dc_carry[j] = dc * f;
+        }
         dh_carry[j] = 0.0f;
     }
 }
@@ -129,7 +154,15 @@ RK_CLONES void rk_lstm_backward_row(float *restrict gates, const float *restrict
                                     const float *restrict tanh_c, const float *restrict dy,
                                     float *restrict dh_carry, float *restrict dc_carry,
                                     float *restrict dbias, int64_t H) {
-    rk_lstm_backward_units(gates, c_prev, tanh_c, dy, dh_carry, dc_carry, dbias, H);
+    rk_lstm_backward_units(gates, NULL, c_prev, tanh_c, dy, dh_carry, dc_carry, dbias, NULL, H, 0);
+}
+
+RK_CLONES void rk_lstm_peephole_backward_row(float *restrict gates, const float *restrict peephole,
+                                             const float *restrict c_prev, const float *restrict tanh_c,
+                                             const float *restrict dy, float *restrict dh_carry,
+                                             float *restrict dc_carry, float *restrict dbias,
+                                             float *restrict dpeephole, int64_t H) {
+    rk_lstm_backward_units(gates, peephole, c_prev, tanh_c, dy, dh_carry, dc_carry, dbias, dpeephole, H, 1);
 }
 
 RK_INLINE void rk_gru_forward_units(
@@ -184,6 +217,61 @@ RK_CLONES void rk_gru_backward_row(float *restrict gates, float *restrict hn_sav
                                    const float *restrict dy, float *restrict dh_carry,
                                    float *restrict dbias_ih, float *restrict dbias_hh, int64_t H) {
     rk_gru_backward_units(gates, hn_saved, d_hidden, h_prev, dy, dh_carry, dbias_ih, dbias_hh, H);
+}
+
+/* GRU with the reset gate before the recurrent product: the driver's two products per step sit
+ * between these kernels, `hh_rz = h · W_h{r,z}^T`, then `hh_n = (r ⊙ h) · W_hn^T`. */
+RK_CLONES void rk_gru_reset_gates_row(float *restrict gates, const float *restrict hh,
+                                      const float *restrict bias_ih, const float *restrict bias_hh,
+                                      const float *restrict h_prev, float *restrict reset_hidden,
+                                      int64_t count, int64_t H) {
+    for (int64_t j = 0; j < count; j++) {
+        float r = rk_sigmoid(gates[j] + bias_ih[j] + hh[j] + bias_hh[j]);
+        float z = rk_sigmoid(gates[H + j] + bias_ih[H + j] + hh[H + j] + bias_hh[H + j]);
+        gates[j] = r; gates[H + j] = z;
+        reset_hidden[j] = r * h_prev[j];
+    }
+}
+
+RK_CLONES void rk_gru_reset_candidate_row(float *restrict gates, const float *restrict hh,
+                                          const float *restrict bias_ih, const float *restrict bias_hh,
+                                          const float *restrict h_prev, float *restrict h_next,
+                                          float *restrict y, int64_t count, int64_t H) {
+    for (int64_t j = 0; j < count; j++) {
+        float z = gates[H + j];
+        float n = rk_tanh(gates[2 * H + j] + bias_ih[2 * H + j] + hh[2 * H + j] + bias_hh[2 * H + j]);
+        float h = (1.0f - z) * n + z * h_prev[j];
+        gates[2 * H + j] = n;
+        h_next[j] = h;
+        y[j] = h;
+    }
+}
+
+RK_CLONES void rk_gru_reset_backward_row(float *restrict gates, const float *restrict h_prev,
+                                         const float *restrict dy, float *restrict dh_carry,
+                                         float *restrict dbias_ih, float *restrict dbias_hh, int64_t H) {
+    for (int64_t j = 0; j < H; j++) {
+        float z = gates[H + j], n = gates[2 * H + j];
+        float dh = dh_carry[j] + dy[j];
+        float dn = dh * (1.0f - z) * (1.0f - n * n);
+        float dz = dh * (h_prev[j] - n) * z * (1.0f - z);
+        gates[H + j] = dz; gates[2 * H + j] = dn;
+        dbias_ih[H + j] += dz; dbias_ih[2 * H + j] += dn;
+        dbias_hh[H + j] += dz; dbias_hh[2 * H + j] += dn;
+        dh_carry[j] = dh * z;
+    }
+}
+
+RK_CLONES void rk_gru_reset_backward_reset_row(float *restrict gates, const float *restrict h_prev,
+                                               const float *restrict d_reset_hidden, float *restrict dh_carry,
+                                               float *restrict dbias_ih, float *restrict dbias_hh, int64_t H) {
+    for (int64_t j = 0; j < H; j++) {
+        float r = gates[j], drh = d_reset_hidden[j];
+        float dr = drh * h_prev[j] * r * (1.0f - r);
+        gates[j] = dr;
+        dbias_ih[j] += dr; dbias_hh[j] += dr;
+        dh_carry[j] += drh * r;
+    }
 }
 
 RK_CLONES void rk_rnn_forward_row(float *restrict gates, const float *restrict bias, int32_t relu,

@@ -8,7 +8,7 @@ import Testing
     func fusedForwardEqualsNaiveReference(_ testCase: LayerCase) throws {
         let configuration = RecurrentConfiguration(
             cell: testCase.cell, inputSize: 3, hiddenSize: 5, numLayers: testCase.layers,
-            bidirectional: testCase.bidirectional)
+            bidirectional: testCase.bidirectional, peepholes: testCase.peepholes)
         let network = try RecurrentNetwork<Double>(configuration, seed: 11)
         let (T, B) = (6, 4)
         let stateCount = testCase.layers * configuration.directionCount * B * 5
@@ -37,7 +37,7 @@ import Testing
     @Test(arguments: LayerCase.all)
     func naiveBackwardEqualsFusedBackwardInDouble(_ testCase: LayerCase) throws {
         let configuration = RecurrentConfiguration(
-            cell: testCase.cell, inputSize: 3, hiddenSize: 5, numLayers: testCase.layers, bidirectional: testCase.bidirectional)
+            cell: testCase.cell, inputSize: 3, hiddenSize: 5, numLayers: testCase.layers, bidirectional: testCase.bidirectional, peepholes: testCase.peepholes)
         let network = try RecurrentNetwork<Double>(configuration, seed: 12)
         let (T, B) = (6, 4)
         let stateCount = testCase.layers * configuration.directionCount * B * 5
@@ -69,7 +69,7 @@ import Testing
     func floatPathMatchesTheNaiveReference(_ testCase: LayerCase) throws {
         let (T, B, I, H) = (7, 5, 6, 40)
         let configuration = RecurrentConfiguration(
-            cell: testCase.cell, inputSize: I, hiddenSize: H, numLayers: testCase.layers, bidirectional: testCase.bidirectional)
+            cell: testCase.cell, inputSize: I, hiddenSize: H, numLayers: testCase.layers, bidirectional: testCase.bidirectional, peepholes: testCase.peepholes)
         let network = try RecurrentNetwork<Float>(configuration, seed: 13)
         let stateCount = testCase.layers * configuration.directionCount * B * H
         let input: [Float] = randomValues(T * B * I, seed: 14)
@@ -111,7 +111,7 @@ import Testing
     @Test(arguments: LayerCase.all)
     func closedFormCountsEqualTheLayout(_ testCase: LayerCase) throws {
         let configuration = RecurrentConfiguration(
-            cell: testCase.cell, inputSize: 7, hiddenSize: 5, numLayers: testCase.layers + 1, bidirectional: testCase.bidirectional)
+            cell: testCase.cell, inputSize: 7, hiddenSize: 5, numLayers: testCase.layers + 1, bidirectional: testCase.bidirectional, peepholes: testCase.peepholes)
         let layout = ParameterLayout(configuration)
         #expect(try configuration.parameterCount() == layout.totalCount)
         #expect(try configuration.parameterTensorCount() == layout.entries.count)
@@ -156,10 +156,10 @@ import Testing
         #expect(timeMajor.gradients == batchFirst.gradients)
     }
 
-    @Test(arguments: [CellKind.lstm, .gru, .rnnTanh])
-    func streamingOneStepAtATimeEqualsOneCall(_ cell: CellKind) throws {
+    @Test(arguments: [(CellKind.lstm, false), (.lstm, true), (.gru, false), (.gruResetBefore, false), (.rnnTanh, false)])
+    func streamingOneStepAtATimeEqualsOneCall(_ cell: CellKind, peepholes: Bool) throws {
         let network = try RecurrentNetwork<Float>(
-            RecurrentConfiguration(cell: cell, inputSize: 3, hiddenSize: 4, numLayers: 2), seed: 8)
+            RecurrentConfiguration(cell: cell, inputSize: 3, hiddenSize: 4, numLayers: 2, peepholes: peepholes), seed: 8)
         let (T, B) = (7, 2)
         let x: [Float] = randomValues(T * B * 3, seed: 6)
         let whole = try network.forward(x, steps: T, batch: B)
@@ -364,6 +364,16 @@ import Testing
         try undropped.save(to: directory.appendingPathComponent("b.safetensors").path)
         let file = try SafeTensorsFile(contentsOf: directory.appendingPathComponent("b.safetensors").path)
         #expect(file.metadata?["dropout"] == nil)
+    }
+
+    @Test func peepholesOnAnythingButAnLSTMAreRefused() {
+        for cell in [CellKind.gru, .gruResetBefore, .rnnTanh, .rnnRelu] {
+            #expect {
+                try RecurrentNetwork<Float>(RecurrentConfiguration(cell: cell, inputSize: 2, hiddenSize: 3, peepholes: true))
+            } throws: { error in
+                (error as? RNNKitError)?.message == "peepholes are an LSTM option; a \(cell.rawValue) cell has no cell state for them to see"
+            }
+        }
     }
 
     @Test func dropoutOutOfRangeIsRefused() {

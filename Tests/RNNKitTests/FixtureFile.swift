@@ -162,6 +162,6 @@ struct FixtureFile: Sendable {
         return RecurrentConfiguration(
             cell: cell, inputSize: try configInteger("input"), hiddenSize: try configInteger("hidden"),
             numLayers: try configInteger("layers"), bidirectional: try configInteger("bidirectional") != 0,
-            batchFirst: try configInteger("batch_first") != 0)
+            batchFirst: try configInteger("batch_first") != 0, peepholes: config["peepholes"] == "1")
     }
 }

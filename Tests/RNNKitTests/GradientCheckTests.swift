@@ -16,7 +16,7 @@ import Testing
     func everyGradientMatchesFiniteDifferences(_ testCase: LayerCase) throws {
         let configuration = RecurrentConfiguration(
             cell: testCase.cell, inputSize: 2, hiddenSize: 3, numLayers: testCase.layers,
-            bidirectional: testCase.bidirectional)
+            bidirectional: testCase.bidirectional, peepholes: testCase.peepholes)
         let network = try RecurrentNetwork<Double>(configuration, seed: 21)
         // Larger weights than the default make every gate work away from its linear regime.
         network.parameters = randomValues(network.layout.totalCount, seed: 22, scale: 0.8)

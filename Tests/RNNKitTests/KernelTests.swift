@@ -113,6 +113,59 @@ import Testing
         })
     }
 
+    @Test(arguments: [1, 7, 64, 131])
+    func peepholeLSTMRowsMatchTheReference(hidden H: Int) {
+        // gates 4H, bias 4H, peephole 3H, cPrev, cNext, hNext, tanhC, y
+        for j0 in H > 3 ? [0, 2] : [0] {
+            let count = j0 == 0 ? H : H - 1 - j0
+            Self.compare(buffers: [4 * H, 4 * H, 3 * H, H, H, H, H, H], seed: 70, fast: { p in
+                rk_lstm_peephole_forward_row(p[0] + j0, p[1] + j0, p[2] + j0, p[3] + j0, p[4] + j0, p[5] + j0,
+                                             p[6] + j0, p[7] + j0, Int64(count), Int64(H))
+            }, reference: { p in
+                LSTMCell.forwardReference(gates: p[0] + j0, bias: p[1] + j0, peephole: p[2] + j0, cPrev: p[3] + j0,
+                                          cNext: p[4] + j0, hNext: p[5] + j0, tanhC: p[6] + j0, output: p[7] + j0,
+                                          count: count, hidden: H)
+            })
+        }
+        // gates 4H, peephole 3H, cPrev, tanhC, dy, dhCarry, dcCarry, dBias 4H, dPeephole 3H
+        Self.compare(buffers: [4 * H, 3 * H, H, H, H, H, H, 4 * H, 3 * H], seed: 80, fast: { p in
+            rk_lstm_peephole_backward_row(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], Int64(H))
+        }, reference: { p in
+            LSTMCell.backwardReference(gates: p[0], cPrev: p[2], tanhC: p[3], dY: p[4], dhCarry: p[5], dcCarry: p[6],
+                                       dBias: p[7], peephole: p[1], dPeephole: p[8], hidden: H)
+        })
+    }
+
+    @Test(arguments: [1, 7, 64, 131])
+    func resetBeforeGRURowsMatchTheReference(hidden H: Int) {
+        // gates 3H, hh 3H, b_ih 3H, b_hh 3H, hPrev, resetHidden / hNext, y
+        Self.compare(buffers: [3 * H, 3 * H, 3 * H, 3 * H, H, H], seed: 90, fast: { p in
+            rk_gru_reset_gates_row(p[0], p[1], p[2], p[3], p[4], p[5], Int64(H), Int64(H))
+        }, reference: { p in
+            GRUResetBeforeCell.gatesReference(gates: p[0], recurrent: p[1], inputBias: p[2], hiddenBias: p[3],
+                                              hPrev: p[4], resetHidden: p[5], count: H, hidden: H)
+        })
+        Self.compare(buffers: [3 * H, 3 * H, 3 * H, 3 * H, H, H, H], seed: 100, fast: { p in
+            rk_gru_reset_candidate_row(p[0], p[1], p[2], p[3], p[4], p[5], p[6], Int64(H), Int64(H))
+        }, reference: { p in
+            GRUResetBeforeCell.candidateReference(gates: p[0], recurrent: p[1], inputBias: p[2], hiddenBias: p[3],
+                                                  hPrev: p[4], hNext: p[5], output: p[6], count: H, hidden: H)
+        })
+        // gates 3H, hPrev, dy / dResetHidden, dhCarry, dBiasIH 3H, dBiasHH 3H
+        Self.compare(buffers: [3 * H, H, H, H, 3 * H, 3 * H], seed: 110, fast: { p in
+            rk_gru_reset_backward_row(p[0], p[1], p[2], p[3], p[4], p[5], Int64(H))
+        }, reference: { p in
+            GRUResetBeforeCell.backwardReference(gates: p[0], hPrev: p[1], dY: p[2], dhCarry: p[3],
+                                                 dInputBias: p[4], dHiddenBias: p[5], hidden: H)
+        })
+        Self.compare(buffers: [3 * H, H, H, H, 3 * H, 3 * H], seed: 120, fast: { p in
+            rk_gru_reset_backward_reset_row(p[0], p[1], p[2], p[3], p[4], p[5], Int64(H))
+        }, reference: { p in
+            GRUResetBeforeCell.backwardResetReference(gates: p[0], hPrev: p[1], dResetHidden: p[2], dhCarry: p[3],
+                                                      dInputBias: p[4], dHiddenBias: p[5], hidden: H)
+        })
+    }
+
     @Test(arguments: [false, true])
     func vanillaRowsMatchTheReference(relu: Bool) {
         for H in [1, 9, 64] {

@@ -198,6 +198,8 @@ struct NetworkFileTests {
         RecurrentConfiguration(cell: .lstm, inputSize: 3, hiddenSize: 5, numLayers: 2, bidirectional: true),
         RecurrentConfiguration(cell: .gru, inputSize: 2, hiddenSize: 3, numLayers: 1, bidirectional: false, batchFirst: true),
         RecurrentConfiguration(cell: .rnnRelu, inputSize: 4, hiddenSize: 2, numLayers: 3, bidirectional: true),
+        RecurrentConfiguration(cell: .gruResetBefore, inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true),
+        RecurrentConfiguration(cell: .lstm, inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, peepholes: true),
     ])
     func roundTripFloat(configuration: RecurrentConfiguration) throws {
         try roundTrip(Float.self, configuration)
@@ -312,6 +314,26 @@ struct NetworkFileTests {
             try relu.save(to: directory + "/relu.safetensors")
             expectLoadRefused(tanh, directory + "/relu.safetensors",
                 "holds a network of rnn_relu, input 2, hidden 3, 1 layer, unidirectional; expected this network's architecture, rnn_tanh, input 2, hidden 3, 1 layer, unidirectional")
+        }
+    }
+
+    @Test func gruVariantsAndPeepholesAreToldApartByTheMetadata() throws {
+        // The two GRUs have identical names and shapes; an LSTM file without peepholes lacks a tensor.
+        let gru = try RecurrentNetwork<Float>(RecurrentConfiguration(cell: .gru, inputSize: 2, hiddenSize: 3))
+        let resetBefore = try RecurrentNetwork<Float>(RecurrentConfiguration(cell: .gruResetBefore, inputSize: 2, hiddenSize: 3))
+        let lstm = try RecurrentNetwork<Float>(RecurrentConfiguration(cell: .lstm, inputSize: 2, hiddenSize: 3))
+        let peephole = try RecurrentNetwork<Float>(RecurrentConfiguration(cell: .lstm, inputSize: 2, hiddenSize: 3, peepholes: true))
+        #expect(peephole.parameterNames == lstm.parameterNames + ["weight_peephole_l0"])
+        try withTemporaryDirectory { directory in
+            try gru.save(to: directory + "/gru.safetensors")
+            expectLoadRefused(resetBefore, directory + "/gru.safetensors",
+                "holds a network of gru, input 2, hidden 3, 1 layer, unidirectional; expected this network's architecture, gru_reset_before, input 2, hidden 3, 1 layer, unidirectional")
+            try lstm.save(to: directory + "/lstm.safetensors")
+            expectLoadRefused(peephole, directory + "/lstm.safetensors",
+                "expected this network's architecture, lstm with peepholes, input 2, hidden 3, 1 layer, unidirectional")
+            try peephole.save(to: directory + "/peephole.safetensors")
+            #expect(try SafeTensorsFile(contentsOf: directory + "/peephole.safetensors").metadata?["peepholes"] == "true")
+            #expect(try SafeTensorsFile(contentsOf: directory + "/lstm.safetensors").metadata?["peepholes"] == nil)
         }
     }
 

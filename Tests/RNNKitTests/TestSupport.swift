@@ -32,15 +32,20 @@ struct LayerCase: CustomTestStringConvertible, Sendable {
     let layers: Int
     let bidirectional: Bool
     let withLengths: Bool
+    /// LSTM peephole connections (``RecurrentConfiguration/peepholes``).
+    var peepholes = false
 
     var testDescription: String {
-        "\(cell.rawValue) L\(layers) \(bidirectional ? "bi" : "uni") \(withLengths ? "lengths" : "full")"
+        "\(cell.rawValue)\(peepholes ? "+peepholes" : "") L\(layers) \(bidirectional ? "bi" : "uni") \(withLengths ? "lengths" : "full")"
     }
 
-    static let all: [LayerCase] = CellKind.allCases.flatMap { cell in
+    /// Every cell (and the peephole LSTM) × 1 and 2 layers × uni- and bidirectional × full and varied lengths.
+    static let all: [LayerCase] = (CellKind.allCases.map { ($0, false) } + [(.lstm, true)]).flatMap { cell, peepholes in
         [1, 2].flatMap { layers in
             [false, true].flatMap { bidirectional in
-                [false, true].map { LayerCase(cell: cell, layers: layers, bidirectional: bidirectional, withLengths: $0) }
+                [false, true].map {
+                    LayerCase(cell: cell, layers: layers, bidirectional: bidirectional, withLengths: $0, peepholes: peepholes)
+                }
             }
         }
     }

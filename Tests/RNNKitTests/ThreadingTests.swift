@@ -16,7 +16,7 @@ func withThreads<Result>(_ threads: Int, _ body: () throws -> Result) rethrows -
     @Test(arguments: LayerCase.all.filter { $0.layers == 2 })
     func splittingAcrossThreadsGivesTheSameNumbers(_ testCase: LayerCase) throws {
         let configuration = RecurrentConfiguration(
-            cell: testCase.cell, inputSize: 3, hiddenSize: 5, numLayers: 2, bidirectional: testCase.bidirectional)
+            cell: testCase.cell, inputSize: 3, hiddenSize: 5, numLayers: 2, bidirectional: testCase.bidirectional, peepholes: testCase.peepholes)
         let (T, B) = (6, 3 * minimumRowsPerWorker)     // enough rows for several workers
         let x: [Double] = randomValues(T * B * 3, seed: 1)
         let dY: [Double] = randomValues(T * B * configuration.outputSize, seed: 2)

@@ -37,6 +37,17 @@ void rk_lstm_forward_row(float *gates, const float *bias, const float *c_prev,
 void rk_lstm_backward_row(float *gates, const float *c_prev, const float *tanh_c, const float *dy,
                           float *dh_carry, float *dc_carry, float *dbias, int64_t hidden);
 
+/** rk_lstm_forward_row with peepholes: peephole (3H, blocks p_i, p_f, p_o; offset like bias) adds
+ *  p_i ⊙ c_prev, p_f ⊙ c_prev to a_i, a_f and p_o ⊙ c_next to a_o. */
+void rk_lstm_peephole_forward_row(float *gates, const float *bias, const float *peephole,
+                                  const float *c_prev, float *c_next, float *h_next, float *tanh_c,
+                                  float *y, int64_t count, int64_t hidden);
+
+/** rk_lstm_backward_row with peepholes (peephole as in the forward); dpeephole (3H) += ∂p. */
+void rk_lstm_peephole_backward_row(float *gates, const float *peephole, const float *c_prev,
+                                   const float *tanh_c, const float *dy, float *dh_carry,
+                                   float *dc_carry, float *dbias, float *dpeephole, int64_t hidden);
+
 /** GRU forward, one row, units 0..<count. gates (3H): in W_i x (no bias), out r, z, n. hh (3H):
  *  W_h h (no bias). bias_ih, bias_hh (3H). h_prev, h_next (count). hn_saved (count, W_hn h + b_hn) may
  *  be NULL. y (count). */
@@ -50,6 +61,26 @@ void rk_gru_forward_row(float *gates, const float *hh, const float *bias_ih, con
 void rk_gru_backward_row(float *gates, float *hn_saved, float *d_hidden, const float *h_prev,
                          const float *dy, float *dh_carry, float *dbias_ih, float *dbias_hh,
                          int64_t hidden);
+
+/** GRU reset-before, forward first half, one row, units 0..<count. gates (3H): in W_i x (no bias),
+ *  out r, z in the first 2H. hh (2H used): h · W_h{r,z}^T. reset_hidden (count) = r ⊙ h_prev. */
+void rk_gru_reset_gates_row(float *gates, const float *hh, const float *bias_ih, const float *bias_hh,
+                            const float *h_prev, float *reset_hidden, int64_t count, int64_t hidden);
+
+/** GRU reset-before, forward second half. hh (3H, the last H used): (r ⊙ h) · W_hn^T. gates: out n
+ *  in the last H. h_next, y (count) = (1 − z) ⊙ n + z ⊙ h_prev. */
+void rk_gru_reset_candidate_row(float *gates, const float *hh, const float *bias_ih, const float *bias_hh,
+                                const float *h_prev, float *h_next, float *y, int64_t count, int64_t hidden);
+
+/** GRU reset-before, backward first half. gates (3H): in r, z, n; out r, ∂a_z, ∂a_n. dh_carry: in
+ *  ∂L/∂h', out ∂L/∂h' ⊙ z. dbias_ih, dbias_hh (3H) += the z and n parts. */
+void rk_gru_reset_backward_row(float *gates, const float *h_prev, const float *dy, float *dh_carry,
+                               float *dbias_ih, float *dbias_hh, int64_t hidden);
+
+/** GRU reset-before, backward second half, after the driver's ∂(r ⊙ h) = ∂a_n · W_hn.
+ *  gates: r in, ∂a_r out (first H). dh_carry += ∂(r ⊙ h) ⊙ r. dbias_ih, dbias_hh (first H) += ∂a_r. */
+void rk_gru_reset_backward_reset_row(float *gates, const float *h_prev, const float *d_reset_hidden,
+                                     float *dh_carry, float *dbias_ih, float *dbias_hh, int64_t hidden);
 
 /** Vanilla RNN forward, one row, units 0..<count. gates (count): in pre-activation without bias,
  *  out h' = φ(a). bias (count) = b_ih + b_hh. relu: 0 tanh, 1 relu. h_next, y (count). */

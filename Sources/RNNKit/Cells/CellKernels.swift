@@ -19,6 +19,37 @@ public protocol CellRowKernels {
         gates: UnsafeMutablePointer<Self>, cPrev: UnsafePointer<Self>, tanhC: UnsafePointer<Self>,
         dY: UnsafePointer<Self>, dhCarry: UnsafeMutablePointer<Self>, dcCarry: UnsafeMutablePointer<Self>,
         dBias: UnsafeMutablePointer<Self>, hidden: Int)
+    /// LSTM forward with peepholes `peephole` (3H, offset like `bias`), one row.
+    static func lstmPeepholeForwardRow(
+        gates: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>, peephole: UnsafePointer<Self>,
+        cPrev: UnsafePointer<Self>, cNext: UnsafeMutablePointer<Self>, hNext: UnsafeMutablePointer<Self>,
+        tanhC: UnsafeMutablePointer<Self>?, output: UnsafeMutablePointer<Self>, count: Int, hidden: Int)
+    /// LSTM backward with peepholes, one row; `dPeephole` (3H) `+=` their gradient.
+    static func lstmPeepholeBackwardRow(
+        gates: UnsafeMutablePointer<Self>, peephole: UnsafePointer<Self>, cPrev: UnsafePointer<Self>,
+        tanhC: UnsafePointer<Self>, dY: UnsafePointer<Self>, dhCarry: UnsafeMutablePointer<Self>,
+        dcCarry: UnsafeMutablePointer<Self>, dBias: UnsafeMutablePointer<Self>, dPeephole: UnsafeMutablePointer<Self>,
+        hidden: Int)
+    /// GRU reset-before, the gates `r, z` and `r ⊙ h` of one row (``GRUResetBeforeCell/gates``).
+    static func gruResetGatesRow(
+        gates: UnsafeMutablePointer<Self>, recurrent: UnsafePointer<Self>, inputBias: UnsafePointer<Self>,
+        hiddenBias: UnsafePointer<Self>, hPrev: UnsafePointer<Self>, resetHidden: UnsafeMutablePointer<Self>,
+        count: Int, hidden: Int)
+    /// GRU reset-before, the candidate `n` and the new state of one row (``GRUResetBeforeCell/candidate``).
+    static func gruResetCandidateRow(
+        gates: UnsafeMutablePointer<Self>, recurrent: UnsafePointer<Self>, inputBias: UnsafePointer<Self>,
+        hiddenBias: UnsafePointer<Self>, hPrev: UnsafePointer<Self>, hNext: UnsafeMutablePointer<Self>,
+        output: UnsafeMutablePointer<Self>, count: Int, hidden: Int)
+    /// GRU reset-before, backward through `h'` and `n` of one row (``GRUResetBeforeCell/backward``).
+    static func gruResetBackwardRow(
+        gates: UnsafeMutablePointer<Self>, hPrev: UnsafePointer<Self>, dY: UnsafePointer<Self>,
+        dhCarry: UnsafeMutablePointer<Self>, dInputBias: UnsafeMutablePointer<Self>,
+        dHiddenBias: UnsafeMutablePointer<Self>, hidden: Int)
+    /// GRU reset-before, backward through `r ⊙ h` of one row (``GRUResetBeforeCell/backwardReset``).
+    static func gruResetBackwardResetRow(
+        gates: UnsafeMutablePointer<Self>, hPrev: UnsafePointer<Self>, dResetHidden: UnsafePointer<Self>,
+        dhCarry: UnsafeMutablePointer<Self>, dInputBias: UnsafeMutablePointer<Self>,
+        dHiddenBias: UnsafeMutablePointer<Self>, hidden: Int)
     /// GRU forward of units `0..<count` of one row (``GRUCell/forward`` documents the buffers).
     static func gruForwardRow(
         gates: UnsafeMutablePointer<Self>, recurrent: UnsafePointer<Self>, inputBias: UnsafePointer<Self>,
@@ -74,6 +105,61 @@ extension Float: CellRowKernels {
         dBias: UnsafeMutablePointer<Float>, hidden: Int
     ) {
         rk_lstm_backward_row(gates, cPrev, tanhC, dY, dhCarry, dcCarry, dBias, Int64(hidden))
+    }
+
+    @inline(__always)
+    public static func lstmPeepholeForwardRow(
+        gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, peephole: UnsafePointer<Float>,
+        cPrev: UnsafePointer<Float>, cNext: UnsafeMutablePointer<Float>, hNext: UnsafeMutablePointer<Float>,
+        tanhC: UnsafeMutablePointer<Float>?, output: UnsafeMutablePointer<Float>, count: Int, hidden: Int
+    ) {
+        rk_lstm_peephole_forward_row(gates, bias, peephole, cPrev, cNext, hNext, tanhC, output, Int64(count), Int64(hidden))
+    }
+
+    @inline(__always)
+    public static func lstmPeepholeBackwardRow(
+        gates: UnsafeMutablePointer<Float>, peephole: UnsafePointer<Float>, cPrev: UnsafePointer<Float>,
+        tanhC: UnsafePointer<Float>, dY: UnsafePointer<Float>, dhCarry: UnsafeMutablePointer<Float>,
+        dcCarry: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>, dPeephole: UnsafeMutablePointer<Float>,
+        hidden: Int
+    ) {
+        rk_lstm_peephole_backward_row(gates, peephole, cPrev, tanhC, dY, dhCarry, dcCarry, dBias, dPeephole, Int64(hidden))
+    }
+
+    @inline(__always)
+    public static func gruResetGatesRow(
+        gates: UnsafeMutablePointer<Float>, recurrent: UnsafePointer<Float>, inputBias: UnsafePointer<Float>,
+        hiddenBias: UnsafePointer<Float>, hPrev: UnsafePointer<Float>, resetHidden: UnsafeMutablePointer<Float>,
+        count: Int, hidden: Int
+    ) {
+        rk_gru_reset_gates_row(gates, recurrent, inputBias, hiddenBias, hPrev, resetHidden, Int64(count), Int64(hidden))
+    }
+
+    @inline(__always)
+    public static func gruResetCandidateRow(
+        gates: UnsafeMutablePointer<Float>, recurrent: UnsafePointer<Float>, inputBias: UnsafePointer<Float>,
+        hiddenBias: UnsafePointer<Float>, hPrev: UnsafePointer<Float>, hNext: UnsafeMutablePointer<Float>,
+        output: UnsafeMutablePointer<Float>, count: Int, hidden: Int
+    ) {
+        rk_gru_reset_candidate_row(gates, recurrent, inputBias, hiddenBias, hPrev, hNext, output, Int64(count), Int64(hidden))
+    }
+
+    @inline(__always)
+    public static func gruResetBackwardRow(
+        gates: UnsafeMutablePointer<Float>, hPrev: UnsafePointer<Float>, dY: UnsafePointer<Float>,
+        dhCarry: UnsafeMutablePointer<Float>, dInputBias: UnsafeMutablePointer<Float>,
+        dHiddenBias: UnsafeMutablePointer<Float>, hidden: Int
+    ) {
+        rk_gru_reset_backward_row(gates, hPrev, dY, dhCarry, dInputBias, dHiddenBias, Int64(hidden))
+    }
+
+    @inline(__always)
+    public static func gruResetBackwardResetRow(
+        gates: UnsafeMutablePointer<Float>, hPrev: UnsafePointer<Float>, dResetHidden: UnsafePointer<Float>,
+        dhCarry: UnsafeMutablePointer<Float>, dInputBias: UnsafeMutablePointer<Float>,
+        dHiddenBias: UnsafeMutablePointer<Float>, hidden: Int
+    ) {
+        rk_gru_reset_backward_reset_row(gates, hPrev, dResetHidden, dhCarry, dInputBias, dHiddenBias, Int64(hidden))
     }
 
     @inline(__always)
@@ -165,6 +251,67 @@ extension Double: CellRowKernels {
     ) {
         LSTMCell.backwardReference(gates: gates, cPrev: cPrev, tanhC: tanhC, dY: dY, dhCarry: dhCarry,
                                    dcCarry: dcCarry, dBias: dBias, hidden: hidden)
+    }
+
+    @inline(__always)
+    public static func lstmPeepholeForwardRow(
+        gates: UnsafeMutablePointer<Double>, bias: UnsafePointer<Double>, peephole: UnsafePointer<Double>,
+        cPrev: UnsafePointer<Double>, cNext: UnsafeMutablePointer<Double>, hNext: UnsafeMutablePointer<Double>,
+        tanhC: UnsafeMutablePointer<Double>?, output: UnsafeMutablePointer<Double>, count: Int, hidden: Int
+    ) {
+        LSTMCell.forwardReference(gates: gates, bias: bias, peephole: peephole, cPrev: cPrev, cNext: cNext, hNext: hNext,
+                                  tanhC: tanhC, output: output, count: count, hidden: hidden)
+    }
+
+    @inline(__always)
+    public static func lstmPeepholeBackwardRow(
+        gates: UnsafeMutablePointer<Double>, peephole: UnsafePointer<Double>, cPrev: UnsafePointer<Double>,
+        tanhC: UnsafePointer<Double>, dY: UnsafePointer<Double>, dhCarry: UnsafeMutablePointer<Double>,
+        dcCarry: UnsafeMutablePointer<Double>, dBias: UnsafeMutablePointer<Double>, dPeephole: UnsafeMutablePointer<Double>,
+        hidden: Int
+    ) {
+        LSTMCell.backwardReference(gates: gates, cPrev: cPrev, tanhC: tanhC, dY: dY, dhCarry: dhCarry, dcCarry: dcCarry,
+                                   dBias: dBias, peephole: peephole, dPeephole: dPeephole, hidden: hidden)
+    }
+
+    @inline(__always)
+    public static func gruResetGatesRow(
+        gates: UnsafeMutablePointer<Double>, recurrent: UnsafePointer<Double>, inputBias: UnsafePointer<Double>,
+        hiddenBias: UnsafePointer<Double>, hPrev: UnsafePointer<Double>, resetHidden: UnsafeMutablePointer<Double>,
+        count: Int, hidden: Int
+    ) {
+        GRUResetBeforeCell.gatesReference(gates: gates, recurrent: recurrent, inputBias: inputBias, hiddenBias: hiddenBias,
+                                          hPrev: hPrev, resetHidden: resetHidden, count: count, hidden: hidden)
+    }
+
+    @inline(__always)
+    public static func gruResetCandidateRow(
+        gates: UnsafeMutablePointer<Double>, recurrent: UnsafePointer<Double>, inputBias: UnsafePointer<Double>,
+        hiddenBias: UnsafePointer<Double>, hPrev: UnsafePointer<Double>, hNext: UnsafeMutablePointer<Double>,
+        output: UnsafeMutablePointer<Double>, count: Int, hidden: Int
+    ) {
+        GRUResetBeforeCell.candidateReference(gates: gates, recurrent: recurrent, inputBias: inputBias, hiddenBias: hiddenBias,
+                                              hPrev: hPrev, hNext: hNext, output: output, count: count, hidden: hidden)
+    }
+
+    @inline(__always)
+    public static func gruResetBackwardRow(
+        gates: UnsafeMutablePointer<Double>, hPrev: UnsafePointer<Double>, dY: UnsafePointer<Double>,
+        dhCarry: UnsafeMutablePointer<Double>, dInputBias: UnsafeMutablePointer<Double>,
+        dHiddenBias: UnsafeMutablePointer<Double>, hidden: Int
+    ) {
+        GRUResetBeforeCell.backwardReference(gates: gates, hPrev: hPrev, dY: dY, dhCarry: dhCarry,
+                                             dInputBias: dInputBias, dHiddenBias: dHiddenBias, hidden: hidden)
+    }
+
+    @inline(__always)
+    public static func gruResetBackwardResetRow(
+        gates: UnsafeMutablePointer<Double>, hPrev: UnsafePointer<Double>, dResetHidden: UnsafePointer<Double>,
+        dhCarry: UnsafeMutablePointer<Double>, dInputBias: UnsafeMutablePointer<Double>,
+        dHiddenBias: UnsafeMutablePointer<Double>, hidden: Int
+    ) {
+        GRUResetBeforeCell.backwardResetReference(gates: gates, hPrev: hPrev, dResetHidden: dResetHidden, dhCarry: dhCarry,
+                                                  dInputBias: dInputBias, dHiddenBias: dHiddenBias, hidden: hidden)
     }
 
     @inline(__always)

@@ -1,6 +1,7 @@
 // LSTM cell, PyTorch gate order i, f, g, o:
 //   i = σ(a_i)  f = σ(a_f)  g = tanh(a_g)  o = σ(a_o)     a = W_ih x + b_ih + W_hh h + b_hh
 //   c' = f ⊙ c + i ⊙ g        h' = o ⊙ tanh(c')
+// With peepholes (p = p_i, p_f, p_o): a_i += p_i ⊙ c, a_f += p_f ⊙ c, a_o += p_o ⊙ c'.
 // Dimension legend: see StepRows.swift (B, H, G = 4).
 //
 // `forward`/`backward` walk the rows of a step and call the scalar type's row kernel
@@ -14,13 +15,14 @@ enum LSTMCell {
     ///
     /// - gates:  (B, 4H) in: pre-activations without bias; out: activations `i, f, g, o`
     /// - bias:   (4H) `b_ih + b_hh`
+    /// - peephole: (3H) `p_i, p_f, p_o`, or `nil` without peepholes
     /// - hPrev, cPrev: (B, H) state entering the step
     /// - hNext, cNext: (B, H) state leaving the step (inactive rows copy the entering state)
     /// - tanhC:  (B, H) `tanh(c')`, kept for backward; `nil` in inference
     /// - output: (B, ·) `h'` for active rows, 0 for inactive rows
     @inline(__always)
     static func forward<Scalar: RNNScalar>(
-        gates: UnsafeMutablePointer<Scalar>, bias: UnsafePointer<Scalar>,
+        gates: UnsafeMutablePointer<Scalar>, bias: UnsafePointer<Scalar>, peephole: UnsafePointer<Scalar>?,
         hPrev: UnsafePointer<Scalar>, cPrev: UnsafePointer<Scalar>,
         hNext: UnsafeMutablePointer<Scalar>, cNext: UnsafeMutablePointer<Scalar>,
         tanhC: UnsafeMutablePointer<Scalar>?, output: StridedRows<Scalar>,
@@ -35,28 +37,38 @@ enum LSTMCell {
                             zeroing: output.row(b) + j0, count: count)
                 continue
             }
-            Scalar.lstmForwardRow(
-                gates: a, bias: bias + j0, cPrev: cPrev + state, cNext: cNext + state,
-                hNext: hNext + state, tanhC: tanhC.map { $0 + state }, output: output.row(b) + j0,
-                count: count, hidden: hidden)
+            if let peephole {
+                Scalar.lstmPeepholeForwardRow(
+                    gates: a, bias: bias + j0, peephole: peephole + j0, cPrev: cPrev + state, cNext: cNext + state,
+                    hNext: hNext + state, tanhC: tanhC.map { $0 + state }, output: output.row(b) + j0,
+                    count: count, hidden: hidden)
+            } else {
+                Scalar.lstmForwardRow(
+                    gates: a, bias: bias + j0, cPrev: cPrev + state, cNext: cNext + state,
+                    hNext: hNext + state, tanhC: tanhC.map { $0 + state }, output: output.row(b) + j0,
+                    count: count, hidden: hidden)
+            }
         }
     }
 
     /// The reference forward of one row: the equations above, one unit at a time, for the units
-    /// `0..<count` of the row (gate `k` of unit `j` at `a[k·hidden + j]`).
+    /// `0..<count` of the row (gate `k` of unit `j` at `a[k·hidden + j]`, peephole `k` at
+    /// `peephole[k·hidden + j]`).
     @inline(__always)
     static func forwardReference<Scalar: RNNScalar>(
-        gates a: UnsafeMutablePointer<Scalar>, bias: UnsafePointer<Scalar>,
+        gates a: UnsafeMutablePointer<Scalar>, bias: UnsafePointer<Scalar>, peephole: UnsafePointer<Scalar>? = nil,
         cPrev: UnsafePointer<Scalar>, cNext: UnsafeMutablePointer<Scalar>,
         hNext: UnsafeMutablePointer<Scalar>, tanhC: UnsafeMutablePointer<Scalar>?,
         output y: UnsafeMutablePointer<Scalar>, count: Int, hidden: Int
     ) {
         for j in 0..<count {
-            let i = Scalar.sigmoid(a[j] + bias[j])
-            let f = Scalar.sigmoid(a[hidden + j] + bias[hidden + j])
+            let cp = cPrev[j]
+            func look(_ k: Int, _ state: Scalar) -> Scalar { peephole.map { $0[k * hidden + j] * state } ?? 0 }
+            let i = Scalar.sigmoid(a[j] + bias[j] + look(0, cp))
+            let f = Scalar.sigmoid(a[hidden + j] + bias[hidden + j] + look(1, cp))
             let g = Scalar.hyperbolicTangent(a[2 * hidden + j] + bias[2 * hidden + j])
-            let o = Scalar.sigmoid(a[3 * hidden + j] + bias[3 * hidden + j])
-            let c = f * cPrev[j] + i * g
+            let c = f * cp + i * g
+            let o = Scalar.sigmoid(a[3 * hidden + j] + bias[3 * hidden + j] + look(2, c))
             let tc = Scalar.hyperbolicTangent(c)
             let h = o * tc
             a[j] = i
@@ -79,13 +91,15 @@ enum LSTMCell {
     ///            go through `W_hh` (the whole carry for inactive rows, 0 otherwise)
     /// - dcCarry: (B, H) in: `∂L/∂c'` from later steps; out: `∂L/∂c`
     /// - dBias:   (4H) `+= Σ_rows ∂a` (the gradient of both `b_ih` and `b_hh`)
+    /// - peephole, dPeephole: (3H) `p` and `+= Σ_rows ∂p`, or both `nil` without peepholes
     @inline(__always)
     static func backward<Scalar: RNNScalar>(
         gates: UnsafeMutablePointer<Scalar>,
         cPrev: UnsafePointer<Scalar>, tanhC: UnsafePointer<Scalar>,
         dY: StridedConstRows<Scalar>,
         dhCarry: UnsafeMutablePointer<Scalar>, dcCarry: UnsafeMutablePointer<Scalar>,
-        dBias: UnsafeMutablePointer<Scalar>, rows: StepRows, batch: Int, hidden: Int
+        dBias: UnsafeMutablePointer<Scalar>, peephole: UnsafePointer<Scalar>?, dPeephole: UnsafeMutablePointer<Scalar>?,
+        rows: StepRows, batch: Int, hidden: Int
     ) {
         for b in 0..<batch {
             let a = gates + b * 4 * hidden
@@ -95,9 +109,16 @@ enum LSTMCell {
                 a.update(repeating: 0, count: 4 * hidden)
                 continue
             }
-            Scalar.lstmBackwardRow(
-                gates: a, cPrev: cPrev + state, tanhC: tanhC + state, dY: dY.row(b),
-                dhCarry: dhCarry + state, dcCarry: dcCarry + state, dBias: dBias, hidden: hidden)
+            if let peephole, let dPeephole {
+                Scalar.lstmPeepholeBackwardRow(
+                    gates: a, peephole: peephole, cPrev: cPrev + state, tanhC: tanhC + state, dY: dY.row(b),
+                    dhCarry: dhCarry + state, dcCarry: dcCarry + state, dBias: dBias, dPeephole: dPeephole,
+                    hidden: hidden)
+            } else {
+                Scalar.lstmBackwardRow(
+                    gates: a, cPrev: cPrev + state, tanhC: tanhC + state, dY: dY.row(b),
+                    dhCarry: dhCarry + state, dcCarry: dcCarry + state, dBias: dBias, hidden: hidden)
+            }
         }
     }
 
@@ -106,18 +127,19 @@ enum LSTMCell {
     static func backwardReference<Scalar: RNNScalar>(
         gates a: UnsafeMutablePointer<Scalar>, cPrev: UnsafePointer<Scalar>, tanhC: UnsafePointer<Scalar>,
         dY dy: UnsafePointer<Scalar>, dhCarry: UnsafeMutablePointer<Scalar>,
-        dcCarry: UnsafeMutablePointer<Scalar>, dBias: UnsafeMutablePointer<Scalar>, hidden: Int
+        dcCarry: UnsafeMutablePointer<Scalar>, dBias: UnsafeMutablePointer<Scalar>,
+        peephole: UnsafePointer<Scalar>? = nil, dPeephole: UnsafeMutablePointer<Scalar>? = nil, hidden: Int
     ) {
         for j in 0..<hidden {
             let i = a[j], f = a[hidden + j], g = a[2 * hidden + j], o = a[3 * hidden + j]
-            let tc = tanhC[j]
+            let tc = tanhC[j], cp = cPrev[j]
             let dh = dhCarry[j] + dy[j]
-            // dc = ∂L/∂c' + dh ⊙ o ⊙ (1 − tanh²c')
-            let dc = dcCarry[j] + dh * o * (1 - tc * tc)
-            let di = dc * g * i * (1 - i)              // ∂a_i = dc ⊙ g ⊙ σ'
-            let df = dc * cPrev[j] * f * (1 - f)       // ∂a_f = dc ⊙ c ⊙ σ'
-            let dg = dc * i * (1 - g * g)              // ∂a_g = dc ⊙ i ⊙ tanh'
             let dOut = dh * tc * o * (1 - o)           // ∂a_o = dh ⊙ tanh c' ⊙ σ'
+            // dc = ∂L/∂c' + dh ⊙ o ⊙ (1 − tanh²c') [+ ∂a_o ⊙ p_o: c' feeds a_o through the peephole]
+            let dc = dcCarry[j] + dh * o * (1 - tc * tc) + (peephole.map { dOut * $0[2 * hidden + j] } ?? 0)
+            let di = dc * g * i * (1 - i)              // ∂a_i = dc ⊙ g ⊙ σ'
+            let df = dc * cp * f * (1 - f)             // ∂a_f = dc ⊙ c ⊙ σ'
+            let dg = dc * i * (1 - g * g)              // ∂a_g = dc ⊙ i ⊙ tanh'
             a[j] = di
             a[hidden + j] = df
             a[2 * hidden + j] = dg
@@ -126,7 +148,16 @@ enum LSTMCell {
             dBias[hidden + j] += df
             dBias[2 * hidden + j] += dg
             dBias[3 * hidden + j] += dOut
-            dcCarry[j] = dc * f                        // ∂L/∂c = dc ⊙ f
+            if let peephole, let dPeephole {
+                // ∂p_i, ∂p_f = ∂a ⊙ c; ∂p_o = ∂a_o ⊙ c' (c' = f ⊙ c + i ⊙ g, as in the forward)
+                dPeephole[j] += di * cp
+                dPeephole[hidden + j] += df * cp
+                dPeephole[2 * hidden + j] += dOut * (f * cp + i * g)
+                // ∂L/∂c = dc ⊙ f + ∂a_i ⊙ p_i + ∂a_f ⊙ p_f
+                dcCarry[j] = dc * f + di * peephole[j] + df * peephole[hidden + j]
+            } else {
+                dcCarry[j] = dc * f                    // ∂L/∂c = dc ⊙ f
+            }
             dhCarry[j] = 0                             // ∂L/∂h = ∂a · W_hh, added by the driver
         }
     }

@@ -14,13 +14,14 @@
 /// |---|---|
 /// | `format` | `rnnkit-recurrent` |
 /// | `format_version` | `1` |
-/// | `cell` | `rnn_tanh`, `rnn_relu`, `lstm` or `gru` (``CellKind/rawValue``) |
+/// | `cell` | `rnn_tanh`, `rnn_relu`, `lstm`, `gru` or `gru_reset_before` (``CellKind/rawValue``) |
 /// | `input_size` | `I`, decimal |
 /// | `hidden_size` | `H`, decimal |
 /// | `num_layers` | `L`, decimal |
 /// | `bidirectional` | `true` or `false` |
 /// | `batch_first` | `true` or `false` |
 /// | `dropout` | the dropout between layers, decimal; only when not 0 (absent: 0) |
+/// | `peepholes` | `true` for an LSTM with peepholes; only then (absent: `false`) |
 public enum RecurrentNetworkFileKey {
     /// `"format"`; its value ``formatName`` marks a file written by RNNKit.
     public static let format = "format"
@@ -40,6 +41,8 @@ public enum RecurrentNetworkFileKey {
     public static let batchFirst = "batch_first"
     /// `"dropout"`: ``RecurrentConfiguration/dropout``, written only when it is not 0.
     public static let dropout = "dropout"
+    /// `"peepholes"`: ``RecurrentConfiguration/peepholes``, written only when it is `true`.
+    public static let peepholes = "peepholes"
 
     /// The value of `format` in RNNKit network files: `"rnnkit-recurrent"`.
     public static let formatName = "rnnkit-recurrent"
@@ -48,7 +51,7 @@ public enum RecurrentNetworkFileKey {
 
     /// Every key above; callers' extra metadata may not use them.
     public static let reserved: Set<String> = [
-        format, formatVersion, cell, inputSize, hiddenSize, numLayers, bidirectional, batchFirst, dropout,
+        format, formatVersion, cell, inputSize, hiddenSize, numLayers, bidirectional, batchFirst, dropout, peepholes,
     ]
 }
 
@@ -67,6 +70,7 @@ extension RecurrentConfiguration {
             Key.batchFirst: String(batchFirst),
         ]
         if dropout != 0 { metadata[Key.dropout] = "\(dropout)" }
+        if peepholes { metadata[Key.peepholes] = "true" }
         return metadata
     }
 
@@ -105,10 +109,11 @@ extension RecurrentConfiguration {
             throw RNNKitError(.invalidFile,
                 "\(source): format_version is \"\(version)\"; this RNNKit reads version \(Key.formatVersion1)")
         }
-        let cellName = try value(Key.cell, "one of rnn_tanh, rnn_relu, lstm, gru")
+        let cellNames = CellKind.allCases.map(\.rawValue).joined(separator: ", ")
+        let cellName = try value(Key.cell, "one of \(cellNames)")
         guard let cell = CellKind(rawValue: cellName) else {
             throw RNNKitError(.invalidFile,
-                "\(source): metadata 'cell' is \"\(cellName)\"; expected one of rnn_tanh, rnn_relu, lstm, gru")
+                "\(source): metadata 'cell' is \"\(cellName)\"; expected one of \(cellNames)")
         }
         var dropout = 0.0
         if let text = metadata[Key.dropout] {
@@ -120,7 +125,8 @@ extension RecurrentConfiguration {
         let configuration = RecurrentConfiguration(
             cell: cell, inputSize: try size(Key.inputSize), hiddenSize: try size(Key.hiddenSize),
             numLayers: try size(Key.numLayers), bidirectional: try flag(Key.bidirectional),
-            batchFirst: try flag(Key.batchFirst), dropout: dropout)
+            batchFirst: try flag(Key.batchFirst), dropout: dropout,
+            peepholes: metadata[Key.peepholes] == nil ? false : try flag(Key.peepholes))
         do {
             try configuration.validate()
         } catch let error as RNNKitError {
@@ -131,8 +137,8 @@ extension RecurrentConfiguration {
 
     /// `lstm, input 3, hidden 4, 2 layers, bidirectional` — for messages.
     var architectureDescription: String {
-        "\(cell.rawValue), input \(inputSize), hidden \(hiddenSize), \(numLayers) layer\(numLayers == 1 ? "" : "s"), "
-            + (bidirectional ? "bidirectional" : "unidirectional")
+        "\(cell.rawValue)\(peepholes ? " with peepholes" : ""), input \(inputSize), hidden \(hiddenSize), "
+            + "\(numLayers) layer\(numLayers == 1 ? "" : "s"), " + (bidirectional ? "bidirectional" : "unidirectional")
     }
 }
 
@@ -197,7 +203,7 @@ extension RecurrentNetwork {
         try load(from: file)
     }
 
-    /// Throws `.invalidFile` unless `file` has as many tensors (`4·L·D`) and scalars
+    /// Throws `.invalidFile` unless `file` has as many tensors (`4·L·D`, `5·L·D` with peepholes) and scalars
     /// (``RecurrentConfiguration/parameterCount()``) as `configuration` needs, without building the layout.
     static func expectFileHolds(_ configuration: RecurrentConfiguration, _ file: SafeTensorsFile) throws {
         let c = configuration
@@ -216,7 +222,7 @@ extension RecurrentNetwork {
             let ours = configuration
             guard recorded.cell == ours.cell, recorded.inputSize == ours.inputSize,
                   recorded.hiddenSize == ours.hiddenSize, recorded.numLayers == ours.numLayers,
-                  recorded.bidirectional == ours.bidirectional else {
+                  recorded.bidirectional == ours.bidirectional, recorded.peepholes == ours.peepholes else {
                 throw RNNKitError(.invalidFile,
                     "\(source) holds a network of \(recorded.architectureDescription); expected this network's architecture, \(ours.architectureDescription)")
             }

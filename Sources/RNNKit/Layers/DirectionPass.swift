@@ -36,13 +36,17 @@ struct DirectionPass<Scalar: RNNScalar> {
     let wIH: UnsafePointer<Scalar>     // (G·H, I_k)
     let wHH: UnsafePointer<Scalar>     // (G·H, H)
     /// `W_ih` and `W_hh` packed for ``CellRowKernels/packedProduct`` (Float on CPUs where it is
-    /// fast), or `nil`: both products then go through ``RNNScalar/multiplyTransposed``.
+    /// fast), or `nil`: both products then go through ``RNNScalar/multiplyTransposed``. For
+    /// ``CellKind/gruResetBefore`` `packedWHH` holds the `r, z` rows and `packedWHN` the `n` rows.
     let packedWIH: UnsafePointer<Scalar>?
     let packedWHH: UnsafePointer<Scalar>?
+    let packedWHN: UnsafePointer<Scalar>?
     /// `W_hh` packed as the right operand of backward's `∂h += ∂a · W_hh`, or `nil` (then OpenBLAS).
     let packedWHHTransposed: UnsafePointer<Scalar>?
     let bIH: UnsafePointer<Scalar>     // (G·H)
     let bHH: UnsafePointer<Scalar>     // (G·H)
+    /// LSTM with peepholes: `p_i, p_f, p_o` (3H); `nil` otherwise.
+    let peephole: UnsafePointer<Scalar>?
     let buffers: DirectionBuffers<Scalar>
     let input: UnsafePointer<Scalar>   // (T, B, I_k); not read when `tokens` is given
     /// Layer 0's input as ids into an embedding (``TokenProjection``), or `nil`: then `input`.
@@ -75,9 +79,9 @@ struct DirectionPass<Scalar: RNNScalar> {
     /// all steps; ``forwardSteps(rows:columns:barrier:)`` follows.
     func prepareForward(h0: UnsafePointer<Scalar>?, c0: UnsafePointer<Scalar>?) {
         let GH = gateWidth
-        // Biases are added by the cell kernels: LSTM and RNN take b_ih + b_hh combined; GRU keeps
-        // them apart (r multiplies W_hn h + b_hn).
-        if cell != .gru {
+        // Biases are added by the cell kernels: LSTM and RNN take b_ih + b_hh combined; the GRUs
+        // keep them apart (one adds b_hn inside r ⊙ (…), the other after a product).
+        if !cell.isGRU {
             for j in 0..<GH { buffers.biasScratch[j] = bIH[j] + bHH[j] }
         }
         let first = buffers.hStates + slot(0)
@@ -197,7 +201,7 @@ struct DirectionPass<Scalar: RNNScalar> {
                     recurrentProduct(rows: count, columns: columns, hIn: hIn, into: gates, accumulate: true)
                 }
                 LSTMCell.forward(
-                    gates: gates, bias: combinedBias, hPrev: hIn, cPrev: buffers.cStates + slot(s) + first * H,
+                    gates: gates, bias: combinedBias, peephole: peephole, hPrev: hIn, cPrev: buffers.cStates + slot(s) + first * H,
                     hNext: hOut, cNext: (last ? cFinal : buffers.cStates + slot(s + 1)) + first * H,
                     tanhC: buffers.tanhC.map { $0 + (t * B + first) * H }, output: y,
                     rows: stepRows, batch: count, hidden: H, columns: columns)
@@ -216,6 +220,22 @@ struct DirectionPass<Scalar: RNNScalar> {
                     gates: gates, recurrent: recurrent, inputBias: bIH, hiddenBias: bHH,
                     hnSaved: buffers.hiddenN.map { $0 + (t * B + first) * H },
                     hPrev: hIn, hNext: hOut, output: y, rows: stepRows, batch: count, hidden: H, columns: columns)
+            case .gruResetBefore:
+                precondition(columns.count == H, "a reset-before GRU step reads all of r ⊙ h: its units are not split")
+                let recurrent = buffers.stepScratch + first * GH                 // (rows, 3H)
+                let resetHidden = buffers.resetHidden! + (training ? t * B + first : first) * H  // (rows, H)
+                if recurrentIsZero {
+                    recurrent.update(repeating: 0, count: count * GH)
+                } else {
+                    resetGateProduct(rows: count, hIn: hIn, into: recurrent)
+                }
+                GRUResetBeforeCell.gates(
+                    gates: gates, recurrent: recurrent, inputBias: bIH, hiddenBias: bHH, hPrev: hIn,
+                    resetHidden: resetHidden, rows: stepRows, batch: count, hidden: H)
+                if !recurrentIsZero { candidateProduct(rows: count, resetHidden: resetHidden, into: recurrent) }
+                GRUResetBeforeCell.candidate(
+                    gates: gates, recurrent: recurrent, inputBias: bIH, hiddenBias: bHH, hPrev: hIn, hNext: hOut,
+                    output: y, rows: stepRows, batch: count, hidden: H)
             case .rnnTanh, .rnnRelu:
                 if !recurrentIsZero {
                     recurrentProduct(rows: count, columns: columns, hIn: hIn, into: gates, accumulate: true)
@@ -245,6 +265,31 @@ struct DirectionPass<Scalar: RNNScalar> {
         }
     }
 
+    /// Reset-before GRU: `c[:, 0..<2H] (rows, 3H) = hIn (rows, H) · W_h{r,z}^T`.
+    @inline(__always)
+    private func resetGateProduct(rows: Int, hIn: UnsafePointer<Scalar>, into c: UnsafeMutablePointer<Scalar>) {
+        let H = hidden, GH = gateWidth
+        if let packedWHH {
+            Scalar.packedProduct(rows: rows, k: H, a: hIn, lda: H, packed: packedWHH, gates: 2, hidden: H,
+                                 columns: 0..<H, accumulate: false, c: c, ldc: GH)
+        } else {
+            Scalar.multiplyTransposed(m: rows, n: 2 * H, k: H, a: hIn, lda: H, b: wHH, ldb: H, beta: 0, c: c, ldc: GH)
+        }
+    }
+
+    /// Reset-before GRU: `c[:, 2H..<3H] (rows, 3H) = (r ⊙ h) (rows, H) · W_hn^T`.
+    @inline(__always)
+    private func candidateProduct(rows: Int, resetHidden: UnsafePointer<Scalar>, into c: UnsafeMutablePointer<Scalar>) {
+        let H = hidden, GH = gateWidth
+        if let packedWHN {
+            Scalar.packedProduct(rows: rows, k: H, a: resetHidden, lda: H, packed: packedWHN, gates: 1, hidden: H,
+                                 columns: 0..<H, accumulate: false, c: c + 2 * H, ldc: GH)
+        } else {
+            Scalar.multiplyTransposed(m: rows, n: H, k: H, a: resetHidden, lda: H, b: wHH + 2 * H * H, ldb: H,
+                                      beta: 0, c: c + 2 * H, ldc: GH)
+        }
+    }
+
     // MARK: Backward
 
     /// Seeds the carried gradients with `∂L/∂h_n` and `∂L/∂c_n` (zeros when not given) and clears
@@ -256,6 +301,7 @@ struct DirectionPass<Scalar: RNNScalar> {
             if let dcN { buffers.dcCarry.update(from: dcN, count: count) } else { buffers.dcCarry.update(repeating: 0, count: count) }
         }
         buffers.biasScratch.update(repeating: 0, count: workers * 2 * gateWidth)
+        if peephole != nil { buffers.peepholeScratch!.update(repeating: 0, count: workers * 3 * hidden) }
     }
 
     /// Every step in reverse processing order for the batch rows `rows`, with the bias gradient
@@ -268,6 +314,7 @@ struct DirectionPass<Scalar: RNNScalar> {
         let dHiddenBias = dInputBias + GH                                        // (G·H), GRU
         let dhCarry = buffers.dhCarry + first * H                                // (rows, H)
         let dcCarry = buffers.dcCarry + first * H                                // (rows, H)
+        let dPeephole = peephole.map { _ in buffers.peepholeScratch! + worker * 3 * H }  // (3H)
         for s in stride(from: steps - 1, through: 0, by: -1) {
             let t = time(s)
             let gates = buffers.gates + (t * B + first) * GH                     // (rows, G·H)
@@ -279,7 +326,7 @@ struct DirectionPass<Scalar: RNNScalar> {
                 LSTMCell.backward(
                     gates: gates, cPrev: buffers.cStates + (t * B + first) * H,
                     tanhC: buffers.tanhC! + (t * B + first) * H, dY: dY, dhCarry: dhCarry, dcCarry: dcCarry,
-                    dBias: dInputBias, rows: stepRows, batch: count, hidden: H)
+                    dBias: dInputBias, peephole: peephole, dPeephole: dPeephole, rows: stepRows, batch: count, hidden: H)
                 // ∂h_prev += ∂a · W_hh
                 backwardProduct(rows: count, dGates: gates, into: dhCarry)
             case .gru:
@@ -289,6 +336,20 @@ struct DirectionPass<Scalar: RNNScalar> {
                     hPrev: buffers.hStates + (t * B + first) * H, dY: dY, dhCarry: dhCarry,
                     dInputBias: dInputBias, dHiddenBias: dHiddenBias, rows: stepRows, batch: count, hidden: H)
                 backwardProduct(rows: count, dGates: dHidden, into: dhCarry)
+            case .gruResetBefore:
+                let hPrev = buffers.hStates + (t * B + first) * H                // (rows, H)
+                let dResetHidden = buffers.stepScratch + first * GH              // (rows, H)
+                GRUResetBeforeCell.backward(
+                    gates: gates, hPrev: hPrev, dY: dY, dhCarry: dhCarry, dInputBias: dInputBias,
+                    dHiddenBias: dHiddenBias, rows: stepRows, batch: count, hidden: H)
+                // ∂(r ⊙ h) = ∂a_n · W_hn
+                Scalar.multiply(m: count, n: H, k: H, a: gates + 2 * H, lda: GH, b: wHH + 2 * H * H, ldb: H,
+                                beta: 0, c: dResetHidden, ldc: H)
+                GRUResetBeforeCell.backwardReset(
+                    gates: gates, hPrev: hPrev, dResetHidden: dResetHidden, dhCarry: dhCarry, dInputBias: dInputBias,
+                    dHiddenBias: dHiddenBias, rows: stepRows, batch: count, hidden: H)
+                // ∂h_prev += [∂a_r, ∂a_z] · W_h{r,z}
+                Scalar.multiply(m: count, n: H, k: 2 * H, a: gates, lda: GH, b: wHH, ldb: H, beta: 1, c: dhCarry, ldc: H)
             case .rnnTanh, .rnnRelu:
                 VanillaCell.backward(
                     gates: gates, relu: cell == .rnnRelu, dY: dY, dhCarry: dhCarry,
@@ -335,15 +396,20 @@ struct DirectionPass<Scalar: RNNScalar> {
                         alpha: 1, a: buffers.gates + gateRows.lowerBound, lda: GH, b: input, ldb: inputWidth,
                         beta: 1, c: dWIH + gateRows.lowerBound * inputWidth, ldc: inputWidth)
         }
-        // GRU: the r and z rows see the same gradient on both sides; the n rows see ∂hh_n = ∂x_n ⊙ r.
-        let sharedRows = cell == .gru ? gateRows.clamped(to: 0..<2 * H) : gateRows
+        // GRU: the r and z rows see the same gradient on both sides; the n rows see ∂hh_n = ∂x_n ⊙ r
+        // against h, or (reset-before) ∂a_n against r ⊙ h.
+        let sharedRows = cell.isGRU ? gateRows.clamped(to: 0..<2 * H) : gateRows
         if !sharedRows.isEmpty {
             Scalar.gemm(transposeA: true, transposeB: false, m: sharedRows.count, n: H, k: rowCount,
                         alpha: 1, a: buffers.gates + sharedRows.lowerBound, lda: GH, b: buffers.hStates, ldb: H,
                         beta: 1, c: dWHH + sharedRows.lowerBound * H, ldc: H)
         }
-        let newGateRows = cell == .gru ? gateRows.clamped(to: 2 * H..<3 * H) : 0..<0
-        if !newGateRows.isEmpty {
+        let newGateRows = cell.isGRU ? gateRows.clamped(to: 2 * H..<3 * H) : 0..<0
+        if !newGateRows.isEmpty, cell == .gruResetBefore {
+            Scalar.gemm(transposeA: true, transposeB: false, m: newGateRows.count, n: H, k: rowCount,
+                        alpha: 1, a: buffers.gates + newGateRows.lowerBound, lda: GH,
+                        b: buffers.resetHidden!, ldb: H, beta: 1, c: dWHH + newGateRows.lowerBound * H, ldc: H)
+        } else if !newGateRows.isEmpty {
             Scalar.gemm(transposeA: true, transposeB: false, m: newGateRows.count, n: H, k: rowCount,
                         alpha: 1, a: buffers.hiddenN! + (newGateRows.lowerBound - 2 * H), lda: H,
                         b: buffers.hStates, ldb: H, beta: 1, c: dWHH + newGateRows.lowerBound * H, ldc: H)
@@ -356,11 +422,20 @@ struct DirectionPass<Scalar: RNNScalar> {
         for worker in 0..<workers {
             let inputSide = buffers.biasScratch + worker * 2 * GH
             // LSTM and RNN: one sum serves b_ih and b_hh; GRU: the hidden side is summed apart.
-            let hiddenSide = cell == .gru ? inputSide + GH : inputSide
+            let hiddenSide = cell.isGRU ? inputSide + GH : inputSide
             for j in 0..<GH {
                 dbIH[j] += inputSide[j]
                 dbHH[j] += hiddenSide[j]
             }
+        }
+    }
+
+    /// After the time loop, with peepholes: `∂p (3H) +=` the time-loop workers' sums.
+    func accumulatePeepholeGradients(_ dPeephole: UnsafeMutablePointer<Scalar>, workers: Int) {
+        guard peephole != nil, let sums = buffers.peepholeScratch else { return }
+        let count = 3 * hidden
+        for worker in 0..<workers {
+            for j in 0..<count { dPeephole[j] += sums[worker * count + j] }
         }
     }
 

@@ -28,6 +28,8 @@ final class PackedWeights<Scalar: RNNScalar> {
     private var transposedVersion: UInt64?
     private let transposedCount: Int
     private let matrixPairs: Int
+    private let isResetBefore: Bool
+    private let hidden: Int
 
     /// Whether a network of `Scalar` uses packed weights on this CPU: ``CellRowKernels/hasPackedProduct``
     /// (Float where the packed kernel has vector registers, AVX2+FMA or AVX-512; elsewhere OpenBLAS
@@ -40,17 +42,22 @@ final class PackedWeights<Scalar: RNNScalar> {
         let c = configuration
         var offsets: [Int] = []
         var total = 0
+        let G = Int64(c.cell.gateCount), H = Int64(c.hiddenSize)
         for layer in 0..<c.numLayers {
             for _ in 0..<c.directionCount {
-                for width in [c.layerInputSize(layer), c.hiddenSize] {
-                    offsets.append(total)
-                    total += Int(rk_packed_count(Int64(c.cell.gateCount), Int64(c.hiddenSize), Int64(width)))
-                }
+                offsets.append(total)
+                total += Int(rk_packed_count(G, H, Int64(c.layerInputSize(layer))))
+                offsets.append(total)
+                // The reset-before GRU's W_hh is two packed matrices, r, z rows then n rows.
+                total += c.cell == .gruResetBefore
+                    ? Int(rk_packed_count(2, H, H) + rk_packed_count(1, H, H)) : Int(rk_packed_count(G, H, H))
             }
         }
         try ensureAllocatable(total, of: Scalar.self, what: "packed weights")
         self.offsets = offsets
         matrixPairs = c.numLayers * c.directionCount
+        isResetBefore = c.cell == .gruResetBefore
+        hidden = c.hiddenSize
         transposedCount = Int(rk_packed_count(1, Int64(c.hiddenSize), Int64(c.cell.gateCount * c.hiddenSize)))
         storage = .allocateAligned(capacity: total)
         storage.initialize(repeating: 0)
@@ -66,6 +73,13 @@ final class PackedWeights<Scalar: RNNScalar> {
 
     /// The packed `W_hh` of `layer·D + direction`.
     func recurrent(_ index: Int) -> UnsafePointer<Scalar> { UnsafePointer(storage.baseAddress! + offsets[2 * index + 1]) }
+
+    /// Reset-before GRU: the packed `n` rows of `W_hh` of `layer·D + direction` (``recurrent(_:)``
+    /// then holds the `r, z` rows); `nil` for every other cell.
+    func candidate(_ index: Int) -> UnsafePointer<Scalar>? {
+        guard isResetBefore else { return nil }
+        return recurrent(index) + Int(rk_packed_count(2, Int64(hidden), Int64(hidden)))
+    }
 
     /// Backward's packed `W_hh` of `layer·D + direction`, after ``refreshTransposed(from:layout:configuration:version:)``.
     func recurrentTransposed(_ index: Int) -> UnsafePointer<Scalar>? {
@@ -100,8 +114,14 @@ final class PackedWeights<Scalar: RNNScalar> {
             let I = weightIH.count / (G * H)
             Scalar.packRows(gates: G, hidden: H, width: I, parameters + weightIH.offset,
                             into: storage.baseAddress! + offsets[2 * index])
-            Scalar.packRows(gates: G, hidden: H, width: H, parameters + weightHH.offset,
-                            into: storage.baseAddress! + offsets[2 * index + 1])
+            let recurrent = storage.baseAddress! + offsets[2 * index + 1]
+            if isResetBefore {
+                Scalar.packRows(gates: 2, hidden: H, width: H, parameters + weightHH.offset, into: recurrent)
+                Scalar.packRows(gates: 1, hidden: H, width: H, parameters + weightHH.offset + 2 * H * H,
+                                into: recurrent + Int(rk_packed_count(2, Int64(H), Int64(H))))
+            } else {
+                Scalar.packRows(gates: G, hidden: H, width: H, parameters + weightHH.offset, into: recurrent)
+            }
         }
         packedVersion = version
     }

@@ -15,11 +15,16 @@ public struct RecurrentConfiguration: Codable, Sendable, Equatable, Hashable {
     /// Dropout probability `p` on the outputs of every layer but the last, in training mode
     /// (PyTorch's `dropout` argument), in `[0, 1)`; default 0.
     public var dropout: Double
+    /// LSTM only: peephole connections (Gers & Schmidhuber 2000; ONNX's `P`), default `false`.
+    /// The input and forget gates see `c_{t−1}`, the output gate sees `c_t`:
+    /// `a_i += p_i ⊙ c_{t−1}`, `a_f += p_f ⊙ c_{t−1}`, `a_o += p_o ⊙ c_t`, with one extra
+    /// parameter per layer and direction, `weight_peephole_l{k}` `[3H]` (blocks `i, f, o`).
+    public var peepholes: Bool
 
-    /// Creates a configuration. Defaults: one layer, unidirectional, time-major, no dropout.
+    /// Creates a configuration. Defaults: one layer, unidirectional, time-major, no dropout, no peepholes.
     public init(
         cell: CellKind, inputSize: Int, hiddenSize: Int, numLayers: Int = 1,
-        bidirectional: Bool = false, batchFirst: Bool = false, dropout: Double = 0
+        bidirectional: Bool = false, batchFirst: Bool = false, dropout: Double = 0, peepholes: Bool = false
     ) {
         self.cell = cell
         self.inputSize = inputSize
@@ -28,6 +33,24 @@ public struct RecurrentConfiguration: Codable, Sendable, Equatable, Hashable {
         self.bidirectional = bidirectional
         self.batchFirst = batchFirst
         self.dropout = dropout
+        self.peepholes = peepholes
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case cell, inputSize, hiddenSize, numLayers, bidirectional, batchFirst, dropout, peepholes
+    }
+
+    /// Decodes a configuration; `peepholes` may be absent (encodings from before it existed): `false`.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(cell: try container.decode(CellKind.self, forKey: .cell),
+                  inputSize: try container.decode(Int.self, forKey: .inputSize),
+                  hiddenSize: try container.decode(Int.self, forKey: .hiddenSize),
+                  numLayers: try container.decode(Int.self, forKey: .numLayers),
+                  bidirectional: try container.decode(Bool.self, forKey: .bidirectional),
+                  batchFirst: try container.decode(Bool.self, forKey: .batchFirst),
+                  dropout: try container.decode(Double.self, forKey: .dropout),
+                  peepholes: try container.decodeIfPresent(Bool.self, forKey: .peepholes) ?? false)
     }
 
     /// Number of directions `D`: 2 when bidirectional, else 1.
@@ -39,8 +62,16 @@ public struct RecurrentConfiguration: Codable, Sendable, Equatable, Hashable {
     /// Input features of layer `layer`: `I` for layer 0, `D·H` above it.
     public func layerInputSize(_ layer: Int) -> Int { layer == 0 ? inputSize : outputSize }
 
-    /// Throws unless every size is positive, the dropout is in `[0, 1)` and the parameter count fits in memory.
+    /// Parameter tensors of one layer and direction: `weight_ih`, `weight_hh`, `bias_ih`,
+    /// `bias_hh`, and `weight_peephole` with ``peepholes``.
+    public var tensorsPerDirection: Int { peepholes ? 5 : 4 }
+
+    /// Throws unless every size is positive, the dropout is in `[0, 1)`, the options suit the
+    /// cell and the parameter count fits in memory.
     public func validate() throws {
+        guard !peepholes || cell == .lstm else {
+            throw RNNKitError(.invalidArgument, "peepholes are an LSTM option; a \(cell.rawValue) cell has no cell state for them to see")
+        }
         guard dropout >= 0, dropout < 1 else {
             throw RNNKitError(.invalidArgument, "dropout \(dropout) is out of range; expected 0 ≤ p < 1")
         }
@@ -61,15 +92,16 @@ public struct RecurrentConfiguration: Codable, Sendable, Equatable, Hashable {
 }
 
 extension RecurrentConfiguration {
-    /// The number of parameter tensors, `4·L·D`, with overflow checked.
+    /// The number of parameter tensors, `4·L·D` (`5·L·D` with peepholes), with overflow checked.
     /// - Throws: ``RNNKitError`` `.outOfMemory` when it exceeds RNNKit's element limit.
     public func parameterTensorCount() throws -> Int {
-        try checkedProduct(4, numLayers, directionCount, what: "parameter tensors")
+        try checkedProduct(tensorsPerDirection, numLayers, directionCount, what: "parameter tensors")
     }
 
     /// The number of parameters, `Σ G·H·(I_k + H + 2)` over layers and directions:
-    /// `D·G·H·(I + H + 2) + (L − 1)·D·G·H·(D·H + H + 2)`, in closed form with overflow checked (a
-    /// hostile layer count cannot make it loop). ``ParameterLayout/totalCount`` equals it.
+    /// `D·G·H·(I + H + 2) + (L − 1)·D·G·H·(D·H + H + 2)`, plus `3H·L·D` with peepholes, in closed
+    /// form with overflow checked (a hostile layer count cannot make it loop).
+    /// ``ParameterLayout/totalCount`` equals it.
     /// - Throws: ``RNNKitError`` `.outOfMemory` when it exceeds RNNKit's element limit,
     ///   `.invalidArgument` for a layer count below 1.
     public func parameterCount() throws -> Int {
@@ -77,7 +109,8 @@ extension RecurrentConfiguration {
         let firstLayer = try checkedProduct(D, G, H, try checkedSum(inputSize, H, 2, what: what), what: what)
         let upperWidth = try checkedSum(try checkedProduct(D, H, what: what), H, 2, what: what)
         let upperLayers = try checkedProduct(numLayers - 1, D, G, H, upperWidth, what: what)
-        return try checkedSum(firstLayer, upperLayers, what: what)
+        let peepholeWeights = peepholes ? try checkedProduct(3, H, numLayers, D, what: what) : 0
+        return try checkedSum(firstLayer, upperLayers, peepholeWeights, what: what)
     }
 }
 
@@ -91,6 +124,8 @@ public enum ParameterRole: Sendable, Equatable {
     case inputBias
     /// `bias_hh`, `[G·H]`.
     case hiddenBias
+    /// `weight_peephole`, `[3H]` (LSTM with peepholes): blocks `p_i, p_f, p_o`.
+    case peepholeWeight
 }
 
 /// One named tensor within the flat parameter buffer.
@@ -107,7 +142,7 @@ public struct ParameterEntry: Sendable, Equatable {
     public let layer: Int
     /// Direction: 0 forward, 1 reverse.
     public let direction: Int
-    /// Which of the four tensors of the layer and direction this is.
+    /// Which of the tensors of the layer and direction this is.
     public let role: ParameterRole
 }
 
@@ -122,6 +157,7 @@ public struct ParameterLayout: Sendable, Equatable {
     /// Total number of scalars.
     public let totalCount: Int
     private let indexByName: [String: Int]
+    private let tensorsPerDirection: Int
 
     /// Builds the layout of `configuration` (which must be valid).
     public init(_ configuration: RecurrentConfiguration) {
@@ -131,12 +167,15 @@ public struct ParameterLayout: Sendable, Equatable {
         for layer in 0..<configuration.numLayers {
             for direction in 0..<configuration.directionCount {
                 let suffix = "_l\(layer)" + (direction == 1 ? "_reverse" : "")
-                let tensors: [(String, [Int], ParameterRole)] = [
+                var tensors: [(String, [Int], ParameterRole)] = [
                     ("weight_ih", [gateRows, configuration.layerInputSize(layer)], .inputWeight),
                     ("weight_hh", [gateRows, configuration.hiddenSize], .hiddenWeight),
                     ("bias_ih", [gateRows], .inputBias),
                     ("bias_hh", [gateRows], .hiddenBias),
                 ]
+                if configuration.peepholes {
+                    tensors.append(("weight_peephole", [3 * configuration.hiddenSize], .peepholeWeight))
+                }
                 for (stem, shape, role) in tensors {
                     let count = shape.reduce(1, *)
                     entries.append(ParameterEntry(
@@ -148,6 +187,7 @@ public struct ParameterLayout: Sendable, Equatable {
         }
         self.entries = entries
         self.totalCount = offset
+        self.tensorsPerDirection = configuration.tensorsPerDirection
         self.indexByName = Dictionary(uniqueKeysWithValues: entries.enumerated().map { ($1.name, $0) })
     }
 
@@ -156,9 +196,9 @@ public struct ParameterLayout: Sendable, Equatable {
         indexByName[name].map { entries[$0] }
     }
 
-    /// The four entries of one layer and direction, in `ih, hh, b_ih, b_hh` order.
+    /// The entries of one layer and direction, in `ih, hh, b_ih, b_hh[, peephole]` order.
     func group(layer: Int, direction: Int, directionCount: Int) -> ArraySlice<ParameterEntry> {
-        let first = 4 * (layer * directionCount + direction)
-        return entries[first..<first + 4]
+        let first = tensorsPerDirection * (layer * directionCount + direction)
+        return entries[first..<first + tensorsPerDirection]
     }
 }

@@ -436,8 +436,10 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
             wIH: p + group[group.startIndex].offset, wHH: p + group[group.startIndex + 1].offset,
             packedWIH: packedWeights?.input(layer * c.directionCount + direction),
             packedWHH: packedWeights?.recurrent(layer * c.directionCount + direction),
+            packedWHN: packedWeights?.candidate(layer * c.directionCount + direction),
             packedWHHTransposed: packedWeights?.recurrentTransposed(layer * c.directionCount + direction),
             bIH: p + group[group.startIndex + 2].offset, bHH: p + group[group.startIndex + 3].offset,
+            peephole: c.peepholes ? p + group[group.startIndex + 4].offset : nil,
             buffers: ws.buffers(layer: layer, direction: direction),
             input: layer == 0 ? UnsafePointer(ws.input) : UnsafePointer(ws.output(ofLayer: layer - 1)), tokens: projection,
             output: ws.output(ofLayer: layer) + direction * c.hiddenSize,
@@ -626,6 +628,9 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
                         }
                         pass.accumulateBiasGradients(dbIH: base + group[group.startIndex + 2].offset,
                                                      dbHH: base + group[group.startIndex + 3].offset, workers: workers)
+                        if c.peepholes {
+                            pass.accumulatePeepholeGradients(base + group[group.startIndex + 4].offset, workers: workers)
+                        }
                         initialHiddenGradient?.baseAddress!.advanced(by: index).update(from: pass.buffers.dhCarry, count: B * H)
                         initialCellGradient?.baseAddress!.advanced(by: index).update(from: pass.buffers.dcCarry, count: B * H)
                     }

@@ -14,7 +14,11 @@ struct DirectionBuffers<Scalar> {
     var tanhC: UnsafeMutablePointer<Scalar>?
     /// GRU, training: (T, B, H) `W_hn h + b_hn`, overwritten in backward by its gradient.
     var hiddenN: UnsafeMutablePointer<Scalar>?
-    /// (B, G·H) per-step scratch: GRU's recurrent product in forward, its hidden-side gradient in backward.
+    /// Reset-before GRU: `r ⊙ h`, the operand of the candidate's product; training (T, B, H), one
+    /// slot per time index (backward's `∂W_hn` reads them all), inference (B, H). `nil` otherwise.
+    var resetHidden: UnsafeMutablePointer<Scalar>?
+    /// (B, G·H) per-step scratch: the GRUs' recurrent products in forward; in backward the GRU's
+    /// hidden-side gradient, the reset-before GRU's `∂(r ⊙ h)` (B, H).
     var stepScratch: UnsafeMutablePointer<Scalar>
     /// (B, H) ∂L/∂h carried through backward.
     var dhCarry: UnsafeMutablePointer<Scalar>
@@ -23,6 +27,8 @@ struct DirectionBuffers<Scalar> {
     /// (workers, 2, G·H) forward: `b_ih + b_hh` in the first G·H; backward: each worker's bias
     /// gradient sums (input side, then hidden side), added up after the time loop.
     var biasScratch: UnsafeMutablePointer<Scalar>
+    /// LSTM with peepholes, training: (workers, 3H) each worker's peephole gradient sums; `nil` otherwise.
+    var peepholeScratch: UnsafeMutablePointer<Scalar>?
 }
 
 /// The memory of one forward (and backward) pass for a given shape, allocated once and reused.
@@ -76,13 +82,14 @@ final class Workspace<Scalar: RNNScalar> {
         let inputCount = try checkedProduct(rows, c.inputSize, what: "input")
         gateScalars = gatesCount
         let slotCount = training ? stateCount : 2 * batch * H
-        let isLSTM = c.cell == .lstm, isGRU = c.cell == .gru
+        let isLSTM = c.cell == .lstm, isGRU = c.cell == .gru, isResetBefore = c.cell == .gruResetBefore
 
         // Plan: offsets into one allocation.
         var total = 0
         // Every buffer starts on a cache line (16 scalars from a line-aligned base; see vectorAlignment).
         func reserve(_ count: Int) -> Int { defer { total += (count + 15) / 16 * 16 }; return total }
-        typealias DirectionPlan = (gates: Int, h: Int, c: Int, tanhC: Int?, hn: Int?, scratch: Int, dh: Int, dc: Int, bias: Int)
+        typealias DirectionPlan = (gates: Int, h: Int, c: Int, tanhC: Int?, hn: Int?, reset: Int?, scratch: Int,
+                                   dh: Int, dc: Int, bias: Int, peephole: Int?)
         var plan: [[DirectionPlan]] = []
         for _ in 0..<(training ? L : 1) {
             var layerPlan: [DirectionPlan] = []
@@ -93,10 +100,12 @@ final class Workspace<Scalar: RNNScalar> {
                     c: reserve(isLSTM ? slotCount : 0),
                     tanhC: isLSTM && training ? reserve(stateCount) : nil,
                     hn: isGRU && training ? reserve(stateCount) : nil,
+                    reset: isResetBefore ? reserve(training ? stateCount : batch * H) : nil,
                     scratch: reserve(batch * G * H),
                     dh: reserve(training ? batch * H : 0),
                     dc: reserve(training && isLSTM ? batch * H : 0),
-                    bias: reserve((training ? maximumWorkers * 2 : 1) * G * H)))
+                    bias: reserve((training ? maximumWorkers * 2 : 1) * G * H),
+                    peephole: c.peepholes && training ? reserve(maximumWorkers * 3 * H) : nil))
             }
             plan.append(layerPlan)
         }
@@ -119,8 +128,9 @@ final class Workspace<Scalar: RNNScalar> {
                 DirectionBuffers(
                     gates: base + p.gates, hStates: base + p.h, cStates: base + p.c,
                     tanhC: p.tanhC.map { base + $0 }, hiddenN: p.hn.map { base + $0 },
-                    stepScratch: base + p.scratch, dhCarry: base + p.dh, dcCarry: base + p.dc,
-                    biasScratch: base + p.bias)
+                    resetHidden: p.reset.map { base + $0 }, stepScratch: base + p.scratch,
+                    dhCarry: base + p.dh, dcCarry: base + p.dc, biasScratch: base + p.bias,
+                    peepholeScratch: p.peephole.map { base + $0 })
             }
         }
         layerOutputs = outputOffsets.map { base + $0 }

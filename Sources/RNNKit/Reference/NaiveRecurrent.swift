@@ -28,8 +28,8 @@ enum NaiveRecurrentReference {
     }
 
     /// One step of one row, everything backward needs: the step's input and entering state, the
-    /// gate activations (LSTM `i, f, g, o`; GRU `r, z, n`; RNN `h'`), GRU's `W_hn h + b_hn`,
-    /// and the state it leaves.
+    /// gate activations (LSTM `i, f, g, o`; GRU `r, z, n`; RNN `h'`), GRU's `W_hn h + b_hn` (the
+    /// reset-before GRU's `r ⊙ h`), and the state it leaves.
     private struct Step<Scalar: RNNScalar> {
         var time: Int
         var x: [Scalar], hPrev: [Scalar], cPrev: [Scalar]
@@ -67,6 +67,7 @@ enum NaiveRecurrentReference {
                 let g = layout.group(layer: layer, direction: direction, directionCount: D)
                 let (wih, whh, bih, bhh) = (g[g.startIndex].offset, g[g.startIndex + 1].offset,
                                             g[g.startIndex + 2].offset, g[g.startIndex + 3].offset)
+                let peephole = c.peepholes ? g[g.startIndex + 4].offset : nil
                 let stateIndex = (layer * D + direction) * B * H
                 var rows: [[Step<Scalar>]] = []
                 for b in 0..<B {
@@ -89,11 +90,19 @@ enum NaiveRecurrentReference {
                             case .rnnTanh: step.gates[j] = Scalar.hyperbolicTangent(xPart(0) + hPart(0))
                             case .rnnRelu: step.gates[j] = max(0, xPart(0) + hPart(0))
                             case .lstm:
-                                for k in 0..<4 {
-                                    let a = xPart(k) + hPart(k)
-                                    step.gates[k * H + j] = k == 2 ? Scalar.hyperbolicTangent(a) : Scalar.sigmoid(a)
+                                // Peephole k (i, f, o) looks at c_{t−1} for i and f, at c_t for o.
+                                func look(_ k: Int, _ state: Scalar) -> Scalar {
+                                    peephole.map { parameters[$0 + k * H + j] * state } ?? 0
                                 }
+                                step.gates[j] = Scalar.sigmoid(xPart(0) + hPart(0) + look(0, cell[j]))
+                                step.gates[H + j] = Scalar.sigmoid(xPart(1) + hPart(1) + look(1, cell[j]))
+                                step.gates[2 * H + j] = Scalar.hyperbolicTangent(xPart(2) + hPart(2))
                                 step.c[j] = step.gates[H + j] * cell[j] + step.gates[j] * step.gates[2 * H + j]
+                                step.gates[3 * H + j] = Scalar.sigmoid(xPart(3) + hPart(3) + look(2, step.c[j]))
+                            case .gruResetBefore:
+                                step.gates[j] = Scalar.sigmoid(xPart(0) + hPart(0))
+                                step.gates[H + j] = Scalar.sigmoid(xPart(1) + hPart(1))
+                                step.hiddenN[j] = step.gates[j] * h[j]           // r ⊙ h
                             case .gru:
                                 step.gates[j] = Scalar.sigmoid(xPart(0) + hPart(0))
                                 step.gates[H + j] = Scalar.sigmoid(xPart(1) + hPart(1))
@@ -101,11 +110,20 @@ enum NaiveRecurrentReference {
                                 step.gates[2 * H + j] = Scalar.hyperbolicTangent(xPart(2) + step.gates[j] * hPart(2))
                             }
                         }
+                        if c.cell == .gruResetBefore {
+                            // n = tanh(x_n + W_hn (r ⊙ h) + b_hn), once r is known for every unit.
+                            let candidate = matrixVector(parameters, offset: whh + 2 * H * H, rows: H, columns: H, step.hiddenN)
+                            for j in 0..<H {
+                                step.gates[2 * H + j] = Scalar.hyperbolicTangent(
+                                    gx[2 * H + j] + parameters[bih + 2 * H + j] + candidate[j] + parameters[bhh + 2 * H + j])
+                            }
+                        }
                         for j in 0..<H {
                             switch c.cell {
                             case .rnnTanh, .rnnRelu: h[j] = step.gates[j]
                             case .lstm: h[j] = step.gates[3 * H + j] * Scalar.hyperbolicTangent(step.c[j])
-                            case .gru: h[j] = (1 - step.gates[H + j]) * step.gates[2 * H + j] + step.gates[H + j] * step.hPrev[j]
+                            case .gru, .gruResetBefore:
+                                h[j] = (1 - step.gates[H + j]) * step.gates[2 * H + j] + step.gates[H + j] * step.hPrev[j]
                             }
                             layerOutput[(t * B + b) * D * H + direction * H + j] = h[j]
                         }
@@ -156,6 +174,7 @@ enum NaiveRecurrentReference {
                 let g = layout.group(layer: layer, direction: direction, directionCount: D)
                 let (wih, whh, bih, bhh) = (g[g.startIndex].offset, g[g.startIndex + 1].offset,
                                             g[g.startIndex + 2].offset, g[g.startIndex + 3].offset)
+                let peephole = c.peepholes ? g[g.startIndex + 4].offset : nil
                 let stateIndex = (layer * D + direction) * B * H
                 for b in 0..<B {
                     var dh = finalHiddenGradient.map { Array($0[stateIndex + b * H..<stateIndex + (b + 1) * H]) }
@@ -179,14 +198,28 @@ enum NaiveRecurrentReference {
                             case .lstm:
                                 let (i, f, gg, o) = (step.gates[j], step.gates[H + j], step.gates[2 * H + j], step.gates[3 * H + j])
                                 let tc = Scalar.hyperbolicTangent(step.c[j])
-                                let dcTotal = dc[j] + dh[j] * o * (1 - tc * tc)      // ∂L/∂c_t
+                                let dOut = dh[j] * tc * o * (1 - o)
+                                let p = { (k: Int) -> Scalar in peephole.map { parameters[$0 + k * H + j] } ?? 0 }
+                                let dcTotal = dc[j] + dh[j] * o * (1 - tc * tc) + dOut * p(2)   // ∂L/∂c_t
                                 let das = [dcTotal * gg * i * (1 - i), dcTotal * step.cPrev[j] * f * (1 - f),
-                                           dcTotal * i * (1 - gg * gg), dh[j] * tc * o * (1 - o)]
+                                           dcTotal * i * (1 - gg * gg), dOut]
                                 for k in 0..<4 {
                                     dInputSide[k * H + j] = das[k]
                                     dHiddenSide[k * H + j] = das[k]
                                 }
-                                dc[j] = dcTotal * f                                   // ∂L/∂c_{t−1}
+                                if let peephole {
+                                    dParameters[peephole + j] += das[0] * step.cPrev[j]
+                                    dParameters[peephole + H + j] += das[1] * step.cPrev[j]
+                                    dParameters[peephole + 2 * H + j] += dOut * step.c[j]
+                                }
+                                dc[j] = dcTotal * f + das[0] * p(0) + das[1] * p(1)   // ∂L/∂c_{t−1}
+                            case .gruResetBefore:
+                                let (z, n) = (step.gates[H + j], step.gates[2 * H + j])
+                                dInputSide[H + j] = dh[j] * (step.hPrev[j] - n) * z * (1 - z)
+                                dInputSide[2 * H + j] = dh[j] * (1 - z) * (1 - n * n)
+                                dHiddenSide[H + j] = dInputSide[H + j]
+                                dHiddenSide[2 * H + j] = dInputSide[2 * H + j]
+                                dhPrev[j] = dh[j] * z
                             case .gru:
                                 let (r, z, n) = (step.gates[j], step.gates[H + j], step.gates[2 * H + j])
                                 let dnPre = dh[j] * (1 - z) * (1 - n * n)             // ∂ of x_n + r ⊙ hh_n
@@ -201,15 +234,33 @@ enum NaiveRecurrentReference {
                                 dhPrev[j] = dh[j] * z                                 // h' = … + z ⊙ h
                             }
                         }
+                        // The reset-before GRU's candidate rows multiply r ⊙ h, not h: its ∂(r ⊙ h)
+                        // gives ∂a_r and a direct part of ∂h, and only the r, z rows multiply h.
+                        var recurrentRows = G * H
+                        if c.cell == .gruResetBefore {
+                            let dCandidate = Array(dHiddenSide[2 * H..<3 * H])
+                            let dResetHidden = transposedMatrixVector(parameters, offset: whh + 2 * H * H, rows: H, columns: H, dCandidate)
+                            for j in 0..<H {
+                                let r = step.gates[j]
+                                dInputSide[j] = dResetHidden[j] * step.hPrev[j] * r * (1 - r)
+                                dHiddenSide[j] = dInputSide[j]
+                                dhPrev[j] += dResetHidden[j] * r
+                                for k in 0..<H { dParameters[whh + (2 * H + j) * H + k] += dCandidate[j] * step.hiddenN[k] }
+                            }
+                            recurrentRows = 2 * H
+                        }
                         for row in 0..<G * H {
                             dParameters[bih + row] += dInputSide[row]
                             dParameters[bhh + row] += dHiddenSide[row]
                             for k in 0..<I { dParameters[wih + row * I + k] += dInputSide[row] * step.x[k] }
+                        }
+                        for row in 0..<recurrentRows {
                             for k in 0..<H { dParameters[whh + row * H + k] += dHiddenSide[row] * step.hPrev[k] }
                         }
                         let dx = transposedMatrixVector(parameters, offset: wih, rows: G * H, columns: I, dInputSide)
                         for k in 0..<I { dInput[(t * B + b) * I + k] += dx[k] }
-                        let dhThroughWeights = transposedMatrixVector(parameters, offset: whh, rows: G * H, columns: H, dHiddenSide)
+                        let dhThroughWeights = transposedMatrixVector(parameters, offset: whh, rows: recurrentRows, columns: H,
+                                                                      Array(dHiddenSide[0..<recurrentRows]))
                         for j in 0..<H { dh[j] = dhPrev[j] + dhThroughWeights[j] }
                     }
                     for j in 0..<H {

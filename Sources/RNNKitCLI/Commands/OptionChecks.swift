@@ -69,6 +69,7 @@ enum SamplingChoice: String, CaseIterable, ExpressibleByArgument, RunConfigurati
 /// The cells `--cell` accepts, spelled as on the command line and in config.json.
 enum CellChoice: String, CaseIterable, ExpressibleByArgument, RunConfigurationChoice {
     case lstm, gru
+    case gruResetBefore = "gru-reset-before"
     case rnnTanh = "rnn-tanh"
     case rnnRelu = "rnn-relu"
 
@@ -77,6 +78,7 @@ enum CellChoice: String, CaseIterable, ExpressibleByArgument, RunConfigurationCh
         switch self {
         case .lstm: .lstm
         case .gru: .gru
+        case .gruResetBefore: .gruResetBefore
         case .rnnTanh: .rnnTanh
         case .rnnRelu: .rnnRelu
         }
@@ -87,6 +89,7 @@ enum CellChoice: String, CaseIterable, ExpressibleByArgument, RunConfigurationCh
         switch kind {
         case .lstm: self = .lstm
         case .gru: self = .gru
+        case .gruResetBefore: self = .gruResetBefore
         case .rnnTanh: self = .rnnTanh
         case .rnnRelu: self = .rnnRelu
         }
@@ -94,7 +97,7 @@ enum CellChoice: String, CaseIterable, ExpressibleByArgument, RunConfigurationCh
 }
 
 extension CellKind {
-    /// The name `--cell` and config.json use: `lstm`, `gru`, `rnn-tanh` or `rnn-relu`.
+    /// The name `--cell` and config.json use: `lstm`, `gru`, `gru-reset-before`, `rnn-tanh` or `rnn-relu`.
     var commandLineName: String { CellChoice(self).rawValue }
 }
 
