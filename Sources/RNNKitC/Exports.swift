@@ -78,6 +78,41 @@ public func rnnkit_rnn_create(
     }
 }
 
+/// Fills an options struct with the defaults (NULL is a no-op); see rnnkit.h.
+@_cdecl("rnnkit_rnn_options_init")
+public func rnnkit_rnn_options_init(_ options: UnsafeMutableRawPointer?) {
+    guard let options else { return }
+    options.storeBytes(of: UInt32(NetworkOptions.knownSize), as: UInt32.self)
+    options.storeBytes(of: UInt64(0), toByteOffset: 48, as: UInt64.self)
+    // The architecture fields of the defaults (struct_size was just set, so this cannot throw).
+    try? NetworkOptions().writeArchitecture(to: options)
+}
+
+/// Creates a network handle from an options struct; see rnnkit.h.
+@_cdecl("rnnkit_rnn_create_with_options")
+public func rnnkit_rnn_create_with_options(
+    _ options: UnsafeRawPointer?, _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> Int32 {
+    out?.pointee = nil
+    return guarded("rnnkit_rnn_create_with_options") {
+        let out = try required(out, "out")
+        let options = try NetworkOptions(reading: try requiredBytes(options, "options"))
+        let configuration = try options.configuration()
+        let handle = try NetworkHandle(network: try RecurrentNetwork<Float>(configuration, seed: options.seed))
+        out.pointee = OpaquePointer(Unmanaged.passRetained(handle).toOpaque())
+    }
+}
+
+/// Writes a network's architecture into an options struct; see rnnkit.h.
+@_cdecl("rnnkit_rnn_describe")
+public func rnnkit_rnn_describe(_ rnn: OpaquePointer?, _ out: UnsafeMutableRawPointer?) -> Int32 {
+    guarded("rnnkit_rnn_describe") {
+        let handle = try NetworkHandle.from(rnn)
+        let out = try requiredBytes(out, "out")
+        try NetworkOptions(handle.configuration).writeArchitecture(to: out)
+    }
+}
+
 /// Releases a network handle (NULL is a no-op); see rnnkit.h.
 @_cdecl("rnnkit_rnn_destroy")
 public func rnnkit_rnn_destroy(_ rnn: OpaquePointer?) {

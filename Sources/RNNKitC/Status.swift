@@ -76,3 +76,15 @@ func required<Pointee>(_ pointer: UnsafeMutablePointer<Pointee>?, _ argument: St
     guard let pointer else { throw CAPIError.nullPointer(argument) }
     return pointer
 }
+
+/// `pointer`, or a null-pointer error naming `argument`.
+func requiredBytes(_ pointer: UnsafeRawPointer?, _ argument: String) throws -> UnsafeRawPointer {
+    guard let pointer else { throw CAPIError.nullPointer(argument) }
+    return pointer
+}
+
+/// `pointer`, or a null-pointer error naming `argument`.
+func requiredBytes(_ pointer: UnsafeMutableRawPointer?, _ argument: String) throws -> UnsafeMutableRawPointer {
+    guard let pointer else { throw CAPIError.nullPointer(argument) }
+    return pointer
+}

@@ -124,7 +124,7 @@ typedef struct {
 
 typedef struct {
     char cell[32];
-    int input, hidden, layers, bidirectional, steps, batch, batch_first;
+    int input, hidden, layers, bidirectional, steps, batch, batch_first, peepholes;
     fixture_tensor *tensors;
     size_t tensor_count;
 } fixture;
@@ -156,6 +156,7 @@ static int fixture_read(const char *path, fixture *f) {
         fclose(file);
         return -1;
     }
+    if (fscanf(file, " peepholes=%d", &f->peepholes) != 1) f->peepholes = 0;
     while (fscanf(file, "%127s", word) == 1) {
         fixture_tensor *t;
         size_t i;
@@ -195,6 +196,7 @@ static int cell_code(const char *name) {
     if (strcmp(name, "rnn_relu") == 0) return RNNKIT_CELL_RNN_RELU;
     if (strcmp(name, "lstm") == 0) return RNNKIT_CELL_LSTM;
     if (strcmp(name, "gru") == 0) return RNNKIT_CELL_GRU;
+    if (strcmp(name, "gru_reset_before") == 0) return RNNKIT_CELL_GRU_RESET_BEFORE;
     return -1;
 }
 
@@ -218,7 +220,7 @@ static void test_fixture(const char *directory, const char *file) {
     char path[4096], label[512];
     fixture f;
     rnnkit_rnn *rnn = NULL;
-    int32_t param_count = 0, i, is_lstm, directions;
+    int32_t param_count = 0, i, is_lstm, directions, forward_only;
     size_t T, B, input_count, output_count, state_count;
     int32_t *lengths = NULL;
     const fixture_tensor *x, *length_tensor, *h0, *c0, *dy, *dh_n, *dc_n;
@@ -229,7 +231,22 @@ static void test_fixture(const char *directory, const char *file) {
     if (f.batch_first) { fixture_free(&f); return; } /* the C API is time-major */
 
     snprintf(label, sizeof label, "%s: create", file);
-    expect_ok(rnnkit_rnn_create(cell_code(f.cell), f.input, f.hidden, f.layers, f.bidirectional, 0, &rnn), label);
+    if (f.peepholes || cell_code(f.cell) == RNNKIT_CELL_GRU_RESET_BEFORE) {
+        /* The variants are made through the options struct, and describe says what was made. */
+        rnnkit_rnn_options options, described;
+        rnnkit_rnn_options_init(&options);
+        options.cell = cell_code(f.cell);
+        options.input_size = f.input; options.hidden_size = f.hidden; options.num_layers = f.layers;
+        options.bidirectional = f.bidirectional; options.peepholes = f.peepholes;
+        expect_ok(rnnkit_rnn_create_with_options(&options, &rnn), label);
+        if (!rnn) { fixture_free(&f); return; }
+        rnnkit_rnn_options_init(&described);
+        expect_ok(rnnkit_rnn_describe(rnn, &described), "describe");
+        snprintf(label, sizeof label, "%s: describe gives the options it was made with", file);
+        check(memcmp(&options, &described, sizeof options) == 0, label);
+    } else {
+        expect_ok(rnnkit_rnn_create(cell_code(f.cell), f.input, f.hidden, f.layers, f.bidirectional, 0, &rnn), label);
+    }
     if (!rnn) { fixture_free(&f); return; }
 
     /* Copy the state_dict in by name, as a user holding a PyTorch model would. */
@@ -266,9 +283,11 @@ static void test_fixture(const char *directory, const char *file) {
     dy = fixture_find(&f, "dy");
     dh_n = fixture_find(&f, "dh_n");
     dc_n = fixture_find(&f, "dc_n");
+    /* ONNX Runtime's fixtures have no gradients: forward only. */
+    forward_only = fixture_find(&f, "dy") == NULL && fixture_find(&f, "dx") == NULL;
     snprintf(label, sizeof label, "%s: has x and dy of the right sizes", file);
-    check(x && x->count == input_count && dy && dy->count == output_count, label);
-    if (!(x && x->count == input_count && dy && dy->count == output_count)) {
+    check(x && x->count == input_count && (forward_only || (dy && dy->count == output_count)), label);
+    if (!(x && x->count == input_count && (forward_only || (dy && dy->count == output_count)))) {
         rnnkit_rnn_destroy(rnn);
         fixture_free(&f);
         return;
@@ -292,6 +311,7 @@ static void test_fixture(const char *directory, const char *file) {
     compare_to(&f, file, "y", y, output_count);
     compare_to(&f, file, "h_n", h_n, state_count);
     if (is_lstm) compare_to(&f, file, "c_n", c_n, state_count);
+    if (forward_only) goto done;
 
     snprintf(label, sizeof label, "%s: backward", file);
     expect_ok(rnnkit_rnn_backward(rnn, dy->values, dh_n ? dh_n->values : NULL,
@@ -330,6 +350,7 @@ static void test_fixture(const char *directory, const char *file) {
         }
     }
 
+done:
     free(y); free(h_n); free(c_n); free(dx); free(dh0); free(dc0); free(lengths);
     rnnkit_rnn_destroy(rnn);
     fixture_free(&f);
@@ -339,10 +360,10 @@ static int compare_strings(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void test_fixtures(const char *directory) {
+static void test_fixtures(const char *directory, size_t expected) {
     DIR *dir = opendir(directory);
     struct dirent *entry;
-    char **names = NULL;
+    char **names = NULL, message[4200];
     size_t count = 0, capacity = 0, i;
     if (!dir) {
         printf("FAILED  cannot open fixture directory %s\n", directory);
@@ -367,7 +388,8 @@ static void test_fixtures(const char *directory) {
     }
     closedir(dir);
     qsort(names, count, sizeof *names, compare_strings);
-    check(count >= 8, "the fixture directory holds fixture files");
+    snprintf(message, sizeof message, "%s holds at least %zu fixture files", directory, expected);
+    check(count >= expected, message);
     for (i = 0; i < count; i++) {
         int failures_before = failed_count;
         test_fixture(directory, names[i]);
@@ -1039,6 +1061,121 @@ static void test_models(const char *fixtures) {
     expect_error(rnnkit_model_load(NULL, &model), RNNKIT_ERROR_NULL_POINTER, "model_load with a NULL path");
 }
 
+/* MARK: rnnkit_rnn_options */
+
+/* create_with_options refuses `options` with `expected` and a message containing `phrase`, *out NULL. */
+static void expect_options_refused(const void *options, const char *phrase, const char *label) {
+    rnnkit_rnn *out = (rnnkit_rnn *)&out;
+    char message[512];
+    expect_error(rnnkit_rnn_create_with_options(options, &out), RNNKIT_ERROR_INVALID_ARGUMENT, label);
+    snprintf(message, sizeof message, "%s: *out is NULL and the message says '%s' (got '%s')", label, phrase,
+             rnnkit_last_error());
+    check(out == NULL && strstr(rnnkit_last_error(), phrase) != NULL, message);
+}
+
+static void test_options(void) {
+    /* A caller compiled against a newer header: the same struct with a field after it. */
+    struct newer_options { rnnkit_rnn_options known; uint64_t later_field; } newer;
+    rnnkit_rnn_options options, described;
+    rnnkit_rnn *rnn = NULL, *out = (rnnkit_rnn *)&out;
+    int32_t cell, count = 0;
+    char label[256];
+
+    rnnkit_rnn_options_init(NULL);
+    rnnkit_rnn_options_init(&options);
+    check(options.struct_size == sizeof options && sizeof options == 56, "options_init sets struct_size = sizeof = 56");
+    check(options.cell == RNNKIT_CELL_LSTM && options.num_layers == 1 && options.input_size == 0 && options.hidden_size == 0
+              && options.bidirectional == 0 && options.proj_size == 0 && options.peepholes == 0 && options.layer_norm == 0
+              && options.recurrent_dropout == 0 && options.zoneout_hidden == 0 && options.zoneout_cell == 0 && options.seed == 0,
+          "options_init: LSTM, one layer, every other field 0");
+
+    /* Every cell, and the peephole LSTM, through the options; describe gives the options back. */
+    for (cell = RNNKIT_CELL_RNN_TANH; cell <= RNNKIT_CELL_GRU_RESET_BEFORE; cell++) {
+        int32_t peepholes;
+        for (peepholes = 0; peepholes <= (cell == RNNKIT_CELL_LSTM); peepholes++) {
+            rnnkit_rnn_options_init(&options);
+            options.cell = cell; options.input_size = 3; options.hidden_size = 4; options.num_layers = 2;
+            options.bidirectional = 1; options.peepholes = peepholes; options.seed = 7;
+            snprintf(label, sizeof label, "create_with_options cell %d peepholes %d", cell, peepholes);
+            expect_ok(rnnkit_rnn_create_with_options(&options, &rnn), label);
+            if (!rnn) continue;
+            memset(&described, 0xab, sizeof described);
+            described.struct_size = sizeof described;
+            described.seed = 7;
+            expect_ok(rnnkit_rnn_describe(rnn, &described), "describe");
+            snprintf(label, sizeof label, "describe cell %d peepholes %d gives its options", cell, peepholes);
+            check(memcmp(&options, &described, sizeof options) == 0, label);
+            expect_ok(rnnkit_rnn_param_count(rnn, &count), "param_count");
+            snprintf(label, sizeof label, "cell %d peepholes %d has %d tensors", cell, peepholes, peepholes ? 20 : 16);
+            check(count == (peepholes ? 20 : 16), label);
+            rnnkit_rnn_destroy(rnn);
+            rnn = NULL;
+        }
+    }
+
+    /* describe of a network made by rnnkit_rnn_create; a newer caller's extra bytes are zeroed. */
+    expect_ok(rnnkit_rnn_create(RNNKIT_CELL_GRU, 5, 6, 3, 0, 9, &rnn), "create GRU for describe");
+    if (rnn) {
+        memset(&newer, 0xcd, sizeof newer);
+        newer.known.struct_size = sizeof newer;
+        expect_ok(rnnkit_rnn_describe(rnn, &newer.known), "describe into a larger struct");
+        check(newer.known.cell == RNNKIT_CELL_GRU && newer.known.input_size == 5 && newer.known.hidden_size == 6
+                  && newer.known.num_layers == 3 && newer.known.bidirectional == 0 && newer.known.peepholes == 0
+                  && newer.later_field == 0 && newer.known.struct_size == sizeof newer,
+              "describe fills the known fields and zeroes the caller's later ones");
+        described.struct_size = 55;
+        expect_error(rnnkit_rnn_describe(rnn, &described), RNNKIT_ERROR_INVALID_ARGUMENT, "describe with struct_size 55");
+        expect_error(rnnkit_rnn_describe(no_rnn, &described), RNNKIT_ERROR_NULL_POINTER, "describe(NULL handle)");
+        expect_error(rnnkit_rnn_describe(rnn, (rnnkit_rnn_options *)no_floats), RNNKIT_ERROR_NULL_POINTER, "describe(out = NULL)");
+        rnnkit_rnn_destroy(rnn);
+    }
+
+    /* Bad options: each refused with a message naming the field, *out left NULL. */
+    expect_error(rnnkit_rnn_create_with_options((const rnnkit_rnn_options *)no_floats, &out), RNNKIT_ERROR_NULL_POINTER,
+                 "create_with_options(options = NULL)");
+    check(out == NULL, "a failed create_with_options sets *out to NULL");
+    rnnkit_rnn_options_init(&options);
+    options.input_size = 3; options.hidden_size = 4;
+    expect_error(rnnkit_rnn_create_with_options(&options, (rnnkit_rnn **)no_floats), RNNKIT_ERROR_NULL_POINTER,
+                 "create_with_options(out = NULL)");
+#define REFUSED(field_assignment, phrase)          \
+    do {                                           \
+        rnnkit_rnn_options_init(&options);         \
+        options.input_size = 3;                    \
+        options.hidden_size = 4;                   \
+        field_assignment;                          \
+        expect_options_refused(&options, phrase, #field_assignment); \
+    } while (0)
+    REFUSED(options.struct_size = 0, "struct_size is 0; expected at least 56");
+    REFUSED(options.struct_size = 55, "struct_size is 55");
+    REFUSED(options.cell = 5, "cell is 5");
+    REFUSED(options.cell = -1, "cell is -1");
+    REFUSED(options.input_size = 0, "input_size must be at least 1");
+    REFUSED(options.hidden_size = -2, "hidden_size must be at least 1, got -2");
+    REFUSED(options.num_layers = 0, "num_layers must be at least 1");
+    REFUSED(options.bidirectional = 2, "bidirectional must be 0 or 1, got 2");
+    REFUSED(options.peepholes = -1, "peepholes must be 0 or 1, got -1");
+    REFUSED(options.layer_norm = 2, "layer_norm must be 0 or 1, got 2");
+    REFUSED(options.proj_size = -1, "proj_size must be 0 (none) or positive");
+    REFUSED(options.recurrent_dropout = 1.0f, "recurrent_dropout is 1.0; expected a probability");
+    REFUSED(options.zoneout_hidden = -0.1f, "zoneout_hidden is -0.1");
+    REFUSED(options.zoneout_cell = (float)NAN, "zoneout_cell is nan");
+    REFUSED((options.cell = RNNKIT_CELL_GRU, options.peepholes = 1), "peepholes is an LSTM option; cell 3 (gru) has none");
+    REFUSED((options.cell = RNNKIT_CELL_GRU_RESET_BEFORE, options.layer_norm = 1), "layer_norm is an LSTM option");
+    REFUSED((options.cell = RNNKIT_CELL_RNN_TANH, options.proj_size = 2), "proj_size is an LSTM option");
+    REFUSED(options.proj_size = 2, "proj_size is not supported by this version");
+    REFUSED(options.zoneout_cell = 0.1f, "zoneout_cell is not supported by this version");
+#undef REFUSED
+    memset(&newer, 0, sizeof newer);
+    rnnkit_rnn_options_init(&newer.known);
+    newer.known.struct_size = sizeof newer;
+    newer.known.input_size = 3; newer.known.hidden_size = 4;
+    expect_ok(rnnkit_rnn_create_with_options(&newer.known, &rnn), "a newer caller's struct whose later fields are 0");
+    rnnkit_rnn_destroy(rnn);
+    newer.later_field = 1;
+    expect_options_refused(&newer.known, "nonzero byte at offset 56", "a newer caller's struct with a later field set");
+}
+
 /* Loading librnnkit gives OpenBLAS's kernels for this CPU: on a CPU with AVX2+FMA, never a core
  * without AVX2 kernels, unless the environment chose the core. */
 static void test_blas_core(void) {
@@ -1059,6 +1196,7 @@ static void test_blas_core(void) {
 
 int main(int argc, char **argv) {
     const char *fixtures = argc > 1 ? argv[1] : "Tests/RNNKitTests/Fixtures/recurrent";
+    char onnx_fixtures[4096];
     if (argc > 2) snprintf(work_directory, sizeof work_directory, "%s", argv[2]);
     verbose = getenv("RNNKIT_TEST_VERBOSE") != NULL;
 
@@ -1067,7 +1205,10 @@ int main(int argc, char **argv) {
     check(rnnkit_version()[0] >= '0' && rnnkit_version()[0] <= '9', "version starts with a digit");
     test_blas_core();
 
-    test_fixtures(fixtures);
+    test_fixtures(fixtures, 32);
+    snprintf(onnx_fixtures, sizeof onnx_fixtures, "%s/../onnx", fixtures);
+    test_fixtures(onnx_fixtures, 16);
+    test_options();
     test_save_load(RNNKIT_CELL_LSTM, "LSTM");
     test_save_load(RNNKIT_CELL_GRU, "GRU");
     test_save_load(RNNKIT_CELL_RNN_RELU, "RNN relu");

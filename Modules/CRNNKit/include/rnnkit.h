@@ -86,7 +86,11 @@ enum rnnkit_cell {
     /// LSTM, gate order i, f, g, o (nn.LSTM); G = 4. The only cell with a cell state c.
     RNNKIT_CELL_LSTM = 2,
     /// GRU, gate order r, z, n (nn.GRU); G = 3.
-    RNNKIT_CELL_GRU = 3
+    RNNKIT_CELL_GRU = 3,
+    /// GRU with the reset gate before the recurrent product (ONNX linear_before_reset = 0):
+    /// n = tanh(W_in x + b_in + W_hn (r * h) + b_hn); parameters as RNNKIT_CELL_GRU's. G = 3.
+    /// Only through rnnkit_rnn_create_with_options.
+    RNNKIT_CELL_GRU_RESET_BEFORE = 4
 };
 
 /* MARK: Library */
@@ -130,18 +134,66 @@ rnnkit_status rnnkit_rnn_create(int32_t cell, int32_t input_size, int32_t hidden
                                 int32_t num_layers, int32_t bidirectional, uint64_t seed,
                                 rnnkit_rnn *RNNKIT_NULLABLE *RNNKIT_NONNULL out);
 
+/// The architecture of a network, for rnnkit_rnn_create_with_options and rnnkit_rnn_describe.
+/// The struct grows at its end in later versions: a caller sets struct_size to the size it
+/// was compiled with (rnnkit_rnn_options_init does), and RNNKit reads and writes only that
+/// many bytes. Bytes past the fields this version knows must be zero when passed in.
+typedef struct rnnkit_rnn_options {
+    /// sizeof(rnnkit_rnn_options) as the caller compiled it; at least 56 (this version's fields).
+    uint32_t struct_size;
+    /// An rnnkit_cell code, 0 to 4. Default RNNKIT_CELL_LSTM.
+    int32_t cell;
+    /// I, H, L (each at least 1; sizes have no default and must be set) and 0 or 1.
+    int32_t input_size, hidden_size, num_layers, bidirectional;
+    /// LSTM projection size P (0 = none). Not supported by this version: must be 0.
+    int32_t proj_size;
+    /// LSTM peephole connections, 0 or 1: i and f see c_{t-1}, o sees c_t; adds the tensor
+    /// weight_peephole_l{k} [3H] (blocks i, f, o) after bias_hh_l{k}.
+    int32_t peepholes;
+    /// Layer-normalised LSTM, 0 or 1. Not supported by this version: must be 0.
+    int32_t layer_norm;
+    /// Recurrent dropout and zoneout probabilities, 0 <= p < 1. Not supported by this version:
+    /// must be 0.
+    float recurrent_dropout;
+    float zoneout_hidden, zoneout_cell;
+    /// Seeds the initialisation, as rnnkit_rnn_create's seed.
+    uint64_t seed;
+} rnnkit_rnn_options;
+
+/// Fills *options with the defaults and sets struct_size: cell RNNKIT_CELL_LSTM, num_layers 1,
+/// every other field 0. NULL is a no-op. Never fails.
+void rnnkit_rnn_options_init(rnnkit_rnn_options *RNNKIT_NULLABLE options);
+
+/// Creates a network from *options and stores its handle in *out, like rnnkit_rnn_create.
+/// Errors: RNNKIT_ERROR_NULL_POINTER if options or out is NULL; RNNKIT_ERROR_INVALID_ARGUMENT,
+/// with a message naming the field, for a struct_size below 56, nonzero bytes past this
+/// version's fields, an unknown cell, a size < 1, a flag other than 0 or 1, a probability
+/// outside [0, 1) or NaN, an LSTM-only field set on another cell, or a field this version does
+/// not support; RNNKIT_ERROR_OUT_OF_MEMORY as rnnkit_rnn_create. On failure *out is NULL.
+rnnkit_status rnnkit_rnn_create_with_options(const rnnkit_rnn_options *RNNKIT_NONNULL options,
+                                             rnnkit_rnn *RNNKIT_NULLABLE *RNNKIT_NONNULL out);
+
+/// Writes the architecture of rnn, however it was made, into *out: the fields that fit in
+/// out->struct_size bytes (which the caller sets, at least 56), zero past them; struct_size
+/// and seed are left as they were (the seed is not part of the architecture).
+/// Errors: RNNKIT_ERROR_NULL_POINTER if rnn or out is NULL; RNNKIT_ERROR_INVALID_ARGUMENT for a
+/// struct_size below 56.
+rnnkit_status rnnkit_rnn_describe(const rnnkit_rnn *RNNKIT_NONNULL rnn,
+                                  rnnkit_rnn_options *RNNKIT_NONNULL out);
+
 /// Releases a network and everything it holds. NULL is a no-op. Never fails.
 void rnnkit_rnn_destroy(rnnkit_rnn *RNNKIT_NULLABLE rnn);
 
-/// Stores the number of parameter tensors in *count (4 * L * D).
+/// Stores the number of parameter tensors in *count (4 * L * D; 5 * L * D with peepholes).
 /// Errors: RNNKIT_ERROR_NULL_POINTER if rnn or count is NULL.
 rnnkit_status rnnkit_rnn_param_count(const rnnkit_rnn *RNNKIT_NONNULL rnn,
                                      int32_t *RNNKIT_NONNULL count);
 
 /// Stores the name and element count of parameter tensor `index` (0 <= index < count) in
 /// *name and *numel. The order is PyTorch's state_dict order: per layer k, per direction,
-/// weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k} ("_reverse" appended for the
-/// second direction). The name stays valid until the handle is destroyed.
+/// weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k} (then weight_peephole_l{k} with
+/// peepholes; "_reverse" appended for the second direction). The name stays valid until the
+/// handle is destroyed.
 /// Errors: RNNKIT_ERROR_NULL_POINTER if rnn, name or numel is NULL;
 /// RNNKIT_ERROR_INVALID_ARGUMENT if index is out of range.
 rnnkit_status rnnkit_rnn_param_name(const rnnkit_rnn *RNNKIT_NONNULL rnn, int32_t index,
