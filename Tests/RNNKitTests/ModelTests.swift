@@ -29,8 +29,11 @@ func expectGradientsMatchDifferences(groups: [any ParameterContainer<Float>], lo
 
 @Suite struct ModelTests {
     @Test func tokenModelGradientsMatchDifferences() throws {
-        for cell in [CellKind.lstm, .gru] {
-            let model = try SequenceModel(.tokens(vocabularySize: 5, embeddingSize: 3, cell: cell, hiddenSize: 4, numLayers: 2, seed: 1))
+        for (cell, peepholes) in [(CellKind.lstm, false), (.lstm, true), (.gru, false), (.gruResetBefore, false)] {
+            var configuration = SequenceModelConfiguration.tokens(vocabularySize: 5, embeddingSize: 3, cell: cell, hiddenSize: 4,
+                                                                  numLayers: 2, seed: 1)
+            configuration.peepholes = peepholes
+            let model = try SequenceModel(configuration)
             let ids = [0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1]   // [T = 4, B = 3]
             let targets = [1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1, 2]
             let initial = RecurrentState<Float>(batch: 3, hidden: (0..<24).map { Float($0) / 30 - 0.4 },
@@ -44,7 +47,8 @@ func expectGradientsMatchDifferences(groups: [any ParameterContainer<Float>], lo
             }
             model.zeroGradients()
             _ = try loss(gradient: true)
-            try expectGradientsMatchDifferences(groups: model.parameterGroups, loss: { try loss(gradient: false) }, label: "\(cell)")
+            try expectGradientsMatchDifferences(groups: model.parameterGroups, loss: { try loss(gradient: false) },
+                                                label: "\(cell)\(peepholes ? " with peepholes" : "")")
         }
     }
 
@@ -52,7 +56,7 @@ func expectGradientsMatchDifferences(groups: [any ParameterContainer<Float>], lo
     /// reference path that embeds the ids and projects the vectors: the same outputs, states and
     /// gradients of every group, in Float, for each cell, two layers, both directions, lengths,
     /// a carried state, at one and two threads.
-    @Test(arguments: [CellKind.lstm, .gru, .rnnTanh])
+    @Test(arguments: [CellKind.lstm, .gru, .gruResetBefore, .rnnTanh])
     func tokenLookupMatchesEmbeddedVectors(cell: CellKind) throws {
         for bidirectional in [false, true] {
             for threads in [1, 2] {
@@ -227,6 +231,43 @@ func expectGradientsMatchDifferences(groups: [any ParameterContainer<Float>], lo
         future.metadata[ModelFileKey.formatVersion] = "2"
         try future.writeAtomically(to: path)
         #expect { try SequenceModel(contentsOf: path) } throws: { "\($0)".contains("format version 2") }
+    }
+
+    @Test func cellVariantsRoundTripThroughModelFiles() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rnnkit-model-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("m.safetensors").path
+        var tagger = SequenceModelConfiguration.features(featureSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true,
+                                                         head: .everyStep, outputSize: 2, seed: 3)
+        tagger.peepholes = true
+        let model = try SequenceModel(tagger)
+        try model.save(to: path)
+        let file = try SafeTensorsFile(contentsOf: path)
+        #expect(file.tensor(named: "rnn.weight_peephole_l1_reverse")?.shape == [12])
+        #expect(file.metadata?["model.peepholes"] == "true")
+        guard case .sequence(let loaded) = try loadModel(from: path) else { Issue.record("expected a sequence model"); return }
+        #expect(loaded.configuration == model.configuration)
+        #expect(zip(loaded.parameterGroups, model.parameterGroups).allSatisfy { $0.parameters == $1.parameters })
+
+        var translator = Seq2SeqConfiguration(sourceVocabularySize: 5, targetVocabularySize: 6, embeddingSize: 3, hiddenSize: 4,
+                                              beginToken: 0, endToken: 1, bidirectionalEncoder: true, attention: .additive)
+        translator.peepholes = true
+        let seq2seq = try Seq2SeqModel(translator)
+        try seq2seq.save(to: path)
+        #expect(try SafeTensorsFile(contentsOf: path).tensor(named: "decoder.rnn.weight_peephole_l0")?.shape == [12])
+        guard case .seq2seq(let loadedSeq2seq) = try loadModel(from: path) else { Issue.record("expected a seq2seq model"); return }
+        #expect(loadedSeq2seq.configuration == seq2seq.configuration)
+
+        let resetBefore = try SequenceModel(.tokens(vocabularySize: 4, embeddingSize: 3, cell: .gruResetBefore, hiddenSize: 5, seed: 2))
+        try resetBefore.save(to: path)
+        #expect(try SafeTensorsFile(contentsOf: path).metadata?["model.cell"] == "gru_reset_before")
+        guard case .sequence(let loadedGRU) = try loadModel(from: path) else { Issue.record("expected a sequence model"); return }
+        #expect(loadedGRU.configuration.cell == .gruResetBefore)
+
+        var gruWithPeepholes = tagger
+        gruWithPeepholes.cell = .gru
+        #expect { try SequenceModel(gruWithPeepholes) } throws: { "\($0)".contains("peepholes are an LSTM option") }
     }
 
     @Test func seq2seqGreedyDecodingStopsAtTheEndToken() throws {

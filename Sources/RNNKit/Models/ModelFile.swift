@@ -3,7 +3,8 @@
 // Tensor names (F32), in this order:
 //   embedding.weight                      [V, E]          token models
 //   rnn.weight_ih_l{k}, rnn.weight_hh_l{k}, rnn.bias_ih_l{k}, rnn.bias_hh_l{k}   for k in 0..<L
-//     (and the same with `_reverse` after each layer's own, for a bidirectional model)
+//     (then rnn.weight_peephole_l{k} [3H] for an LSTM with peepholes, and the same with `_reverse`
+//     after each layer's own, for a bidirectional model)
 //   head.weight [O, D·H], head.bias [O]                   models with a head
 //   condition.weight [K, N]                               models conditioned on a class (N = S·L·D·H,
 //   condition.weight [N, F], condition.bias [N]           or on F features; see InitialStateConditioning)
@@ -25,7 +26,8 @@
 // The seq2seq keys `seq2seq.bidirectional_encoder` (`true`), `seq2seq.attention` (`dot`, `general`,
 // `additive`), `seq2seq.attention_size` (A) and `seq2seq.input_feeding` (`true`) are written only when
 // they differ from their defaults (`false`, `none`, H, `false`), so files of models without attention
-// read as before.
+// read as before. `model.peepholes` and `seq2seq.peepholes` (`true`) are likewise written only for
+// LSTMs with peepholes.
 // Training checkpoints add `optimizer.*` and `trainer.*` tensors and `training.*` metadata (Checkpoint.swift);
 // loading a model ignores those, so a checkpoint is also a model file.
 
@@ -147,6 +149,7 @@ extension SequenceModelConfiguration {
                 p + "output_size": String(outputSize), p + "seed": String(seed)]
             .merging(initialization.metadata(prefix: p)) { a, _ in a }
             .merging(bidirectional ? [p + "bidirectional": "true"] : [:]) { a, _ in a }
+            .merging(peepholes ? [p + "peepholes": "true"] : [:]) { a, _ in a }
             .merging(conditioningMetadata(prefix: p)) { a, _ in a }
     }
 
@@ -159,8 +162,8 @@ extension SequenceModelConfiguration {
         }
     }
 
-    /// Reads ``fileMetadata``. `model.bidirectional` and `model.conditioning` are optional (files
-    /// written before they existed have neither: unidirectional and unconditioned).
+    /// Reads ``fileMetadata``. `model.bidirectional`, `model.peepholes` and `model.conditioning` are
+    /// optional (files written before they existed have none: unidirectional, no peepholes, unconditioned).
     /// - Throws: ``RNNKitError`` `.invalidFile` for a missing or malformed key or an invalid configuration.
     public init(fileMetadata metadata: [String: String], source: String = "model file") throws {
         let r = MetadataReader(metadata: metadata, source: source), p = "model."
@@ -171,6 +174,7 @@ extension SequenceModelConfiguration {
                   head: try r.enumeration(p + "head", SequenceHeadKind.self), outputSize: try r.int(p + "output_size"),
                   initialization: try RecurrentInitialization(r, prefix: p), seed: try r.uint64(p + "seed"))
         bidirectional = metadata[p + "bidirectional"] == nil ? false : try r.bool(p + "bidirectional")
+        peepholes = metadata[p + "peepholes"] == nil ? false : try r.bool(p + "peepholes")
         switch metadata[p + "conditioning"] {
         case nil: conditioning = .none
         case "classes": conditioning = .classes(count: try r.int(p + "condition_size"))
@@ -197,11 +201,12 @@ extension Seq2SeqConfiguration {
             .merging(attention != .none ? [p + "attention": attention.rawValue] : [:]) { a, _ in a }
             .merging(attentionSize != hiddenSize ? [p + "attention_size": String(attentionSize)] : [:]) { a, _ in a }
             .merging(inputFeeding ? [p + "input_feeding": "true"] : [:]) { a, _ in a }
+            .merging(peepholes ? [p + "peepholes": "true"] : [:]) { a, _ in a }
     }
 
     /// Reads ``fileMetadata``. `seq2seq.bidirectional_encoder`, `seq2seq.attention`,
-    /// `seq2seq.attention_size` and `seq2seq.input_feeding` are optional (default `false`, `none`, the
-    /// hidden size, `false`): files written before they existed do not have them.
+    /// `seq2seq.attention_size`, `seq2seq.input_feeding` and `seq2seq.peepholes` are optional (default
+    /// `false`, `none`, the hidden size, `false`, `false`): files written before they existed do not have them.
     /// - Throws: ``RNNKitError`` `.invalidFile` for a missing or malformed key or an invalid configuration.
     public init(fileMetadata metadata: [String: String], source: String = "model file") throws {
         let r = MetadataReader(metadata: metadata, source: source), p = "seq2seq."
@@ -214,6 +219,7 @@ extension Seq2SeqConfiguration {
         attention = metadata[p + "attention"] == nil ? .none : try r.enumeration(p + "attention", AttentionScore.self)
         attentionSize = metadata[p + "attention_size"] == nil ? hiddenSize : try r.int(p + "attention_size")
         inputFeeding = metadata[p + "input_feeding"] == nil ? false : try r.bool(p + "input_feeding")
+        peepholes = metadata[p + "peepholes"] == nil ? false : try r.bool(p + "peepholes")
         do { try validate() } catch let error as RNNKitError {
             throw RNNKitError(.invalidFile, "\(source): the seq2seq configuration in the metadata is invalid: \(error.message)")
         }

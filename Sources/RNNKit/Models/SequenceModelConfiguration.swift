@@ -106,30 +106,39 @@ public struct SequenceModelConfiguration: Codable, Sendable, Equatable {
     public var seed: UInt64
     /// What sets the initial state of every layer (default ``SequenceConditioning/none``).
     public var conditioning: SequenceConditioning = .none
+    /// LSTM only: peephole connections in every layer (``RecurrentConfiguration/peepholes``); default `false`.
+    public var peepholes: Bool = false
 
     /// A model reading token ids (a character language model: `outputSize = vocabularySize`, `head: .everyStep`).
+    /// Defaults: LSTM, one layer, unidirectional, no dropout, a per-step head over the vocabulary,
+    /// PyTorch's initialisation, seed 0, unconditioned, no peepholes.
     public static func tokens(
         vocabularySize: Int, embeddingSize: Int, cell: CellKind = .lstm, hiddenSize: Int, numLayers: Int = 1,
         bidirectional: Bool = false, dropout: Double = 0, head: SequenceHeadKind = .everyStep, outputSize: Int? = nil,
-        initialization: RecurrentInitialization = .pytorchDefault, seed: UInt64 = 0, conditioning: SequenceConditioning = .none
+        initialization: RecurrentInitialization = .pytorchDefault, seed: UInt64 = 0, conditioning: SequenceConditioning = .none,
+        peepholes: Bool = false
     ) -> SequenceModelConfiguration {
         SequenceModelConfiguration(
             input: .tokens, vocabularySize: vocabularySize, embeddingSize: embeddingSize, featureSize: 0,
             cell: cell, hiddenSize: hiddenSize, numLayers: numLayers, bidirectional: bidirectional, dropout: dropout, head: head,
             outputSize: head == .none ? 0 : (outputSize ?? vocabularySize), initialization: initialization, seed: seed,
-            conditioning: conditioning)
+            conditioning: conditioning, peepholes: peepholes)
     }
 
-    /// A model reading feature vectors of `featureSize` values per step.
+    /// A model reading feature vectors of `featureSize` values per step. Defaults: LSTM, one layer,
+    /// unidirectional, no dropout, a head on the last state, PyTorch's initialisation, seed 0,
+    /// unconditioned, no peepholes.
     public static func features(
         featureSize: Int, cell: CellKind = .lstm, hiddenSize: Int, numLayers: Int = 1, bidirectional: Bool = false,
         dropout: Double = 0, head: SequenceHeadKind = .lastStep, outputSize: Int,
-        initialization: RecurrentInitialization = .pytorchDefault, seed: UInt64 = 0, conditioning: SequenceConditioning = .none
+        initialization: RecurrentInitialization = .pytorchDefault, seed: UInt64 = 0, conditioning: SequenceConditioning = .none,
+        peepholes: Bool = false
     ) -> SequenceModelConfiguration {
         SequenceModelConfiguration(
             input: .features, vocabularySize: 0, embeddingSize: 0, featureSize: featureSize,
             cell: cell, hiddenSize: hiddenSize, numLayers: numLayers, bidirectional: bidirectional, dropout: dropout, head: head,
-            outputSize: head == .none ? 0 : outputSize, initialization: initialization, seed: seed, conditioning: conditioning)
+            outputSize: head == .none ? 0 : outputSize, initialization: initialization, seed: seed, conditioning: conditioning,
+            peepholes: peepholes)
     }
 
     /// Features entering the first recurrent layer: `E` or `I`.
@@ -142,7 +151,7 @@ public struct SequenceModelConfiguration: Codable, Sendable, Equatable {
     /// (`nn.LSTM(E or I, H, num_layers=L, bidirectional=…, dropout=p)`).
     public var stackConfiguration: RecurrentConfiguration {
         RecurrentConfiguration(cell: cell, inputSize: recurrentInputSize, hiddenSize: hiddenSize, numLayers: numLayers,
-                               bidirectional: bidirectional, dropout: dropout)
+                               bidirectional: bidirectional, dropout: dropout, peepholes: peepholes)
     }
 
     /// Throws unless every size is consistent with the input and head kinds.
@@ -219,6 +228,8 @@ public struct Seq2SeqConfiguration: Codable, Sendable, Equatable {
     /// feeding"): the decoder's input is then `[e(y_{t−1}) ; c_{t−1}]`, `E + D·H` wide, `c_{−1} = 0`.
     /// Needs attention; default `false`.
     public var inputFeeding: Bool = false
+    /// LSTM only: peephole connections in every layer of both stacks; default `false`.
+    public var peepholes: Bool = false
 
     /// Creates the configuration; the defaults of the last four parameters give the encoder–decoder
     /// without attention.
@@ -251,21 +262,26 @@ public struct Seq2SeqConfiguration: Codable, Sendable, Equatable {
 
     /// The encoder's configuration (no head; bidirectional with ``bidirectionalEncoder``).
     public var encoder: SequenceModelConfiguration {
-        .tokens(vocabularySize: sourceVocabularySize, embeddingSize: embeddingSize, cell: cell, hiddenSize: hiddenSize,
-                numLayers: numLayers, bidirectional: bidirectionalEncoder, dropout: dropout, head: .none,
-                initialization: initialization, seed: seed)
+        var encoder = SequenceModelConfiguration.tokens(
+            vocabularySize: sourceVocabularySize, embeddingSize: embeddingSize, cell: cell, hiddenSize: hiddenSize,
+            numLayers: numLayers, bidirectional: bidirectionalEncoder, dropout: dropout, head: .none,
+            initialization: initialization, seed: seed)
+        encoder.peepholes = peepholes
+        return encoder
     }
 
     /// The decoder's configuration: a per-step head over the target vocabulary, or no head with
     /// attention (``Seq2SeqModel/attentionHead`` then reads `[h_t ; c_t]`). With input feeding it
     /// reads features `[e(y_{t−1}) ; c_{t−1}]` (`E + D·H`), its ids embedded by ``Seq2SeqModel/feedingEmbedding``.
     public var decoder: SequenceModelConfiguration {
-        inputFeeding
+        var decoder: SequenceModelConfiguration = inputFeeding
             ? .features(featureSize: embeddingSize + encoderOutputSize, cell: cell, hiddenSize: hiddenSize, numLayers: numLayers,
                         dropout: dropout, head: .none, outputSize: 0, initialization: initialization, seed: decoderSeed)
             : .tokens(vocabularySize: targetVocabularySize, embeddingSize: embeddingSize, cell: cell, hiddenSize: hiddenSize,
                       numLayers: numLayers, dropout: dropout, head: attention == .none ? .everyStep : .none,
                       outputSize: targetVocabularySize, initialization: initialization, seed: decoderSeed)
+        decoder.peepholes = peepholes
+        return decoder
     }
 
     /// The decoder's seed (its embedding's, too, with input feeding).

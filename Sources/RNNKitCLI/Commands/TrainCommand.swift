@@ -59,6 +59,8 @@ struct TrainCommand: ConsoleCommand {
     // MARK: Model
     @Option(name: .long, help: "Recurrent cell. (default: lstm)")
     var cell: CellChoice?
+    @Flag(name: .long, help: "LSTM peephole connections: the input and forget gates see c(t−1), the output gate c(t).")
+    var peepholes = false
     @Option(name: .long, help: ArgumentHelp("Hidden units per layer, 1–4096. (default: 128 for text, 32 for forecasters, 64 for classifiers and taggers)", valueName: "n"))
     var hidden: Int?
     @Option(name: .long, help: ArgumentHelp("Stacked recurrent layers, 1–16. (default: 1)", valueName: "n"))
@@ -194,6 +196,9 @@ struct TrainCommand: ConsoleCommand {
         if sampling != nil, csv != nil || tsv != nil || conll != nil || pairs != nil {
             throw ValidationError("--sampling applies to character models (--text or the built-in corpus) only: a forecaster or classifier trains on its windows or sequences, shuffled")
         }
+        if peepholes, let cell, cell != .lstm {
+            throw ValidationError("--peepholes are an LSTM option; --cell \(cell.rawValue) has no cell state for them to see")
+        }
         if let resume {
             let fixed: [(String, Bool)] = [
                 ("--text", text != nil), ("--csv", csv != nil), ("--column", column != nil),
@@ -202,7 +207,7 @@ struct TrainCommand: ConsoleCommand {
                 ("--feature-columns", featureColumns != nil), ("--tsv", tsv != nil), ("--tokens", tokens != nil),
                 ("--min-count", minCount != nil), ("--conll", conll != nil), ("--unidirectional", unidirectional),
                 ("--pairs", pairs != nil), ("--attention", attention != nil), ("--input-feeding", inputFeeding),
-                ("--cell", cell != nil),
+                ("--cell", cell != nil), ("--peepholes", peepholes),
                 ("--hidden", hidden != nil), ("--layers", layers != nil), ("--bidirectional", bidirectional),
                 ("--dropout", dropout != nil), ("--embedding", embedding != nil), ("--seq-len", seqLen != nil), ("--batch", batch != nil),
                 ("--sampling", sampling != nil), ("--lr", lr != nil), ("--schedule", schedule != nil), ("--warmup", warmup != nil),

@@ -141,9 +141,11 @@ struct RunConfiguration: Codable, Equatable {
         var attention: AttentionScore?
         /// Translators: whether each decoder step reads the previous step's context (`--input-feeding`).
         var inputFeeding: Bool?
+        /// LSTM peephole connections (`--peepholes`); `nil` (absent from config.json) means none.
+        var peepholes: Bool?
 
         enum CodingKeys: String, CodingKey {
-            case cell, hidden, layers, bidirectional, dropout, embedding, attention, inputFeeding = "input_feeding"
+            case cell, hidden, layers, bidirectional, dropout, embedding, attention, inputFeeding = "input_feeding", peepholes
         }
     }
 

@@ -51,7 +51,7 @@ enum TrainingRun {
                 layers: command.layers ?? (isText ? Defaults.textLayers : 1),
                 bidirectional: command.bidirectional || ((task == .tag || task == .translate) && !command.unidirectional),
                 dropout: command.dropout ?? (isText ? Defaults.textDropout : 0),
-                embedding: 0),
+                embedding: 0, peepholes: command.peepholes ? true : nil),
             training: .init(
                 seqLen: readsWholeSequences(task) ? 0 : command.seqLen ?? (isText ? Defaults.textSeqLen : Defaults.seriesSeqLen),
                 batch: command.batch ?? Defaults.batch,
@@ -118,14 +118,15 @@ enum TrainingRun {
                 vocabularySize: characters.vocabulary.count, embeddingSize: configuration.model.embedding,
                 cell: configuration.model.cell, hiddenSize: configuration.model.hidden, numLayers: configuration.model.layers,
                 dropout: configuration.model.dropout, initialization: .recommended(for: configuration.model.cell),
-                seed: configuration.training.seed))
+                seed: configuration.training.seed, peepholes: configuration.model.peepholes ?? false))
             model.vocabulary = characters.vocabulary
         case .series(let series):
             model = try SequenceModel(.features(
                 featureSize: series.inputColumns.count, cell: configuration.model.cell, hiddenSize: configuration.model.hidden,
                 numLayers: configuration.model.layers, bidirectional: configuration.model.bidirectional,
                 dropout: configuration.model.dropout, head: .lastStep, outputSize: series.horizon,
-                initialization: .recommended(for: configuration.model.cell), seed: configuration.training.seed))
+                initialization: .recommended(for: configuration.model.cell), seed: configuration.training.seed,
+                peepholes: configuration.model.peepholes ?? false))
         case .taggedSentences(let sentences):
             model = try wordModel(&configuration, vocabularySize: sentences.vocabulary.tokens.count, embedding: embedding,
                                   head: .everyStep, outputSize: sentences.tags.count)
@@ -139,7 +140,8 @@ enum TrainingRun {
                 featureSize: sequences.featureColumns.count, cell: configuration.model.cell, hiddenSize: configuration.model.hidden,
                 numLayers: configuration.model.layers, bidirectional: configuration.model.bidirectional,
                 dropout: configuration.model.dropout, head: .lastStep, outputSize: sequences.classes.count,
-                initialization: .recommended(for: configuration.model.cell), seed: configuration.training.seed))
+                initialization: .recommended(for: configuration.model.cell), seed: configuration.training.seed,
+                peepholes: configuration.model.peepholes ?? false))
         }
         return model
     }
@@ -148,11 +150,13 @@ enum TrainingRun {
     /// (the target's begin and end ids after its tokens).
     static func translatorConfiguration(_ configuration: RunConfiguration, _ pairs: PreparedData.PairData) -> Seq2SeqConfiguration {
         let model = configuration.model, V = pairs.targetVocabulary.tokens.count
-        return Seq2SeqConfiguration(
+        var translator = Seq2SeqConfiguration(
             sourceVocabularySize: pairs.sourceVocabulary.tokens.count, targetVocabularySize: V + 2, embeddingSize: model.embedding,
             cell: model.cell, hiddenSize: model.hidden, numLayers: model.layers, dropout: model.dropout, beginToken: V, endToken: V + 1,
             initialization: .recommended(for: model.cell), seed: configuration.training.seed, bidirectionalEncoder: model.bidirectional,
             attention: model.attention ?? .additive, inputFeeding: model.inputFeeding ?? false)
+        translator.peepholes = model.peepholes ?? false
+        return translator
     }
 
     /// A text classifier's or tagger's model: an embedding of `--embedding` (default min(64, max(16, V/2)),
@@ -164,7 +168,7 @@ enum TrainingRun {
         return try SequenceModel(.tokens(
             vocabularySize: V, embeddingSize: model.embedding, cell: model.cell, hiddenSize: model.hidden, numLayers: model.layers,
             bidirectional: model.bidirectional, dropout: model.dropout, head: head, outputSize: outputSize,
-            initialization: .recommended(for: model.cell), seed: configuration.training.seed))
+            initialization: .recommended(for: model.cell), seed: configuration.training.seed, peepholes: model.peepholes ?? false))
     }
 
     // MARK: Resume
@@ -659,7 +663,7 @@ func describe(_ configuration: RunConfiguration, data: PreparedData, parameters:
         what = "translator on \(configuration.data.path!) (\(grouped(count)) pairs; \(grouped(pairs.sourceVocabulary.tokens.count - 3)) source and \(grouped(pairs.targetVocabulary.tokens.count - 1)) target \(unit == .words ? "words" : "characters"); \(attention == .none ? "no" : attention.rawValue) attention\(configuration.model.inputFeeding == true ? " with input feeding" : ""))"
     }
     let batchShape = readsWholeSequences(configuration.task) ? "\(training.batch) sequences" : "\(training.batch)×\(training.seqLen)"
-    return "\(what); \(model.bidirectional ? "bidirectional " : "")\(model.cell.commandLineName) \(model.layers)×\(model.hidden), \(grouped(parameters)) parameters; \(training.steps) steps of \(batchShape), \(training.optimizer.rawValue) lr \(training.learningRate), \(training.summary(of: configuration.task)), \(training.threads) thread\(training.threads == 1 ? "" : "s")"
+    return "\(what); \(model.bidirectional ? "bidirectional " : "")\(model.cell.commandLineName)\(model.peepholes == true ? " with peepholes" : "") \(model.layers)×\(model.hidden), \(grouped(parameters)) parameters; \(training.steps) steps of \(batchShape), \(training.optimizer.rawValue) lr \(training.learningRate), \(training.summary(of: configuration.task)), \(training.threads) thread\(training.threads == 1 ? "" : "s")"
 }
 
 /// The prime for samples: "The " when the model knows those characters, else its first character.
