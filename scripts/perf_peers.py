@@ -8,7 +8,7 @@ framework on one shape at one thread count, exactly like `rnnkit-bench`, and pri
      "median_ms": ..., "times_ms": [...], "peak_rss_delta_kb": ...}
 
 Usage:
-    perf_peers.py --framework pytorch|onnxruntime --cell lstm|gru|rnn_tanh|rnn_relu
+    perf_peers.py --framework pytorch|onnxruntime --cell lstm|lstm_peephole|gru|gru_reset_before|rnn_tanh|rnn_relu
                   --input I --hidden H --layers L --bidirectional 0|1 --batch B --steps T
                   --mode train|infer --threads N --warmup W --iterations K
     perf_peers.py --versions      # {"python": ..., "torch": ..., "onnxruntime": ..., ...}
@@ -37,7 +37,10 @@ def fail_usage(message):
     sys.exit(2)
 
 
-GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
+GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1, "gru_reset_before": 3, "lstm_peephole": 4}
+# The cell variants PyTorch has no module for; ONNX Runtime runs them (GRU linear_before_reset = 0,
+# LSTM with the peephole input P).
+ONNX_ONLY_CELLS = {"gru_reset_before", "lstm_peephole"}
 
 
 # --- memory ---------------------------------------------------------------------------------
@@ -115,6 +118,8 @@ def median(values):
 def run_pytorch(args):
     import torch
 
+    if args.cell in ONNX_ONLY_CELLS:
+        fail_usage(f"PyTorch has no module for {args.cell}")
     torch.set_num_threads(args.threads)
     try:
         torch.set_num_interop_threads(1)
@@ -175,7 +180,7 @@ def build_onnx_model(args):
     T, B, H = args.steps, args.batch, args.hidden
     D = 2 if args.bidirectional else 1
     G = GATES[args.cell]
-    op_type = {"lstm": "LSTM", "gru": "GRU"}.get(args.cell, "RNN")
+    op_type = {"lstm": "LSTM", "lstm_peephole": "LSTM", "gru": "GRU", "gru_reset_before": "GRU"}.get(args.cell, "RNN")
     generator = np.random.default_rng(0)
     bound = 1.0 / np.sqrt(H)
 
@@ -191,9 +196,14 @@ def build_onnx_model(args):
         initializers.append(numpy_helper.from_array(uniform(D, G * H, width), names[0]))   # (D, G·H, I_k)
         initializers.append(numpy_helper.from_array(uniform(D, G * H, H), names[1]))       # (D, G·H, H)
         initializers.append(numpy_helper.from_array(uniform(D, 2 * G * H), names[2]))      # (D, 2·G·H)
+        if args.cell == "lstm_peephole":
+            # Inputs 4–7: sequence_lens, initial_h, initial_c left out, then P (D, 3H).
+            names += ["", "", "", f"P{layer}"]
+            initializers.append(numpy_helper.from_array(uniform(D, 3 * H), names[-1]))
         attributes = {"hidden_size": H, "direction": "bidirectional" if D == 2 else "forward"}
         if op_type == "GRU":
-            attributes["linear_before_reset"] = 1  # PyTorch's GRU: r multiplies (W_hn h + b_hn)
+            # PyTorch's GRU: r multiplies (W_hn h + b_hn); the reset-before GRU: W_hn (r ⊙ h).
+            attributes["linear_before_reset"] = 0 if args.cell == "gru_reset_before" else 1
         if op_type == "RNN":
             attributes["activations"] = ["Relu" if args.cell == "rnn_relu" else "Tanh"] * D
         raw = f"Y{layer}_raw"                                                              # (T, D, B, H)

@@ -38,6 +38,8 @@ import Glibc
 /// The parsed command line.
 struct BenchOptions {
     var cell: CellKind = .lstm
+    /// `--cell lstm_peephole`: an LSTM with peepholes.
+    var peepholes = false
     var inputSize = 0
     var hiddenSize = 0
     var layers = 1
@@ -81,8 +83,9 @@ func parseOptions(_ arguments: [String]) -> BenchOptions {
         switch flag {
         case "--cell":
             let text = value(flag)
-            guard let cell = CellKind(name: text) else {
-                usageError("--cell expects lstm, gru, rnn_tanh or rnn_relu, got '\(text)'")
+            options.peepholes = text == "lstm_peephole"
+            guard let cell = options.peepholes ? .lstm : CellKind(name: text) else {
+                usageError("--cell expects lstm, lstm_peephole, gru, gru_reset_before, rnn_tanh or rnn_relu, got '\(text)'")
             }
             options.cell = cell
         case "--input": options.inputSize = integer(flag, atLeast: 1)
@@ -110,7 +113,7 @@ func parseOptions(_ arguments: [String]) -> BenchOptions {
             }
             options.probeSeconds = seconds
         case "-h", "--help":
-            print("usage: rnnkit-bench --cell lstm|gru|rnn_tanh|rnn_relu --input I --hidden H --layers L "
+            print("usage: rnnkit-bench --cell lstm|lstm_peephole|gru|gru_reset_before|rnn_tanh|rnn_relu --input I --hidden H --layers L "
                 + "--bidirectional 0|1 --batch B --steps T --mode train|infer --threads N --warmup W "
                 + "--iterations K [--roofline]\n       rnnkit-bench --probe --threads N [--seconds S]")
             exit(0)
@@ -194,7 +197,7 @@ func primeLibraries(cell: CellKind, inputSize: Int) throws {
 func benchmarkNetwork(_ options: BenchOptions) throws -> (times: [Double], peakDeltaKB: Int) {
     let configuration = RecurrentConfiguration(
         cell: options.cell, inputSize: options.inputSize, hiddenSize: options.hiddenSize,
-        numLayers: options.layers, bidirectional: options.bidirectional)
+        numLayers: options.layers, bidirectional: options.bidirectional, peepholes: options.peepholes)
     let network = try RecurrentNetwork<Float>(configuration, seed: 1)
     network.isTraining = options.training
     let T = options.steps, B = options.batch
@@ -350,7 +353,7 @@ do {
     exit(1)
 }
 
-let shape = "{\"cell\":\"\(options.cell.rawValue)\",\"input\":\(options.inputSize),\"hidden\":\(options.hiddenSize),"
+let shape = "{\"cell\":\"\(options.peepholes ? "lstm_peephole" : options.cell.rawValue)\",\"input\":\(options.inputSize),\"hidden\":\(options.hiddenSize),"
     + "\"layers\":\(options.layers),\"bidirectional\":\(options.bidirectional ? 1 : 0),"
     + "\"batch\":\(options.batch),\"steps\":\(options.steps),\"mode\":\"\(options.training ? "train" : "infer")\"}"
 let line = "{\"framework\":\"\(options.roofline ? "sgemm-roofline" : "rnnkit")\",\"shape\":\(shape),"

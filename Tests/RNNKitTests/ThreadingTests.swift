@@ -44,7 +44,7 @@ func withThreads<Result>(_ threads: Int, _ body: () throws -> Result) rethrows -
     /// Float with packed weights: a step this large splits its hidden units across workers that
     /// meet at a barrier per step. The packed product gives every element the same FMA chain
     /// whatever the split, so 1, 2 and 3 threads, and streaming, give bitwise the same numbers.
-    @Test(arguments: [CellKind.lstm, .gru, .rnnRelu])
+    @Test(arguments: [CellKind.lstm, .gru, .gruResetBefore, .rnnRelu])
     func splittingHiddenUnitsAcrossThreadsGivesTheSameNumbers(_ cell: CellKind) throws {
         let (T, B, I, H) = (5, 3, 7, 300)       // 300 units: the last panel of each gate is partial
         let configuration = RecurrentConfiguration(cell: cell, inputSize: I, hiddenSize: H, numLayers: 2)
@@ -113,8 +113,8 @@ func withThreads<Result>(_ threads: Int, _ body: () throws -> Result) rethrows -
     /// in both directions, on the column-split path (H 64), the row-split path (H 16) and with the
     /// directions on a thread each: inference equals the training forward (which keeps every
     /// step's gates) bitwise, and the unpacked Double path closely.
-    @Test(arguments: [(CellKind.lstm, 64, false), (.gru, 64, false), (.lstm, 16, false), (.gru, 16, false),
-                      (.lstm, 64, true), (.rnnTanh, 64, true)])
+    @Test(arguments: [(CellKind.lstm, 64, false), (.gru, 64, false), (.gruResetBefore, 64, false), (.lstm, 16, false),
+                      (.gru, 16, false), (.lstm, 64, true), (.rnnTanh, 64, true)])
     func projectingTheInputInChunksGivesTheSameNumbers(_ cell: CellKind, _ H: Int, _ bidirectional: Bool) throws {
         let (T, B, I) = (25, 80, 6)
         let configuration = RecurrentConfiguration(

@@ -18,7 +18,8 @@
 
 /// The elementwise parts of a reset-before GRU step; the products are done by the layer driver.
 enum GRUResetBeforeCell {
-    /// The first half of a step, after the driver's `hh_rz = h · W_h{r,z}^T`.
+    /// The first half of a step for the hidden units `columns` (all `0..<H`, or the share of one
+    /// worker of a column-split time loop), after the driver's `hh_rz = h · W_h{r,z}^T`.
     ///
     /// - gates:       (B, 3H) in: `W_i* x` (no bias); out: `r, z` in the first `2H` (the last `H` untouched)
     /// - recurrent:   (B, 3H) the first `2H` hold `hh_r, hh_z` without bias
@@ -30,41 +31,44 @@ enum GRUResetBeforeCell {
         gates: UnsafeMutablePointer<Scalar>, recurrent: UnsafePointer<Scalar>,
         inputBias: UnsafePointer<Scalar>, hiddenBias: UnsafePointer<Scalar>,
         hPrev: UnsafePointer<Scalar>, resetHidden: UnsafeMutablePointer<Scalar>,
-        rows: StepRows, batch: Int, hidden: Int
+        rows: StepRows, batch: Int, hidden: Int, columns: Range<Int>
     ) {
+        let j0 = columns.lowerBound, count = columns.count
         for b in 0..<batch {
-            let state = b * hidden
+            let state = b * hidden + j0
             guard rows.isActive(b) else {
-                (resetHidden + state).update(repeating: 0, count: hidden)
+                (resetHidden + state).update(repeating: 0, count: count)
                 continue
             }
             Scalar.gruResetGatesRow(
-                gates: gates + b * 3 * hidden, recurrent: recurrent + b * 3 * hidden, inputBias: inputBias,
-                hiddenBias: hiddenBias, hPrev: hPrev + state, resetHidden: resetHidden + state,
-                count: hidden, hidden: hidden)
+                gates: gates + b * 3 * hidden + j0, recurrent: recurrent + b * 3 * hidden + j0, inputBias: inputBias + j0,
+                hiddenBias: hiddenBias + j0, hPrev: hPrev + state, resetHidden: resetHidden + state,
+                count: count, hidden: hidden)
         }
     }
 
-    /// The second half of a step, after the driver's `hh_n = (r ⊙ h) · W_hn^T` into the last `H`
-    /// of `recurrent`: `n` into the last `H` of `gates`, the new state and the output.
-    /// Inactive rows copy the entering state and write a zero output.
+    /// The second half of a step for the units `columns`, after the driver's
+    /// `hh_n = (r ⊙ h) · W_hn^T` into the last `H` of `recurrent`: `n` into the last `H` of
+    /// `gates`, the new state and the output. Inactive rows copy the entering state and write a
+    /// zero output.
     @inline(__always)
     static func candidate<Scalar: RNNScalar>(
         gates: UnsafeMutablePointer<Scalar>, recurrent: UnsafePointer<Scalar>,
         inputBias: UnsafePointer<Scalar>, hiddenBias: UnsafePointer<Scalar>,
         hPrev: UnsafePointer<Scalar>, hNext: UnsafeMutablePointer<Scalar>, output: StridedRows<Scalar>,
-        rows: StepRows, batch: Int, hidden: Int
+        rows: StepRows, batch: Int, hidden: Int, columns: Range<Int>
     ) {
+        let j0 = columns.lowerBound, count = columns.count
         for b in 0..<batch {
-            let state = b * hidden
+            let state = b * hidden + j0
             guard rows.isActive(b) else {
-                passThrough(hPrev + state, to: hNext + state, zeroing: output.row(b), count: hidden)
+                passThrough(hPrev + state, to: hNext + state, zeroing: output.row(b) + j0, count: count)
                 continue
             }
             Scalar.gruResetCandidateRow(
-                gates: gates + b * 3 * hidden, recurrent: recurrent + b * 3 * hidden, inputBias: inputBias,
-                hiddenBias: hiddenBias, hPrev: hPrev + state, hNext: hNext + state, output: output.row(b),
-                count: hidden, hidden: hidden)
+                gates: gates + b * 3 * hidden + j0, recurrent: recurrent + b * 3 * hidden + j0, inputBias: inputBias + j0,
+                hiddenBias: hiddenBias + j0, hPrev: hPrev + state, hNext: hNext + state, output: output.row(b) + j0,
+                count: count, hidden: hidden)
         }
     }
 
@@ -110,7 +114,8 @@ enum GRUResetBeforeCell {
 
     // MARK: Reference row kernels
 
-    /// Reference of ``gates(gates:recurrent:inputBias:hiddenBias:hPrev:resetHidden:rows:batch:hidden:)`` for one row.
+    /// Reference of ``gates(gates:recurrent:inputBias:hiddenBias:hPrev:resetHidden:rows:batch:hidden:columns:)``
+    /// for the units `0..<count` of one row.
     @inline(__always)
     static func gatesReference<Scalar: RNNScalar>(
         gates a: UnsafeMutablePointer<Scalar>, recurrent hh: UnsafePointer<Scalar>,
@@ -126,7 +131,8 @@ enum GRUResetBeforeCell {
         }
     }
 
-    /// Reference of ``candidate(gates:recurrent:inputBias:hiddenBias:hPrev:hNext:output:rows:batch:hidden:)`` for one row.
+    /// Reference of ``candidate(gates:recurrent:inputBias:hiddenBias:hPrev:hNext:output:rows:batch:hidden:columns:)``
+    /// for the units `0..<count` of one row.
     @inline(__always)
     static func candidateReference<Scalar: RNNScalar>(
         gates a: UnsafeMutablePointer<Scalar>, recurrent hh: UnsafePointer<Scalar>,

@@ -221,21 +221,29 @@ struct DirectionPass<Scalar: RNNScalar> {
                     hnSaved: buffers.hiddenN.map { $0 + (t * B + first) * H },
                     hPrev: hIn, hNext: hOut, output: y, rows: stepRows, batch: count, hidden: H, columns: columns)
             case .gruResetBefore:
-                precondition(columns.count == H, "a reset-before GRU step reads all of r ⊙ h: its units are not split")
+                // Two products in sequence; column workers also meet between them, since the
+                // candidate's product reads all of r ⊙ h.
                 let recurrent = buffers.stepScratch + first * GH                 // (rows, 3H)
                 let resetHidden = buffers.resetHidden! + (training ? t * B + first : first) * H  // (rows, H)
                 if recurrentIsZero {
-                    recurrent.update(repeating: 0, count: count * GH)
+                    for b in 0..<count {
+                        for g in 0..<3 {
+                            (recurrent + b * GH + g * H + columns.lowerBound).update(repeating: 0, count: columns.count)
+                        }
+                    }
                 } else {
-                    resetGateProduct(rows: count, hIn: hIn, into: recurrent)
+                    resetGateProduct(rows: count, columns: columns, hIn: hIn, into: recurrent)
                 }
                 GRUResetBeforeCell.gates(
                     gates: gates, recurrent: recurrent, inputBias: bIH, hiddenBias: bHH, hPrev: hIn,
-                    resetHidden: resetHidden, rows: stepRows, batch: count, hidden: H)
-                if !recurrentIsZero { candidateProduct(rows: count, resetHidden: resetHidden, into: recurrent) }
+                    resetHidden: resetHidden, rows: stepRows, batch: count, hidden: H, columns: columns)
+                if !recurrentIsZero {
+                    if let barrier { rk_barrier_wait(barrier) }
+                    candidateProduct(rows: count, columns: columns, resetHidden: resetHidden, into: recurrent)
+                }
                 GRUResetBeforeCell.candidate(
                     gates: gates, recurrent: recurrent, inputBias: bIH, hiddenBias: bHH, hPrev: hIn, hNext: hOut,
-                    output: y, rows: stepRows, batch: count, hidden: H)
+                    output: y, rows: stepRows, batch: count, hidden: H, columns: columns)
             case .rnnTanh, .rnnRelu:
                 if !recurrentIsZero {
                     recurrentProduct(rows: count, columns: columns, hIn: hIn, into: gates, accumulate: true)
@@ -265,25 +273,27 @@ struct DirectionPass<Scalar: RNNScalar> {
         }
     }
 
-    /// Reset-before GRU: `c[:, 0..<2H] (rows, 3H) = hIn (rows, H) · W_h{r,z}^T`.
+    /// Reset-before GRU: `c[:, 0..<2H] (rows, 3H) = hIn (rows, H) · W_h{r,z}^T` for the units `columns` of `r` and `z`.
     @inline(__always)
-    private func resetGateProduct(rows: Int, hIn: UnsafePointer<Scalar>, into c: UnsafeMutablePointer<Scalar>) {
+    private func resetGateProduct(rows: Int, columns: Range<Int>, hIn: UnsafePointer<Scalar>, into c: UnsafeMutablePointer<Scalar>) {
         let H = hidden, GH = gateWidth
         if let packedWHH {
             Scalar.packedProduct(rows: rows, k: H, a: hIn, lda: H, packed: packedWHH, gates: 2, hidden: H,
-                                 columns: 0..<H, accumulate: false, c: c, ldc: GH)
+                                 columns: columns, accumulate: false, c: c, ldc: GH)
         } else {
+            precondition(columns.count == H, "only packed weights split a step's units across workers")
             Scalar.multiplyTransposed(m: rows, n: 2 * H, k: H, a: hIn, lda: H, b: wHH, ldb: H, beta: 0, c: c, ldc: GH)
         }
     }
 
-    /// Reset-before GRU: `c[:, 2H..<3H] (rows, 3H) = (r ⊙ h) (rows, H) · W_hn^T`.
+    /// Reset-before GRU: `c[:, 2H..<3H] (rows, 3H) = (r ⊙ h) (rows, H) · W_hn^T` for the units `columns` of `n`.
     @inline(__always)
-    private func candidateProduct(rows: Int, resetHidden: UnsafePointer<Scalar>, into c: UnsafeMutablePointer<Scalar>) {
+    private func candidateProduct(rows: Int, columns: Range<Int>, resetHidden: UnsafePointer<Scalar>,
+                                  into c: UnsafeMutablePointer<Scalar>) {
         let H = hidden, GH = gateWidth
         if let packedWHN {
             Scalar.packedProduct(rows: rows, k: H, a: resetHidden, lda: H, packed: packedWHN, gates: 1, hidden: H,
-                                 columns: 0..<H, accumulate: false, c: c + 2 * H, ldc: GH)
+                                 columns: columns, accumulate: false, c: c + 2 * H, ldc: GH)
         } else {
             Scalar.multiplyTransposed(m: rows, n: H, k: H, a: resetHidden, lda: H, b: wHH + 2 * H * H, ldb: H,
                                       beta: 0, c: c + 2 * H, ldc: GH)

@@ -10,8 +10,9 @@
 //     enough to pay for a barrier (2·B·G·H² ≥ minimumColumnSplitWork), each worker takes whole
 //     16-unit panels of every gate (≥ minimumColumnsPerWorker units), projects and computes
 //     them for all rows, and the workers meet at a barrier after every step, since each step
-//     reads all of h. Each worker streams only its share of W_hh. Not for the reset-before
-//     GRU, whose step is two products in sequence (the second reads all of r ⊙ h).
+//     reads all of h. Each worker streams only its share of W_hh. The reset-before GRU's
+//     step is two products in sequence, so its workers meet twice a step (the second product
+//     reads all of r ⊙ h).
 //  3. Batch rows. Otherwise a time loop splits the batch rows (≥ minimumRowsPerWorker each);
 //     rows of a recurrence are independent, so no barrier. Every worker streams all of W_hh,
 //     so without packed weights this is done only while W_hh fits in a core's L2
@@ -54,7 +55,7 @@ struct PassSchedule: Equatable, Sendable {
         let recurrentWeightBytes = G * H * H * scalarBytes
         directionsInParallel = c.directionCount == 2 && threads >= 2
         let perDirection = !directionsInParallel
-        forwardColumnWorkers = perDirection && packed && c.cell != .gruResetBefore
+        forwardColumnWorkers = perDirection && packed
             ? Self.columnWorkers(batch: batch, gates: G, hidden: H, threads: threads) : 1
         forwardRowWorkers = perDirection
             ? Self.rowWorkers(batch: batch, weightBytes: recurrentWeightBytes, threads: threads) : 1
