@@ -58,6 +58,7 @@ struct NetworkOptions {
         numLayers = Int32(clamping: configuration.numLayers)
         bidirectional = configuration.bidirectional ? 1 : 0
         peepholes = configuration.peepholes ? 1 : 0
+        recurrentDropout = Float(configuration.recurrentDropout)
     }
 
     /// Writes the architecture fields into the struct at `options` (its `struct_size` bytes,
@@ -98,12 +99,11 @@ struct NetworkOptions {
             }
         }
         for (name, set) in [("proj_size", projectionSize != 0), ("layer_norm", layerNorm != 0),
-                            ("recurrent_dropout", recurrentDropout != 0), ("zoneout_hidden", zoneoutHidden != 0),
-                            ("zoneout_cell", zoneoutCell != 0)] where set {
+                            ("zoneout_hidden", zoneoutHidden != 0), ("zoneout_cell", zoneoutCell != 0)] where set {
             throw RNNKitError(.invalidArgument, "rnnkit_rnn_options.\(name) is not supported by this version of RNNKit; set it to 0")
         }
         return RecurrentConfiguration(
             cell: kind, inputSize: Int(inputSize), hiddenSize: Int(hiddenSize), numLayers: Int(numLayers),
-            bidirectional: bidirectional == 1, peepholes: peepholes == 1)
+            bidirectional: bidirectional == 1, peepholes: peepholes == 1, recurrentDropout: Double(recurrentDropout))
     }
 }

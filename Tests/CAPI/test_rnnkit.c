@@ -1130,6 +1130,28 @@ static void test_options(void) {
         rnnkit_rnn_destroy(rnn);
     }
 
+    /* Recurrent dropout: described back; training forwards draw masks, inference does not. */
+    rnnkit_rnn_options_init(&options);
+    options.cell = RNNKIT_CELL_GRU; options.input_size = 3; options.hidden_size = 4; options.recurrent_dropout = 0.25f;
+    expect_ok(rnnkit_rnn_create_with_options(&options, &rnn), "create a GRU with recurrent dropout");
+    if (rnn) {
+        enum { T = 5, B = 2 };
+        float x[T * B * 3], y1[T * B * 4], y2[T * B * 4], y3[T * B * 4], y4[T * B * 4];
+        fill(x, T * B * 3, 41);
+        rnnkit_rnn_options_init(&described);
+        expect_ok(rnnkit_rnn_describe(rnn, &described), "describe");
+        check(described.recurrent_dropout == 0.25f, "describe reports the recurrent dropout");
+        expect_ok(rnnkit_rnn_forward(rnn, T, B, x, NULL, NULL, NULL, y1, NULL, NULL), "training forward 1");
+        expect_ok(rnnkit_rnn_forward(rnn, T, B, x, NULL, NULL, NULL, y2, NULL, NULL), "training forward 2");
+        check(memcmp(y1, y2, sizeof y1) != 0, "each training forward draws new recurrent masks");
+        expect_ok(rnnkit_rnn_set_training(rnn, 0), "inference mode");
+        expect_ok(rnnkit_rnn_forward(rnn, T, B, x, NULL, NULL, NULL, y3, NULL, NULL), "inference forward 1");
+        expect_ok(rnnkit_rnn_forward(rnn, T, B, x, NULL, NULL, NULL, y4, NULL, NULL), "inference forward 2");
+        check(memcmp(y3, y4, sizeof y3) == 0 && memcmp(y1, y3, sizeof y1) != 0, "inference has no recurrent dropout");
+        rnnkit_rnn_destroy(rnn);
+        rnn = NULL;
+    }
+
     /* Bad options: each refused with a message naming the field, *out left NULL. */
     expect_error(rnnkit_rnn_create_with_options((const rnnkit_rnn_options *)no_floats, &out), RNNKIT_ERROR_NULL_POINTER,
                  "create_with_options(options = NULL)");
@@ -1165,6 +1187,7 @@ static void test_options(void) {
     REFUSED((options.cell = RNNKIT_CELL_RNN_TANH, options.proj_size = 2), "proj_size is an LSTM option");
     REFUSED(options.proj_size = 2, "proj_size is not supported by this version");
     REFUSED(options.zoneout_cell = 0.1f, "zoneout_cell is not supported by this version");
+    REFUSED(options.recurrent_dropout = (float)NAN, "recurrent_dropout is nan");
 #undef REFUSED
     memset(&newer, 0, sizeof newer);
     rnnkit_rnn_options_init(&newer.known);

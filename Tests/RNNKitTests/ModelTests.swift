@@ -265,6 +265,20 @@ func expectGradientsMatchDifferences(groups: [any ParameterContainer<Float>], lo
         guard case .sequence(let loadedGRU) = try loadModel(from: path) else { Issue.record("expected a sequence model"); return }
         #expect(loadedGRU.configuration.cell == .gruResetBefore)
 
+        var regularised = tagger
+        regularised.recurrentDropout = 0.3
+        let dropoutModel = try SequenceModel(regularised)
+        try dropoutModel.save(to: path)
+        #expect(try SafeTensorsFile(contentsOf: path).metadata?["model.recurrent_dropout"] == "0.3")
+        guard case .sequence(let loadedDropout) = try loadModel(from: path) else { Issue.record("expected a sequence model"); return }
+        #expect(loadedDropout.configuration.recurrentDropout == 0.3)
+        #expect(loadedDropout.dropoutGeneratorStates.count == dropoutModel.dropoutGeneratorStates.count)
+
+        var fed = translator
+        fed.inputFeeding = true
+        fed.recurrentDropout = 0.1
+        #expect { try Seq2SeqModel(fed) } throws: { "\($0)".contains("expected recurrent dropout 0 with input feeding") }
+
         var gruWithPeepholes = tagger
         gruWithPeepholes.cell = .gru
         #expect { try SequenceModel(gruWithPeepholes) } throws: { "\($0)".contains("peepholes are an LSTM option") }

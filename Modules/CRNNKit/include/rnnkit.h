@@ -152,9 +152,10 @@ typedef struct rnnkit_rnn_options {
     int32_t peepholes;
     /// Layer-normalised LSTM, 0 or 1. Not supported by this version: must be 0.
     int32_t layer_norm;
-    /// Recurrent dropout and zoneout probabilities, 0 <= p < 1. Not supported by this version:
-    /// must be 0.
+    /// Recurrent dropout, 0 <= p < 1, training only: one mask per layer, direction and sequence
+    /// on h_{t-1} in every recurrent product (Gal & Ghahramani 2016).
     float recurrent_dropout;
+    /// Zoneout probabilities, 0 <= p < 1. Not supported by this version: must be 0.
     float zoneout_hidden, zoneout_cell;
     /// Seeds the initialisation, as rnnkit_rnn_create's seed.
     uint64_t seed;

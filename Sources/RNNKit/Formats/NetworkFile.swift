@@ -22,6 +22,7 @@
 /// | `batch_first` | `true` or `false` |
 /// | `dropout` | the dropout between layers, decimal; only when not 0 (absent: 0) |
 /// | `peepholes` | `true` for an LSTM with peepholes; only then (absent: `false`) |
+/// | `recurrent_dropout` | the recurrent dropout, decimal; only when not 0 (absent: 0) |
 public enum RecurrentNetworkFileKey {
     /// `"format"`; its value ``formatName`` marks a file written by RNNKit.
     public static let format = "format"
@@ -43,6 +44,8 @@ public enum RecurrentNetworkFileKey {
     public static let dropout = "dropout"
     /// `"peepholes"`: ``RecurrentConfiguration/peepholes``, written only when it is `true`.
     public static let peepholes = "peepholes"
+    /// `"recurrent_dropout"`: ``RecurrentConfiguration/recurrentDropout``, written only when it is not 0.
+    public static let recurrentDropout = "recurrent_dropout"
 
     /// The value of `format` in RNNKit network files: `"rnnkit-recurrent"`.
     public static let formatName = "rnnkit-recurrent"
@@ -52,6 +55,7 @@ public enum RecurrentNetworkFileKey {
     /// Every key above; callers' extra metadata may not use them.
     public static let reserved: Set<String> = [
         format, formatVersion, cell, inputSize, hiddenSize, numLayers, bidirectional, batchFirst, dropout, peepholes,
+        recurrentDropout,
     ]
 }
 
@@ -71,6 +75,7 @@ extension RecurrentConfiguration {
         ]
         if dropout != 0 { metadata[Key.dropout] = "\(dropout)" }
         if peepholes { metadata[Key.peepholes] = "true" }
+        if recurrentDropout != 0 { metadata[Key.recurrentDropout] = "\(recurrentDropout)" }
         return metadata
     }
 
@@ -115,18 +120,19 @@ extension RecurrentConfiguration {
             throw RNNKitError(.invalidFile,
                 "\(source): metadata 'cell' is \"\(cellName)\"; expected one of \(cellNames)")
         }
-        var dropout = 0.0
-        if let text = metadata[Key.dropout] {
+        func probability(_ key: String) throws -> Double {
+            guard let text = metadata[key] else { return 0 }
             guard let value = Double(text), value.isFinite else {
-                throw RNNKitError(.invalidFile, "\(source): metadata 'dropout' is \"\(text)\"; expected a decimal number in [0, 1)")
+                throw RNNKitError(.invalidFile, "\(source): metadata '\(key)' is \"\(text)\"; expected a decimal number in [0, 1)")
             }
-            dropout = value
+            return value
         }
         let configuration = RecurrentConfiguration(
             cell: cell, inputSize: try size(Key.inputSize), hiddenSize: try size(Key.hiddenSize),
             numLayers: try size(Key.numLayers), bidirectional: try flag(Key.bidirectional),
-            batchFirst: try flag(Key.batchFirst), dropout: dropout,
-            peepholes: metadata[Key.peepholes] == nil ? false : try flag(Key.peepholes))
+            batchFirst: try flag(Key.batchFirst), dropout: try probability(Key.dropout),
+            peepholes: metadata[Key.peepholes] == nil ? false : try flag(Key.peepholes),
+            recurrentDropout: try probability(Key.recurrentDropout))
         do {
             try configuration.validate()
         } catch let error as RNNKitError {

@@ -47,6 +47,9 @@ struct DirectionPass<Scalar: RNNScalar> {
     let bHH: UnsafePointer<Scalar>     // (G·H)
     /// LSTM with peepholes: `p_i, p_f, p_o` (3H); `nil` otherwise.
     let peephole: UnsafePointer<Scalar>?
+    /// Recurrent dropout in training: the mask `m` (B, H), values 0 or `1/(1 − p)`, by which every
+    /// recurrent product's operand is multiplied (`buffers.maskedStates` holds `m ⊙ h`); `nil` otherwise.
+    let recurrentMask: UnsafePointer<Scalar>?
     let buffers: DirectionBuffers<Scalar>
     let input: UnsafePointer<Scalar>   // (T, B, I_k); not read when `tokens` is given
     /// Layer 0's input as ids into an embedding (``TokenProjection``), or `nil`: then `input`.
@@ -90,6 +93,7 @@ struct DirectionPass<Scalar: RNNScalar> {
             let firstCell = buffers.cStates + slot(0)
             if let c0 { firstCell.update(from: c0, count: batch * hidden) } else { firstCell.update(repeating: 0, count: batch * hidden) }
         }
+        if recurrentMask != nil { mask(buffers.hStates + slot(0), into: buffers.maskedStates! + slot(0), rows: 0..<batch, columns: 0..<hidden) }
         // With packed weights or tokens forwardSteps projects (or looks up) the input itself,
         // projectionSteps steps at a time.
         if let tokens {
@@ -190,6 +194,8 @@ struct DirectionPass<Scalar: RNNScalar> {
                 nextProjection += projectionSteps
             }
             let hIn = buffers.hStates + slot(s) + first * H                      // (rows, H)
+            // The operand of the recurrent products: m ⊙ h with recurrent dropout, else h.
+            let hRecurrent = UnsafePointer(recurrentMask != nil ? buffers.maskedStates! + slot(s) + first * H : hIn)
             let hOut = (last ? hFinal : buffers.hStates + slot(s + 1)) + first * H
             let gates = buffers.gates + (gateSlot(time: t, chunk: chunk) * B + first) * GH  // (rows, G·H)
             let stepRows = StepRows(time: t, lengths: rowLengths)
@@ -198,7 +204,7 @@ struct DirectionPass<Scalar: RNNScalar> {
             switch cell {
             case .lstm:
                 if !recurrentIsZero {
-                    recurrentProduct(rows: count, columns: columns, hIn: hIn, into: gates, accumulate: true)
+                    recurrentProduct(rows: count, columns: columns, hIn: hRecurrent, into: gates, accumulate: true)
                 }
                 LSTMCell.forward(
                     gates: gates, bias: combinedBias, peephole: peephole, hPrev: hIn, cPrev: buffers.cStates + slot(s) + first * H,
@@ -214,7 +220,7 @@ struct DirectionPass<Scalar: RNNScalar> {
                         }
                     }
                 } else {
-                    recurrentProduct(rows: count, columns: columns, hIn: hIn, into: recurrent, accumulate: false)
+                    recurrentProduct(rows: count, columns: columns, hIn: hRecurrent, into: recurrent, accumulate: false)
                 }
                 GRUCell.forward(
                     gates: gates, recurrent: recurrent, inputBias: bIH, hiddenBias: bHH,
@@ -232,10 +238,10 @@ struct DirectionPass<Scalar: RNNScalar> {
                         }
                     }
                 } else {
-                    resetGateProduct(rows: count, columns: columns, hIn: hIn, into: recurrent)
+                    resetGateProduct(rows: count, columns: columns, hIn: hRecurrent, into: recurrent)
                 }
                 GRUResetBeforeCell.gates(
-                    gates: gates, recurrent: recurrent, inputBias: bIH, hiddenBias: bHH, hPrev: hIn,
+                    gates: gates, recurrent: recurrent, inputBias: bIH, hiddenBias: bHH, hPrev: hRecurrent,
                     resetHidden: resetHidden, rows: stepRows, batch: count, hidden: H, columns: columns)
                 if !recurrentIsZero {
                     if let barrier { rk_barrier_wait(barrier) }
@@ -246,13 +252,25 @@ struct DirectionPass<Scalar: RNNScalar> {
                     output: y, rows: stepRows, batch: count, hidden: H, columns: columns)
             case .rnnTanh, .rnnRelu:
                 if !recurrentIsZero {
-                    recurrentProduct(rows: count, columns: columns, hIn: hIn, into: gates, accumulate: true)
+                    recurrentProduct(rows: count, columns: columns, hIn: hRecurrent, into: gates, accumulate: true)
                 }
                 VanillaCell.forward(
                     gates: gates, bias: combinedBias, relu: cell == .rnnRelu, hPrev: hIn, hNext: hOut,
                     output: y, rows: stepRows, batch: count, hidden: H, columns: columns)
             }
+            if recurrentMask != nil, !last {
+                mask(hOut - first * H, into: buffers.maskedStates! + slot(s + 1), rows: rows, columns: columns)
+            }
             if let barrier, !last { rk_barrier_wait(barrier) }
+        }
+    }
+
+    /// Recurrent dropout: `masked[rows, columns] = h[rows, columns] ⊙ m[rows, columns]`, both (B, H) slots.
+    @inline(__always)
+    private func mask(_ h: UnsafePointer<Scalar>, into masked: UnsafeMutablePointer<Scalar>, rows: Range<Int>, columns: Range<Int>) {
+        let m = recurrentMask!
+        for b in rows {
+            for j in columns { masked[b * hidden + j] = h[b * hidden + j] * m[b * hidden + j] }
         }
     }
 
@@ -325,9 +343,14 @@ struct DirectionPass<Scalar: RNNScalar> {
         let dhCarry = buffers.dhCarry + first * H                                // (rows, H)
         let dcCarry = buffers.dcCarry + first * H                                // (rows, H)
         let dPeephole = peephole.map { _ in buffers.peepholeScratch! + worker * 3 * H }  // (3H)
+        // ∂L/∂(operand of the recurrent products): with recurrent dropout ∂(m ⊙ h), multiplied by
+        // m into dhCarry after the step; else dhCarry itself.
+        let dRecurrent = recurrentMask != nil ? buffers.maskedGradient! + first * H : dhCarry  // (rows, H)
         for s in stride(from: steps - 1, through: 0, by: -1) {
             let t = time(s)
             let gates = buffers.gates + (t * B + first) * GH                     // (rows, G·H)
+            let hRecurrent = (recurrentMask != nil ? buffers.maskedStates! : buffers.hStates) + (t * B + first) * H  // (rows, H)
+            if recurrentMask != nil { dRecurrent.update(repeating: 0, count: count * H) }
             let stepRows = StepRows(time: t, lengths: rowLengths)
             let dY = StridedConstRows(
                 base: outputGradient + (t * B + first) * outputWidth + directionColumn, stride: outputWidth)
@@ -338,14 +361,14 @@ struct DirectionPass<Scalar: RNNScalar> {
                     tanhC: buffers.tanhC! + (t * B + first) * H, dY: dY, dhCarry: dhCarry, dcCarry: dcCarry,
                     dBias: dInputBias, peephole: peephole, dPeephole: dPeephole, rows: stepRows, batch: count, hidden: H)
                 // ∂h_prev += ∂a · W_hh
-                backwardProduct(rows: count, dGates: gates, into: dhCarry)
+                backwardProduct(rows: count, dGates: gates, into: dRecurrent)
             case .gru:
                 let dHidden = buffers.stepScratch + first * GH                   // (rows, 3H)
                 GRUCell.backward(
                     gates: gates, hnSaved: buffers.hiddenN! + (t * B + first) * H, dHidden: dHidden,
                     hPrev: buffers.hStates + (t * B + first) * H, dY: dY, dhCarry: dhCarry,
                     dInputBias: dInputBias, dHiddenBias: dHiddenBias, rows: stepRows, batch: count, hidden: H)
-                backwardProduct(rows: count, dGates: dHidden, into: dhCarry)
+                backwardProduct(rows: count, dGates: dHidden, into: dRecurrent)
             case .gruResetBefore:
                 let hPrev = buffers.hStates + (t * B + first) * H                // (rows, H)
                 let dResetHidden = buffers.stepScratch + first * GH              // (rows, H)
@@ -356,15 +379,20 @@ struct DirectionPass<Scalar: RNNScalar> {
                 Scalar.multiply(m: count, n: H, k: H, a: gates + 2 * H, lda: GH, b: wHH + 2 * H * H, ldb: H,
                                 beta: 0, c: dResetHidden, ldc: H)
                 GRUResetBeforeCell.backwardReset(
-                    gates: gates, hPrev: hPrev, dResetHidden: dResetHidden, dhCarry: dhCarry, dInputBias: dInputBias,
+                    gates: gates, hPrev: hRecurrent, dResetHidden: dResetHidden, dhCarry: dRecurrent, dInputBias: dInputBias,
                     dHiddenBias: dHiddenBias, rows: stepRows, batch: count, hidden: H)
                 // ∂h_prev += [∂a_r, ∂a_z] · W_h{r,z}
-                Scalar.multiply(m: count, n: H, k: 2 * H, a: gates, lda: GH, b: wHH, ldb: H, beta: 1, c: dhCarry, ldc: H)
+                Scalar.multiply(m: count, n: H, k: 2 * H, a: gates, lda: GH, b: wHH, ldb: H, beta: 1, c: dRecurrent, ldc: H)
             case .rnnTanh, .rnnRelu:
                 VanillaCell.backward(
                     gates: gates, relu: cell == .rnnRelu, dY: dY, dhCarry: dhCarry,
                     dBias: dInputBias, rows: stepRows, batch: count, hidden: H)
-                backwardProduct(rows: count, dGates: gates, into: dhCarry)
+                backwardProduct(rows: count, dGates: gates, into: dRecurrent)
+            }
+            if let recurrentMask {
+                // ∂h_prev += ∂(m ⊙ h) ⊙ m
+                let m = recurrentMask + first * H
+                for i in 0..<count * H { dhCarry[i] += dRecurrent[i] * m[i] }
             }
         }
     }
@@ -407,11 +435,12 @@ struct DirectionPass<Scalar: RNNScalar> {
                         beta: 1, c: dWIH + gateRows.lowerBound * inputWidth, ldc: inputWidth)
         }
         // GRU: the r and z rows see the same gradient on both sides; the n rows see ∂hh_n = ∂x_n ⊙ r
-        // against h, or (reset-before) ∂a_n against r ⊙ h.
+        // against h, or (reset-before) ∂a_n against r ⊙ h. With recurrent dropout h is m ⊙ h.
+        let statesIn = UnsafePointer(recurrentMask != nil ? buffers.maskedStates! : buffers.hStates)  // (T·B, H)
         let sharedRows = cell.isGRU ? gateRows.clamped(to: 0..<2 * H) : gateRows
         if !sharedRows.isEmpty {
             Scalar.gemm(transposeA: true, transposeB: false, m: sharedRows.count, n: H, k: rowCount,
-                        alpha: 1, a: buffers.gates + sharedRows.lowerBound, lda: GH, b: buffers.hStates, ldb: H,
+                        alpha: 1, a: buffers.gates + sharedRows.lowerBound, lda: GH, b: statesIn, ldb: H,
                         beta: 1, c: dWHH + sharedRows.lowerBound * H, ldc: H)
         }
         let newGateRows = cell.isGRU ? gateRows.clamped(to: 2 * H..<3 * H) : 0..<0
@@ -422,7 +451,7 @@ struct DirectionPass<Scalar: RNNScalar> {
         } else if !newGateRows.isEmpty {
             Scalar.gemm(transposeA: true, transposeB: false, m: newGateRows.count, n: H, k: rowCount,
                         alpha: 1, a: buffers.hiddenN! + (newGateRows.lowerBound - 2 * H), lda: H,
-                        b: buffers.hStates, ldb: H, beta: 1, c: dWHH + newGateRows.lowerBound * H, ldc: H)
+                        b: statesIn, ldb: H, beta: 1, c: dWHH + newGateRows.lowerBound * H, ldc: H)
         }
     }
 

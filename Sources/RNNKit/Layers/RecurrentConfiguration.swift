@@ -20,11 +20,18 @@ public struct RecurrentConfiguration: Codable, Sendable, Equatable, Hashable {
     /// `a_i += p_i ⊙ c_{t−1}`, `a_f += p_f ⊙ c_{t−1}`, `a_o += p_o ⊙ c_t`, with one extra
     /// parameter per layer and direction, `weight_peephole_l{k}` `[3H]` (blocks `i, f, o`).
     public var peepholes: Bool
+    /// Recurrent dropout probability `p` in `[0, 1)` (Gal & Ghahramani 2016), training only; default 0.
+    /// Each training forward draws, for every layer, direction and sequence, one mask `m` of `H`
+    /// values in `{0, 1/(1 − p)}` and every recurrent product of the sequence reads `m ⊙ h_{t−1}`
+    /// instead of `h_{t−1}` (the GRU's `z ⊙ h` term keeps the unmasked state). Inference is unchanged.
+    public var recurrentDropout: Double
 
-    /// Creates a configuration. Defaults: one layer, unidirectional, time-major, no dropout, no peepholes.
+    /// Creates a configuration. Defaults: one layer, unidirectional, time-major, no dropout, no
+    /// peepholes, no recurrent dropout.
     public init(
         cell: CellKind, inputSize: Int, hiddenSize: Int, numLayers: Int = 1,
-        bidirectional: Bool = false, batchFirst: Bool = false, dropout: Double = 0, peepholes: Bool = false
+        bidirectional: Bool = false, batchFirst: Bool = false, dropout: Double = 0, peepholes: Bool = false,
+        recurrentDropout: Double = 0
     ) {
         self.cell = cell
         self.inputSize = inputSize
@@ -34,13 +41,15 @@ public struct RecurrentConfiguration: Codable, Sendable, Equatable, Hashable {
         self.batchFirst = batchFirst
         self.dropout = dropout
         self.peepholes = peepholes
+        self.recurrentDropout = recurrentDropout
     }
 
     private enum CodingKeys: String, CodingKey {
-        case cell, inputSize, hiddenSize, numLayers, bidirectional, batchFirst, dropout, peepholes
+        case cell, inputSize, hiddenSize, numLayers, bidirectional, batchFirst, dropout, peepholes, recurrentDropout
     }
 
-    /// Decodes a configuration; `peepholes` may be absent (encodings from before it existed): `false`.
+    /// Decodes a configuration; `peepholes` and `recurrentDropout` may be absent (encodings from
+    /// before they existed): `false` and 0.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.init(cell: try container.decode(CellKind.self, forKey: .cell),
@@ -50,7 +59,8 @@ public struct RecurrentConfiguration: Codable, Sendable, Equatable, Hashable {
                   bidirectional: try container.decode(Bool.self, forKey: .bidirectional),
                   batchFirst: try container.decode(Bool.self, forKey: .batchFirst),
                   dropout: try container.decode(Double.self, forKey: .dropout),
-                  peepholes: try container.decodeIfPresent(Bool.self, forKey: .peepholes) ?? false)
+                  peepholes: try container.decodeIfPresent(Bool.self, forKey: .peepholes) ?? false,
+                  recurrentDropout: try container.decodeIfPresent(Double.self, forKey: .recurrentDropout) ?? 0)
     }
 
     /// Number of directions `D`: 2 when bidirectional, else 1.
@@ -74,6 +84,9 @@ public struct RecurrentConfiguration: Codable, Sendable, Equatable, Hashable {
         }
         guard dropout >= 0, dropout < 1 else {
             throw RNNKitError(.invalidArgument, "dropout \(dropout) is out of range; expected 0 ≤ p < 1")
+        }
+        guard recurrentDropout >= 0, recurrentDropout < 1 else {
+            throw RNNKitError(.invalidArgument, "recurrent dropout \(recurrentDropout) is out of range; expected 0 ≤ p < 1")
         }
         guard inputSize >= 1 else {
             throw RNNKitError(.invalidArgument, "input size must be at least 1, got \(inputSize)")

@@ -12,6 +12,8 @@
 //                   gates_t += h_prev · W_hh^T                             one product (B, G·H)
 //                   cell kernel: bias, activations, state update, output   one fused pass
 //   between layers (training, dropout p > 0): y_k = dropout_k(y_k), the input of layer k + 1
+//   recurrent dropout (training, p > 0): one mask m (B, H) per layer and direction, drawn before
+//     the layers run; every recurrent product reads m ⊙ h_prev (DirectionPass.swift)
 // Backward, per layer k (top first) and direction d:
 //   ∂y_k = ∂y_k ⊙ mask_k (below the top layer, with dropout)
 //   for each step, in reverse processing order:
@@ -76,6 +78,9 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
     private var backwardReady = false
     /// The dropout on the outputs of layers `0..<L−1` (``RecurrentConfiguration/dropout``).
     private let interLayerDropouts: [Dropout<Scalar>]
+    /// With ``RecurrentConfiguration/recurrentDropout``: the mask streams of each layer and
+    /// direction, `L·D` in `layer·D + direction` order; empty without it.
+    private let recurrentDropouts: [Dropout<Scalar>]
     /// The ids of the last training forward whose input was looked up (``TokenProjection``), or
     /// `nil` after a forward on vectors: backward then differentiates into the embedding.
     private var trainingTokens: (ids: [Int], vocabulary: Int)?
@@ -123,16 +128,30 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
         self.parameters = parameters
         self.gradients = Array(repeating: 0, count: layout.totalCount)
         self.interLayerDropouts = try dropoutSeeds.map { try Dropout<Scalar>(probability: configuration.dropout, seed: $0) }
+        let maskStreams = configuration.recurrentDropout > 0 ? configuration.numLayers * configuration.directionCount : 0
+        self.recurrentDropouts = try (0..<maskStreams).map {
+            try Dropout<Scalar>(probability: configuration.recurrentDropout, seed: derivedSeed(parameterSeeds[0], 300 + UInt64($0)))
+        }
     }
 
-    /// The states of the dropout streams between layers, one per layer but the last (saved in
-    /// training checkpoints so that a resumed run draws the same masks).
+    /// The states of the dropout streams: one per layer but the last (between layers), then, with
+    /// recurrent dropout, one per layer and direction (saved in training checkpoints so that a
+    /// resumed run draws the same masks).
     public var dropoutGeneratorStates: [UInt64] {
-        get { interLayerDropouts.map(\.generator.state) }
+        get { (interLayerDropouts + recurrentDropouts).map(\.generator.state) }
         set {
-            precondition(newValue.count == interLayerDropouts.count, "expected one dropout state per layer but the last")
-            for (dropout, state) in zip(interLayerDropouts, newValue) { dropout.generator.state = state }
+            let streams = interLayerDropouts + recurrentDropouts
+            precondition(newValue.count == streams.count,
+                         "expected one dropout state per layer but the last, then one per layer and direction with recurrent dropout")
+            for (dropout, state) in zip(streams, newValue) { dropout.generator.state = state }
         }
+    }
+
+    /// The recurrent dropout masks `[L·D, B, H]` of the last training forward (values 0 or
+    /// `1/(1 − p)`), or `nil` without recurrent dropout or before a training forward.
+    var recurrentDropoutMasks: [Scalar]? {
+        guard !recurrentDropouts.isEmpty, let ws = trainingWorkspace, let masks = ws.recurrentMasks else { return nil }
+        return Array(UnsafeBufferPointer(start: masks, count: recurrentDropouts.count * ws.batch * configuration.hiddenSize))
     }
 
     // MARK: Parameters by name
@@ -344,6 +363,15 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
         }
         let schedule = passSchedule(steps: steps, batch: batch)
         let layerOutputCount = steps * batch * c.outputSize
+        if training, let masks = workspace.recurrentMasks {
+            // One mask per layer, direction and sequence, drawn in that order whatever the threads.
+            let maskCount = batch * c.hiddenSize
+            for (index, dropout) in recurrentDropouts.enumerated() {
+                let mask = UnsafeMutableBufferPointer(start: masks + index * maskCount, count: maskCount)
+                mask.update(repeating: 1)
+                dropout.forward(inPlace: mask)
+            }
+        }
         parameters.withUnsafeBufferPointer { p in
             packedWeights?.refresh(from: p.baseAddress!, layout: layout, configuration: c, version: parameterVersion)
             for layer in 0..<c.numLayers {
@@ -440,6 +468,7 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
             packedWHHTransposed: packedWeights?.recurrentTransposed(layer * c.directionCount + direction),
             bIH: p + group[group.startIndex + 2].offset, bHH: p + group[group.startIndex + 3].offset,
             peephole: c.peepholes ? p + group[group.startIndex + 4].offset : nil,
+            recurrentMask: ws.recurrentMasks.map { UnsafePointer($0 + index) },
             buffers: ws.buffers(layer: layer, direction: direction),
             input: layer == 0 ? UnsafePointer(ws.input) : UnsafePointer(ws.output(ofLayer: layer - 1)), tokens: projection,
             output: ws.output(ofLayer: layer) + direction * c.hiddenSize,

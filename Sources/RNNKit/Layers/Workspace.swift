@@ -29,6 +29,11 @@ struct DirectionBuffers<Scalar> {
     var biasScratch: UnsafeMutablePointer<Scalar>
     /// LSTM with peepholes, training: (workers, 3H) each worker's peephole gradient sums; `nil` otherwise.
     var peepholeScratch: UnsafeMutablePointer<Scalar>?
+    /// Recurrent dropout, training: (T, B, H) slot t = `m ⊙ h` entering the step at time t, the
+    /// operand of the recurrent products (and of `∂W_hh`); `nil` otherwise.
+    var maskedStates: UnsafeMutablePointer<Scalar>?
+    /// Recurrent dropout, training: (B, H) `∂L/∂(m ⊙ h)` of a step in backward; `nil` otherwise.
+    var maskedGradient: UnsafeMutablePointer<Scalar>?
 }
 
 /// The memory of one forward (and backward) pass for a given shape, allocated once and reused.
@@ -53,6 +58,9 @@ final class Workspace<Scalar: RNNScalar> {
     /// (L·D, B, H) final hidden states `h_n`, and cell states `c_n` (LSTM), in PyTorch's layout.
     private(set) var finalHidden: UnsafeMutablePointer<Scalar>
     private(set) var finalCell: UnsafeMutablePointer<Scalar>
+    /// Recurrent dropout, training: (L·D, B, H) the masks of the current pass, `m` of layer `k`
+    /// and direction `d` at `(k·D + d)·B·H`; `nil` otherwise.
+    private(set) var recurrentMasks: UnsafeMutablePointer<Scalar>?
     /// (B) sequence lengths of the current pass.
     let lengths: UnsafeMutablePointer<Int>
     /// Whether the current pass was given lengths (else every row runs all `T` steps).
@@ -89,7 +97,8 @@ final class Workspace<Scalar: RNNScalar> {
         // Every buffer starts on a cache line (16 scalars from a line-aligned base; see vectorAlignment).
         func reserve(_ count: Int) -> Int { defer { total += (count + 15) / 16 * 16 }; return total }
         typealias DirectionPlan = (gates: Int, h: Int, c: Int, tanhC: Int?, hn: Int?, reset: Int?, scratch: Int,
-                                   dh: Int, dc: Int, bias: Int, peephole: Int?)
+                                   dh: Int, dc: Int, bias: Int, peephole: Int?, masked: Int?, maskedGradient: Int?)
+        let masksRecurrentInput = training && c.recurrentDropout > 0
         var plan: [[DirectionPlan]] = []
         for _ in 0..<(training ? L : 1) {
             var layerPlan: [DirectionPlan] = []
@@ -105,7 +114,9 @@ final class Workspace<Scalar: RNNScalar> {
                     dh: reserve(training ? batch * H : 0),
                     dc: reserve(training && isLSTM ? batch * H : 0),
                     bias: reserve((training ? maximumWorkers * 2 : 1) * G * H),
-                    peephole: c.peepholes && training ? reserve(maximumWorkers * 3 * H) : nil))
+                    peephole: c.peepholes && training ? reserve(maximumWorkers * 3 * H) : nil,
+                    masked: masksRecurrentInput ? reserve(stateCount) : nil,
+                    maskedGradient: masksRecurrentInput ? reserve(batch * H) : nil))
             }
             plan.append(layerPlan)
         }
@@ -116,6 +127,7 @@ final class Workspace<Scalar: RNNScalar> {
         let finalCount = try checkedProduct(L, D, batch, H, what: "final states")
         let finalHiddenOffset = reserve(finalCount)
         let finalCellOffset = reserve(isLSTM ? finalCount : 0)
+        let maskOffset = masksRecurrentInput ? reserve(finalCount) : nil
         try ensureAllocatable(total, of: Scalar.self, what: "activations for T = \(steps), B = \(batch)")
 
         storage = .allocateAligned(capacity: total)
@@ -130,7 +142,8 @@ final class Workspace<Scalar: RNNScalar> {
                     tanhC: p.tanhC.map { base + $0 }, hiddenN: p.hn.map { base + $0 },
                     resetHidden: p.reset.map { base + $0 }, stepScratch: base + p.scratch,
                     dhCarry: base + p.dh, dcCarry: base + p.dc, biasScratch: base + p.bias,
-                    peepholeScratch: p.peephole.map { base + $0 })
+                    peepholeScratch: p.peephole.map { base + $0 },
+                    maskedStates: p.masked.map { base + $0 }, maskedGradient: p.maskedGradient.map { base + $0 })
             }
         }
         layerOutputs = outputOffsets.map { base + $0 }
@@ -139,6 +152,7 @@ final class Workspace<Scalar: RNNScalar> {
         inputGradient = inputGradientOffset.map { base + $0 }
         finalHidden = base + finalHiddenOffset
         finalCell = base + finalCellOffset
+        recurrentMasks = maskOffset.map { base + $0 }
     }
 
     deinit {

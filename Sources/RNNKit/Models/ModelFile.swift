@@ -27,7 +27,7 @@
 // `additive`), `seq2seq.attention_size` (A) and `seq2seq.input_feeding` (`true`) are written only when
 // they differ from their defaults (`false`, `none`, H, `false`), so files of models without attention
 // read as before. `model.peepholes` and `seq2seq.peepholes` (`true`) are likewise written only for
-// LSTMs with peepholes.
+// LSTMs with peepholes, and `model.recurrent_dropout` / `seq2seq.recurrent_dropout` only when not 0.
 // Training checkpoints add `optimizer.*` and `trainer.*` tensors and `training.*` metadata (Checkpoint.swift);
 // loading a model ignores those, so a checkpoint is also a model file.
 
@@ -150,6 +150,7 @@ extension SequenceModelConfiguration {
             .merging(initialization.metadata(prefix: p)) { a, _ in a }
             .merging(bidirectional ? [p + "bidirectional": "true"] : [:]) { a, _ in a }
             .merging(peepholes ? [p + "peepholes": "true"] : [:]) { a, _ in a }
+            .merging(recurrentDropout != 0 ? [p + "recurrent_dropout": "\(recurrentDropout)"] : [:]) { a, _ in a }
             .merging(conditioningMetadata(prefix: p)) { a, _ in a }
     }
 
@@ -175,6 +176,7 @@ extension SequenceModelConfiguration {
                   initialization: try RecurrentInitialization(r, prefix: p), seed: try r.uint64(p + "seed"))
         bidirectional = metadata[p + "bidirectional"] == nil ? false : try r.bool(p + "bidirectional")
         peepholes = metadata[p + "peepholes"] == nil ? false : try r.bool(p + "peepholes")
+        recurrentDropout = metadata[p + "recurrent_dropout"] == nil ? 0 : try r.double(p + "recurrent_dropout")
         switch metadata[p + "conditioning"] {
         case nil: conditioning = .none
         case "classes": conditioning = .classes(count: try r.int(p + "condition_size"))
@@ -202,6 +204,7 @@ extension Seq2SeqConfiguration {
             .merging(attentionSize != hiddenSize ? [p + "attention_size": String(attentionSize)] : [:]) { a, _ in a }
             .merging(inputFeeding ? [p + "input_feeding": "true"] : [:]) { a, _ in a }
             .merging(peepholes ? [p + "peepholes": "true"] : [:]) { a, _ in a }
+            .merging(recurrentDropout != 0 ? [p + "recurrent_dropout": "\(recurrentDropout)"] : [:]) { a, _ in a }
     }
 
     /// Reads ``fileMetadata``. `seq2seq.bidirectional_encoder`, `seq2seq.attention`,
@@ -220,6 +223,7 @@ extension Seq2SeqConfiguration {
         attentionSize = metadata[p + "attention_size"] == nil ? hiddenSize : try r.int(p + "attention_size")
         inputFeeding = metadata[p + "input_feeding"] == nil ? false : try r.bool(p + "input_feeding")
         peepholes = metadata[p + "peepholes"] == nil ? false : try r.bool(p + "peepholes")
+        recurrentDropout = metadata[p + "recurrent_dropout"] == nil ? 0 : try r.double(p + "recurrent_dropout")
         do { try validate() } catch let error as RNNKitError {
             throw RNNKitError(.invalidFile, "\(source): the seq2seq configuration in the metadata is invalid: \(error.message)")
         }

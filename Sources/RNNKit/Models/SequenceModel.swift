@@ -141,12 +141,13 @@ public final class SequenceModel {
     /// Clears every gradient.
     public func zeroGradients() { for group in parameterGroups { group.zeroGradients() } }
 
-    /// The dropout streams' states, one per layer: those between layers, then the output's
-    /// (saved in checkpoints for bitwise resumption).
+    /// The dropout streams' states: the network's (between layers, then with recurrent dropout one
+    /// per layer and direction), then the output's (saved in checkpoints for bitwise resumption).
     public var dropoutGeneratorStates: [UInt64] {
         get { network.dropoutGeneratorStates + [outputDropout.generator.state] }
         set {
-            precondition(newValue.count == configuration.numLayers, "expected one dropout state per layer")
+            precondition(newValue.count == network.dropoutGeneratorStates.count + 1,
+                         "expected the network's dropout states and the output dropout's")
             network.dropoutGeneratorStates = Array(newValue.dropLast())
             outputDropout.generator.state = newValue.last!
         }

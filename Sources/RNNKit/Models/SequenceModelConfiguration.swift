@@ -108,37 +108,40 @@ public struct SequenceModelConfiguration: Codable, Sendable, Equatable {
     public var conditioning: SequenceConditioning = .none
     /// LSTM only: peephole connections in every layer (``RecurrentConfiguration/peepholes``); default `false`.
     public var peepholes: Bool = false
+    /// Recurrent dropout in every layer (``RecurrentConfiguration/recurrentDropout``), in `[0, 1)`;
+    /// default 0. Each training forward draws new masks: with stream sampling, a window is a sequence.
+    public var recurrentDropout: Double = 0
 
     /// A model reading token ids (a character language model: `outputSize = vocabularySize`, `head: .everyStep`).
     /// Defaults: LSTM, one layer, unidirectional, no dropout, a per-step head over the vocabulary,
-    /// PyTorch's initialisation, seed 0, unconditioned, no peepholes.
+    /// PyTorch's initialisation, seed 0, unconditioned, no peepholes, no recurrent dropout.
     public static func tokens(
         vocabularySize: Int, embeddingSize: Int, cell: CellKind = .lstm, hiddenSize: Int, numLayers: Int = 1,
         bidirectional: Bool = false, dropout: Double = 0, head: SequenceHeadKind = .everyStep, outputSize: Int? = nil,
         initialization: RecurrentInitialization = .pytorchDefault, seed: UInt64 = 0, conditioning: SequenceConditioning = .none,
-        peepholes: Bool = false
+        peepholes: Bool = false, recurrentDropout: Double = 0
     ) -> SequenceModelConfiguration {
         SequenceModelConfiguration(
             input: .tokens, vocabularySize: vocabularySize, embeddingSize: embeddingSize, featureSize: 0,
             cell: cell, hiddenSize: hiddenSize, numLayers: numLayers, bidirectional: bidirectional, dropout: dropout, head: head,
             outputSize: head == .none ? 0 : (outputSize ?? vocabularySize), initialization: initialization, seed: seed,
-            conditioning: conditioning, peepholes: peepholes)
+            conditioning: conditioning, peepholes: peepholes, recurrentDropout: recurrentDropout)
     }
 
     /// A model reading feature vectors of `featureSize` values per step. Defaults: LSTM, one layer,
     /// unidirectional, no dropout, a head on the last state, PyTorch's initialisation, seed 0,
-    /// unconditioned, no peepholes.
+    /// unconditioned, no peepholes, no recurrent dropout.
     public static func features(
         featureSize: Int, cell: CellKind = .lstm, hiddenSize: Int, numLayers: Int = 1, bidirectional: Bool = false,
         dropout: Double = 0, head: SequenceHeadKind = .lastStep, outputSize: Int,
         initialization: RecurrentInitialization = .pytorchDefault, seed: UInt64 = 0, conditioning: SequenceConditioning = .none,
-        peepholes: Bool = false
+        peepholes: Bool = false, recurrentDropout: Double = 0
     ) -> SequenceModelConfiguration {
         SequenceModelConfiguration(
             input: .features, vocabularySize: 0, embeddingSize: 0, featureSize: featureSize,
             cell: cell, hiddenSize: hiddenSize, numLayers: numLayers, bidirectional: bidirectional, dropout: dropout, head: head,
             outputSize: head == .none ? 0 : outputSize, initialization: initialization, seed: seed, conditioning: conditioning,
-            peepholes: peepholes)
+            peepholes: peepholes, recurrentDropout: recurrentDropout)
     }
 
     /// Features entering the first recurrent layer: `E` or `I`.
@@ -151,7 +154,8 @@ public struct SequenceModelConfiguration: Codable, Sendable, Equatable {
     /// (`nn.LSTM(E or I, H, num_layers=L, bidirectional=…, dropout=p)`).
     public var stackConfiguration: RecurrentConfiguration {
         RecurrentConfiguration(cell: cell, inputSize: recurrentInputSize, hiddenSize: hiddenSize, numLayers: numLayers,
-                               bidirectional: bidirectional, dropout: dropout, peepholes: peepholes)
+                               bidirectional: bidirectional, dropout: dropout, peepholes: peepholes,
+                               recurrentDropout: recurrentDropout)
     }
 
     /// Throws unless every size is consistent with the input and head kinds.
@@ -230,6 +234,9 @@ public struct Seq2SeqConfiguration: Codable, Sendable, Equatable {
     public var inputFeeding: Bool = false
     /// LSTM only: peephole connections in every layer of both stacks; default `false`.
     public var peepholes: Bool = false
+    /// Recurrent dropout in every layer of both stacks, in `[0, 1)`; default 0. Not with input
+    /// feeding, whose decoder runs one step per forward (each would draw a new mask).
+    public var recurrentDropout: Double = 0
 
     /// Creates the configuration; the defaults of the last four parameters give the encoder–decoder
     /// without attention.
@@ -267,6 +274,7 @@ public struct Seq2SeqConfiguration: Codable, Sendable, Equatable {
             numLayers: numLayers, bidirectional: bidirectionalEncoder, dropout: dropout, head: .none,
             initialization: initialization, seed: seed)
         encoder.peepholes = peepholes
+        encoder.recurrentDropout = recurrentDropout
         return encoder
     }
 
@@ -281,6 +289,7 @@ public struct Seq2SeqConfiguration: Codable, Sendable, Equatable {
                       numLayers: numLayers, dropout: dropout, head: attention == .none ? .everyStep : .none,
                       outputSize: targetVocabularySize, initialization: initialization, seed: decoderSeed)
         decoder.peepholes = peepholes
+        decoder.recurrentDropout = recurrentDropout
         return decoder
     }
 
@@ -300,6 +309,10 @@ public struct Seq2SeqConfiguration: Codable, Sendable, Equatable {
         }
         guard attentionSize >= 1 else {
             throw RNNKitError(.invalidArgument, "the attention size must be at least 1, got \(attentionSize)")
+        }
+        if inputFeeding, recurrentDropout != 0 {
+            throw RNNKitError(.invalidArgument,
+                "recurrent dropout draws one mask per sequence, but an input-fed decoder runs one step per forward; expected recurrent dropout 0 with input feeding, got \(recurrentDropout)")
         }
         if inputFeeding, attention == .none {
             throw RNNKitError(.invalidArgument,

@@ -2,7 +2,8 @@
 // time, plain loops for every matrix-vector product, no fusion, no workspace, no threads.
 // They exist to be read and to be the oracle the tests hold the fused path equal to — in Double,
 // and for the Float path users run (C kernels, packed weights) within a float32 tolerance.
-// The dropout between layers is not modelled: compare networks whose dropout is 0.
+// The dropout between layers is not modelled: compare networks whose dropout is 0. Recurrent
+// dropout is, given its masks: every recurrent product reads m ⊙ h instead of h.
 
 /// Naive forward and backward passes with exactly the semantics of ``RecurrentNetwork``.
 enum NaiveRecurrentReference {
@@ -16,13 +17,15 @@ enum NaiveRecurrentReference {
     }
 
     /// Runs `parameters` (laid out by ``ParameterLayout``) over a time-major input `[T, B, I]`.
+    /// `recurrentMasks` `[L·D, B, H]`: the recurrent dropout masks, or `nil` for none.
     static func forward<Scalar: RNNScalar>(
         configuration c: RecurrentConfiguration, parameters: [Scalar],
         input: [Scalar], steps T: Int, batch B: Int, lengths: [Int]?,
-        initialHidden: [Scalar]?, initialCell: [Scalar]?
+        initialHidden: [Scalar]?, initialCell: [Scalar]?, recurrentMasks: [Scalar]? = nil
     ) -> RecurrentOutput<Scalar> {
         let run = record(configuration: c, parameters: parameters, input: input, steps: T, batch: B,
-                         lengths: lengths, initialHidden: initialHidden, initialCell: initialCell)
+                         lengths: lengths, initialHidden: initialHidden, initialCell: initialCell,
+                         recurrentMasks: recurrentMasks)
         return RecurrentOutput(output: run.layerInputs.last!, finalHidden: run.finalHidden,
                                finalCell: c.cell.hasCellState ? run.finalCell : nil)
     }
@@ -32,7 +35,8 @@ enum NaiveRecurrentReference {
     /// reset-before GRU's `r ⊙ h`), and the state it leaves.
     private struct Step<Scalar: RNNScalar> {
         var time: Int
-        var x: [Scalar], hPrev: [Scalar], cPrev: [Scalar]
+        /// `hRecurrent`: the operand of the recurrent products, `m ⊙ hPrev` (or `hPrev` without masks).
+        var x: [Scalar], hPrev: [Scalar], hRecurrent: [Scalar], cPrev: [Scalar]
         var gates: [Scalar], hiddenN: [Scalar]
         var c: [Scalar]
     }
@@ -51,7 +55,7 @@ enum NaiveRecurrentReference {
     private static func record<Scalar: RNNScalar>(
         configuration c: RecurrentConfiguration, parameters: [Scalar],
         input: [Scalar], steps T: Int, batch B: Int, lengths: [Int]?,
-        initialHidden: [Scalar]?, initialCell: [Scalar]?
+        initialHidden: [Scalar]?, initialCell: [Scalar]?, recurrentMasks: [Scalar]?
     ) -> (layerInputs: [[Scalar]], steps: [[[[Step<Scalar>]]]], finalHidden: [Scalar], finalCell: [Scalar]) {
         let layout = ParameterLayout(c)
         let H = c.hiddenSize, D = c.directionCount, G = c.cell.gateCount
@@ -79,9 +83,11 @@ enum NaiveRecurrentReference {
                     var row: [Step<Scalar>] = []
                     for t in direction == 0 ? Array(0..<length) : Array((0..<length).reversed()) {
                         let xt = Array(x[(t * B + b) * I..<(t * B + b + 1) * I])
+                        let hRecurrent = recurrentMasks.map { m in (0..<H).map { h[$0] * m[stateIndex + b * H + $0] } } ?? h
                         let gx = matrixVector(parameters, offset: wih, rows: G * H, columns: I, xt)
-                        let gh = matrixVector(parameters, offset: whh, rows: G * H, columns: H, h)
-                        var step = Step<Scalar>(time: t, x: xt, hPrev: h, cPrev: cell, gates: [Scalar](repeating: 0, count: G * H),
+                        let gh = matrixVector(parameters, offset: whh, rows: G * H, columns: H, hRecurrent)
+                        var step = Step<Scalar>(time: t, x: xt, hPrev: h, hRecurrent: hRecurrent, cPrev: cell,
+                                                gates: [Scalar](repeating: 0, count: G * H),
                                                 hiddenN: [Scalar](repeating: 0, count: H), c: cell)
                         for j in 0..<H {
                             func xPart(_ k: Int) -> Scalar { gx[k * H + j] + parameters[bih + k * H + j] }
@@ -102,7 +108,7 @@ enum NaiveRecurrentReference {
                             case .gruResetBefore:
                                 step.gates[j] = Scalar.sigmoid(xPart(0) + hPart(0))
                                 step.gates[H + j] = Scalar.sigmoid(xPart(1) + hPart(1))
-                                step.hiddenN[j] = step.gates[j] * h[j]           // r ⊙ h
+                                step.hiddenN[j] = step.gates[j] * hRecurrent[j]  // r ⊙ h
                             case .gru:
                                 step.gates[j] = Scalar.sigmoid(xPart(0) + hPart(0))
                                 step.gates[H + j] = Scalar.sigmoid(xPart(1) + hPart(1))
@@ -152,7 +158,8 @@ enum NaiveRecurrentReference {
         configuration c: RecurrentConfiguration, parameters: [Scalar],
         input: [Scalar], steps T: Int, batch B: Int, lengths: [Int]?,
         initialHidden: [Scalar]?, initialCell: [Scalar]?,
-        outputGradient: [Scalar], finalHiddenGradient: [Scalar]?, finalCellGradient: [Scalar]?
+        outputGradient: [Scalar], finalHiddenGradient: [Scalar]?, finalCellGradient: [Scalar]?,
+        recurrentMasks: [Scalar]? = nil
     ) -> (parameters: [Scalar], input: [Scalar], initialHidden: [Scalar], initialCell: [Scalar]?) {
         let layout = ParameterLayout(c)
         let H = c.hiddenSize, D = c.directionCount, G = c.cell.gateCount
@@ -161,7 +168,8 @@ enum NaiveRecurrentReference {
         var dInitialCell = dInitialHidden
 
         let run = record(configuration: c, parameters: parameters, input: input, steps: T, batch: B,
-                         lengths: lengths, initialHidden: initialHidden, initialCell: initialCell)
+                         lengths: lengths, initialHidden: initialHidden, initialCell: initialCell,
+                         recurrentMasks: recurrentMasks)
         let recorded = run.steps
 
         // Backward, top layer first: each layer's ∂x is the ∂y of the layer below.
@@ -236,15 +244,17 @@ enum NaiveRecurrentReference {
                         }
                         // The reset-before GRU's candidate rows multiply r ⊙ h, not h: its ∂(r ⊙ h)
                         // gives ∂a_r and a direct part of ∂h, and only the r, z rows multiply h.
+                        // ∂L/∂hRecurrent, the products' operand; ∂h gets it times the mask.
+                        var dRecurrent = [Scalar](repeating: 0, count: H)
                         var recurrentRows = G * H
                         if c.cell == .gruResetBefore {
                             let dCandidate = Array(dHiddenSide[2 * H..<3 * H])
                             let dResetHidden = transposedMatrixVector(parameters, offset: whh + 2 * H * H, rows: H, columns: H, dCandidate)
                             for j in 0..<H {
                                 let r = step.gates[j]
-                                dInputSide[j] = dResetHidden[j] * step.hPrev[j] * r * (1 - r)
+                                dInputSide[j] = dResetHidden[j] * step.hRecurrent[j] * r * (1 - r)
                                 dHiddenSide[j] = dInputSide[j]
-                                dhPrev[j] += dResetHidden[j] * r
+                                dRecurrent[j] += dResetHidden[j] * r
                                 for k in 0..<H { dParameters[whh + (2 * H + j) * H + k] += dCandidate[j] * step.hiddenN[k] }
                             }
                             recurrentRows = 2 * H
@@ -255,13 +265,16 @@ enum NaiveRecurrentReference {
                             for k in 0..<I { dParameters[wih + row * I + k] += dInputSide[row] * step.x[k] }
                         }
                         for row in 0..<recurrentRows {
-                            for k in 0..<H { dParameters[whh + row * H + k] += dHiddenSide[row] * step.hPrev[k] }
+                            for k in 0..<H { dParameters[whh + row * H + k] += dHiddenSide[row] * step.hRecurrent[k] }
                         }
                         let dx = transposedMatrixVector(parameters, offset: wih, rows: G * H, columns: I, dInputSide)
                         for k in 0..<I { dInput[(t * B + b) * I + k] += dx[k] }
                         let dhThroughWeights = transposedMatrixVector(parameters, offset: whh, rows: recurrentRows, columns: H,
                                                                       Array(dHiddenSide[0..<recurrentRows]))
-                        for j in 0..<H { dh[j] = dhPrev[j] + dhThroughWeights[j] }
+                        for j in 0..<H {
+                            let mask = recurrentMasks.map { $0[stateIndex + b * H + j] } ?? 1
+                            dh[j] = dhPrev[j] + (dRecurrent[j] + dhThroughWeights[j]) * mask
+                        }
                     }
                     for j in 0..<H {
                         dInitialHidden[stateIndex + b * H + j] = dh[j]

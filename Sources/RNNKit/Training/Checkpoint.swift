@@ -160,19 +160,22 @@ extension Trainer {
             }
             return value
         }
+        // One per layer (between layers and before the head), then with recurrent dropout one per
+        // layer and direction; a seq2seq model holds its encoder's, then its decoder's.
         switch model {
         case .sequence(let m):
-            guard states.count == m.configuration.numLayers else {
-                throw RNNKitError(.invalidFile, "\(source) holds \(states.count) dropout states; expected \(m.configuration.numLayers), one per layer")
+            let expected = m.dropoutGeneratorStates.count
+            guard states.count == expected else {
+                throw RNNKitError(.invalidFile, "\(source) holds \(states.count) dropout states; expected \(expected), one per layer\(m.configuration.recurrentDropout > 0 ? " and one per layer and direction for the recurrent dropout" : "")")
             }
             m.dropoutGeneratorStates = states
         case .seq2seq(let m):
-            let L = m.configuration.numLayers
-            guard states.count == 2 * L else {
-                throw RNNKitError(.invalidFile, "\(source) holds \(states.count) dropout states; expected \(2 * L), one per layer of encoder and decoder")
+            let encoderCount = m.encoder.dropoutGeneratorStates.count, expected = encoderCount + m.decoder.dropoutGeneratorStates.count
+            guard states.count == expected else {
+                throw RNNKitError(.invalidFile, "\(source) holds \(states.count) dropout states; expected \(expected), one per layer of encoder and decoder\(m.configuration.recurrentDropout > 0 ? " and one per layer and direction of each for the recurrent dropout" : "")")
             }
-            m.encoder.dropoutGeneratorStates = Array(states[..<L])
-            m.decoder.dropoutGeneratorStates = Array(states[L...])
+            m.encoder.dropoutGeneratorStates = Array(states[..<encoderCount])
+            m.decoder.dropoutGeneratorStates = Array(states[encoderCount...])
         }
         if file.tensor(named: "trainer.carried_hidden") != nil, case .sequence(let m) = model {
             let hidden = try file.values(of: "trainer.carried_hidden", as: Float.self)

@@ -61,6 +61,8 @@ struct TrainCommand: ConsoleCommand {
     var cell: CellChoice?
     @Flag(name: .long, help: "LSTM peephole connections: the input and forget gates see c(t−1), the output gate c(t).")
     var peepholes = false
+    @Option(name: .customLong("recurrent-dropout"), parsing: .unconditional, help: ArgumentHelp("Recurrent dropout: one mask per sequence on h(t−1) in every recurrent product, in training, 0 ≤ p < 1. (default: 0)", valueName: "p"))
+    var recurrentDropout: Double?
     @Option(name: .long, help: ArgumentHelp("Hidden units per layer, 1–4096. (default: 128 for text, 32 for forecasters, 64 for classifiers and taggers)", valueName: "n"))
     var hidden: Int?
     @Option(name: .long, help: ArgumentHelp("Stacked recurrent layers, 1–16. (default: 1)", valueName: "n"))
@@ -207,7 +209,7 @@ struct TrainCommand: ConsoleCommand {
                 ("--feature-columns", featureColumns != nil), ("--tsv", tsv != nil), ("--tokens", tokens != nil),
                 ("--min-count", minCount != nil), ("--conll", conll != nil), ("--unidirectional", unidirectional),
                 ("--pairs", pairs != nil), ("--attention", attention != nil), ("--input-feeding", inputFeeding),
-                ("--cell", cell != nil), ("--peepholes", peepholes),
+                ("--cell", cell != nil), ("--peepholes", peepholes), ("--recurrent-dropout", recurrentDropout != nil),
                 ("--hidden", hidden != nil), ("--layers", layers != nil), ("--bidirectional", bidirectional),
                 ("--dropout", dropout != nil), ("--embedding", embedding != nil), ("--seq-len", seqLen != nil), ("--batch", batch != nil),
                 ("--sampling", sampling != nil), ("--lr", lr != nil), ("--schedule", schedule != nil), ("--warmup", warmup != nil),
@@ -222,6 +224,10 @@ struct TrainCommand: ConsoleCommand {
         try require("--hidden", hidden, in: 1...4096)
         try require("--layers", layers, in: 1...16)
         try require("--dropout", dropout, "at least 0 and below 1") { $0 >= 0 && $0 < 1 }
+        try require("--recurrent-dropout", recurrentDropout, "at least 0 and below 1") { $0 >= 0 && $0 < 1 }
+        if let recurrentDropout, recurrentDropout > 0, inputFeeding {
+            throw ValidationError("--recurrent-dropout cannot be used with --input-feeding: an input-fed decoder runs one step per forward, and recurrent dropout draws one mask per sequence")
+        }
         try require("--embedding", embedding, in: 1...4096)
         try require("--seq-len", seqLen, in: 1...10_000)
         try require("--batch", batch, in: 1...4096)

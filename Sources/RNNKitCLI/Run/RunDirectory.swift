@@ -143,9 +143,12 @@ struct RunConfiguration: Codable, Equatable {
         var inputFeeding: Bool?
         /// LSTM peephole connections (`--peepholes`); `nil` (absent from config.json) means none.
         var peepholes: Bool?
+        /// Recurrent dropout (`--recurrent-dropout`); `nil` (absent from config.json) means none.
+        var recurrentDropout: Double?
 
         enum CodingKeys: String, CodingKey {
             case cell, hidden, layers, bidirectional, dropout, embedding, attention, inputFeeding = "input_feeding", peepholes
+            case recurrentDropout = "recurrent_dropout"
         }
     }
 
