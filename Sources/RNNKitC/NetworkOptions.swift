@@ -59,6 +59,8 @@ struct NetworkOptions {
         bidirectional = configuration.bidirectional ? 1 : 0
         peepholes = configuration.peepholes ? 1 : 0
         recurrentDropout = Float(configuration.recurrentDropout)
+        zoneoutHidden = Float(configuration.zoneoutHidden)
+        zoneoutCell = Float(configuration.zoneoutCell)
     }
 
     /// Writes the architecture fields into the struct at `options` (its `struct_size` bytes,
@@ -98,12 +100,15 @@ struct NetworkOptions {
                 throw RNNKitError(.invalidArgument, "rnnkit_rnn_options.\(name) is an LSTM option; cell \(cell) (\(kind.rawValue)) has none")
             }
         }
-        for (name, set) in [("proj_size", projectionSize != 0), ("layer_norm", layerNorm != 0),
-                            ("zoneout_hidden", zoneoutHidden != 0), ("zoneout_cell", zoneoutCell != 0)] where set {
+        if kind != .lstm, zoneoutCell != 0 {
+            throw RNNKitError(.invalidArgument, "rnnkit_rnn_options.zoneout_cell is an LSTM option; cell \(cell) (\(kind.rawValue)) has none")
+        }
+        for (name, set) in [("proj_size", projectionSize != 0), ("layer_norm", layerNorm != 0)] where set {
             throw RNNKitError(.invalidArgument, "rnnkit_rnn_options.\(name) is not supported by this version of RNNKit; set it to 0")
         }
         return RecurrentConfiguration(
             cell: kind, inputSize: Int(inputSize), hiddenSize: Int(hiddenSize), numLayers: Int(numLayers),
-            bidirectional: bidirectional == 1, peepholes: peepholes == 1, recurrentDropout: Double(recurrentDropout))
+            bidirectional: bidirectional == 1, peepholes: peepholes == 1, recurrentDropout: Double(recurrentDropout),
+            zoneoutHidden: Double(zoneoutHidden), zoneoutCell: Double(zoneoutCell))
     }
 }

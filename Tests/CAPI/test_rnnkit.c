@@ -1130,17 +1130,19 @@ static void test_options(void) {
         rnnkit_rnn_destroy(rnn);
     }
 
-    /* Recurrent dropout: described back; training forwards draw masks, inference does not. */
+    /* Recurrent dropout and zoneout: described back; training forwards draw masks, inference does not. */
     rnnkit_rnn_options_init(&options);
-    options.cell = RNNKIT_CELL_GRU; options.input_size = 3; options.hidden_size = 4; options.recurrent_dropout = 0.25f;
-    expect_ok(rnnkit_rnn_create_with_options(&options, &rnn), "create a GRU with recurrent dropout");
+    options.cell = RNNKIT_CELL_LSTM; options.input_size = 3; options.hidden_size = 4; options.recurrent_dropout = 0.25f;
+    options.zoneout_hidden = 0.1f; options.zoneout_cell = 0.2f;
+    expect_ok(rnnkit_rnn_create_with_options(&options, &rnn), "create an LSTM with recurrent dropout and zoneout");
     if (rnn) {
         enum { T = 5, B = 2 };
         float x[T * B * 3], y1[T * B * 4], y2[T * B * 4], y3[T * B * 4], y4[T * B * 4];
         fill(x, T * B * 3, 41);
         rnnkit_rnn_options_init(&described);
         expect_ok(rnnkit_rnn_describe(rnn, &described), "describe");
-        check(described.recurrent_dropout == 0.25f, "describe reports the recurrent dropout");
+        check(described.recurrent_dropout == 0.25f && described.zoneout_hidden == 0.1f && described.zoneout_cell == 0.2f,
+              "describe reports the recurrent dropout and the zoneouts");
         expect_ok(rnnkit_rnn_forward(rnn, T, B, x, NULL, NULL, NULL, y1, NULL, NULL), "training forward 1");
         expect_ok(rnnkit_rnn_forward(rnn, T, B, x, NULL, NULL, NULL, y2, NULL, NULL), "training forward 2");
         check(memcmp(y1, y2, sizeof y1) != 0, "each training forward draws new recurrent masks");
@@ -1186,7 +1188,7 @@ static void test_options(void) {
     REFUSED((options.cell = RNNKIT_CELL_GRU_RESET_BEFORE, options.layer_norm = 1), "layer_norm is an LSTM option");
     REFUSED((options.cell = RNNKIT_CELL_RNN_TANH, options.proj_size = 2), "proj_size is an LSTM option");
     REFUSED(options.proj_size = 2, "proj_size is not supported by this version");
-    REFUSED(options.zoneout_cell = 0.1f, "zoneout_cell is not supported by this version");
+    REFUSED((options.cell = RNNKIT_CELL_GRU, options.zoneout_cell = 0.1f), "zoneout_cell is an LSTM option; cell 3 (gru) has none");
     REFUSED(options.recurrent_dropout = (float)NAN, "recurrent_dropout is nan");
 #undef REFUSED
     memset(&newer, 0, sizeof newer);

@@ -38,19 +38,22 @@ struct CellVariantTests {
         #expect(accuracy >= 0.9, "\(evaluated.output)")
     }
 
-    @Test("a character model with peepholes and recurrent dropout trains, resumes bitwise and generates")
+    @Test("a character model with peepholes, recurrent dropout and zoneout trains, resumes bitwise and generates")
     func characterModelWithPeepholes() throws {
         let scratch = ScratchDirectory()
         let whole = scratch.file("whole"), split = scratch.file("split")
-        let options = ["--steps", "8", "--eval-every", "4", "--peepholes", "--recurrent-dropout", "0.2"] + EndToEndTests.tiny
+        let options = ["--steps", "8", "--eval-every", "4", "--peepholes", "--recurrent-dropout", "0.2", "--zoneout", "0.1",
+                       "--zoneout-cell", "0.3"] + EndToEndTests.tiny
         try #require(runCLI(["train", "--out", whole] + options).status == 0)
         try #require(runCLI(["train", "--out", split, "--stop-after", "4"] + options).status == 0)
         let resumed = runCLI(["train", "--resume", split])
         try #require(resumed.status == 0, "\(resumed.errors)")
         let configuration = try RunDirectory(path: whole).readConfiguration(option: "--model")
         #expect(configuration.model.recurrentDropout == 0.2 && configuration.model.peepholes == true)
+        #expect(configuration.model.zoneoutHidden == 0.1 && configuration.model.zoneoutCell == 0.3)
         let wholeModel = try SafeTensorsFile(contentsOf: whole + "/checkpoint.safetensors")
         #expect(wholeModel.metadata?["model.recurrent_dropout"] == "0.2")
+        #expect(wholeModel.metadata?["model.zoneout_hidden"] == "0.1" && wholeModel.metadata?["model.zoneout_cell"] == "0.3")
         // The recurrent masks' streams are in the checkpoint: the resumed run drew the same masks.
         for name in wholeModel.tensorNames where name.hasPrefix("rnn.") {
             #expect(try wholeModel.values(of: name) as [Float] == splitModel(split).values(of: name) as [Float], "\(name)")

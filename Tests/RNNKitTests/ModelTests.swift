@@ -267,11 +267,12 @@ func expectGradientsMatchDifferences(groups: [any ParameterContainer<Float>], lo
 
         var regularised = tagger
         regularised.recurrentDropout = 0.3
+        (regularised.zoneoutHidden, regularised.zoneoutCell) = (0.1, 0.2)
         let dropoutModel = try SequenceModel(regularised)
         try dropoutModel.save(to: path)
         #expect(try SafeTensorsFile(contentsOf: path).metadata?["model.recurrent_dropout"] == "0.3")
         guard case .sequence(let loadedDropout) = try loadModel(from: path) else { Issue.record("expected a sequence model"); return }
-        #expect(loadedDropout.configuration.recurrentDropout == 0.3)
+        #expect(loadedDropout.configuration == dropoutModel.configuration && loadedDropout.configuration.zoneoutCell == 0.2)
         #expect(loadedDropout.dropoutGeneratorStates.count == dropoutModel.dropoutGeneratorStates.count)
 
         var fed = translator

@@ -155,7 +155,9 @@ typedef struct rnnkit_rnn_options {
     /// Recurrent dropout, 0 <= p < 1, training only: one mask per layer, direction and sequence
     /// on h_{t-1} in every recurrent product (Gal & Ghahramani 2016).
     float recurrent_dropout;
-    /// Zoneout probabilities, 0 <= p < 1. Not supported by this version: must be 0.
+    /// Zoneout probabilities, 0 <= p < 1, training only (Krueger et al. 2017): at every step each
+    /// unit keeps its previous h (and, LSTM only, c) with this probability; inference runs the
+    /// plain cell.
     float zoneout_hidden, zoneout_cell;
     /// Seeds the initialisation, as rnnkit_rnn_create's seed.
     uint64_t seed;
@@ -169,8 +171,8 @@ void rnnkit_rnn_options_init(rnnkit_rnn_options *RNNKIT_NULLABLE options);
 /// Errors: RNNKIT_ERROR_NULL_POINTER if options or out is NULL; RNNKIT_ERROR_INVALID_ARGUMENT,
 /// with a message naming the field, for a struct_size below 56, nonzero bytes past this
 /// version's fields, an unknown cell, a size < 1, a flag other than 0 or 1, a probability
-/// outside [0, 1) or NaN, an LSTM-only field set on another cell, or a field this version does
-/// not support; RNNKIT_ERROR_OUT_OF_MEMORY as rnnkit_rnn_create. On failure *out is NULL.
+/// outside [0, 1) or NaN, an LSTM-only field (proj_size, peepholes, layer_norm, zoneout_cell)
+/// set on another cell, or a field this version does not support (proj_size, layer_norm); RNNKIT_ERROR_OUT_OF_MEMORY as rnnkit_rnn_create. On failure *out is NULL.
 rnnkit_status rnnkit_rnn_create_with_options(const rnnkit_rnn_options *RNNKIT_NONNULL options,
                                              rnnkit_rnn *RNNKIT_NULLABLE *RNNKIT_NONNULL out);
 

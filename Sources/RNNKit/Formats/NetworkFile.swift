@@ -23,6 +23,7 @@
 /// | `dropout` | the dropout between layers, decimal; only when not 0 (absent: 0) |
 /// | `peepholes` | `true` for an LSTM with peepholes; only then (absent: `false`) |
 /// | `recurrent_dropout` | the recurrent dropout, decimal; only when not 0 (absent: 0) |
+/// | `zoneout_hidden`, `zoneout_cell` | the zoneout probabilities, decimal; each only when not 0 (absent: 0) |
 public enum RecurrentNetworkFileKey {
     /// `"format"`; its value ``formatName`` marks a file written by RNNKit.
     public static let format = "format"
@@ -46,6 +47,10 @@ public enum RecurrentNetworkFileKey {
     public static let peepholes = "peepholes"
     /// `"recurrent_dropout"`: ``RecurrentConfiguration/recurrentDropout``, written only when it is not 0.
     public static let recurrentDropout = "recurrent_dropout"
+    /// `"zoneout_hidden"`: ``RecurrentConfiguration/zoneoutHidden``, written only when it is not 0.
+    public static let zoneoutHidden = "zoneout_hidden"
+    /// `"zoneout_cell"`: ``RecurrentConfiguration/zoneoutCell``, written only when it is not 0.
+    public static let zoneoutCell = "zoneout_cell"
 
     /// The value of `format` in RNNKit network files: `"rnnkit-recurrent"`.
     public static let formatName = "rnnkit-recurrent"
@@ -55,7 +60,7 @@ public enum RecurrentNetworkFileKey {
     /// Every key above; callers' extra metadata may not use them.
     public static let reserved: Set<String> = [
         format, formatVersion, cell, inputSize, hiddenSize, numLayers, bidirectional, batchFirst, dropout, peepholes,
-        recurrentDropout,
+        recurrentDropout, zoneoutHidden, zoneoutCell,
     ]
 }
 
@@ -76,6 +81,8 @@ extension RecurrentConfiguration {
         if dropout != 0 { metadata[Key.dropout] = "\(dropout)" }
         if peepholes { metadata[Key.peepholes] = "true" }
         if recurrentDropout != 0 { metadata[Key.recurrentDropout] = "\(recurrentDropout)" }
+        if zoneoutHidden != 0 { metadata[Key.zoneoutHidden] = "\(zoneoutHidden)" }
+        if zoneoutCell != 0 { metadata[Key.zoneoutCell] = "\(zoneoutCell)" }
         return metadata
     }
 
@@ -132,7 +139,8 @@ extension RecurrentConfiguration {
             numLayers: try size(Key.numLayers), bidirectional: try flag(Key.bidirectional),
             batchFirst: try flag(Key.batchFirst), dropout: try probability(Key.dropout),
             peepholes: metadata[Key.peepholes] == nil ? false : try flag(Key.peepholes),
-            recurrentDropout: try probability(Key.recurrentDropout))
+            recurrentDropout: try probability(Key.recurrentDropout), zoneoutHidden: try probability(Key.zoneoutHidden),
+            zoneoutCell: try probability(Key.zoneoutCell))
         do {
             try configuration.validate()
         } catch let error as RNNKitError {

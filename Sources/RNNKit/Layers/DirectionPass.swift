@@ -258,10 +258,40 @@ struct DirectionPass<Scalar: RNNScalar> {
                     gates: gates, bias: combinedBias, relu: cell == .rnnRelu, hPrev: hIn, hNext: hOut,
                     output: y, rows: stepRows, batch: count, hidden: H, columns: columns)
             }
+            if let zoneout = buffers.zoneoutMasks {
+                zoneOut(zoneout, time: t, rows: rows, columns: columns, stepRows: stepRows, hIn: hIn, hOut: hOut, output: y,
+                        cIn: buffers.cStates + slot(s) + first * H,
+                        cOut: (last ? cFinal : buffers.cStates + slot(s + 1)) + first * H)
+            }
             if recurrentMask != nil, !last {
                 mask(hOut - first * H, into: buffers.maskedStates! + slot(s + 1), rows: rows, columns: columns)
             }
             if let barrier, !last { rk_barrier_wait(barrier) }
+        }
+    }
+
+    /// Zoneout after a step's cell kernel, for the active rows of `rows` and the units `columns`:
+    /// where `d_h = 1` the unit keeps its previous value, `h_t = h_{t−1}` (and the output with it),
+    /// where `d_c = 1` (LSTM) `c_t = c_{t−1}`. A selection, not `d ⊙ h + (1 − d) ⊙ h̃`: exact.
+    /// `hIn`, `hOut`, `cIn`, `cOut` point at row `rows.lowerBound`; `output` likewise.
+    @inline(__always)
+    private func zoneOut(
+        _ masks: (hidden: UnsafeMutablePointer<Scalar>, cell: UnsafeMutablePointer<Scalar>), time t: Int,
+        rows: Range<Int>, columns: Range<Int>, stepRows: StepRows,
+        hIn: UnsafePointer<Scalar>, hOut: UnsafeMutablePointer<Scalar>, output: StridedRows<Scalar>,
+        cIn: UnsafePointer<Scalar>, cOut: UnsafeMutablePointer<Scalar>
+    ) {
+        let H = hidden, first = rows.lowerBound
+        for b in 0..<rows.count where stepRows.isActive(b) {
+            let dh = masks.hidden + (t * batch + first + b) * H, dc = masks.cell + (t * batch + first + b) * H
+            let y = output.row(b)
+            for j in columns {
+                if dh[j] != 0 {
+                    hOut[b * H + j] = hIn[b * H + j]
+                    y[j] = hIn[b * H + j]
+                }
+                if cell == .lstm, dc[j] != 0 { cOut[b * H + j] = cIn[b * H + j] }
+            }
         }
     }
 
@@ -352,8 +382,11 @@ struct DirectionPass<Scalar: RNNScalar> {
             let hRecurrent = (recurrentMask != nil ? buffers.maskedStates! : buffers.hStates) + (t * B + first) * H  // (rows, H)
             if recurrentMask != nil { dRecurrent.update(repeating: 0, count: count * H) }
             let stepRows = StepRows(time: t, lengths: rowLengths)
-            let dY = StridedConstRows(
+            var dY = StridedConstRows(
                 base: outputGradient + (t * B + first) * outputWidth + directionColumn, stride: outputWidth)
+            if let zoneout = buffers.zoneoutMasks {
+                dY = splitZonedOutGradients(zoneout, time: t, rows: rows, stepRows: stepRows, dY: dY)
+            }
             switch cell {
             case .lstm:
                 LSTMCell.backward(
@@ -394,7 +427,40 @@ struct DirectionPass<Scalar: RNNScalar> {
                 let m = recurrentMask + first * H
                 for i in 0..<count * H { dhCarry[i] += dRecurrent[i] * m[i] }
             }
+            if buffers.zoneoutMasks != nil {
+                // The zoned-out units' gradients go straight to the previous state.
+                let kept = buffers.zoneoutScratch! + first * H, keptCell = buffers.zoneoutScratch! + (B + first) * H
+                for i in 0..<count * H { dhCarry[i] += kept[i] }
+                if cell == .lstm { for i in 0..<count * H { dcCarry[i] += keptCell[i] } }
+            }
         }
+    }
+
+    /// Zoneout in backward, before a step's kernel, for the active rows of `rows`: `∂L/∂h_t`
+    /// (the carry plus the output's gradient) goes to the kernel as `∂L/∂h̃_t` where the unit was
+    /// updated, and is kept for `∂L/∂h_{t−1}` where it kept its value; the same for `∂L/∂c_t`.
+    /// Returns the zero output gradient the kernel is then given (the carry holds it).
+    private func splitZonedOutGradients(
+        _ masks: (hidden: UnsafeMutablePointer<Scalar>, cell: UnsafeMutablePointer<Scalar>), time t: Int,
+        rows: Range<Int>, stepRows: StepRows, dY: StridedConstRows<Scalar>
+    ) -> StridedConstRows<Scalar> {
+        let H = hidden, B = batch, first = rows.lowerBound
+        let kept = buffers.zoneoutScratch! + first * H, keptCell = buffers.zoneoutScratch! + (B + first) * H
+        let zeros = buffers.zoneoutScratch! + 2 * B * H
+        kept.update(repeating: 0, count: rows.count * H)
+        keptCell.update(repeating: 0, count: rows.count * H)
+        (zeros + first * H).update(repeating: 0, count: rows.count * H)
+        for b in 0..<rows.count where stepRows.isActive(b) {
+            let dh = masks.hidden + (t * B + first + b) * H, dc = masks.cell + (t * B + first + b) * H
+            let carry = buffers.dhCarry + (first + b) * H, cellCarry = buffers.dcCarry + (first + b) * H
+            let y = dY.row(b)
+            for j in 0..<H {
+                let total = carry[j] + y[j]
+                if dh[j] != 0 { kept[b * H + j] = total; carry[j] = 0 } else { carry[j] = total }
+                if cell == .lstm, dc[j] != 0 { keptCell[b * H + j] = cellCarry[j]; cellCarry[j] = 0 }
+            }
+        }
+        return StridedConstRows(base: zeros + first * H, stride: H)
     }
 
     /// `dh (rows, H) += dGates (rows, G·H) · W_hh`, through the packed copy when there is one.

@@ -25,13 +25,21 @@ public struct RecurrentConfiguration: Codable, Sendable, Equatable, Hashable {
     /// values in `{0, 1/(1 − p)}` and every recurrent product of the sequence reads `m ⊙ h_{t−1}`
     /// instead of `h_{t−1}` (the GRU's `z ⊙ h` term keeps the unmasked state). Inference is unchanged.
     public var recurrentDropout: Double
+    /// Zoneout probability of the hidden state `z_h` in `[0, 1)` (Krueger et al. 2017), training
+    /// only; default 0. At every step each unit of each row keeps its previous value with
+    /// probability `z_h`: `h_t = d ⊙ h_{t−1} + (1 − d) ⊙ h̃_t`, `d` ~ Bernoulli(`z_h`) drawn anew
+    /// each step; the output is `h_t`. Inference runs the plain cell (zoneout is the identity there).
+    public var zoneoutHidden: Double
+    /// LSTM only: zoneout probability of the cell state `z_c` in `[0, 1)`, the same rule on `c`
+    /// with its own draws; default 0.
+    public var zoneoutCell: Double
 
     /// Creates a configuration. Defaults: one layer, unidirectional, time-major, no dropout, no
-    /// peepholes, no recurrent dropout.
+    /// peepholes, no recurrent dropout, no zoneout.
     public init(
         cell: CellKind, inputSize: Int, hiddenSize: Int, numLayers: Int = 1,
         bidirectional: Bool = false, batchFirst: Bool = false, dropout: Double = 0, peepholes: Bool = false,
-        recurrentDropout: Double = 0
+        recurrentDropout: Double = 0, zoneoutHidden: Double = 0, zoneoutCell: Double = 0
     ) {
         self.cell = cell
         self.inputSize = inputSize
@@ -42,14 +50,17 @@ public struct RecurrentConfiguration: Codable, Sendable, Equatable, Hashable {
         self.dropout = dropout
         self.peepholes = peepholes
         self.recurrentDropout = recurrentDropout
+        self.zoneoutHidden = zoneoutHidden
+        self.zoneoutCell = zoneoutCell
     }
 
     private enum CodingKeys: String, CodingKey {
         case cell, inputSize, hiddenSize, numLayers, bidirectional, batchFirst, dropout, peepholes, recurrentDropout
+        case zoneoutHidden, zoneoutCell
     }
 
-    /// Decodes a configuration; `peepholes` and `recurrentDropout` may be absent (encodings from
-    /// before they existed): `false` and 0.
+    /// Decodes a configuration; `peepholes`, `recurrentDropout` and the zoneouts may be absent
+    /// (encodings from before they existed): `false` and 0.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.init(cell: try container.decode(CellKind.self, forKey: .cell),
@@ -60,7 +71,9 @@ public struct RecurrentConfiguration: Codable, Sendable, Equatable, Hashable {
                   batchFirst: try container.decode(Bool.self, forKey: .batchFirst),
                   dropout: try container.decode(Double.self, forKey: .dropout),
                   peepholes: try container.decodeIfPresent(Bool.self, forKey: .peepholes) ?? false,
-                  recurrentDropout: try container.decodeIfPresent(Double.self, forKey: .recurrentDropout) ?? 0)
+                  recurrentDropout: try container.decodeIfPresent(Double.self, forKey: .recurrentDropout) ?? 0,
+                  zoneoutHidden: try container.decodeIfPresent(Double.self, forKey: .zoneoutHidden) ?? 0,
+                  zoneoutCell: try container.decodeIfPresent(Double.self, forKey: .zoneoutCell) ?? 0)
     }
 
     /// Number of directions `D`: 2 when bidirectional, else 1.
@@ -71,6 +84,9 @@ public struct RecurrentConfiguration: Codable, Sendable, Equatable, Hashable {
 
     /// Input features of layer `layer`: `I` for layer 0, `D·H` above it.
     public func layerInputSize(_ layer: Int) -> Int { layer == 0 ? inputSize : outputSize }
+
+    /// Whether training draws zoneout masks (either probability above 0).
+    var hasZoneout: Bool { zoneoutHidden > 0 || zoneoutCell > 0 }
 
     /// Parameter tensors of one layer and direction: `weight_ih`, `weight_hh`, `bias_ih`,
     /// `bias_hh`, and `weight_peephole` with ``peepholes``.
@@ -87,6 +103,12 @@ public struct RecurrentConfiguration: Codable, Sendable, Equatable, Hashable {
         }
         guard recurrentDropout >= 0, recurrentDropout < 1 else {
             throw RNNKitError(.invalidArgument, "recurrent dropout \(recurrentDropout) is out of range; expected 0 ≤ p < 1")
+        }
+        for (name, value) in [("hidden", zoneoutHidden), ("cell", zoneoutCell)] where !(value >= 0 && value < 1) {
+            throw RNNKitError(.invalidArgument, "zoneout of the \(name) state \(value) is out of range; expected 0 ≤ p < 1")
+        }
+        guard zoneoutCell == 0 || cell.hasCellState else {
+            throw RNNKitError(.invalidArgument, "zoneout of the cell state is an LSTM option; a \(cell.rawValue) cell has no cell state")
         }
         guard inputSize >= 1 else {
             throw RNNKitError(.invalidArgument, "input size must be at least 1, got \(inputSize)")

@@ -81,6 +81,8 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
     /// With ``RecurrentConfiguration/recurrentDropout``: the mask streams of each layer and
     /// direction, `L·D` in `layer·D + direction` order; empty without it.
     private let recurrentDropouts: [Dropout<Scalar>]
+    /// With zoneout: the mask streams of each layer and direction, `L·D`; empty without it.
+    private var zoneoutGenerators: [SeededGenerator]
     /// The ids of the last training forward whose input was looked up (``TokenProjection``), or
     /// `nil` after a forward on vectors: backward then differentiates into the embedding.
     private var trainingTokens: (ids: [Int], vocabulary: Int)?
@@ -132,19 +134,38 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
         self.recurrentDropouts = try (0..<maskStreams).map {
             try Dropout<Scalar>(probability: configuration.recurrentDropout, seed: derivedSeed(parameterSeeds[0], 300 + UInt64($0)))
         }
+        let zoneoutStreams = configuration.hasZoneout ? configuration.numLayers * configuration.directionCount : 0
+        self.zoneoutGenerators = (0..<zoneoutStreams).map { SeededGenerator(seed: derivedSeed(parameterSeeds[0], 400 + UInt64($0))) }
     }
 
     /// The states of the dropout streams: one per layer but the last (between layers), then, with
-    /// recurrent dropout, one per layer and direction (saved in training checkpoints so that a
-    /// resumed run draws the same masks).
+    /// recurrent dropout, one per layer and direction, then, with zoneout, one per layer and
+    /// direction (saved in training checkpoints so that a resumed run draws the same masks).
     public var dropoutGeneratorStates: [UInt64] {
-        get { (interLayerDropouts + recurrentDropouts).map(\.generator.state) }
+        get { (interLayerDropouts + recurrentDropouts).map(\.generator.state) + zoneoutGenerators.map(\.state) }
         set {
             let streams = interLayerDropouts + recurrentDropouts
-            precondition(newValue.count == streams.count,
-                         "expected one dropout state per layer but the last, then one per layer and direction with recurrent dropout")
+            precondition(newValue.count == streams.count + zoneoutGenerators.count,
+                         "expected one dropout state per layer but the last, then one per layer and direction with recurrent dropout and with zoneout")
             for (dropout, state) in zip(streams, newValue) { dropout.generator.state = state }
+            for index in zoneoutGenerators.indices { zoneoutGenerators[index].state = newValue[streams.count + index] }
         }
+    }
+
+    /// The zoneout masks `[L·D, T, B, H]` (1 = the unit kept its previous value) of the last
+    /// training forward, hidden and cell state, or `nil` without zoneout or before a training forward.
+    var zoneoutMasks: (hidden: [Scalar], cell: [Scalar])? {
+        guard !zoneoutGenerators.isEmpty, let ws = trainingWorkspace else { return nil }
+        var hidden: [Scalar] = [], cell: [Scalar] = []
+        let count = ws.steps * ws.batch * configuration.hiddenSize
+        for layer in 0..<configuration.numLayers {
+            for direction in 0..<configuration.directionCount {
+                guard let masks = ws.buffers(layer: layer, direction: direction).zoneoutMasks else { return nil }
+                hidden += UnsafeBufferPointer(start: masks.hidden, count: count)
+                cell += UnsafeBufferPointer(start: masks.cell, count: count)
+            }
+        }
+        return (hidden, cell)
     }
 
     /// The recurrent dropout masks `[L·D, B, H]` of the last training forward (values 0 or
@@ -370,6 +391,19 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
                 let mask = UnsafeMutableBufferPointer(start: masks + index * maskCount, count: maskCount)
                 mask.update(repeating: 1)
                 dropout.forward(inPlace: mask)
+            }
+        }
+        if training, c.hasZoneout {
+            // Every step's masks of each layer and direction, in that order, in time order.
+            let count = steps * batch * c.hiddenSize
+            for layer in 0..<c.numLayers {
+                for direction in 0..<c.directionCount {
+                    let masks = workspace.buffers(layer: layer, direction: direction).zoneoutMasks!
+                    let index = layer * c.directionCount + direction
+                    for (mask, p) in [(masks.hidden, c.zoneoutHidden), (masks.cell, c.zoneoutCell)] {
+                        for i in 0..<count { mask[i] = p > 0 && zoneoutGenerators[index].nextUnit() < p ? 1 : 0 }
+                    }
+                }
             }
         }
         parameters.withUnsafeBufferPointer { p in

@@ -34,6 +34,12 @@ struct DirectionBuffers<Scalar> {
     var maskedStates: UnsafeMutablePointer<Scalar>?
     /// Recurrent dropout, training: (B, H) `∂L/∂(m ⊙ h)` of a step in backward; `nil` otherwise.
     var maskedGradient: UnsafeMutablePointer<Scalar>?
+    /// Zoneout, training: (T, B, H) ×2, slot t = the masks `d_h`, `d_c` (1 = keep the previous
+    /// value) of the step at time t; the cell's are all 0 without cell zoneout. `nil` otherwise.
+    var zoneoutMasks: (hidden: UnsafeMutablePointer<Scalar>, cell: UnsafeMutablePointer<Scalar>)?
+    /// Zoneout, training: (3, B, H) backward's `∂L/∂h_t` and `∂L/∂c_t` kept past the step's kernel,
+    /// and zeros (the output gradient the kernel then sees: it is in `∂L/∂h_t` already).
+    var zoneoutScratch: UnsafeMutablePointer<Scalar>?
 }
 
 /// The memory of one forward (and backward) pass for a given shape, allocated once and reused.
@@ -97,8 +103,9 @@ final class Workspace<Scalar: RNNScalar> {
         // Every buffer starts on a cache line (16 scalars from a line-aligned base; see vectorAlignment).
         func reserve(_ count: Int) -> Int { defer { total += (count + 15) / 16 * 16 }; return total }
         typealias DirectionPlan = (gates: Int, h: Int, c: Int, tanhC: Int?, hn: Int?, reset: Int?, scratch: Int,
-                                   dh: Int, dc: Int, bias: Int, peephole: Int?, masked: Int?, maskedGradient: Int?)
-        let masksRecurrentInput = training && c.recurrentDropout > 0
+                                   dh: Int, dc: Int, bias: Int, peephole: Int?, masked: Int?, maskedGradient: Int?,
+                                   zoneout: Int?, zoneoutScratch: Int?)
+        let masksRecurrentInput = training && c.recurrentDropout > 0, zonesOut = training && c.hasZoneout
         var plan: [[DirectionPlan]] = []
         for _ in 0..<(training ? L : 1) {
             var layerPlan: [DirectionPlan] = []
@@ -116,7 +123,9 @@ final class Workspace<Scalar: RNNScalar> {
                     bias: reserve((training ? maximumWorkers * 2 : 1) * G * H),
                     peephole: c.peepholes && training ? reserve(maximumWorkers * 3 * H) : nil,
                     masked: masksRecurrentInput ? reserve(stateCount) : nil,
-                    maskedGradient: masksRecurrentInput ? reserve(batch * H) : nil))
+                    maskedGradient: masksRecurrentInput ? reserve(batch * H) : nil,
+                    zoneout: zonesOut ? reserve(2 * stateCount) : nil,
+                    zoneoutScratch: zonesOut ? reserve(3 * batch * H) : nil))
             }
             plan.append(layerPlan)
         }
@@ -143,7 +152,9 @@ final class Workspace<Scalar: RNNScalar> {
                     resetHidden: p.reset.map { base + $0 }, stepScratch: base + p.scratch,
                     dhCarry: base + p.dh, dcCarry: base + p.dc, biasScratch: base + p.bias,
                     peepholeScratch: p.peephole.map { base + $0 },
-                    maskedStates: p.masked.map { base + $0 }, maskedGradient: p.maskedGradient.map { base + $0 })
+                    maskedStates: p.masked.map { base + $0 }, maskedGradient: p.maskedGradient.map { base + $0 },
+                    zoneoutMasks: p.zoneout.map { (hidden: base + $0, cell: base + $0 + stateCount) },
+                    zoneoutScratch: p.zoneoutScratch.map { base + $0 })
             }
         }
         layerOutputs = outputOffsets.map { base + $0 }

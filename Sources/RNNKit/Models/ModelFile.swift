@@ -27,7 +27,8 @@
 // `additive`), `seq2seq.attention_size` (A) and `seq2seq.input_feeding` (`true`) are written only when
 // they differ from their defaults (`false`, `none`, H, `false`), so files of models without attention
 // read as before. `model.peepholes` and `seq2seq.peepholes` (`true`) are likewise written only for
-// LSTMs with peepholes, and `model.recurrent_dropout` / `seq2seq.recurrent_dropout` only when not 0.
+// LSTMs with peepholes, and `model.recurrent_dropout`, `model.zoneout_hidden`, `model.zoneout_cell`
+// (and their `seq2seq.` twins) only when not 0.
 // Training checkpoints add `optimizer.*` and `trainer.*` tensors and `training.*` metadata (Checkpoint.swift);
 // loading a model ignores those, so a checkpoint is also a model file.
 
@@ -151,6 +152,8 @@ extension SequenceModelConfiguration {
             .merging(bidirectional ? [p + "bidirectional": "true"] : [:]) { a, _ in a }
             .merging(peepholes ? [p + "peepholes": "true"] : [:]) { a, _ in a }
             .merging(recurrentDropout != 0 ? [p + "recurrent_dropout": "\(recurrentDropout)"] : [:]) { a, _ in a }
+            .merging(zoneoutHidden != 0 ? [p + "zoneout_hidden": "\(zoneoutHidden)"] : [:]) { a, _ in a }
+            .merging(zoneoutCell != 0 ? [p + "zoneout_cell": "\(zoneoutCell)"] : [:]) { a, _ in a }
             .merging(conditioningMetadata(prefix: p)) { a, _ in a }
     }
 
@@ -177,6 +180,8 @@ extension SequenceModelConfiguration {
         bidirectional = metadata[p + "bidirectional"] == nil ? false : try r.bool(p + "bidirectional")
         peepholes = metadata[p + "peepholes"] == nil ? false : try r.bool(p + "peepholes")
         recurrentDropout = metadata[p + "recurrent_dropout"] == nil ? 0 : try r.double(p + "recurrent_dropout")
+        zoneoutHidden = metadata[p + "zoneout_hidden"] == nil ? 0 : try r.double(p + "zoneout_hidden")
+        zoneoutCell = metadata[p + "zoneout_cell"] == nil ? 0 : try r.double(p + "zoneout_cell")
         switch metadata[p + "conditioning"] {
         case nil: conditioning = .none
         case "classes": conditioning = .classes(count: try r.int(p + "condition_size"))
@@ -205,6 +210,8 @@ extension Seq2SeqConfiguration {
             .merging(inputFeeding ? [p + "input_feeding": "true"] : [:]) { a, _ in a }
             .merging(peepholes ? [p + "peepholes": "true"] : [:]) { a, _ in a }
             .merging(recurrentDropout != 0 ? [p + "recurrent_dropout": "\(recurrentDropout)"] : [:]) { a, _ in a }
+            .merging(zoneoutHidden != 0 ? [p + "zoneout_hidden": "\(zoneoutHidden)"] : [:]) { a, _ in a }
+            .merging(zoneoutCell != 0 ? [p + "zoneout_cell": "\(zoneoutCell)"] : [:]) { a, _ in a }
     }
 
     /// Reads ``fileMetadata``. `seq2seq.bidirectional_encoder`, `seq2seq.attention`,
@@ -224,6 +231,8 @@ extension Seq2SeqConfiguration {
         inputFeeding = metadata[p + "input_feeding"] == nil ? false : try r.bool(p + "input_feeding")
         peepholes = metadata[p + "peepholes"] == nil ? false : try r.bool(p + "peepholes")
         recurrentDropout = metadata[p + "recurrent_dropout"] == nil ? 0 : try r.double(p + "recurrent_dropout")
+        zoneoutHidden = metadata[p + "zoneout_hidden"] == nil ? 0 : try r.double(p + "zoneout_hidden")
+        zoneoutCell = metadata[p + "zoneout_cell"] == nil ? 0 : try r.double(p + "zoneout_cell")
         do { try validate() } catch let error as RNNKitError {
             throw RNNKitError(.invalidFile, "\(source): the seq2seq configuration in the metadata is invalid: \(error.message)")
         }

@@ -111,37 +111,42 @@ public struct SequenceModelConfiguration: Codable, Sendable, Equatable {
     /// Recurrent dropout in every layer (``RecurrentConfiguration/recurrentDropout``), in `[0, 1)`;
     /// default 0. Each training forward draws new masks: with stream sampling, a window is a sequence.
     public var recurrentDropout: Double = 0
+    /// Zoneout of the hidden state in every layer (``RecurrentConfiguration/zoneoutHidden``); default 0.
+    public var zoneoutHidden: Double = 0
+    /// LSTM only: zoneout of the cell state in every layer (``RecurrentConfiguration/zoneoutCell``); default 0.
+    public var zoneoutCell: Double = 0
 
     /// A model reading token ids (a character language model: `outputSize = vocabularySize`, `head: .everyStep`).
     /// Defaults: LSTM, one layer, unidirectional, no dropout, a per-step head over the vocabulary,
-    /// PyTorch's initialisation, seed 0, unconditioned, no peepholes, no recurrent dropout.
+    /// PyTorch's initialisation, seed 0, unconditioned, no peepholes, no recurrent dropout, no zoneout.
     public static func tokens(
         vocabularySize: Int, embeddingSize: Int, cell: CellKind = .lstm, hiddenSize: Int, numLayers: Int = 1,
         bidirectional: Bool = false, dropout: Double = 0, head: SequenceHeadKind = .everyStep, outputSize: Int? = nil,
         initialization: RecurrentInitialization = .pytorchDefault, seed: UInt64 = 0, conditioning: SequenceConditioning = .none,
-        peepholes: Bool = false, recurrentDropout: Double = 0
+        peepholes: Bool = false, recurrentDropout: Double = 0, zoneoutHidden: Double = 0, zoneoutCell: Double = 0
     ) -> SequenceModelConfiguration {
         SequenceModelConfiguration(
             input: .tokens, vocabularySize: vocabularySize, embeddingSize: embeddingSize, featureSize: 0,
             cell: cell, hiddenSize: hiddenSize, numLayers: numLayers, bidirectional: bidirectional, dropout: dropout, head: head,
             outputSize: head == .none ? 0 : (outputSize ?? vocabularySize), initialization: initialization, seed: seed,
-            conditioning: conditioning, peepholes: peepholes, recurrentDropout: recurrentDropout)
+            conditioning: conditioning, peepholes: peepholes, recurrentDropout: recurrentDropout,
+            zoneoutHidden: zoneoutHidden, zoneoutCell: zoneoutCell)
     }
 
     /// A model reading feature vectors of `featureSize` values per step. Defaults: LSTM, one layer,
     /// unidirectional, no dropout, a head on the last state, PyTorch's initialisation, seed 0,
-    /// unconditioned, no peepholes, no recurrent dropout.
+    /// unconditioned, no peepholes, no recurrent dropout, no zoneout.
     public static func features(
         featureSize: Int, cell: CellKind = .lstm, hiddenSize: Int, numLayers: Int = 1, bidirectional: Bool = false,
         dropout: Double = 0, head: SequenceHeadKind = .lastStep, outputSize: Int,
         initialization: RecurrentInitialization = .pytorchDefault, seed: UInt64 = 0, conditioning: SequenceConditioning = .none,
-        peepholes: Bool = false, recurrentDropout: Double = 0
+        peepholes: Bool = false, recurrentDropout: Double = 0, zoneoutHidden: Double = 0, zoneoutCell: Double = 0
     ) -> SequenceModelConfiguration {
         SequenceModelConfiguration(
             input: .features, vocabularySize: 0, embeddingSize: 0, featureSize: featureSize,
             cell: cell, hiddenSize: hiddenSize, numLayers: numLayers, bidirectional: bidirectional, dropout: dropout, head: head,
             outputSize: head == .none ? 0 : outputSize, initialization: initialization, seed: seed, conditioning: conditioning,
-            peepholes: peepholes, recurrentDropout: recurrentDropout)
+            peepholes: peepholes, recurrentDropout: recurrentDropout, zoneoutHidden: zoneoutHidden, zoneoutCell: zoneoutCell)
     }
 
     /// Features entering the first recurrent layer: `E` or `I`.
@@ -155,7 +160,7 @@ public struct SequenceModelConfiguration: Codable, Sendable, Equatable {
     public var stackConfiguration: RecurrentConfiguration {
         RecurrentConfiguration(cell: cell, inputSize: recurrentInputSize, hiddenSize: hiddenSize, numLayers: numLayers,
                                bidirectional: bidirectional, dropout: dropout, peepholes: peepholes,
-                               recurrentDropout: recurrentDropout)
+                               recurrentDropout: recurrentDropout, zoneoutHidden: zoneoutHidden, zoneoutCell: zoneoutCell)
     }
 
     /// Throws unless every size is consistent with the input and head kinds.
@@ -237,6 +242,10 @@ public struct Seq2SeqConfiguration: Codable, Sendable, Equatable {
     /// Recurrent dropout in every layer of both stacks, in `[0, 1)`; default 0. Not with input
     /// feeding, whose decoder runs one step per forward (each would draw a new mask).
     public var recurrentDropout: Double = 0
+    /// Zoneout of the hidden state in every layer of both stacks; default 0.
+    public var zoneoutHidden: Double = 0
+    /// LSTM only: zoneout of the cell state in every layer of both stacks; default 0.
+    public var zoneoutCell: Double = 0
 
     /// Creates the configuration; the defaults of the last four parameters give the encoder–decoder
     /// without attention.
@@ -275,6 +284,7 @@ public struct Seq2SeqConfiguration: Codable, Sendable, Equatable {
             initialization: initialization, seed: seed)
         encoder.peepholes = peepholes
         encoder.recurrentDropout = recurrentDropout
+        (encoder.zoneoutHidden, encoder.zoneoutCell) = (zoneoutHidden, zoneoutCell)
         return encoder
     }
 
@@ -290,6 +300,7 @@ public struct Seq2SeqConfiguration: Codable, Sendable, Equatable {
                       outputSize: targetVocabularySize, initialization: initialization, seed: decoderSeed)
         decoder.peepholes = peepholes
         decoder.recurrentDropout = recurrentDropout
+        (decoder.zoneoutHidden, decoder.zoneoutCell) = (zoneoutHidden, zoneoutCell)
         return decoder
     }
 

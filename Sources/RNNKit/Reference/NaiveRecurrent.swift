@@ -3,7 +3,8 @@
 // They exist to be read and to be the oracle the tests hold the fused path equal to — in Double,
 // and for the Float path users run (C kernels, packed weights) within a float32 tolerance.
 // The dropout between layers is not modelled: compare networks whose dropout is 0. Recurrent
-// dropout is, given its masks: every recurrent product reads m ⊙ h instead of h.
+// dropout is, given its masks: every recurrent product reads m ⊙ h instead of h; so is zoneout,
+// given its masks: a unit whose mask is 1 keeps its previous h (or c).
 
 /// Naive forward and backward passes with exactly the semantics of ``RecurrentNetwork``.
 enum NaiveRecurrentReference {
@@ -18,27 +19,31 @@ enum NaiveRecurrentReference {
 
     /// Runs `parameters` (laid out by ``ParameterLayout``) over a time-major input `[T, B, I]`.
     /// `recurrentMasks` `[L·D, B, H]`: the recurrent dropout masks, or `nil` for none.
+    /// `zoneoutMasks` `[L·D, T, B, H]` each (1 = keep the previous value), or `nil` for none.
     static func forward<Scalar: RNNScalar>(
         configuration c: RecurrentConfiguration, parameters: [Scalar],
         input: [Scalar], steps T: Int, batch B: Int, lengths: [Int]?,
-        initialHidden: [Scalar]?, initialCell: [Scalar]?, recurrentMasks: [Scalar]? = nil
+        initialHidden: [Scalar]?, initialCell: [Scalar]?, recurrentMasks: [Scalar]? = nil,
+        zoneoutMasks: (hidden: [Scalar], cell: [Scalar])? = nil
     ) -> RecurrentOutput<Scalar> {
         let run = record(configuration: c, parameters: parameters, input: input, steps: T, batch: B,
                          lengths: lengths, initialHidden: initialHidden, initialCell: initialCell,
-                         recurrentMasks: recurrentMasks)
+                         recurrentMasks: recurrentMasks, zoneoutMasks: zoneoutMasks)
         return RecurrentOutput(output: run.layerInputs.last!, finalHidden: run.finalHidden,
                                finalCell: c.cell.hasCellState ? run.finalCell : nil)
     }
 
     /// One step of one row, everything backward needs: the step's input and entering state, the
     /// gate activations (LSTM `i, f, g, o`; GRU `r, z, n`; RNN `h'`), GRU's `W_hn h + b_hn` (the
-    /// reset-before GRU's `r ⊙ h`), and the state it leaves.
+    /// reset-before GRU's `r ⊙ h`), the cell state `c̃` the cell computed (before zoneout), and
+    /// the zoneout masks of the step (all 0 without zoneout).
     private struct Step<Scalar: RNNScalar> {
         var time: Int
         /// `hRecurrent`: the operand of the recurrent products, `m ⊙ hPrev` (or `hPrev` without masks).
         var x: [Scalar], hPrev: [Scalar], hRecurrent: [Scalar], cPrev: [Scalar]
         var gates: [Scalar], hiddenN: [Scalar]
         var c: [Scalar]
+        var keepHidden: [Scalar], keepCell: [Scalar]
     }
 
     /// `Wᵀ · v` for a row-major `W` of `[rows, columns]` at `offset`: `[columns]`.
@@ -55,7 +60,8 @@ enum NaiveRecurrentReference {
     private static func record<Scalar: RNNScalar>(
         configuration c: RecurrentConfiguration, parameters: [Scalar],
         input: [Scalar], steps T: Int, batch B: Int, lengths: [Int]?,
-        initialHidden: [Scalar]?, initialCell: [Scalar]?, recurrentMasks: [Scalar]?
+        initialHidden: [Scalar]?, initialCell: [Scalar]?, recurrentMasks: [Scalar]?,
+        zoneoutMasks: (hidden: [Scalar], cell: [Scalar])?
     ) -> (layerInputs: [[Scalar]], steps: [[[[Step<Scalar>]]]], finalHidden: [Scalar], finalCell: [Scalar]) {
         let layout = ParameterLayout(c)
         let H = c.hiddenSize, D = c.directionCount, G = c.cell.gateCount
@@ -86,9 +92,13 @@ enum NaiveRecurrentReference {
                         let hRecurrent = recurrentMasks.map { m in (0..<H).map { h[$0] * m[stateIndex + b * H + $0] } } ?? h
                         let gx = matrixVector(parameters, offset: wih, rows: G * H, columns: I, xt)
                         let gh = matrixVector(parameters, offset: whh, rows: G * H, columns: H, hRecurrent)
+                        let maskRow = ((layer * D + direction) * T + t) * B * H + b * H
+                        let zeros = [Scalar](repeating: 0, count: H)
                         var step = Step<Scalar>(time: t, x: xt, hPrev: h, hRecurrent: hRecurrent, cPrev: cell,
                                                 gates: [Scalar](repeating: 0, count: G * H),
-                                                hiddenN: [Scalar](repeating: 0, count: H), c: cell)
+                                                hiddenN: [Scalar](repeating: 0, count: H), c: cell,
+                                                keepHidden: zoneoutMasks.map { Array($0.hidden[maskRow..<maskRow + H]) } ?? zeros,
+                                                keepCell: zoneoutMasks.map { Array($0.cell[maskRow..<maskRow + H]) } ?? zeros)
                         for j in 0..<H {
                             func xPart(_ k: Int) -> Scalar { gx[k * H + j] + parameters[bih + k * H + j] }
                             func hPart(_ k: Int) -> Scalar { gh[k * H + j] + parameters[bhh + k * H + j] }
@@ -131,9 +141,10 @@ enum NaiveRecurrentReference {
                             case .gru, .gruResetBefore:
                                 h[j] = (1 - step.gates[H + j]) * step.gates[2 * H + j] + step.gates[H + j] * step.hPrev[j]
                             }
+                            if step.keepHidden[j] != 0 { h[j] = step.hPrev[j] }            // zoneout
                             layerOutput[(t * B + b) * D * H + direction * H + j] = h[j]
                         }
-                        cell = step.c
+                        cell = (0..<H).map { step.keepCell[$0] != 0 ? step.cPrev[$0] : step.c[$0] }
                         row.append(step)
                     }
                     rows.append(row)
@@ -159,7 +170,7 @@ enum NaiveRecurrentReference {
         input: [Scalar], steps T: Int, batch B: Int, lengths: [Int]?,
         initialHidden: [Scalar]?, initialCell: [Scalar]?,
         outputGradient: [Scalar], finalHiddenGradient: [Scalar]?, finalCellGradient: [Scalar]?,
-        recurrentMasks: [Scalar]? = nil
+        recurrentMasks: [Scalar]? = nil, zoneoutMasks: (hidden: [Scalar], cell: [Scalar])? = nil
     ) -> (parameters: [Scalar], input: [Scalar], initialHidden: [Scalar], initialCell: [Scalar]?) {
         let layout = ParameterLayout(c)
         let H = c.hiddenSize, D = c.directionCount, G = c.cell.gateCount
@@ -169,7 +180,7 @@ enum NaiveRecurrentReference {
 
         let run = record(configuration: c, parameters: parameters, input: input, steps: T, batch: B,
                          lengths: lengths, initialHidden: initialHidden, initialCell: initialCell,
-                         recurrentMasks: recurrentMasks)
+                         recurrentMasks: recurrentMasks, zoneoutMasks: zoneoutMasks)
         let recorded = run.steps
 
         // Backward, top layer first: each layer's ∂x is the ∂y of the layer below.
@@ -192,6 +203,11 @@ enum NaiveRecurrentReference {
                     for step in recorded[layer][direction][b].reversed() {
                         let t = step.time
                         for j in 0..<H { dh[j] += dOutput[(t * B + b) * D * H + direction * H + j] }
+                        // Zoneout: a kept unit's gradient goes to the previous state, not through the cell.
+                        let keptHidden = (0..<H).map { step.keepHidden[$0] != 0 ? dh[$0] : 0 }
+                        let keptCell = (0..<H).map { step.keepCell[$0] != 0 ? dc[$0] : 0 }
+                        for j in 0..<H where step.keepHidden[j] != 0 { dh[j] = 0 }
+                        for j in 0..<H where step.keepCell[j] != 0 { dc[j] = 0 }
                         // ∂ of the pre-activations: input side (W_ih x + b_ih) and hidden side (W_hh h + b_hh).
                         var dInputSide = [Scalar](repeating: 0, count: G * H)
                         var dHiddenSide = [Scalar](repeating: 0, count: G * H)
@@ -273,7 +289,8 @@ enum NaiveRecurrentReference {
                                                                       Array(dHiddenSide[0..<recurrentRows]))
                         for j in 0..<H {
                             let mask = recurrentMasks.map { $0[stateIndex + b * H + j] } ?? 1
-                            dh[j] = dhPrev[j] + (dRecurrent[j] + dhThroughWeights[j]) * mask
+                            dh[j] = dhPrev[j] + (dRecurrent[j] + dhThroughWeights[j]) * mask + keptHidden[j]
+                            if c.cell == .lstm { dc[j] += keptCell[j] }
                         }
                     }
                     for j in 0..<H {

@@ -63,6 +63,10 @@ struct TrainCommand: ConsoleCommand {
     var peepholes = false
     @Option(name: .customLong("recurrent-dropout"), parsing: .unconditional, help: ArgumentHelp("Recurrent dropout: one mask per sequence on h(t−1) in every recurrent product, in training, 0 ≤ p < 1. (default: 0)", valueName: "p"))
     var recurrentDropout: Double?
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Zoneout in training: at each step a unit keeps its previous h (and an LSTM's c) with this probability, 0 ≤ p < 1. (default: 0)", valueName: "p"))
+    var zoneout: Double?
+    @Option(name: .customLong("zoneout-cell"), parsing: .unconditional, help: ArgumentHelp("LSTM: zoneout of the cell state, 0 ≤ p < 1. (default: --zoneout)", valueName: "p"))
+    var zoneoutCell: Double?
     @Option(name: .long, help: ArgumentHelp("Hidden units per layer, 1–4096. (default: 128 for text, 32 for forecasters, 64 for classifiers and taggers)", valueName: "n"))
     var hidden: Int?
     @Option(name: .long, help: ArgumentHelp("Stacked recurrent layers, 1–16. (default: 1)", valueName: "n"))
@@ -210,6 +214,7 @@ struct TrainCommand: ConsoleCommand {
                 ("--min-count", minCount != nil), ("--conll", conll != nil), ("--unidirectional", unidirectional),
                 ("--pairs", pairs != nil), ("--attention", attention != nil), ("--input-feeding", inputFeeding),
                 ("--cell", cell != nil), ("--peepholes", peepholes), ("--recurrent-dropout", recurrentDropout != nil),
+                ("--zoneout", zoneout != nil), ("--zoneout-cell", zoneoutCell != nil),
                 ("--hidden", hidden != nil), ("--layers", layers != nil), ("--bidirectional", bidirectional),
                 ("--dropout", dropout != nil), ("--embedding", embedding != nil), ("--seq-len", seqLen != nil), ("--batch", batch != nil),
                 ("--sampling", sampling != nil), ("--lr", lr != nil), ("--schedule", schedule != nil), ("--warmup", warmup != nil),
@@ -225,6 +230,11 @@ struct TrainCommand: ConsoleCommand {
         try require("--layers", layers, in: 1...16)
         try require("--dropout", dropout, "at least 0 and below 1") { $0 >= 0 && $0 < 1 }
         try require("--recurrent-dropout", recurrentDropout, "at least 0 and below 1") { $0 >= 0 && $0 < 1 }
+        try require("--zoneout", zoneout, "at least 0 and below 1") { $0 >= 0 && $0 < 1 }
+        try require("--zoneout-cell", zoneoutCell, "at least 0 and below 1") { $0 >= 0 && $0 < 1 }
+        if zoneoutCell != nil, let cell, cell != .lstm {
+            throw ValidationError("--zoneout-cell is an LSTM option; --cell \(cell.rawValue) has no cell state")
+        }
         if let recurrentDropout, recurrentDropout > 0, inputFeeding {
             throw ValidationError("--recurrent-dropout cannot be used with --input-feeding: an input-fed decoder runs one step per forward, and recurrent dropout draws one mask per sequence")
         }

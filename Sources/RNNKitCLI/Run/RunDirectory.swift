@@ -145,10 +145,14 @@ struct RunConfiguration: Codable, Equatable {
         var peepholes: Bool?
         /// Recurrent dropout (`--recurrent-dropout`); `nil` (absent from config.json) means none.
         var recurrentDropout: Double?
+        /// Zoneout of the hidden state (`--zoneout`) and of an LSTM's cell state (`--zoneout-cell`,
+        /// else `--zoneout`); `nil` (absent from config.json) means none.
+        var zoneoutHidden: Double?
+        var zoneoutCell: Double?
 
         enum CodingKeys: String, CodingKey {
             case cell, hidden, layers, bidirectional, dropout, embedding, attention, inputFeeding = "input_feeding", peepholes
-            case recurrentDropout = "recurrent_dropout"
+            case recurrentDropout = "recurrent_dropout", zoneoutHidden = "zoneout_hidden", zoneoutCell = "zoneout_cell"
         }
     }
 

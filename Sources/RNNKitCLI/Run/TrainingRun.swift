@@ -51,7 +51,9 @@ enum TrainingRun {
                 layers: command.layers ?? (isText ? Defaults.textLayers : 1),
                 bidirectional: command.bidirectional || ((task == .tag || task == .translate) && !command.unidirectional),
                 dropout: command.dropout ?? (isText ? Defaults.textDropout : 0),
-                embedding: 0, peepholes: command.peepholes ? true : nil, recurrentDropout: command.recurrentDropout),
+                embedding: 0, peepholes: command.peepholes ? true : nil, recurrentDropout: command.recurrentDropout,
+                zoneoutHidden: command.zoneout,
+                zoneoutCell: (command.cell ?? .lstm) == .lstm ? command.zoneoutCell ?? command.zoneout : nil),
             training: .init(
                 seqLen: readsWholeSequences(task) ? 0 : command.seqLen ?? (isText ? Defaults.textSeqLen : Defaults.seriesSeqLen),
                 batch: command.batch ?? Defaults.batch,
@@ -119,7 +121,8 @@ enum TrainingRun {
                 cell: configuration.model.cell, hiddenSize: configuration.model.hidden, numLayers: configuration.model.layers,
                 dropout: configuration.model.dropout, initialization: .recommended(for: configuration.model.cell),
                 seed: configuration.training.seed, peepholes: configuration.model.peepholes ?? false,
-                recurrentDropout: configuration.model.recurrentDropout ?? 0))
+                recurrentDropout: configuration.model.recurrentDropout ?? 0, zoneoutHidden: configuration.model.zoneoutHidden ?? 0,
+                zoneoutCell: configuration.model.zoneoutCell ?? 0))
             model.vocabulary = characters.vocabulary
         case .series(let series):
             model = try SequenceModel(.features(
@@ -128,7 +131,8 @@ enum TrainingRun {
                 dropout: configuration.model.dropout, head: .lastStep, outputSize: series.horizon,
                 initialization: .recommended(for: configuration.model.cell), seed: configuration.training.seed,
                 peepholes: configuration.model.peepholes ?? false,
-                recurrentDropout: configuration.model.recurrentDropout ?? 0))
+                recurrentDropout: configuration.model.recurrentDropout ?? 0, zoneoutHidden: configuration.model.zoneoutHidden ?? 0,
+                zoneoutCell: configuration.model.zoneoutCell ?? 0))
         case .taggedSentences(let sentences):
             model = try wordModel(&configuration, vocabularySize: sentences.vocabulary.tokens.count, embedding: embedding,
                                   head: .everyStep, outputSize: sentences.tags.count)
@@ -144,7 +148,8 @@ enum TrainingRun {
                 dropout: configuration.model.dropout, head: .lastStep, outputSize: sequences.classes.count,
                 initialization: .recommended(for: configuration.model.cell), seed: configuration.training.seed,
                 peepholes: configuration.model.peepholes ?? false,
-                recurrentDropout: configuration.model.recurrentDropout ?? 0))
+                recurrentDropout: configuration.model.recurrentDropout ?? 0, zoneoutHidden: configuration.model.zoneoutHidden ?? 0,
+                zoneoutCell: configuration.model.zoneoutCell ?? 0))
         }
         return model
     }
@@ -160,6 +165,7 @@ enum TrainingRun {
             attention: model.attention ?? .additive, inputFeeding: model.inputFeeding ?? false)
         translator.peepholes = model.peepholes ?? false
         translator.recurrentDropout = model.recurrentDropout ?? 0
+        (translator.zoneoutHidden, translator.zoneoutCell) = (model.zoneoutHidden ?? 0, model.zoneoutCell ?? 0)
         return translator
     }
 
@@ -173,7 +179,7 @@ enum TrainingRun {
             vocabularySize: V, embeddingSize: model.embedding, cell: model.cell, hiddenSize: model.hidden, numLayers: model.layers,
             bidirectional: model.bidirectional, dropout: model.dropout, head: head, outputSize: outputSize,
             initialization: .recommended(for: model.cell), seed: configuration.training.seed, peepholes: model.peepholes ?? false,
-            recurrentDropout: model.recurrentDropout ?? 0))
+            recurrentDropout: model.recurrentDropout ?? 0, zoneoutHidden: model.zoneoutHidden ?? 0, zoneoutCell: model.zoneoutCell ?? 0))
     }
 
     // MARK: Resume
@@ -668,7 +674,7 @@ func describe(_ configuration: RunConfiguration, data: PreparedData, parameters:
         what = "translator on \(configuration.data.path!) (\(grouped(count)) pairs; \(grouped(pairs.sourceVocabulary.tokens.count - 3)) source and \(grouped(pairs.targetVocabulary.tokens.count - 1)) target \(unit == .words ? "words" : "characters"); \(attention == .none ? "no" : attention.rawValue) attention\(configuration.model.inputFeeding == true ? " with input feeding" : ""))"
     }
     let batchShape = readsWholeSequences(configuration.task) ? "\(training.batch) sequences" : "\(training.batch)×\(training.seqLen)"
-    return "\(what); \(model.bidirectional ? "bidirectional " : "")\(model.cell.commandLineName)\(model.peepholes == true ? " with peepholes" : "") \(model.layers)×\(model.hidden)\(model.recurrentDropout.map { ", recurrent dropout \($0)" } ?? ""), \(grouped(parameters)) parameters; \(training.steps) steps of \(batchShape), \(training.optimizer.rawValue) lr \(training.learningRate), \(training.summary(of: configuration.task)), \(training.threads) thread\(training.threads == 1 ? "" : "s")"
+    return "\(what); \(model.bidirectional ? "bidirectional " : "")\(model.cell.commandLineName)\(model.peepholes == true ? " with peepholes" : "") \(model.layers)×\(model.hidden)\(model.recurrentDropout.map { ", recurrent dropout \($0)" } ?? "")\(model.zoneoutHidden.map { ", zoneout \($0)" } ?? "")\(model.zoneoutCell.map { " (cell \($0))" } ?? ""), \(grouped(parameters)) parameters; \(training.steps) steps of \(batchShape), \(training.optimizer.rawValue) lr \(training.learningRate), \(training.summary(of: configuration.task)), \(training.threads) thread\(training.threads == 1 ? "" : "s")"
 }
 
 /// The prime for samples: "The " when the model knows those characters, else its first character.
