@@ -189,7 +189,7 @@ struct RunConfigurationTests {
         let scratch = ScratchDirectory()
         let path = scratch.file("run/config.json")
         let cases: [(from: String, to: String, key: String, accepted: String)] = [
-            (#""cell" : "rnn-tanh""#, #""cell" : "transformer""#, "model.cell", "'transformer' is not one of 'lstm', 'gru', 'rnn-tanh', 'rnn-relu'"),
+            (#""cell" : "rnn-tanh""#, #""cell" : "transformer""#, "model.cell", "'transformer' is not one of 'lstm', 'gru', 'gru-reset-before', 'rnn-tanh', 'rnn-relu'"),
             (#""optimizer" : "adamw""#, #""optimizer" : "lbfgs""#, "training.optimizer", "'lbfgs' is not one of 'sgd', 'adam', 'adamw', 'rmsprop'"),
             (#""task" : "forecast""#, #""task" : "summarize""#, "task", "'summarize' is not one of 'char-lm', 'forecast', 'classify', 'tag', 'translate'"),
             (#""kind" : "csv""#, #""kind" : "parquet""#, "data.kind", "'parquet' is not one of 'builtin', 'text', 'csv', 'tsv', 'conll', 'pairs'"),
