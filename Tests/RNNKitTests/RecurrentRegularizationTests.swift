@@ -1,6 +1,29 @@
 import Testing
 @testable import RNNKit
 
+/// The worst relative error `|analytic − numeric| / max(|analytic|, |numeric|, 1e-3)` of the
+/// gradients checked, starting with every parameter of a network whose backward has just run.
+struct WorstGradientError {
+    private(set) var error = 0.0, label = ""
+
+    /// Checks `network.gradients` against central differences of `loss` along every parameter.
+    init(parametersOf network: RecurrentNetwork<Double>, loss: () throws -> Double) rethrows {
+        let analytic = network.gradients
+        for entry in network.layout.entries {
+            for k in 0..<entry.count {
+                let i = entry.offset + k
+                record(analytic[i], try centralDifference(at: network.parameters[i], { network.parameters[i] = $0 }, loss),
+                       "\(entry.name)[\(k)]")
+            }
+        }
+    }
+
+    mutating func record(_ analytic: Double, _ numeric: Double, _ what: @autoclosure () -> String) {
+        let relative = abs(analytic - numeric) / max(abs(analytic), abs(numeric), 1e-3)
+        if relative > error { (error, label) = (relative, what()) }
+    }
+}
+
 /// Recurrent dropout (Gal & Ghahramani 2016): one mask per layer, direction and sequence on the
 /// operand of every recurrent product, in training only.
 @Suite struct RecurrentDropoutTests {
@@ -70,20 +93,8 @@ import Testing
         }
         _ = try loss()
         let analytic = try network.backward(outputGradient: dY)
-        let parameterGradients = network.gradients
-        var worst = (error: 0.0, label: "")
-        func record(_ a: Double, _ n: Double, _ label: @autoclosure () -> String) {
-            let error = abs(a - n) / max(abs(a), abs(n), 1e-3)
-            if error > worst.error { worst = (error, label()) }
-        }
-        for entry in network.layout.entries {
-            for k in 0..<entry.count {
-                let i = entry.offset + k
-                record(parameterGradients[i], try centralDifference(at: network.parameters[i], { network.parameters[i] = $0 }, loss),
-                       "\(entry.name)[\(k)]")
-            }
-        }
-        for i in x.indices { record(analytic.input[i], try centralDifference(at: x[i], { x[i] = $0 }, loss), "x[\(i)]") }
+        var worst = try WorstGradientError(parametersOf: network, loss: loss)
+        for i in x.indices { worst.record(analytic.input[i], try centralDifference(at: x[i], { x[i] = $0 }, loss), "x[\(i)]") }
         #expect(worst.error <= 1e-6, "worst relative error \(worst.error) at \(worst.label)")
     }
 
@@ -230,23 +241,11 @@ import Testing
         }
         _ = try loss()
         let analytic = try network.backward(outputGradient: dY, finalCellGradient: dcN)
-        let parameterGradients = network.gradients
-        var worst = (error: 0.0, label: "")
-        func record(_ a: Double, _ n: Double, _ label: @autoclosure () -> String) {
-            let error = abs(a - n) / max(abs(a), abs(n), 1e-3)
-            if error > worst.error { worst = (error, label()) }
-        }
-        for entry in network.layout.entries {
-            for k in 0..<entry.count {
-                let i = entry.offset + k
-                record(parameterGradients[i], try centralDifference(at: network.parameters[i], { network.parameters[i] = $0 }, loss),
-                       "\(entry.name)[\(k)]")
-            }
-        }
-        for i in x.indices { record(analytic.input[i], try centralDifference(at: x[i], { x[i] = $0 }, loss), "x[\(i)]") }
+        var worst = try WorstGradientError(parametersOf: network, loss: loss)
+        for i in x.indices { worst.record(analytic.input[i], try centralDifference(at: x[i], { x[i] = $0 }, loss), "x[\(i)]") }
         if c0 != nil {
             for i in 0..<stateCount {
-                record(analytic.initialCell![i], try centralDifference(at: c0![i], { c0![i] = $0 }, loss), "c0[\(i)]")
+                worst.record(analytic.initialCell![i], try centralDifference(at: c0![i], { c0![i] = $0 }, loss), "c0[\(i)]")
             }
         }
         #expect(worst.error <= 1e-6, "worst relative error \(worst.error) at \(worst.label)")

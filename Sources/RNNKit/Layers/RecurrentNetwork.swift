@@ -14,6 +14,8 @@
 //   between layers (training, dropout p > 0): y_k = dropout_k(y_k), the input of layer k + 1
 //   recurrent dropout (training, p > 0): one mask m (B, H) per layer and direction, drawn before
 //     the layers run; every recurrent product reads m ⊙ h_prev (DirectionPass.swift)
+//   zoneout (training): masks (T, B, H) per layer and direction, drawn before the layers run;
+//     after each step's kernel the kept units take their previous h (c) again
 // Backward, per layer k (top first) and direction d:
 //   ∂y_k = ∂y_k ⊙ mask_k (below the top layer, with dropout)
 //   for each step, in reverse processing order:

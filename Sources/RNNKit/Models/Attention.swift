@@ -305,6 +305,22 @@ public final class Attention<Scalar: RNNScalar>: ParameterContainer {
     /// - Throws: ``RNNKitError`` for counts that do not fit.
     public func backward(contextGradient: [Scalar], queries: [Scalar], keys: AttentionKeys<Scalar>,
                          output: AttentionOutput<Scalar>) throws -> (queries: [Scalar], encoderOutputs: [Scalar]) {
+        var result = try backwardDeferringKeyProjection(contextGradient: contextGradient, queries: queries, keys: keys,
+                                                        output: output)
+        if let keyProjection = result.keyProjection {
+            try addKeyProjectionGradient(keyProjection, keys: keys, into: &result.encoderOutputs)
+        }
+        return (result.queries, result.encoderOutputs)
+    }
+
+    /// ``backward(contextGradient:queries:keys:output:)`` without the last step of general and
+    /// additive scores: their gradient of the projected keys `∂u` `(S·B, P)` is returned rather
+    /// than taken through the key projection (`∂W_k += ∂uᵀ · s`, `∂s += ∂u · W_k`), so that a caller
+    /// running one query step at a time sums `∂u` over the steps and applies it once with
+    /// ``addKeyProjectionGradient(_:keys:into:)``. `keyProjection` is `nil` for `none` and `dot`.
+    func backwardDeferringKeyProjection(contextGradient: [Scalar], queries: [Scalar], keys: AttentionKeys<Scalar>,
+                                        output: AttentionOutput<Scalar>)
+        throws -> (queries: [Scalar], encoderOutputs: [Scalar], keyProjection: [Scalar]?) {
         let B = keys.batch, S = keys.steps, H = querySize, K = keySize, A = attentionSize
         let T = queries.count / max(B * H, 1)
         try validate(queries: queries, steps: T, keys: keys)
@@ -375,9 +391,7 @@ public final class Attention<Scalar: RNNScalar>: ParameterContainer {
                     }
                 }
             }
-            if score == .general {
-                try addKeyProjectionGradient(dProjected, width: H, keys: keys, into: &dValues)
-            }
+            if score == .general { return (dQueries, dValues, dProjected) }
         case .additive:
             var dQueryProjection = [Scalar](repeating: 0, count: T * B * A)           // (T, B, A) = Σ_j ∂a_tj
             var dKeyProjection = [Scalar](repeating: 0, count: S * B * A)             // (S, B, A) = Σ_t ∂a_tj
@@ -429,9 +443,9 @@ public final class Attention<Scalar: RNNScalar>: ParameterContainer {
                     }
                 }
             }
-            try addKeyProjectionGradient(dKeyProjection, width: A, keys: keys, into: &dValues)
+            return (dQueries, dValues, dKeyProjection)
         }
-        return (dQueries, dValues)
+        return (dQueries, dValues, nil)
     }
 
     /// `z_tj = tanh(W_q h_t + k_j)` of one query row `row = t·B + b`, for `j < length_b`, into `z (S, A)`.
@@ -448,11 +462,15 @@ public final class Attention<Scalar: RNNScalar>: ParameterContainer {
         Scalar.tanhRow(z, z, count: n * A)
     }
 
-    /// `∂u (S·B, P)` of the projected keys `u = s · Wᵀ` (W = `key.weight`, `(P, K)`):
-    /// `∂W += ∂uᵀ · s` and `∂s += ∂u · W`.
-    private func addKeyProjectionGradient(_ dProjected: [Scalar], width P: Int, keys: AttentionKeys<Scalar>,
-                                          into dValues: inout [Scalar]) throws {
-        let rows = keys.steps * keys.batch, K = keySize, w = offset(of: "key.weight")
+    /// `∂u (S·B, P)` of the projected keys `u = s · Wᵀ` (W = `key.weight`, `(P, K)`; P = H for
+    /// general scores, A for additive ones): `∂W += ∂uᵀ · s` and `∂s (S·B, K) += ∂u · W`.
+    func addKeyProjectionGradient(_ dProjected: [Scalar], keys: AttentionKeys<Scalar>,
+                                  into dValues: inout [Scalar]) throws {
+        let rows = keys.steps * keys.batch, K = keySize, P = projectedWidth, w = offset(of: "key.weight")
+        guard dProjected.count == rows * P, dValues.count == rows * K else {
+            throw RNNKitError(.shapeMismatch,
+                "expected ∂u [S·B, P] = [\(rows), \(P)] and ∂s [S·B, K] = [\(rows), \(K)], got \(dProjected.count) and \(dValues.count) elements")
+        }
         dProjected.withUnsafeBufferPointer { du in
             keys.values.withUnsafeBufferPointer { s in
                 gradients.withUnsafeMutableBufferPointer { g in

@@ -248,12 +248,17 @@ public final class Seq2SeqModel {
         var dEmbedded = [Float](repeating: 0, count: T * B * E)                  // (T, B, E)
         var dFedContext = [Float](repeating: 0, count: B * DH)                   // ∂c_t from x_{t+1}
         var dState: RecurrentState<Float>?                                         // ∂(state after t)
+        var dKeyProjection: [Float]?                                               // ∂u (S·B, P), summed over t
         for t in stride(from: T - 1, through: 0, by: -1) {
             // ∂c_t = ∂c_t|head + ∂c_t|x_{t+1}
             let dC = zip(dContext[t * B * DH..<(t + 1) * B * DH], dFedContext).map { $0 + $1 }
             let query = Array(pass.queries[t * B * H..<(t + 1) * B * H])
-            let dAttention = try attention!.backward(contextGradient: dC, queries: query, keys: keys, output: pass.attended[t])
+            let dAttention = try attention!.backwardDeferringKeyProjection(contextGradient: dC, queries: query, keys: keys,
+                                                                           output: pass.attended[t])
             for i in dEncoderOutputs.indices { dEncoderOutputs[i] += dAttention.encoderOutputs[i] }
+            if let du = dAttention.keyProjection {
+                if dKeyProjection == nil { dKeyProjection = du } else { for i in du.indices { dKeyProjection![i] += du[i] } }
+            }
             // ∂h_t = ∂h_t|head + ∂h_t|query
             let dQuery = zip(dH[t * B * H..<(t + 1) * B * H], dAttention.queries).map { $0 + $1 }
             if t < T - 1 {   // the decoder kept the last step's activations only: run step t again
@@ -267,6 +272,8 @@ public final class Seq2SeqModel {
             dFedContext = dFed
         }
         decoder.dropoutGeneratorStates = pass.dropoutStates[T]
+        // The key projection's gradient, once for all steps: ∂W_k += ∂uᵀ · s, ∂s += ∂u · W_k.
+        if let dKeyProjection { try attention!.addKeyProjectionGradient(dKeyProjection, keys: keys, into: &dEncoderOutputs) }
         try feedingEmbedding!.backward(outputGradient: dEmbedded, ids: inputIds)
         return (dState!, dEncoderOutputs)
     }
