@@ -42,7 +42,9 @@ struct DirectionPass<Scalar: RNNScalar> {
     let packedWHH: UnsafePointer<Scalar>?
     let packedWHN: UnsafePointer<Scalar>?
     /// `W_hh` packed as the right operand of backward's `∂h += ∂a · W_hh`, or `nil` (then OpenBLAS).
+    /// For ``CellKind/gruResetBefore`` its `r, z` rows, and `packedWHNTransposed` its `n` rows.
     let packedWHHTransposed: UnsafePointer<Scalar>?
+    let packedWHNTransposed: UnsafePointer<Scalar>?
     let bIH: UnsafePointer<Scalar>     // (G·H)
     let bHH: UnsafePointer<Scalar>     // (G·H)
     /// LSTM with peepholes: `p_i, p_f, p_o` (3H); `nil` otherwise.
@@ -409,13 +411,23 @@ struct DirectionPass<Scalar: RNNScalar> {
                     gates: gates, hPrev: hPrev, dY: dY, dhCarry: dhCarry, dInputBias: dInputBias,
                     dHiddenBias: dHiddenBias, rows: stepRows, batch: count, hidden: H)
                 // ∂(r ⊙ h) = ∂a_n · W_hn
-                Scalar.multiply(m: count, n: H, k: H, a: gates + 2 * H, lda: GH, b: wHH + 2 * H * H, ldb: H,
-                                beta: 0, c: dResetHidden, ldc: H)
+                if let packedWHNTransposed {
+                    Scalar.packedProduct(rows: count, k: H, a: gates + 2 * H, lda: GH, packed: packedWHNTransposed, gates: 1,
+                                         hidden: H, columns: 0..<H, accumulate: false, c: dResetHidden, ldc: H)
+                } else {
+                    Scalar.multiply(m: count, n: H, k: H, a: gates + 2 * H, lda: GH, b: wHH + 2 * H * H, ldb: H,
+                                    beta: 0, c: dResetHidden, ldc: H)
+                }
                 GRUResetBeforeCell.backwardReset(
                     gates: gates, hPrev: hRecurrent, dResetHidden: dResetHidden, dhCarry: dRecurrent, dInputBias: dInputBias,
                     dHiddenBias: dHiddenBias, rows: stepRows, batch: count, hidden: H)
                 // ∂h_prev += [∂a_r, ∂a_z] · W_h{r,z}
-                Scalar.multiply(m: count, n: H, k: 2 * H, a: gates, lda: GH, b: wHH, ldb: H, beta: 1, c: dRecurrent, ldc: H)
+                if let packedWHHTransposed {
+                    Scalar.packedProduct(rows: count, k: 2 * H, a: gates, lda: GH, packed: packedWHHTransposed, gates: 1,
+                                         hidden: H, columns: 0..<H, accumulate: true, c: dRecurrent, ldc: H)
+                } else {
+                    Scalar.multiply(m: count, n: H, k: 2 * H, a: gates, lda: GH, b: wHH, ldb: H, beta: 1, c: dRecurrent, ldc: H)
+                }
             case .rnnTanh, .rnnRelu:
                 VanillaCell.backward(
                     gates: gates, relu: cell == .rnnRelu, dY: dY, dhCarry: dhCarry,

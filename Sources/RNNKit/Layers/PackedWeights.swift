@@ -58,7 +58,10 @@ final class PackedWeights<Scalar: RNNScalar> {
         matrixPairs = c.numLayers * c.directionCount
         isResetBefore = c.cell == .gruResetBefore
         hidden = c.hiddenSize
-        transposedCount = Int(rk_packed_count(1, Int64(c.hiddenSize), Int64(c.cell.gateCount * c.hiddenSize)))
+        // The reset-before GRU's backward multiplies by W_h{r,z} (2H rows) and W_hn (H rows) apart.
+        transposedCount = c.cell == .gruResetBefore
+            ? Int(rk_packed_count(1, H, 2 * H) + rk_packed_count(1, H, H))
+            : Int(rk_packed_count(1, H, G * H))
         storage = .allocateAligned(capacity: total)
         storage.initialize(repeating: 0)
     }
@@ -82,8 +85,16 @@ final class PackedWeights<Scalar: RNNScalar> {
     }
 
     /// Backward's packed `W_hh` of `layer·D + direction`, after ``refreshTransposed(from:layout:configuration:version:)``.
+    /// For the reset-before GRU, the `r, z` rows of `W_hh` alone (`k = 2H`); ``candidateTransposed(_:)`` has the `n` rows.
     func recurrentTransposed(_ index: Int) -> UnsafePointer<Scalar>? {
         transposed.map { UnsafePointer($0.baseAddress! + index * transposedCount) }
+    }
+
+    /// Reset-before GRU: backward's packed `n` rows of `W_hh` (`k = H`), the right operand of
+    /// `∂(r ⊙ h) = ∂a_n · W_hn`; `nil` for every other cell or before the first training forward.
+    func candidateTransposed(_ index: Int) -> UnsafePointer<Scalar>? {
+        guard isResetBefore else { return nil }
+        return recurrentTransposed(index).map { $0 + Int(rk_packed_count(1, Int64(hidden), Int64(2 * hidden))) }
     }
 
     /// Allocates (once) and repacks backward's copies unless they were made from `version`.
@@ -99,8 +110,14 @@ final class PackedWeights<Scalar: RNNScalar> {
         guard transposedVersion != version, let transposed else { return }
         let GH = c.cell.gateCount * c.hiddenSize, H = c.hiddenSize
         forEachDirection(of: c, layout: layout) { index, _, weightHH in
-            Scalar.packTransposed(k: GH, n: H, parameters + weightHH.offset,
-                                  into: transposed.baseAddress! + index * transposedCount)
+            let packed = transposed.baseAddress! + index * transposedCount
+            if isResetBefore {
+                Scalar.packTransposed(k: 2 * H, n: H, parameters + weightHH.offset, into: packed)
+                Scalar.packTransposed(k: H, n: H, parameters + weightHH.offset + 2 * H * H,
+                                      into: packed + Int(rk_packed_count(1, Int64(H), Int64(2 * H))))
+            } else {
+                Scalar.packTransposed(k: GH, n: H, parameters + weightHH.offset, into: packed)
+            }
         }
         transposedVersion = version
     }

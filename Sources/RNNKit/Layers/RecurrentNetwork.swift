@@ -502,6 +502,7 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
             packedWHH: packedWeights?.recurrent(layer * c.directionCount + direction),
             packedWHN: packedWeights?.candidate(layer * c.directionCount + direction),
             packedWHHTransposed: packedWeights?.recurrentTransposed(layer * c.directionCount + direction),
+            packedWHNTransposed: packedWeights?.candidateTransposed(layer * c.directionCount + direction),
             bIH: p + group[group.startIndex + 2].offset, bHH: p + group[group.startIndex + 3].offset,
             peephole: c.peepholes ? p + group[group.startIndex + 4].offset : nil,
             recurrentMask: ws.recurrentMasks.map { UnsafePointer($0 + index) },
