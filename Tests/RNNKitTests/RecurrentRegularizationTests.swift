@@ -27,6 +27,7 @@ struct WorstGradientError {
 /// Recurrent dropout (Gal & Ghahramani 2016): one mask per layer, direction and sequence on the
 /// operand of every recurrent product, in training only.
 @Suite struct RecurrentDropoutTests {
+    /// Every cell at two layers, both directions, full and varied lengths, and one peephole LSTM.
     static let cases: [LayerCase] = LayerCase.all.filter { $0.layers == 2 && !$0.peepholes }
         + [LayerCase(cell: .lstm, layers: 2, bidirectional: true, withLengths: true, peepholes: true)]
 
@@ -144,9 +145,10 @@ struct WorstGradientError {
         plain.parameters = network.parameters
         plain.isTraining = false
         #expect(try network.forward(x, steps: T, batch: B).output == plain.forward(x, steps: T, batch: B).output)
-        // Streaming steps are inference.
-        var state = try network.makeState(batch: B)
-        _ = try network.step(Array(x[0..<B * 2]), state: &state)
+        // Streaming steps are inference: they equal the network without recurrent dropout's.
+        var state = try network.makeState(batch: B), plainState = try plain.makeState(batch: B)
+        let firstStep = Array(x[0..<B * 2])
+        #expect(try network.step(firstStep, state: &state) == plain.step(firstStep, state: &plainState))
     }
 
     @Test func outOfRangeProbabilitiesAreRefused() {
@@ -163,8 +165,7 @@ struct WorstGradientError {
 /// Zoneout (Krueger et al. 2017): at every training step each unit keeps its previous `h` (and,
 /// for the LSTM, `c`) with its probability; inference runs the plain cell.
 @Suite struct ZoneoutTests {
-    static let cases: [LayerCase] = LayerCase.all.filter { $0.layers == 2 && !$0.peepholes }
-        + [LayerCase(cell: .lstm, layers: 2, bidirectional: true, withLengths: true, peepholes: true)]
+    static let cases = RecurrentDropoutTests.cases
 
     private func configuration(_ testCase: LayerCase, input: Int, hidden: Int, recurrentDropout: Double = 0) -> RecurrentConfiguration {
         RecurrentConfiguration(cell: testCase.cell, inputSize: input, hiddenSize: hidden, numLayers: testCase.layers,

@@ -216,11 +216,7 @@ struct DirectionPass<Scalar: RNNScalar> {
             case .gru:
                 let recurrent = buffers.stepScratch + first * GH                 // (rows, 3H)
                 if recurrentIsZero {
-                    for b in 0..<count {
-                        for g in 0..<3 {
-                            (recurrent + b * GH + g * H + columns.lowerBound).update(repeating: 0, count: columns.count)
-                        }
-                    }
+                    clearGates(recurrent, rows: count, columns: columns)
                 } else {
                     recurrentProduct(rows: count, columns: columns, hIn: hRecurrent, into: recurrent, accumulate: false)
                 }
@@ -234,11 +230,7 @@ struct DirectionPass<Scalar: RNNScalar> {
                 let recurrent = buffers.stepScratch + first * GH                 // (rows, 3H)
                 let resetHidden = buffers.resetHidden! + (training ? t * B + first : first) * H  // (rows, H)
                 if recurrentIsZero {
-                    for b in 0..<count {
-                        for g in 0..<3 {
-                            (recurrent + b * GH + g * H + columns.lowerBound).update(repeating: 0, count: columns.count)
-                        }
-                    }
+                    clearGates(recurrent, rows: count, columns: columns)
                 } else {
                     resetGateProduct(rows: count, columns: columns, hIn: hRecurrent, into: recurrent)
                 }
@@ -293,6 +285,18 @@ struct DirectionPass<Scalar: RNNScalar> {
                     y[j] = hIn[b * H + j]
                 }
                 if cell == .lstm, dc[j] != 0 { cOut[b * H + j] = cIn[b * H + j] }
+            }
+        }
+    }
+
+    /// Zeroes the units `columns` of every gate of `rows` rows of a (rows, G·H) buffer: the GRUs'
+    /// recurrent product of a step that starts from a zero state.
+    @inline(__always)
+    private func clearGates(_ c: UnsafeMutablePointer<Scalar>, rows: Int, columns: Range<Int>) {
+        let H = hidden, GH = gateWidth
+        for b in 0..<rows {
+            for g in 0..<cell.gateCount {
+                (c + b * GH + g * H + columns.lowerBound).update(repeating: 0, count: columns.count)
             }
         }
     }
@@ -362,6 +366,8 @@ struct DirectionPass<Scalar: RNNScalar> {
         }
         buffers.biasScratch.update(repeating: 0, count: workers * 2 * gateWidth)
         if peephole != nil { buffers.peepholeScratch!.update(repeating: 0, count: workers * 3 * hidden) }
+        // Zoneout: the zero output gradient its kernels read (splitZonedOutGradients).
+        buffers.zoneoutScratch?.advanced(by: 2 * batch * hidden).update(repeating: 0, count: batch * hidden)
     }
 
     /// Every step in reverse processing order for the batch rows `rows`, with the bias gradient
@@ -458,10 +464,9 @@ struct DirectionPass<Scalar: RNNScalar> {
     ) -> StridedConstRows<Scalar> {
         let H = hidden, B = batch, first = rows.lowerBound
         let kept = buffers.zoneoutScratch! + first * H, keptCell = buffers.zoneoutScratch! + (B + first) * H
-        let zeros = buffers.zoneoutScratch! + 2 * B * H
+        let zeros = buffers.zoneoutScratch! + 2 * B * H                          // (B, H), zeroed by prepareBackward
         kept.update(repeating: 0, count: rows.count * H)
         keptCell.update(repeating: 0, count: rows.count * H)
-        (zeros + first * H).update(repeating: 0, count: rows.count * H)
         for b in 0..<rows.count where stepRows.isActive(b) {
             let dh = masks.hidden + (t * B + first + b) * H, dc = masks.cell + (t * B + first + b) * H
             let carry = buffers.dhCarry + (first + b) * H, cellCarry = buffers.dcCarry + (first + b) * H

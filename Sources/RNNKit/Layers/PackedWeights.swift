@@ -29,7 +29,9 @@ final class PackedWeights<Scalar: RNNScalar> {
     private let transposedCount: Int
     private let matrixPairs: Int
     private let isResetBefore: Bool
-    private let hidden: Int
+    /// Reset-before GRU: where the `n` block starts inside a direction's packed `W_hh`, for
+    /// forward (after the packed `r, z` rows) and backward (after the transposed `r, z` rows).
+    private let candidateOffset: Int, candidateTransposedOffset: Int
 
     /// Whether a network of `Scalar` uses packed weights on this CPU: ``CellRowKernels/hasPackedProduct``
     /// (Float where the packed kernel has vector registers, AVX2+FMA or AVX-512; elsewhere OpenBLAS
@@ -57,7 +59,8 @@ final class PackedWeights<Scalar: RNNScalar> {
         self.offsets = offsets
         matrixPairs = c.numLayers * c.directionCount
         isResetBefore = c.cell == .gruResetBefore
-        hidden = c.hiddenSize
+        candidateOffset = Int(rk_packed_count(2, H, H))
+        candidateTransposedOffset = Int(rk_packed_count(1, H, 2 * H))
         // The reset-before GRU's backward multiplies by W_h{r,z} (2H rows) and W_hn (H rows) apart.
         transposedCount = c.cell == .gruResetBefore
             ? Int(rk_packed_count(1, H, 2 * H) + rk_packed_count(1, H, H))
@@ -81,7 +84,7 @@ final class PackedWeights<Scalar: RNNScalar> {
     /// then holds the `r, z` rows); `nil` for every other cell.
     func candidate(_ index: Int) -> UnsafePointer<Scalar>? {
         guard isResetBefore else { return nil }
-        return recurrent(index) + Int(rk_packed_count(2, Int64(hidden), Int64(hidden)))
+        return recurrent(index) + candidateOffset
     }
 
     /// Backward's packed `W_hh` of `layer·D + direction`, after ``refreshTransposed(from:layout:configuration:version:)``.
@@ -94,7 +97,7 @@ final class PackedWeights<Scalar: RNNScalar> {
     /// `∂(r ⊙ h) = ∂a_n · W_hn`; `nil` for every other cell or before the first training forward.
     func candidateTransposed(_ index: Int) -> UnsafePointer<Scalar>? {
         guard isResetBefore else { return nil }
-        return recurrentTransposed(index).map { $0 + Int(rk_packed_count(1, Int64(hidden), Int64(2 * hidden))) }
+        return recurrentTransposed(index).map { $0 + candidateTransposedOffset }
     }
 
     /// Allocates (once) and repacks backward's copies unless they were made from `version`.
@@ -114,7 +117,7 @@ final class PackedWeights<Scalar: RNNScalar> {
             if isResetBefore {
                 Scalar.packTransposed(k: 2 * H, n: H, parameters + weightHH.offset, into: packed)
                 Scalar.packTransposed(k: H, n: H, parameters + weightHH.offset + 2 * H * H,
-                                      into: packed + Int(rk_packed_count(1, Int64(H), Int64(2 * H))))
+                                      into: packed + candidateTransposedOffset)
             } else {
                 Scalar.packTransposed(k: GH, n: H, parameters + weightHH.offset, into: packed)
             }
@@ -135,7 +138,7 @@ final class PackedWeights<Scalar: RNNScalar> {
             if isResetBefore {
                 Scalar.packRows(gates: 2, hidden: H, width: H, parameters + weightHH.offset, into: recurrent)
                 Scalar.packRows(gates: 1, hidden: H, width: H, parameters + weightHH.offset + 2 * H * H,
-                                into: recurrent + Int(rk_packed_count(2, Int64(H), Int64(H))))
+                                into: recurrent + candidateOffset)
             } else {
                 Scalar.packRows(gates: G, hidden: H, width: H, parameters + weightHH.offset, into: recurrent)
             }
