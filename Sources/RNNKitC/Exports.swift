@@ -2,7 +2,8 @@
 // last error), in the order of Modules/CRNNKit/include/rnnkit.h, with C-representable types only.
 // The model entry points (rnnkit_model_*) are in ModelHandle.swift.
 //
-// Dimension legend: T steps, B batch, I input, H hidden, L layers, D directions.
+// Dimension legend: T steps, B batch, I input, H hidden, L layers, D directions, R width of h
+// (proj_size P of a projected LSTM, else H).
 // Each function checks every argument before any RNNKit API sees it, so no RNNKit
 // precondition can be reached from C; failures go through `guarded`.
 
@@ -244,8 +245,9 @@ public func rnnkit_rnn_forward(
         }
         let T = Int(seqLen), B = Int(batch)
         let inputCount = try checkedProduct(T, B, c.inputSize, what: "x [T, B, I]")
-        let outputCount = try checkedProduct(T, B, c.outputSize, what: "y [T, B, D·H]")
-        let stateCount = try checkedProduct(c.numLayers * c.directionCount, B, c.hiddenSize, what: "states [L·D, B, H]")
+        let outputCount = try checkedProduct(T, B, c.outputSize, what: "y [T, B, D·R]")
+        let hiddenCount = try checkedProduct(c.numLayers * c.directionCount, B, c.stateSize, what: "states [L·D, B, R]")
+        let cellCount = try checkedProduct(c.numLayers * c.directionCount, B, c.hiddenSize, what: "states [L·D, B, H]")
 
         var rowLengths: [Int]? = nil
         if let lengths {
@@ -264,11 +266,11 @@ public func rnnkit_rnn_forward(
 
         try network.forward(
             input: UnsafeBufferPointer(start: x, count: inputCount), steps: T, batch: B, lengths: rowLengths,
-            initialHidden: h0.map { UnsafeBufferPointer(start: $0, count: stateCount) },
-            initialCell: c0.map { UnsafeBufferPointer(start: $0, count: stateCount) },
+            initialHidden: h0.map { UnsafeBufferPointer(start: $0, count: hiddenCount) },
+            initialCell: c0.map { UnsafeBufferPointer(start: $0, count: cellCount) },
             output: UnsafeMutableBufferPointer(start: y, count: outputCount),
-            finalHidden: hN.map { UnsafeMutableBufferPointer(start: $0, count: stateCount) },
-            finalCell: cN.map { UnsafeMutableBufferPointer(start: $0, count: stateCount) })
+            finalHidden: hN.map { UnsafeMutableBufferPointer(start: $0, count: hiddenCount) },
+            finalCell: cN.map { UnsafeMutableBufferPointer(start: $0, count: cellCount) })
         if network.isTraining { handle.pendingBackwardShape = (T, B) }
     }
 }
@@ -299,14 +301,15 @@ public func rnnkit_rnn_backward(
         // These products were checked by the forward that set the shape.
         let inputCount = T * B * c.inputSize
         let outputCount = T * B * c.outputSize
-        let stateCount = c.numLayers * c.directionCount * B * c.hiddenSize
+        let hiddenCount = c.numLayers * c.directionCount * B * c.stateSize
+        let cellCount = c.numLayers * c.directionCount * B * c.hiddenSize
         try network.backward(
             outputGradient: UnsafeBufferPointer(start: dy, count: outputCount),
-            finalHiddenGradient: dhN.map { UnsafeBufferPointer(start: $0, count: stateCount) },
-            finalCellGradient: dcN.map { UnsafeBufferPointer(start: $0, count: stateCount) },
+            finalHiddenGradient: dhN.map { UnsafeBufferPointer(start: $0, count: hiddenCount) },
+            finalCellGradient: dcN.map { UnsafeBufferPointer(start: $0, count: cellCount) },
             inputGradient: dx.map { UnsafeMutableBufferPointer(start: $0, count: inputCount) },
-            initialHiddenGradient: dh0.map { UnsafeMutableBufferPointer(start: $0, count: stateCount) },
-            initialCellGradient: dc0.map { UnsafeMutableBufferPointer(start: $0, count: stateCount) })
+            initialHiddenGradient: dh0.map { UnsafeMutableBufferPointer(start: $0, count: hiddenCount) },
+            initialCellGradient: dc0.map { UnsafeMutableBufferPointer(start: $0, count: cellCount) })
         handle.pendingBackwardShape = nil
     }
 }

@@ -57,6 +57,7 @@ struct NetworkOptions {
         hiddenSize = Int32(clamping: configuration.hiddenSize)
         numLayers = Int32(clamping: configuration.numLayers)
         bidirectional = configuration.bidirectional ? 1 : 0
+        projectionSize = Int32(clamping: configuration.projectionSize)
         peepholes = configuration.peepholes ? 1 : 0
         recurrentDropout = Float(configuration.recurrentDropout)
         zoneoutHidden = Float(configuration.zoneoutHidden)
@@ -103,12 +104,16 @@ struct NetworkOptions {
         if kind != .lstm, zoneoutCell != 0 {
             throw RNNKitError(.invalidArgument, "rnnkit_rnn_options.zoneout_cell is an LSTM option; cell \(cell) (\(kind.rawValue)) has none")
         }
-        for (name, set) in [("proj_size", projectionSize != 0), ("layer_norm", layerNorm != 0)] where set {
-            throw RNNKitError(.invalidArgument, "rnnkit_rnn_options.\(name) is not supported by this version of RNNKit; set it to 0")
+        if layerNorm != 0 {
+            throw RNNKitError(.invalidArgument, "rnnkit_rnn_options.layer_norm is not supported by this version of RNNKit; set it to 0")
+        }
+        guard projectionSize < hiddenSize else {
+            throw RNNKitError(.invalidArgument,
+                "rnnkit_rnn_options.proj_size is \(projectionSize); expected 0 (none) or less than hidden_size \(hiddenSize)")
         }
         return RecurrentConfiguration(
             cell: kind, inputSize: Int(inputSize), hiddenSize: Int(hiddenSize), numLayers: Int(numLayers),
             bidirectional: bidirectional == 1, peepholes: peepholes == 1, recurrentDropout: Double(recurrentDropout),
-            zoneoutHidden: Double(zoneoutHidden), zoneoutCell: Double(zoneoutCell))
+            zoneoutHidden: Double(zoneoutHidden), zoneoutCell: Double(zoneoutCell), projectionSize: Int(projectionSize))
     }
 }

@@ -124,7 +124,7 @@ typedef struct {
 
 typedef struct {
     char cell[32];
-    int input, hidden, layers, bidirectional, steps, batch, batch_first, peepholes;
+    int input, hidden, layers, bidirectional, steps, batch, batch_first, peepholes, proj;
     fixture_tensor *tensors;
     size_t tensor_count;
 } fixture;
@@ -156,7 +156,14 @@ static int fixture_read(const char *path, fixture *f) {
         fclose(file);
         return -1;
     }
-    if (fscanf(file, " peepholes=%d", &f->peepholes) != 1) f->peepholes = 0;
+    {
+        /* Optional keys after the fixed ones, in any order, on the rest of the config line. */
+        char rest[256] = "";
+        const char *key;
+        if (!fgets(rest, sizeof rest, file)) rest[0] = '\0';
+        f->peepholes = (key = strstr(rest, " peepholes=")) ? atoi(key + 11) : 0;
+        f->proj = (key = strstr(rest, " proj=")) ? atoi(key + 6) : 0;
+    }
     while (fscanf(file, "%127s", word) == 1) {
         fixture_tensor *t;
         size_t i;
@@ -221,7 +228,7 @@ static void test_fixture(const char *directory, const char *file) {
     fixture f;
     rnnkit_rnn *rnn = NULL;
     int32_t param_count = 0, i, is_lstm, directions, forward_only;
-    size_t T, B, input_count, output_count, state_count;
+    size_t T, B, input_count, output_count, hidden_count, state_count;
     int32_t *lengths = NULL;
     const fixture_tensor *x, *length_tensor, *h0, *c0, *dy, *dh_n, *dc_n;
     float *y, *h_n, *c_n, *dx, *dh0, *dc0;
@@ -231,13 +238,13 @@ static void test_fixture(const char *directory, const char *file) {
     if (f.batch_first) { fixture_free(&f); return; } /* the C API is time-major */
 
     snprintf(label, sizeof label, "%s: create", file);
-    if (f.peepholes || cell_code(f.cell) == RNNKIT_CELL_GRU_RESET_BEFORE) {
+    if (f.peepholes || f.proj || cell_code(f.cell) == RNNKIT_CELL_GRU_RESET_BEFORE) {
         /* The variants are made through the options struct, and describe says what was made. */
         rnnkit_rnn_options options, described;
         rnnkit_rnn_options_init(&options);
         options.cell = cell_code(f.cell);
         options.input_size = f.input; options.hidden_size = f.hidden; options.num_layers = f.layers;
-        options.bidirectional = f.bidirectional; options.peepholes = f.peepholes;
+        options.bidirectional = f.bidirectional; options.peepholes = f.peepholes; options.proj_size = f.proj;
         expect_ok(rnnkit_rnn_create_with_options(&options, &rnn), label);
         if (!rnn) { fixture_free(&f); return; }
         rnnkit_rnn_options_init(&described);
@@ -274,7 +281,9 @@ static void test_fixture(const char *directory, const char *file) {
     directions = f.bidirectional ? 2 : 1;
     T = (size_t)f.steps; B = (size_t)f.batch;
     input_count = T * B * (size_t)f.input;
-    output_count = T * B * (size_t)(directions * f.hidden);
+    /* h is P wide in a projected LSTM (proj_size), c stays H wide. */
+    output_count = T * B * (size_t)(directions * (f.proj ? f.proj : f.hidden));
+    hidden_count = (size_t)(f.layers * directions) * B * (size_t)(f.proj ? f.proj : f.hidden);
     state_count = (size_t)(f.layers * directions) * B * (size_t)f.hidden;
     x = fixture_find(&f, "x");
     length_tensor = fixture_find(&f, "lengths");
@@ -299,17 +308,17 @@ static void test_fixture(const char *directory, const char *file) {
         for (b = 0; b < B; b++) lengths[b] = (int32_t)length_tensor->values[b];
     }
     y = alloc_floats(output_count);
-    h_n = alloc_floats(state_count);
+    h_n = alloc_floats(hidden_count);
     c_n = alloc_floats(state_count);
     dx = alloc_floats(input_count);
-    dh0 = alloc_floats(state_count);
+    dh0 = alloc_floats(hidden_count);
     dc0 = alloc_floats(state_count);
 
     snprintf(label, sizeof label, "%s: forward", file);
     expect_ok(rnnkit_rnn_forward(rnn, f.steps, f.batch, x->values, lengths, h0 ? h0->values : NULL,
                                  is_lstm && c0 ? c0->values : NULL, y, h_n, is_lstm ? c_n : NULL), label);
     compare_to(&f, file, "y", y, output_count);
-    compare_to(&f, file, "h_n", h_n, state_count);
+    compare_to(&f, file, "h_n", h_n, hidden_count);
     if (is_lstm) compare_to(&f, file, "c_n", c_n, state_count);
     if (forward_only) goto done;
 
@@ -317,7 +326,7 @@ static void test_fixture(const char *directory, const char *file) {
     expect_ok(rnnkit_rnn_backward(rnn, dy->values, dh_n ? dh_n->values : NULL,
                                   is_lstm && dc_n ? dc_n->values : NULL, dx, dh0, is_lstm ? dc0 : NULL), label);
     compare_to(&f, file, "dx", dx, input_count);
-    compare_to(&f, file, "dh0", dh0, state_count);
+    compare_to(&f, file, "dh0", dh0, hidden_count);
     if (is_lstm) compare_to(&f, file, "dc0", dc0, state_count);
     for (i = 0; i < param_count; i++) {
         const char *name = NULL;
@@ -1187,7 +1196,10 @@ static void test_options(void) {
     REFUSED((options.cell = RNNKIT_CELL_GRU, options.peepholes = 1), "peepholes is an LSTM option; cell 3 (gru) has none");
     REFUSED((options.cell = RNNKIT_CELL_GRU_RESET_BEFORE, options.layer_norm = 1), "layer_norm is an LSTM option");
     REFUSED((options.cell = RNNKIT_CELL_RNN_TANH, options.proj_size = 2), "proj_size is an LSTM option");
-    REFUSED(options.proj_size = 2, "proj_size is not supported by this version");
+    REFUSED(options.proj_size = 4, "proj_size is 4; expected 0 (none) or less than hidden_size 4");
+    REFUSED((options.proj_size = 2, options.zoneout_hidden = 0.1f), "zoneout are not supported with a projection");
+    REFUSED((options.proj_size = 2, options.recurrent_dropout = 0.1f), "recurrent dropout and zoneout are not supported with a projection");
+    REFUSED(options.layer_norm = 1, "layer_norm is not supported by this version");
     REFUSED((options.cell = RNNKIT_CELL_GRU, options.zoneout_cell = 0.1f), "zoneout_cell is an LSTM option; cell 3 (gru) has none");
     REFUSED(options.recurrent_dropout = (float)NAN, "recurrent_dropout is nan");
 #undef REFUSED

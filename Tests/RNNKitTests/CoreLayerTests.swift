@@ -6,16 +6,13 @@ import Testing
 @Suite struct CoreLayerTests {
     @Test(arguments: LayerCase.all)
     func fusedForwardEqualsNaiveReference(_ testCase: LayerCase) throws {
-        let configuration = RecurrentConfiguration(
-            cell: testCase.cell, inputSize: 3, hiddenSize: 5, numLayers: testCase.layers,
-            bidirectional: testCase.bidirectional, peepholes: testCase.peepholes)
+        let configuration = testCase.configuration(inputSize: 3, hiddenSize: 5)
         let network = try RecurrentNetwork<Double>(configuration, seed: 11)
         let (T, B) = (6, 4)
-        let stateCount = testCase.layers * configuration.directionCount * B * 5
         let input: [Double] = randomValues(T * B * 3, seed: 1)
         let lengths = testCase.withLengths ? [3, 6, 1, 4] : nil
-        let h0: [Double] = randomValues(stateCount, seed: 2, scale: 0.5)
-        let c0: [Double]? = testCase.cell == .lstm ? randomValues(stateCount, seed: 3, scale: 0.5) : nil
+        let h0: [Double] = randomValues(configuration.hiddenStateCount(batch: B), seed: 2, scale: 0.5)
+        let c0: [Double]? = testCase.cell == .lstm ? randomValues(configuration.cellStateCount(batch: B), seed: 3, scale: 0.5) : nil
 
         let fused = try network.forward(input, steps: T, batch: B, lengths: lengths, initialHidden: h0, initialCell: c0)
         let naive = NaiveRecurrentReference.forward(
@@ -36,18 +33,17 @@ import Testing
     /// checks hold to the truth), so it can be the oracle of the Float path below.
     @Test(arguments: LayerCase.all)
     func naiveBackwardEqualsFusedBackwardInDouble(_ testCase: LayerCase) throws {
-        let configuration = RecurrentConfiguration(
-            cell: testCase.cell, inputSize: 3, hiddenSize: 5, numLayers: testCase.layers, bidirectional: testCase.bidirectional, peepholes: testCase.peepholes)
+        let configuration = testCase.configuration(inputSize: 3, hiddenSize: 5)
         let network = try RecurrentNetwork<Double>(configuration, seed: 12)
         let (T, B) = (6, 4)
-        let stateCount = testCase.layers * configuration.directionCount * B * 5
+        let hiddenCount = configuration.hiddenStateCount(batch: B), cellCount = configuration.cellStateCount(batch: B)
         let input: [Double] = randomValues(T * B * 3, seed: 4)
         let lengths = testCase.withLengths ? [3, 6, 1, 4] : nil
-        let h0: [Double] = randomValues(stateCount, seed: 5, scale: 0.5)
-        let c0: [Double]? = testCase.cell == .lstm ? randomValues(stateCount, seed: 6, scale: 0.5) : nil
+        let h0: [Double] = randomValues(hiddenCount, seed: 5, scale: 0.5)
+        let c0: [Double]? = testCase.cell == .lstm ? randomValues(cellCount, seed: 6, scale: 0.5) : nil
         let dY: [Double] = randomValues(T * B * configuration.outputSize, seed: 7)
-        let dhN: [Double] = randomValues(stateCount, seed: 8)
-        let dcN: [Double]? = testCase.cell == .lstm ? randomValues(stateCount, seed: 9) : nil
+        let dhN: [Double] = randomValues(hiddenCount, seed: 8)
+        let dcN: [Double]? = testCase.cell == .lstm ? randomValues(cellCount, seed: 9) : nil
 
         _ = try network.forward(input, steps: T, batch: B, lengths: lengths, initialHidden: h0, initialCell: c0)
         network.zeroGradients()
@@ -68,17 +64,16 @@ import Testing
     @Test(arguments: LayerCase.all)
     func floatPathMatchesTheNaiveReference(_ testCase: LayerCase) throws {
         let (T, B, I, H) = (7, 5, 6, 40)
-        let configuration = RecurrentConfiguration(
-            cell: testCase.cell, inputSize: I, hiddenSize: H, numLayers: testCase.layers, bidirectional: testCase.bidirectional, peepholes: testCase.peepholes)
+        let configuration = testCase.configuration(inputSize: I, hiddenSize: H)
         let network = try RecurrentNetwork<Float>(configuration, seed: 13)
-        let stateCount = testCase.layers * configuration.directionCount * B * H
+        let hiddenCount = configuration.hiddenStateCount(batch: B), cellCount = configuration.cellStateCount(batch: B)
         let input: [Float] = randomValues(T * B * I, seed: 14)
         let lengths = testCase.withLengths ? [3, 7, 1, 5, 6] : nil
-        let h0: [Float] = randomValues(stateCount, seed: 15, scale: 0.5)
-        let c0: [Float]? = testCase.cell == .lstm ? randomValues(stateCount, seed: 16, scale: 0.5) : nil
+        let h0: [Float] = randomValues(hiddenCount, seed: 15, scale: 0.5)
+        let c0: [Float]? = testCase.cell == .lstm ? randomValues(cellCount, seed: 16, scale: 0.5) : nil
         let dY: [Float] = randomValues(T * B * configuration.outputSize, seed: 17)
-        let dhN: [Float] = randomValues(stateCount, seed: 18)
-        let dcN: [Float]? = testCase.cell == .lstm ? randomValues(stateCount, seed: 19) : nil
+        let dhN: [Float] = randomValues(hiddenCount, seed: 18)
+        let dcN: [Float]? = testCase.cell == .lstm ? randomValues(cellCount, seed: 19) : nil
 
         let out = try network.forward(input, steps: T, batch: B, lengths: lengths, initialHidden: h0, initialCell: c0)
         network.zeroGradients()
@@ -110,8 +105,8 @@ import Testing
     /// The closed-form counts that guard allocations (and the C API, and file checks) are the layout's.
     @Test(arguments: LayerCase.all)
     func closedFormCountsEqualTheLayout(_ testCase: LayerCase) throws {
-        let configuration = RecurrentConfiguration(
-            cell: testCase.cell, inputSize: 7, hiddenSize: 5, numLayers: testCase.layers + 1, bidirectional: testCase.bidirectional, peepholes: testCase.peepholes)
+        var configuration = testCase.configuration(inputSize: 7, hiddenSize: 5)
+        configuration.numLayers += 1
         let layout = ParameterLayout(configuration)
         #expect(try configuration.parameterCount() == layout.totalCount)
         #expect(try configuration.parameterTensorCount() == layout.entries.count)
@@ -156,14 +151,17 @@ import Testing
         #expect(timeMajor.gradients == batchFirst.gradients)
     }
 
-    @Test(arguments: [(CellKind.lstm, false), (.lstm, true), (.gru, false), (.gruResetBefore, false), (.rnnTanh, false)])
-    func streamingOneStepAtATimeEqualsOneCall(_ cell: CellKind, peepholes: Bool) throws {
+    @Test(arguments: [(CellKind.lstm, false, 0), (.lstm, true, 0), (.lstm, true, 3), (.gru, false, 0),
+                      (.gruResetBefore, false, 0), (.rnnTanh, false, 0)])
+    func streamingOneStepAtATimeEqualsOneCall(_ cell: CellKind, peepholes: Bool, projection: Int) throws {
         let network = try RecurrentNetwork<Float>(
-            RecurrentConfiguration(cell: cell, inputSize: 3, hiddenSize: 4, numLayers: 2, peepholes: peepholes), seed: 8)
+            RecurrentConfiguration(cell: cell, inputSize: 3, hiddenSize: 4, numLayers: 2, peepholes: peepholes,
+                                   projectionSize: projection), seed: 8)
         let (T, B) = (7, 2)
         let x: [Float] = randomValues(T * B * 3, seed: 6)
         let whole = try network.forward(x, steps: T, batch: B)
         var state = try network.makeState(batch: B)
+        #expect(state.hidden.count == 2 * B * (projection > 0 ? projection : 4))
         var streamed: [Float] = []
         for t in 0..<T {
             streamed += try network.step(Array(x[t * B * 3..<(t + 1) * B * 3]), state: &state)
@@ -373,6 +371,31 @@ import Testing
             } throws: { error in
                 (error as? RNNKitError)?.message == "peepholes are an LSTM option; a \(cell.rawValue) cell has no cell state for them to see"
             }
+        }
+    }
+
+    @Test func projectionsOutsideTheirRangeOrOnOtherCellsAreRefused() {
+        func refused(_ configuration: RecurrentConfiguration, _ message: String) {
+            #expect {
+                try RecurrentNetwork<Float>(configuration)
+            } throws: { error in
+                (error as? RNNKitError)?.message == message
+            }
+        }
+        refused(RecurrentConfiguration(cell: .gru, inputSize: 2, hiddenSize: 3, projectionSize: 2),
+                "a projection (proj_size) is an LSTM option; a gru cell has none")
+        for p in [3, 4, -1] {
+            refused(RecurrentConfiguration(cell: .lstm, inputSize: 2, hiddenSize: 3, projectionSize: p),
+                    "projection size \(p) is out of range; expected 0 < P < H = 3, or 0 for none")
+        }
+        refused(RecurrentConfiguration(cell: .lstm, inputSize: 2, hiddenSize: 3, zoneoutHidden: 0.1, projectionSize: 2),
+                "recurrent dropout and zoneout are not supported with a projection (proj_size) in this version")
+        // The states are P wide: an h0 of H per row is refused with the shape it should have.
+        #expect {
+            let network = try RecurrentNetwork<Float>(RecurrentConfiguration(cell: .lstm, inputSize: 2, hiddenSize: 3, projectionSize: 2))
+            _ = try network.forward([0, 0], steps: 1, batch: 1, initialHidden: [0, 0, 0])
+        } throws: { error in
+            (error as? RNNKitError)?.message == "expected initial hidden state h0 with 2 elements [L·D, B, P], got 3"
         }
     }
 

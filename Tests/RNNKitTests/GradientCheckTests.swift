@@ -14,21 +14,19 @@ import Testing
 
     @Test(arguments: LayerCase.all)
     func everyGradientMatchesFiniteDifferences(_ testCase: LayerCase) throws {
-        let configuration = RecurrentConfiguration(
-            cell: testCase.cell, inputSize: 2, hiddenSize: 3, numLayers: testCase.layers,
-            bidirectional: testCase.bidirectional, peepholes: testCase.peepholes)
+        let configuration = testCase.configuration(inputSize: 2, hiddenSize: 3)
         let network = try RecurrentNetwork<Double>(configuration, seed: 21)
         // Larger weights than the default make every gate work away from its linear regime.
         network.parameters = randomValues(network.layout.totalCount, seed: 22, scale: 0.8)
         let (T, B) = (4, 3)
-        let stateCount = testCase.layers * configuration.directionCount * B * 3
+        let hiddenCount = configuration.hiddenStateCount(batch: B), cellCount = configuration.cellStateCount(batch: B)
         let lengths = testCase.withLengths ? [2, 4, 1] : nil
         var x: [Double] = randomValues(T * B * 2, seed: 23)
-        var h0: [Double] = randomValues(stateCount, seed: 24, scale: 0.5)
-        var c0: [Double]? = testCase.cell == .lstm ? randomValues(stateCount, seed: 25, scale: 0.5) : nil
+        var h0: [Double] = randomValues(hiddenCount, seed: 24, scale: 0.5)
+        var c0: [Double]? = testCase.cell == .lstm ? randomValues(cellCount, seed: 25, scale: 0.5) : nil
         let dY: [Double] = randomValues(T * B * configuration.outputSize, seed: 26)
-        let dhN: [Double] = randomValues(stateCount, seed: 27)
-        let dcN: [Double]? = testCase.cell == .lstm ? randomValues(stateCount, seed: 28) : nil
+        let dhN: [Double] = randomValues(hiddenCount, seed: 27)
+        let dcN: [Double]? = testCase.cell == .lstm ? randomValues(cellCount, seed: 28) : nil
 
         func loss() throws -> Double {
             let out = try network.forward(x, steps: T, batch: B, lengths: lengths, initialHidden: h0, initialCell: c0)

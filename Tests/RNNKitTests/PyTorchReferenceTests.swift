@@ -49,10 +49,13 @@ func checkTensor<Scalar: BinaryFloatingPoint>(
 struct PyTorchReferenceTests {
     @Test("the fixture folder is in the test bundle and holds every case")
     func fixturesArePresent() {
-        // 4 cells × 2 layer counts × 2 directions × plain/packed, plus 2 batch-first cases.
-        #expect(recurrentFixtureNames.count == 34, "found \(recurrentFixtureNames)")
+        // 4 cells × 2 layer counts × 2 directions × plain/packed, plus 2 batch-first cases and
+        // 3 projected LSTMs.
+        #expect(recurrentFixtureNames.count == 37, "found \(recurrentFixtureNames)")
         for name in ["lstm_l2_bi_packed.txt", "gru_l1_uni_plain.txt", "rnn_relu_l2_uni_packed.txt",
-                     "lstm_l2_bi_packed_batchfirst.txt", "gru_l1_bi_packed_batchfirst.txt"] {
+                     "lstm_l2_bi_packed_batchfirst.txt", "gru_l1_bi_packed_batchfirst.txt",
+                     "lstm_proj2_l1_uni_plain.txt", "lstm_proj3_l2_bi_packed.txt",
+                     "lstm_proj3_l2_uni_packed_batchfirst.txt"] {
             #expect(recurrentFixtureNames.contains(name), "missing \(name)")
         }
     }

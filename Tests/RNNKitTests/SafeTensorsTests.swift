@@ -5,7 +5,9 @@
 //     torch.manual_seed(0)
 //     m = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True)
 //     safetensors.torch.save_file(m.state_dict(), "torch_lstm_l2_bi.safetensors")
-// plus the expected values of every tensor and of m(x) for a fixed x in the .txt.
+// plus the expected values of every tensor and of m(x) for a fixed x in the .txt; likewise
+// torch_lstm_proj_l2_bi.{safetensors,txt} for nn.LSTM(3, 5, num_layers=2, bidirectional=True,
+// proj_size=2) after torch.manual_seed(1).
 //
 // Each hostile-input test builds its file from bytes and targets one check of the reader;
 // the message it expects is that check's, so removing the check makes the test fail (or trap).
@@ -190,6 +192,48 @@ struct SafeTensorsTorchFixtureTests {
     }
 }
 
+@Suite("safetensors: PyTorch fixture with proj_size")
+struct SafeTensorsTorchProjectionFixtureTests {
+    let path = safeTensorsFixtures.appendingPathComponent("torch_lstm_proj_l2_bi.safetensors").path
+    private let reference: TorchReference
+    private let configuration = RecurrentConfiguration(
+        cell: .lstm, inputSize: 3, hiddenSize: 5, numLayers: 2, bidirectional: true, projectionSize: 2)
+
+    init() throws {
+        let text = try String(contentsOf: safeTensorsFixtures.appendingPathComponent("torch_lstm_proj_l2_bi.txt"), encoding: .utf8)
+        reference = try TorchReference(text: text)
+    }
+
+    @Test func stateDictLoadsByNameAndRunsAsPyTorch() throws {
+        let network = try RecurrentNetwork<Float>(configuration, seed: 7)
+        try network.load(from: path)
+        #expect(network.parameterNames == reference.parameters.map(\.name))
+        #expect(network.parameterNames.contains("weight_hr_l1_reverse"))
+        for expected in reference.parameters {
+            #expect(try network.parameter(named: expected.name) == expected.values, "\(expected.name)")
+            #expect(network.layout.entry(named: expected.name)?.shape == expected.shape, "\(expected.name)")
+        }
+        let input = try #require(reference.arrays["input"])
+        network.isTraining = false
+        let result = try network.forward(input.values, steps: input.shape[0], batch: input.shape[1])
+        for (name, actual) in [("output", result.output), ("h_n", result.finalHidden), ("c_n", result.finalCell ?? [])] {
+            let expected = try #require(reference.arrays[name])
+            try #require(actual.count == expected.values.count, "\(name) element count, PyTorch's shape \(expected.shape)")
+            let maxDifference = zip(actual, expected.values).map { abs($0 - $1) }.max() ?? 0
+            #expect(maxDifference < 1e-5, "\(name): max |RNNKit − PyTorch| = \(maxDifference)")
+        }
+    }
+
+    @Test func stateDictIntoAnUnprojectedNetworkNamesTheDifference() throws {
+        let plain = try RecurrentNetwork<Float>(
+            RecurrentConfiguration(cell: .lstm, inputSize: 3, hiddenSize: 5, numLayers: 2, bidirectional: true))
+        expectLoadRefused(plain, path, "unexpected tensor weight_hr_l0")
+        let otherProjection = try RecurrentNetwork<Float>(
+            RecurrentConfiguration(cell: .lstm, inputSize: 3, hiddenSize: 5, numLayers: 2, bidirectional: true, projectionSize: 3))
+        expectLoadRefused(otherProjection, path, "expected weight_hr_l0 with shape [3, 5], got [2, 5]")
+    }
+}
+
 // MARK: Save and load
 
 @Suite("safetensors: RecurrentNetwork save and load")
@@ -201,6 +245,8 @@ struct NetworkFileTests {
         RecurrentConfiguration(cell: .gruResetBefore, inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true),
         RecurrentConfiguration(cell: .lstm, inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, peepholes: true,
                                recurrentDropout: 0.2, zoneoutHidden: 0.1, zoneoutCell: 0.15),
+        RecurrentConfiguration(cell: .lstm, inputSize: 3, hiddenSize: 5, numLayers: 2, bidirectional: true, peepholes: true,
+                               projectionSize: 3),
     ])
     func roundTripFloat(configuration: RecurrentConfiguration) throws {
         try roundTrip(Float.self, configuration)

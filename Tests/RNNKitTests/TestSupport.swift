@@ -34,21 +34,36 @@ struct LayerCase: CustomTestStringConvertible, Sendable {
     let withLengths: Bool
     /// LSTM peephole connections (``RecurrentConfiguration/peepholes``).
     var peepholes = false
+    /// A projected LSTM (``RecurrentConfiguration/projectionSize``), `P = ⌈2H/3⌉ − 1`-ish: see ``projectionSize(hidden:)``.
+    var projected = false
 
     var testDescription: String {
-        "\(cell.rawValue)\(peepholes ? "+peepholes" : "") L\(layers) \(bidirectional ? "bi" : "uni") \(withLengths ? "lengths" : "full")"
+        "\(cell.rawValue)\(peepholes ? "+peepholes" : "")\(projected ? "+projection" : "") L\(layers) \(bidirectional ? "bi" : "uni") \(withLengths ? "lengths" : "full")"
     }
 
-    /// Every cell (and the peephole LSTM) × 1 and 2 layers × uni- and bidirectional × full and varied lengths.
-    static let all: [LayerCase] = (CellKind.allCases.map { ($0, false) } + [(.lstm, true)]).flatMap { cell, peepholes in
-        [1, 2].flatMap { layers in
-            [false, true].flatMap { bidirectional in
-                [false, true].map {
-                    LayerCase(cell: cell, layers: layers, bidirectional: bidirectional, withLengths: $0, peepholes: peepholes)
+    /// The projection size for hidden size `hidden` (`2H/3`, at least 1 and below `H`), or 0.
+    func projectionSize(hidden: Int) -> Int { projected ? max(1, 2 * hidden / 3) : 0 }
+
+    /// The case's network with these sizes.
+    func configuration(inputSize: Int, hiddenSize: Int) -> RecurrentConfiguration {
+        RecurrentConfiguration(
+            cell: cell, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: layers, bidirectional: bidirectional,
+            peepholes: peepholes, projectionSize: projectionSize(hidden: hiddenSize))
+    }
+
+    /// Every cell (and the peephole and projected LSTMs) × 1 and 2 layers × uni- and bidirectional
+    /// × full and varied lengths.
+    static let all: [LayerCase] = (CellKind.allCases.map { ($0, false, false) } + [(.lstm, true, false), (.lstm, false, true)])
+        .flatMap { cell, peepholes, projected in
+            [1, 2].flatMap { layers in
+                [false, true].flatMap { bidirectional in
+                    [false, true].map {
+                        LayerCase(cell: cell, layers: layers, bidirectional: bidirectional, withLengths: $0,
+                                  peepholes: peepholes, projected: projected)
+                    }
                 }
             }
         }
-    }
 }
 
 /// `[T, B, F]` → `[B, T, F]`.

@@ -15,8 +15,7 @@ func withThreads<Result>(_ threads: Int, _ body: () throws -> Result) rethrows -
 @Suite(.serialized) struct ThreadingTests {
     @Test(arguments: LayerCase.all.filter { $0.layers == 2 })
     func splittingAcrossThreadsGivesTheSameNumbers(_ testCase: LayerCase) throws {
-        let configuration = RecurrentConfiguration(
-            cell: testCase.cell, inputSize: 3, hiddenSize: 5, numLayers: 2, bidirectional: testCase.bidirectional, peepholes: testCase.peepholes)
+        let configuration = testCase.configuration(inputSize: 3, hiddenSize: 5)
         let (T, B) = (6, 3 * minimumRowsPerWorker)     // enough rows for several workers
         let x: [Double] = randomValues(T * B * 3, seed: 1)
         let dY: [Double] = randomValues(T * B * configuration.outputSize, seed: 2)
@@ -87,13 +86,14 @@ func withThreads<Result>(_ threads: Int, _ body: () throws -> Result) rethrows -
         a.count != b.count ? max(a.count, b.count) : zip(a, b).filter { $0.bitPattern != $1.bitPattern }.count
     }
 
-    /// Training in Float on packed weights: hidden units split in forward, batch rows in backward.
-    @Test(arguments: [CellKind.lstm, .gru])
-    func packedTrainingAtTwoThreadsMatchesOneThread(_ cell: CellKind) throws {
+    /// Training in Float on packed weights: hidden units split in forward, batch rows in backward
+    /// (a projected LSTM splits rows in forward too).
+    @Test(arguments: [(CellKind.lstm, 0), (.gru, 0), (.lstm, 100)])
+    func packedTrainingAtTwoThreadsMatchesOneThread(_ cell: CellKind, projection: Int) throws {
         let (T, B, I, H) = (4, 2 * minimumRowsPerWorker, 5, 160)
-        let configuration = RecurrentConfiguration(cell: cell, inputSize: I, hiddenSize: H)
+        let configuration = RecurrentConfiguration(cell: cell, inputSize: I, hiddenSize: H, projectionSize: projection)
         let x: [Float] = randomValues(T * B * I, seed: 21)
-        let dY: [Float] = randomValues(T * B * H, seed: 22)
+        let dY: [Float] = randomValues(T * B * configuration.outputSize, seed: 22)
         func run(threads: Int) throws -> (RecurrentInputGradients<Float>, [Float], [Float]) {
             try withThreads(threads) {
                 let network = try RecurrentNetwork<Float>(configuration, seed: 4)

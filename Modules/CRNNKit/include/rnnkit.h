@@ -145,10 +145,14 @@ typedef struct rnnkit_rnn_options {
     int32_t cell;
     /// I, H, L (each at least 1; sizes have no default and must be set) and 0 or 1.
     int32_t input_size, hidden_size, num_layers, bidirectional;
-    /// LSTM projection size P (0 = none). Not supported by this version: must be 0.
+    /// LSTM projection size P, 0 < P < H, or 0 for none (PyTorch's proj_size): h = W_hr (o * tanh(c))
+    /// is P wide, so outputs are [T, B, D*P] and h states [L*D, B, P] (c states stay [L*D, B, H]);
+    /// adds the tensor weight_hr_l{k} [P, H] after bias_hh_l{k}, and weight_hh_l{k} is [4H, P].
+    /// Recurrent dropout and zoneout are refused with a projection in this version.
     int32_t proj_size;
     /// LSTM peephole connections, 0 or 1: i and f see c_{t-1}, o sees c_t; adds the tensor
-    /// weight_peephole_l{k} [3H] (blocks i, f, o) after bias_hh_l{k}.
+    /// weight_peephole_l{k} [3H] (blocks i, f, o) after bias_hh_l{k} (and after weight_hr_l{k}
+    /// with a projection).
     int32_t peepholes;
     /// Layer-normalised LSTM, 0 or 1. Not supported by this version: must be 0.
     int32_t layer_norm;
@@ -172,7 +176,9 @@ void rnnkit_rnn_options_init(rnnkit_rnn_options *RNNKIT_NULLABLE options);
 /// with a message naming the field, for a struct_size below 56, nonzero bytes past this
 /// version's fields, an unknown cell, a size < 1, a flag other than 0 or 1, a probability
 /// outside [0, 1) or NaN, an LSTM-only field (proj_size, peepholes, layer_norm, zoneout_cell)
-/// set on another cell, or a field this version does not support (proj_size, layer_norm); RNNKIT_ERROR_OUT_OF_MEMORY as rnnkit_rnn_create. On failure *out is NULL.
+/// set on another cell, a proj_size outside 0...H-1, a projection with recurrent dropout or
+/// zoneout, or a field this version does not support (layer_norm); RNNKIT_ERROR_OUT_OF_MEMORY
+/// as rnnkit_rnn_create. On failure *out is NULL.
 rnnkit_status rnnkit_rnn_create_with_options(const rnnkit_rnn_options *RNNKIT_NONNULL options,
                                              rnnkit_rnn *RNNKIT_NULLABLE *RNNKIT_NONNULL out);
 
@@ -187,15 +193,17 @@ rnnkit_status rnnkit_rnn_describe(const rnnkit_rnn *RNNKIT_NONNULL rnn,
 /// Releases a network and everything it holds. NULL is a no-op. Never fails.
 void rnnkit_rnn_destroy(rnnkit_rnn *RNNKIT_NULLABLE rnn);
 
-/// Stores the number of parameter tensors in *count (4 * L * D; 5 * L * D with peepholes).
+/// Stores the number of parameter tensors in *count (4 * L * D, plus L * D with a projection and
+/// L * D with peepholes).
 /// Errors: RNNKIT_ERROR_NULL_POINTER if rnn or count is NULL.
 rnnkit_status rnnkit_rnn_param_count(const rnnkit_rnn *RNNKIT_NONNULL rnn,
                                      int32_t *RNNKIT_NONNULL count);
 
 /// Stores the name and element count of parameter tensor `index` (0 <= index < count) in
 /// *name and *numel. The order is PyTorch's state_dict order: per layer k, per direction,
-/// weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k} (then weight_peephole_l{k} with
-/// peepholes; "_reverse" appended for the second direction). The name stays valid until the
+/// weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k} (then weight_hr_l{k} with a
+/// projection and weight_peephole_l{k} with peepholes; "_reverse" appended for the second
+/// direction). The name stays valid until the
 /// handle is destroyed.
 /// Errors: RNNKIT_ERROR_NULL_POINTER if rnn, name or numel is NULL;
 /// RNNKIT_ERROR_INVALID_ARGUMENT if index is out of range.
@@ -237,9 +245,11 @@ rnnkit_status rnnkit_rnn_set_training(rnnkit_rnn *RNNKIT_NONNULL rnn, int32_t tr
 ///            (packed-sequence semantics: row b runs steps 0..lengths[b]-1; y is zero past
 ///            its length and h_n/c_n are the states after its last valid step; the reverse
 ///            direction starts at step lengths[b]-1).
-///   h0, c0   NULL (zeros) or [L*D, B, H] initial states; c0 only for LSTM.
-///   y        [T, B, D*H] output of the top layer, written.
-///   h_n, c_n NULL (not wanted) or [L*D, B, H] final states, written; c_n only for LSTM.
+///   h0, c0   NULL (zeros) or [L*D, B, R] and [L*D, B, H] initial states (R = proj_size P
+///            with a projection, else H); c0 only for LSTM.
+///   y        [T, B, D*R] output of the top layer, written.
+///   h_n, c_n NULL (not wanted) or [L*D, B, R] and [L*D, B, H] final states, written; c_n only
+///            for LSTM.
 /// In training mode the activations are kept for one rnnkit_rnn_backward.
 /// Errors: RNNKIT_ERROR_NULL_POINTER if rnn, x or y is NULL; RNNKIT_ERROR_INVALID_ARGUMENT if
 /// seq_len or batch < 1, a length is outside 1...T, or c0/c_n is given to a non-LSTM network;
@@ -258,10 +268,10 @@ rnnkit_status rnnkit_rnn_forward(rnnkit_rnn *RNNKIT_NONNULL rnn, int32_t seq_len
 /// Backpropagates through the last training-mode forward on this handle (shapes T, B as in
 /// that forward): adds every parameter's gradient into the accumulated gradients and writes
 /// the input gradients. Each forward allows one backward.
-///   dy           [T, B, D*H] gradient of the loss with respect to y (ignored past each length).
-///   dh_n, dc_n   NULL (zeros) or [L*D, B, H]; dc_n only for LSTM.
+///   dy           [T, B, D*R] gradient of the loss with respect to y (ignored past each length).
+///   dh_n, dc_n   NULL (zeros) or [L*D, B, R] and [L*D, B, H]; dc_n only for LSTM.
 ///   dx           NULL (not wanted) or [T, B, I], written.
-///   dh0, dc0     NULL (not wanted) or [L*D, B, H], written; dc0 only for LSTM.
+///   dh0, dc0     NULL (not wanted) or [L*D, B, R] and [L*D, B, H], written; dc0 only for LSTM.
 /// Errors: RNNKIT_ERROR_NULL_POINTER if rnn or dy is NULL; RNNKIT_ERROR_INVALID_STATE if the
 /// network is in inference mode or no forward awaits a backward (none yet, a failed one, or
 /// its backward already ran); RNNKIT_ERROR_INVALID_ARGUMENT if dc_n/dc0 is given to a

@@ -24,6 +24,7 @@
 /// | `peepholes` | `true` for an LSTM with peepholes; only then (absent: `false`) |
 /// | `recurrent_dropout` | the recurrent dropout, decimal; only when not 0 (absent: 0) |
 /// | `zoneout_hidden`, `zoneout_cell` | the zoneout probabilities, decimal; each only when not 0 (absent: 0) |
+/// | `proj_size` | `P` of a projected LSTM, decimal; only then (absent: no projection) |
 public enum RecurrentNetworkFileKey {
     /// `"format"`; its value ``formatName`` marks a file written by RNNKit.
     public static let format = "format"
@@ -51,6 +52,8 @@ public enum RecurrentNetworkFileKey {
     public static let zoneoutHidden = "zoneout_hidden"
     /// `"zoneout_cell"`: ``RecurrentConfiguration/zoneoutCell``, written only when it is not 0.
     public static let zoneoutCell = "zoneout_cell"
+    /// `"proj_size"`: ``RecurrentConfiguration/projectionSize``, written only when it is not 0.
+    public static let projectionSize = "proj_size"
 
     /// The value of `format` in RNNKit network files: `"rnnkit-recurrent"`.
     public static let formatName = "rnnkit-recurrent"
@@ -60,7 +63,7 @@ public enum RecurrentNetworkFileKey {
     /// Every key above; callers' extra metadata may not use them.
     public static let reserved: Set<String> = [
         format, formatVersion, cell, inputSize, hiddenSize, numLayers, bidirectional, batchFirst, dropout, peepholes,
-        recurrentDropout, zoneoutHidden, zoneoutCell,
+        recurrentDropout, zoneoutHidden, zoneoutCell, projectionSize,
     ]
 }
 
@@ -83,6 +86,7 @@ extension RecurrentConfiguration {
         if recurrentDropout != 0 { metadata[Key.recurrentDropout] = "\(recurrentDropout)" }
         if zoneoutHidden != 0 { metadata[Key.zoneoutHidden] = "\(zoneoutHidden)" }
         if zoneoutCell != 0 { metadata[Key.zoneoutCell] = "\(zoneoutCell)" }
+        if isProjected { metadata[Key.projectionSize] = String(projectionSize) }
         return metadata
     }
 
@@ -140,7 +144,8 @@ extension RecurrentConfiguration {
             batchFirst: try flag(Key.batchFirst), dropout: try probability(Key.dropout),
             peepholes: metadata[Key.peepholes] == nil ? false : try flag(Key.peepholes),
             recurrentDropout: try probability(Key.recurrentDropout), zoneoutHidden: try probability(Key.zoneoutHidden),
-            zoneoutCell: try probability(Key.zoneoutCell))
+            zoneoutCell: try probability(Key.zoneoutCell),
+            projectionSize: metadata[Key.projectionSize] == nil ? 0 : try size(Key.projectionSize))
         do {
             try configuration.validate()
         } catch let error as RNNKitError {
@@ -152,7 +157,7 @@ extension RecurrentConfiguration {
     /// `lstm, input 3, hidden 4, 2 layers, bidirectional` — for messages.
     var architectureDescription: String {
         "\(cell.rawValue)\(peepholes ? " with peepholes" : ""), input \(inputSize), hidden \(hiddenSize), "
-            + "\(numLayers) layer\(numLayers == 1 ? "" : "s"), " + (bidirectional ? "bidirectional" : "unidirectional")
+            + (isProjected ? "projection \(projectionSize), " : "") + "\(numLayers) layer\(numLayers == 1 ? "" : "s"), " + (bidirectional ? "bidirectional" : "unidirectional")
     }
 }
 
@@ -217,7 +222,7 @@ extension RecurrentNetwork {
         try load(from: file)
     }
 
-    /// Throws `.invalidFile` unless `file` has as many tensors (`4·L·D`, `5·L·D` with peepholes) and scalars
+    /// Throws `.invalidFile` unless `file` has as many tensors (``RecurrentConfiguration/parameterTensorCount()``) and scalars
     /// (``RecurrentConfiguration/parameterCount()``) as `configuration` needs, without building the layout.
     static func expectFileHolds(_ configuration: RecurrentConfiguration, _ file: SafeTensorsFile) throws {
         let c = configuration
@@ -236,7 +241,8 @@ extension RecurrentNetwork {
             let ours = configuration
             guard recorded.cell == ours.cell, recorded.inputSize == ours.inputSize,
                   recorded.hiddenSize == ours.hiddenSize, recorded.numLayers == ours.numLayers,
-                  recorded.bidirectional == ours.bidirectional, recorded.peepholes == ours.peepholes else {
+                  recorded.bidirectional == ours.bidirectional, recorded.peepholes == ours.peepholes,
+                  recorded.projectionSize == ours.projectionSize else {
                 throw RNNKitError(.invalidFile,
                     "\(source) holds a network of \(recorded.architectureDescription); expected this network's architecture, \(ours.architectureDescription)")
             }

@@ -1,8 +1,9 @@
 // One layer and direction of a pass, and the time loops that can run over any range of batch
 // rows or hidden units (the thread policy in Support/Threading.swift splits them across workers).
 // Dimension legend:
-//   T time steps   B batch   I_k input features of the layer   H hidden   G gates
-//   D directions; the layer output (T, B, D·H) holds this direction in columns [d·H, (d+1)·H).
+//   T time steps   B batch   I_k input features of the layer   H hidden (gates, cell state)
+//   G gates   D directions   R width of h (P for a projected LSTM, else H); the layer output
+//   (T, B, D·R) holds this direction in columns [d·R, (d+1)·R).
 
 import CRNNKitKernels
 
@@ -29,12 +30,18 @@ struct TokenProjection<Scalar: RNNScalar> {
 struct DirectionPass<Scalar: RNNScalar> {
     let cell: CellKind
     let steps: Int, batch: Int, hidden: Int
-    /// `I_k`, the width of a row of `input`; `D·H`, the width of a row of the layer output.
+    /// `R`, the width of the hidden state `h`: the projection size `P` of a projected LSTM, else `H`.
+    let state: Int
+    /// `I_k`, the width of a row of `input`; `D·R`, the width of a row of the layer output.
     let inputWidth: Int, outputWidth: Int
     let reverse: Bool
     let training: Bool
     let wIH: UnsafePointer<Scalar>     // (G·H, I_k)
-    let wHH: UnsafePointer<Scalar>     // (G·H, H)
+    let wHH: UnsafePointer<Scalar>     // (G·H, R)
+    /// Projected LSTM: `W_hr` (P, H), and its packed copy for forward's `h = m · W_hr^T` (or
+    /// `nil`: then OpenBLAS); both `nil` otherwise.
+    let wHR: UnsafePointer<Scalar>?
+    let packedWHR: UnsafePointer<Scalar>?
     /// `W_ih` and `W_hh` packed for ``CellRowKernels/packedProduct`` (Float on CPUs where it is
     /// fast), or `nil`: both products then go through ``RNNScalar/multiplyTransposed``. For
     /// ``CellKind/gruResetBefore`` `packedWHH` holds the `r, z` rows and `packedWHN` the `n` rows.
@@ -56,8 +63,8 @@ struct DirectionPass<Scalar: RNNScalar> {
     let input: UnsafePointer<Scalar>   // (T, B, I_k); not read when `tokens` is given
     /// Layer 0's input as ids into an embedding (``TokenProjection``), or `nil`: then `input`.
     let tokens: TokenProjection<Scalar>?
-    let output: UnsafeMutablePointer<Scalar>      // (T, B, D·H) offset to this direction's columns
-    let hFinal: UnsafeMutablePointer<Scalar>      // (B, H)
+    let output: UnsafeMutablePointer<Scalar>      // (T, B, D·R) offset to this direction's columns
+    let hFinal: UnsafeMutablePointer<Scalar>      // (B, R)
     let cFinal: UnsafeMutablePointer<Scalar>      // (B, H), LSTM
     let lengths: UnsafePointer<Int>?              // (B), or nil when every row has length T
     /// Whether the pass starts from a zero hidden state (no `h0` given): the first step's recurrent
@@ -72,9 +79,14 @@ struct DirectionPass<Scalar: RNNScalar> {
     /// The time index of processing step `s`.
     @inline(__always) func time(_ s: Int) -> Int { reverse ? steps - 1 - s : s }
 
-    /// Offset of the state slot entering processing step `s`: training keeps one slot per time
-    /// index (backward needs them all); inference alternates two.
+    /// Offset of the hidden-state slot entering processing step `s` in `hStates` (rows of `R`):
+    /// training keeps one slot per time index (backward needs them all); inference alternates two.
     @inline(__always) func slot(_ s: Int) -> Int {
+        training ? time(s) * batch * state : (s & 1) * batch * state
+    }
+
+    /// Offset of the cell-state slot entering processing step `s` in `cStates` (rows of `H`), as ``slot(_:)``.
+    @inline(__always) func cellSlot(_ s: Int) -> Int {
         training ? time(s) * batch * hidden : (s & 1) * batch * hidden
     }
 
@@ -90,9 +102,9 @@ struct DirectionPass<Scalar: RNNScalar> {
             for j in 0..<GH { buffers.biasScratch[j] = bIH[j] + bHH[j] }
         }
         let first = buffers.hStates + slot(0)
-        if let h0 { first.update(from: h0, count: batch * hidden) } else { first.update(repeating: 0, count: batch * hidden) }
+        if let h0 { first.update(from: h0, count: batch * state) } else { first.update(repeating: 0, count: batch * state) }
         if cell == .lstm {
-            let firstCell = buffers.cStates + slot(0)
+            let firstCell = buffers.cStates + cellSlot(0)
             if let c0 { firstCell.update(from: c0, count: batch * hidden) } else { firstCell.update(repeating: 0, count: batch * hidden) }
         }
         if recurrentMask != nil { mask(buffers.hStates + slot(0), into: buffers.maskedStates! + slot(0), rows: 0..<batch, columns: 0..<hidden) }
@@ -178,7 +190,7 @@ struct DirectionPass<Scalar: RNNScalar> {
     /// recurrence are independent: no synchronisation), or all rows with disjoint `columns`, whose
     /// workers meet at `barrier` after every step because each step reads all of `h`.
     func forwardSteps(rows: Range<Int>, columns: Range<Int>, barrier: UnsafeMutablePointer<rk_barrier>? = nil) {
-        let H = hidden, GH = gateWidth, B = batch, first = rows.lowerBound, count = rows.count
+        let H = hidden, R = state, GH = gateWidth, B = batch, first = rows.lowerBound, count = rows.count
         guard count > 0 else { return }
         let rowLengths = lengths.map { $0 + first }
         let combinedBias = UnsafePointer(buffers.biasScratch)                    // (G·H)
@@ -195,22 +207,37 @@ struct DirectionPass<Scalar: RNNScalar> {
                 }
                 nextProjection += projectionSteps
             }
-            let hIn = buffers.hStates + slot(s) + first * H                      // (rows, H)
+            let hIn = buffers.hStates + slot(s) + first * R                      // (rows, R)
             // The operand of the recurrent products: m ⊙ h with recurrent dropout, else h.
             let hRecurrent = UnsafePointer(recurrentMask != nil ? buffers.maskedStates! + slot(s) + first * H : hIn)
-            let hOut = (last ? hFinal : buffers.hStates + slot(s + 1)) + first * H
+            let hOut = (last ? hFinal : buffers.hStates + slot(s + 1)) + first * R   // (rows, R)
+            let cIn = buffers.cStates + cellSlot(s) + first * H                  // (rows, H), LSTM
+            let cOut = (last ? cFinal : buffers.cStates + cellSlot(s + 1)) + first * H
             let gates = buffers.gates + (gateSlot(time: t, chunk: chunk) * B + first) * GH  // (rows, G·H)
             let stepRows = StepRows(time: t, lengths: rowLengths)
             let y = StridedRows(base: output + (t * B + first) * outputWidth, stride: outputWidth)
             let recurrentIsZero = s == 0 && startsFromZero
             switch cell {
+            case .lstm where wHR != nil:
+                // The cell writes m = o ⊙ tanh(c) (rows, H), then h = m · W_hr^T; its output
+                // and its inactive rows' copy of the entering state go to scratch.
+                if !recurrentIsZero {
+                    recurrentProduct(rows: count, columns: columns, hIn: hRecurrent, into: gates, accumulate: true)
+                }
+                let m = buffers.unprojected! + (training ? t * B + first : first) * H  // (rows, H)
+                let scratch = buffers.stepScratch + first * H                    // (rows, H)
+                LSTMCell.forward(
+                    gates: gates, bias: combinedBias, peephole: peephole, hPrev: scratch, cPrev: cIn,
+                    hNext: m, cNext: cOut, tanhC: buffers.tanhC.map { $0 + (t * B + first) * H },
+                    output: StridedRows(base: scratch, stride: H), rows: stepRows, batch: count, hidden: H, columns: columns)
+                project(rows: count, unprojected: m, hIn: hIn, hOut: hOut, output: y, stepRows: stepRows)
             case .lstm:
                 if !recurrentIsZero {
                     recurrentProduct(rows: count, columns: columns, hIn: hRecurrent, into: gates, accumulate: true)
                 }
                 LSTMCell.forward(
-                    gates: gates, bias: combinedBias, peephole: peephole, hPrev: hIn, cPrev: buffers.cStates + slot(s) + first * H,
-                    hNext: hOut, cNext: (last ? cFinal : buffers.cStates + slot(s + 1)) + first * H,
+                    gates: gates, bias: combinedBias, peephole: peephole, hPrev: hIn, cPrev: cIn,
+                    hNext: hOut, cNext: cOut,
                     tanhC: buffers.tanhC.map { $0 + (t * B + first) * H }, output: y,
                     rows: stepRows, batch: count, hidden: H, columns: columns)
             case .gru:
@@ -254,11 +281,10 @@ struct DirectionPass<Scalar: RNNScalar> {
             }
             if let zoneout = buffers.zoneoutMasks {
                 zoneOut(zoneout, time: t, rows: rows, columns: columns, stepRows: stepRows, hIn: hIn, hOut: hOut, output: y,
-                        cIn: buffers.cStates + slot(s) + first * H,
-                        cOut: (last ? cFinal : buffers.cStates + slot(s + 1)) + first * H)
+                        cIn: cIn, cOut: cOut)
             }
             if recurrentMask != nil, !last {
-                mask(hOut - first * H, into: buffers.maskedStates! + slot(s + 1), rows: rows, columns: columns)
+                mask(hOut - first * R, into: buffers.maskedStates! + slot(s + 1), rows: rows, columns: columns)
             }
             if let barrier, !last { rk_barrier_wait(barrier) }
         }
@@ -289,6 +315,33 @@ struct DirectionPass<Scalar: RNNScalar> {
         }
     }
 
+    /// The projected LSTM after a step's cell kernel, for `rows` rows (all units: its time loops
+    /// split rows only): `h_t (rows, R) = m (rows, H) · W_hr^T` and the output with it for the
+    /// active rows; inactive rows keep `h_{t−1}`, output 0, and their `m` is cleared (backward's
+    /// `∂W_hr` reads every row of `m`).
+    @inline(__always)
+    private func project(
+        rows count: Int, unprojected m: UnsafeMutablePointer<Scalar>, hIn: UnsafePointer<Scalar>,
+        hOut: UnsafeMutablePointer<Scalar>, output y: StridedRows<Scalar>, stepRows: StepRows
+    ) {
+        let H = hidden, R = state
+        if let packedWHR {
+            Scalar.packedProduct(rows: count, k: H, a: m, lda: H, packed: packedWHR, gates: 1, hidden: R,
+                                 columns: 0..<R, accumulate: false, c: hOut, ldc: R)
+        } else {
+            Scalar.multiplyTransposed(m: count, n: R, k: H, a: m, lda: H, b: wHR!, ldb: H, beta: 0, c: hOut, ldc: R)
+        }
+        for b in 0..<count {
+            if stepRows.isActive(b) {
+                y.row(b).update(from: hOut + b * R, count: R)
+            } else {
+                (hOut + b * R).update(from: hIn + b * R, count: R)
+                y.row(b).update(repeating: 0, count: R)
+                (m + b * H).update(repeating: 0, count: H)
+            }
+        }
+    }
+
     /// Zeroes the units `columns` of every gate of `rows` rows of a (rows, G·H) buffer: the GRUs'
     /// recurrent product of a step that starts from a zero state.
     @inline(__always)
@@ -310,19 +363,19 @@ struct DirectionPass<Scalar: RNNScalar> {
         }
     }
 
-    /// `c (rows, G·H) (+)= hIn (rows, H) · W_hh^T` for the units `columns` of every gate.
+    /// `c (rows, G·H) (+)= hIn (rows, R) · W_hh^T` for the units `columns` of every gate.
     @inline(__always)
     private func recurrentProduct(
         rows: Int, columns: Range<Int>, hIn: UnsafePointer<Scalar>, into c: UnsafeMutablePointer<Scalar>,
         accumulate: Bool
     ) {
-        let H = hidden, GH = gateWidth
+        let H = hidden, R = state, GH = gateWidth
         if let packedWHH {
-            Scalar.packedProduct(rows: rows, k: H, a: hIn, lda: H, packed: packedWHH, gates: cell.gateCount,
+            Scalar.packedProduct(rows: rows, k: R, a: hIn, lda: R, packed: packedWHH, gates: cell.gateCount,
                                  hidden: H, columns: columns, accumulate: accumulate, c: c, ldc: GH)
         } else {
             precondition(columns.count == H, "only packed weights split a step's units across workers")
-            Scalar.multiplyTransposed(m: rows, n: GH, k: H, a: hIn, lda: H, b: wHH, ldb: H,
+            Scalar.multiplyTransposed(m: rows, n: GH, k: R, a: hIn, lda: R, b: wHH, ldb: R,
                                       beta: accumulate ? 1 : 0, c: c, ldc: GH)
         }
     }
@@ -359,8 +412,9 @@ struct DirectionPass<Scalar: RNNScalar> {
     /// Seeds the carried gradients with `∂L/∂h_n` and `∂L/∂c_n` (zeros when not given) and clears
     /// the bias accumulators of `workers` workers.
     func prepareBackward(dhN: UnsafePointer<Scalar>?, dcN: UnsafePointer<Scalar>?, workers: Int) {
-        let count = batch * hidden
-        if let dhN { buffers.dhCarry.update(from: dhN, count: count) } else { buffers.dhCarry.update(repeating: 0, count: count) }
+        let count = batch * hidden, stateCount = batch * state
+        if let dhN { buffers.dhCarry.update(from: dhN, count: stateCount) } else { buffers.dhCarry.update(repeating: 0, count: stateCount) }
+        buffers.unprojectedCarry?.update(repeating: 0, count: count)
         if cell == .lstm {
             if let dcN { buffers.dcCarry.update(from: dcN, count: count) } else { buffers.dcCarry.update(repeating: 0, count: count) }
         }
@@ -371,14 +425,14 @@ struct DirectionPass<Scalar: RNNScalar> {
     }
 
     /// Every step in reverse processing order for the batch rows `rows`, with the bias gradient
-    /// sums of worker `worker`. `outputGradient` is the layer's (T, B, D·H) `∂L/∂y`.
+    /// sums of worker `worker`. `outputGradient` is the layer's (T, B, D·R) `∂L/∂y`.
     func backwardSteps(rows: Range<Int>, worker: Int, outputGradient: UnsafePointer<Scalar>, directionColumn: Int) {
-        let H = hidden, GH = gateWidth, B = batch, first = rows.lowerBound, count = rows.count
+        let H = hidden, R = state, GH = gateWidth, B = batch, first = rows.lowerBound, count = rows.count
         guard count > 0 else { return }
         let rowLengths = lengths.map { $0 + first }
         let dInputBias = buffers.biasScratch + worker * 2 * GH                   // (G·H)
         let dHiddenBias = dInputBias + GH                                        // (G·H), GRU
-        let dhCarry = buffers.dhCarry + first * H                                // (rows, H)
+        let dhCarry = buffers.dhCarry + first * R                                // (rows, R)
         let dcCarry = buffers.dcCarry + first * H                                // (rows, H)
         let dPeephole = peephole.map { _ in buffers.peepholeScratch! + worker * 3 * H }  // (3H)
         // ∂L/∂(operand of the recurrent products): with recurrent dropout ∂(m ⊙ h), multiplied by
@@ -387,7 +441,7 @@ struct DirectionPass<Scalar: RNNScalar> {
         for s in stride(from: steps - 1, through: 0, by: -1) {
             let t = time(s)
             let gates = buffers.gates + (t * B + first) * GH                     // (rows, G·H)
-            let hRecurrent = (recurrentMask != nil ? buffers.maskedStates! : buffers.hStates) + (t * B + first) * H  // (rows, H)
+            let hRecurrent = (recurrentMask != nil ? buffers.maskedStates! : buffers.hStates) + (t * B + first) * R  // (rows, R)
             if recurrentMask != nil { dRecurrent.update(repeating: 0, count: count * H) }
             let stepRows = StepRows(time: t, lengths: rowLengths)
             var dY = StridedConstRows(
@@ -396,6 +450,30 @@ struct DirectionPass<Scalar: RNNScalar> {
                 dY = splitZonedOutGradients(zoneout, time: t, rows: rows, stepRows: stepRows, dY: dY)
             }
             switch cell {
+            case .lstm where wHR != nil:
+                // ∂h_t = carry + ∂y (active rows; kept for ∂W_hr), ∂m = ∂h_t · W_hr, then the
+                // cell's backward with ∂m as its output gradient and a zero carry.
+                let dH = buffers.projectedGradients! + (t * B + first) * R       // (rows, R)
+                let dM = buffers.stepScratch + first * H                         // (rows, H)
+                for b in 0..<count {
+                    let carry = dhCarry + b * R, total = dH + b * R
+                    if stepRows.isActive(b) {
+                        let y = dY.row(b)
+                        for j in 0..<R { total[j] = carry[j] + y[j]; carry[j] = 0 }
+                    } else {
+                        total.update(repeating: 0, count: R)                     // the carry passes through
+                    }
+                }
+                if let wHR {
+                    Scalar.multiply(m: count, n: H, k: R, a: dH, lda: R, b: wHR, ldb: H, beta: 0, c: dM, ldc: H)
+                }
+                LSTMCell.backward(
+                    gates: gates, cPrev: buffers.cStates + (t * B + first) * H,
+                    tanhC: buffers.tanhC! + (t * B + first) * H, dY: StridedConstRows(base: dM, stride: H),
+                    dhCarry: buffers.unprojectedCarry! + first * H, dcCarry: dcCarry,
+                    dBias: dInputBias, peephole: peephole, dPeephole: dPeephole, rows: stepRows, batch: count, hidden: H)
+                // ∂h_prev += ∂a · W_hh
+                backwardProduct(rows: count, dGates: gates, into: dRecurrent)
             case .lstm:
                 LSTMCell.backward(
                     gates: gates, cPrev: buffers.cStates + (t * B + first) * H,
@@ -480,15 +558,15 @@ struct DirectionPass<Scalar: RNNScalar> {
         return StridedConstRows(base: zeros + first * H, stride: H)
     }
 
-    /// `dh (rows, H) += dGates (rows, G·H) · W_hh`, through the packed copy when there is one.
+    /// `dh (rows, R) += dGates (rows, G·H) · W_hh`, through the packed copy when there is one.
     @inline(__always)
     private func backwardProduct(rows: Int, dGates: UnsafePointer<Scalar>, into dh: UnsafeMutablePointer<Scalar>) {
-        let H = hidden, GH = gateWidth
+        let R = state, GH = gateWidth
         if let packedWHHTransposed {
             Scalar.packedProduct(rows: rows, k: GH, a: dGates, lda: GH, packed: packedWHHTransposed, gates: 1,
-                                 hidden: H, columns: 0..<H, accumulate: true, c: dh, ldc: H)
+                                 hidden: R, columns: 0..<R, accumulate: true, c: dh, ldc: R)
         } else {
-            Scalar.multiply(m: rows, n: H, k: GH, a: dGates, lda: GH, b: wHH, ldb: H, beta: 1, c: dh, ldc: H)
+            Scalar.multiply(m: rows, n: R, k: GH, a: dGates, lda: GH, b: wHH, ldb: R, beta: 1, c: dh, ldc: R)
         }
     }
 
@@ -499,7 +577,7 @@ struct DirectionPass<Scalar: RNNScalar> {
     func accumulateWeightGradients(
         dWIH: UnsafeMutablePointer<Scalar>, dWHH: UnsafeMutablePointer<Scalar>, gateRows: Range<Int>
     ) {
-        let H = hidden, GH = gateWidth, rowCount = steps * batch
+        let H = hidden, R = state, GH = gateWidth, rowCount = steps * batch
         guard !gateRows.isEmpty else { return }
         if let tokens {
             // ∂P[v, gateRows] = Σ_{n: ids[n] = v} ∂a[n, gateRows]
@@ -519,12 +597,12 @@ struct DirectionPass<Scalar: RNNScalar> {
         }
         // GRU: the r and z rows see the same gradient on both sides; the n rows see ∂hh_n = ∂x_n ⊙ r
         // against h, or (reset-before) ∂a_n against r ⊙ h. With recurrent dropout h is m ⊙ h.
-        let statesIn = UnsafePointer(recurrentMask != nil ? buffers.maskedStates! : buffers.hStates)  // (T·B, H)
+        let statesIn = UnsafePointer(recurrentMask != nil ? buffers.maskedStates! : buffers.hStates)  // (T·B, R)
         let sharedRows = cell.isGRU ? gateRows.clamped(to: 0..<2 * H) : gateRows
         if !sharedRows.isEmpty {
-            Scalar.gemm(transposeA: true, transposeB: false, m: sharedRows.count, n: H, k: rowCount,
-                        alpha: 1, a: buffers.gates + sharedRows.lowerBound, lda: GH, b: statesIn, ldb: H,
-                        beta: 1, c: dWHH + sharedRows.lowerBound * H, ldc: H)
+            Scalar.gemm(transposeA: true, transposeB: false, m: sharedRows.count, n: R, k: rowCount,
+                        alpha: 1, a: buffers.gates + sharedRows.lowerBound, lda: GH, b: statesIn, ldb: R,
+                        beta: 1, c: dWHH + sharedRows.lowerBound * R, ldc: R)
         }
         let newGateRows = cell.isGRU ? gateRows.clamped(to: 2 * H..<3 * H) : 0..<0
         if !newGateRows.isEmpty, cell == .gruResetBefore {
@@ -536,6 +614,15 @@ struct DirectionPass<Scalar: RNNScalar> {
                         alpha: 1, a: buffers.hiddenN! + (newGateRows.lowerBound - 2 * H), lda: H,
                         b: statesIn, ldb: H, beta: 1, c: dWHH + newGateRows.lowerBound * H, ldc: H)
         }
+    }
+
+    /// Projected LSTM, after the time loop: `∂W_hr (P, H) += ∂H^T · M` over all `T·B` rows, from
+    /// every step's `∂L/∂h_t` (``DirectionBuffers/projectedGradients``) and `m`; rows of inactive
+    /// steps are zero in both.
+    func accumulateProjectionGradient(_ dWHR: UnsafeMutablePointer<Scalar>) {
+        guard let dH = buffers.projectedGradients, let m = buffers.unprojected else { return }
+        Scalar.gemm(transposeA: true, transposeB: false, m: state, n: hidden, k: steps * batch,
+                    alpha: 1, a: dH, lda: state, b: m, ldb: hidden, beta: 1, c: dWHR, ldc: hidden)
     }
 
     /// After the time loop: the bias gradients, summed over the time-loop workers' accumulators.

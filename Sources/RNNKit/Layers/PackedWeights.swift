@@ -1,13 +1,14 @@
 // The weights of a network packed for the product kernel (Scalar.packedProduct: for Float,
 // rk_packed_product in Sources/CRNNKitKernels/recurrent_product.c), made once and remade only when
 // the parameters change.
-// Dimension legend: L layers, D directions, G gates, H hidden, I_k input features of layer k.
+// Dimension legend: L layers, D directions, G gates, H hidden, I_k input features of layer k,
+// R width of h (P for a projected LSTM, else H).
 
 import CRNNKitKernels
 
-/// Packed copies of `W_ih (G·H, I_k)` and `W_hh (G·H, H)` of every layer and direction for
-/// forward, of `W_hh` as the right operand of backward's `∂h = ∂a · W_hh`, and the parameter
-/// versions they were packed from.
+/// Packed copies of `W_ih (G·H, I_k)`, `W_hh (G·H, R)` and a projected LSTM's `W_hr (P, H)` of
+/// every layer and direction for forward, of `W_hh` as the right operand of backward's
+/// `∂h = ∂a · W_hh`, and the parameter versions they were packed from.
 ///
 /// OpenBLAS packs its operand on every call; packing once per change of the parameters takes
 /// that work out of every time step. In inference the packing is paid once; in training once
@@ -19,10 +20,12 @@ import CRNNKitKernels
 final class PackedWeights<Scalar: RNNScalar> {
     /// Per matrix `2·(layer·D + direction) + {0: input, 1: recurrent}`: its offset in `storage`.
     private let offsets: [Int]
+    /// Projected LSTM: per `layer·D + direction` the offset of its packed `W_hr`; empty otherwise.
+    private let projectionOffsets: [Int]
     private let storage: UnsafeMutableBufferPointer<Scalar>
     /// The ``RecurrentNetwork/parameters`` version the copies were made from, `nil` before the first.
     private var packedVersion: UInt64?
-    /// Backward's copies, `L·D` of `rk_packed_count(1, H, G·H)` floats, allocated by the first
+    /// Backward's copies, `L·D` of `rk_packed_count(1, R, G·H)` floats, allocated by the first
     /// training forward (inference never needs them), and their version.
     private var transposed: UnsafeMutableBufferPointer<Scalar>?
     private var transposedVersion: UInt64?
@@ -42,9 +45,9 @@ final class PackedWeights<Scalar: RNNScalar> {
     /// - Throws: if they would not fit in memory.
     init(_ configuration: RecurrentConfiguration) throws {
         let c = configuration
-        var offsets: [Int] = []
+        var offsets: [Int] = [], projectionOffsets: [Int] = []
         var total = 0
-        let G = Int64(c.cell.gateCount), H = Int64(c.hiddenSize)
+        let G = Int64(c.cell.gateCount), H = Int64(c.hiddenSize), R = Int64(c.stateSize)
         for layer in 0..<c.numLayers {
             for _ in 0..<c.directionCount {
                 offsets.append(total)
@@ -52,11 +55,16 @@ final class PackedWeights<Scalar: RNNScalar> {
                 offsets.append(total)
                 // The reset-before GRU's W_hh is two packed matrices, r, z rows then n rows.
                 total += c.cell == .gruResetBefore
-                    ? Int(rk_packed_count(2, H, H) + rk_packed_count(1, H, H)) : Int(rk_packed_count(G, H, H))
+                    ? Int(rk_packed_count(2, H, H) + rk_packed_count(1, H, H)) : Int(rk_packed_count(G, H, R))
+                if c.isProjected {
+                    projectionOffsets.append(total)
+                    total += Int(rk_packed_count(1, R, H))
+                }
             }
         }
         try ensureAllocatable(total, of: Scalar.self, what: "packed weights")
         self.offsets = offsets
+        self.projectionOffsets = projectionOffsets
         matrixPairs = c.numLayers * c.directionCount
         isResetBefore = c.cell == .gruResetBefore
         candidateOffset = Int(rk_packed_count(2, H, H))
@@ -64,7 +72,7 @@ final class PackedWeights<Scalar: RNNScalar> {
         // The reset-before GRU's backward multiplies by W_h{r,z} (2H rows) and W_hn (H rows) apart.
         transposedCount = c.cell == .gruResetBefore
             ? Int(rk_packed_count(1, H, 2 * H) + rk_packed_count(1, H, H))
-            : Int(rk_packed_count(1, H, G * H))
+            : Int(rk_packed_count(1, R, G * H))
         storage = .allocateAligned(capacity: total)
         storage.initialize(repeating: 0)
     }
@@ -79,6 +87,11 @@ final class PackedWeights<Scalar: RNNScalar> {
 
     /// The packed `W_hh` of `layer·D + direction`.
     func recurrent(_ index: Int) -> UnsafePointer<Scalar> { UnsafePointer(storage.baseAddress! + offsets[2 * index + 1]) }
+
+    /// Projected LSTM: the packed `W_hr` of `layer·D + direction`; `nil` for every other network.
+    func projection(_ index: Int) -> UnsafePointer<Scalar>? {
+        projectionOffsets.isEmpty ? nil : UnsafePointer(storage.baseAddress! + projectionOffsets[index])
+    }
 
     /// Reset-before GRU: the packed `n` rows of `W_hh` of `layer·D + direction` (``recurrent(_:)``
     /// then holds the `r, z` rows); `nil` for every other cell.
@@ -111,7 +124,7 @@ final class PackedWeights<Scalar: RNNScalar> {
             transposed!.initialize(repeating: 0)
         }
         guard transposedVersion != version, let transposed else { return }
-        let GH = c.cell.gateCount * c.hiddenSize, H = c.hiddenSize
+        let GH = c.cell.gateCount * c.hiddenSize, H = c.hiddenSize, R = c.stateSize
         forEachDirection(of: c, layout: layout) { index, _, weightHH in
             let packed = transposed.baseAddress! + index * transposedCount
             if isResetBefore {
@@ -119,7 +132,7 @@ final class PackedWeights<Scalar: RNNScalar> {
                 Scalar.packTransposed(k: H, n: H, parameters + weightHH.offset + 2 * H * H,
                                       into: packed + candidateTransposedOffset)
             } else {
-                Scalar.packTransposed(k: GH, n: H, parameters + weightHH.offset, into: packed)
+                Scalar.packTransposed(k: GH, n: R, parameters + weightHH.offset, into: packed)
             }
         }
         transposedVersion = version
@@ -129,7 +142,7 @@ final class PackedWeights<Scalar: RNNScalar> {
     func refresh(from parameters: UnsafePointer<Scalar>, layout: ParameterLayout,
                  configuration c: RecurrentConfiguration, version: UInt64) {
         guard packedVersion != version else { return }
-        let G = c.cell.gateCount, H = c.hiddenSize
+        let G = c.cell.gateCount, H = c.hiddenSize, R = c.stateSize
         forEachDirection(of: c, layout: layout) { index, weightIH, weightHH in
             let I = weightIH.count / (G * H)
             Scalar.packRows(gates: G, hidden: H, width: I, parameters + weightIH.offset,
@@ -140,7 +153,13 @@ final class PackedWeights<Scalar: RNNScalar> {
                 Scalar.packRows(gates: 1, hidden: H, width: H, parameters + weightHH.offset + 2 * H * H,
                                 into: recurrent + candidateOffset)
             } else {
-                Scalar.packRows(gates: G, hidden: H, width: H, parameters + weightHH.offset, into: recurrent)
+                Scalar.packRows(gates: G, hidden: H, width: R, parameters + weightHH.offset, into: recurrent)
+            }
+            if c.isProjected {
+                let group = layout.group(layer: index / c.directionCount, direction: index % c.directionCount,
+                                         directionCount: c.directionCount)
+                Scalar.packRows(gates: 1, hidden: R, width: H, parameters + group.entry(.projectionWeight)!.offset,
+                                into: storage.baseAddress! + projectionOffsets[index])
             }
         }
         packedVersion = version

@@ -12,7 +12,8 @@
 //     them for all rows, and the workers meet at a barrier after every step, since each step
 //     reads all of h. Each worker streams only its share of W_hh. The reset-before GRU's
 //     step is two products in sequence, so its workers meet twice a step (the second product
-//     reads all of r ⊙ h).
+//     reads all of r ⊙ h). A projected LSTM's units are not split: its step ends in a second
+//     product, h = m · W_hr^T, over all of m, and its rows are split instead (rule 3).
 //  3. Batch rows. Otherwise a time loop splits the batch rows (≥ minimumRowsPerWorker each);
 //     rows of a recurrence are independent, so no barrier. Every worker streams all of W_hh,
 //     so without packed weights this is done only while W_hh fits in a core's L2
@@ -52,10 +53,10 @@ struct PassSchedule: Equatable, Sendable {
     /// are packed (`packed`) or not, with `threads` threads and `scalarBytes` bytes a scalar.
     init(configuration c: RecurrentConfiguration, steps: Int, batch: Int, packed: Bool, threads: Int, scalarBytes: Int) {
         let G = c.cell.gateCount, H = c.hiddenSize
-        let recurrentWeightBytes = G * H * H * scalarBytes
+        let recurrentWeightBytes = G * H * c.stateSize * scalarBytes
         directionsInParallel = c.directionCount == 2 && threads >= 2
         let perDirection = !directionsInParallel
-        forwardColumnWorkers = perDirection && packed
+        forwardColumnWorkers = perDirection && packed && !c.isProjected
             ? Self.columnWorkers(batch: batch, gates: G, hidden: H, threads: threads) : 1
         forwardRowWorkers = perDirection
             ? Self.rowWorkers(batch: batch, weightBytes: recurrentWeightBytes, threads: threads) : 1

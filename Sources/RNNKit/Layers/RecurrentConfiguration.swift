@@ -4,9 +4,11 @@ public struct RecurrentConfiguration: Codable, Sendable, Equatable, Hashable {
     public var cell: CellKind
     /// Features per time step of the input, `I` (≥ 1).
     public var inputSize: Int
-    /// Features of the hidden state, `H` (≥ 1).
+    /// Features of the cell's gates and (LSTM) cell state, `H` (≥ 1); also of the hidden state
+    /// unless ``projectionSize`` is set.
     public var hiddenSize: Int
-    /// Number of stacked layers, `L` (≥ 1). Layer `k > 0` reads the `D·H` outputs of layer `k − 1`.
+    /// Number of stacked layers, `L` (≥ 1). Layer `k > 0` reads the `D·R` outputs of layer `k − 1`
+    /// (``stateSize`` `R`).
     public var numLayers: Int
     /// Whether each layer runs a second, reverse-time direction; outputs are `[forward, backward]`.
     public var bidirectional: Bool
@@ -33,13 +35,19 @@ public struct RecurrentConfiguration: Codable, Sendable, Equatable, Hashable {
     /// LSTM only: zoneout probability of the cell state `z_c` in `[0, 1)`, the same rule on `c`
     /// with its own draws; default 0.
     public var zoneoutCell: Double
+    /// LSTM only: the size `P` of a projected hidden state (Sak et al. 2014; PyTorch's
+    /// `proj_size`), `0 < P < H`, or 0 (the default) for none. With a projection
+    /// `h_t = W_hr (o_t ⊙ tanh(c_t))`, one more parameter per layer and direction,
+    /// `weight_hr_l{k}` `[P, H]`; `weight_hh_l{k}` is `[4H, P]`, outputs are `D·P` wide, `h` states
+    /// `[L·D, B, P]` and `c` states stay `[L·D, B, H]`.
+    public var projectionSize: Int
 
     /// Creates a configuration. Defaults: one layer, unidirectional, time-major, no dropout, no
     /// peepholes, no recurrent dropout, no zoneout.
     public init(
         cell: CellKind, inputSize: Int, hiddenSize: Int, numLayers: Int = 1,
         bidirectional: Bool = false, batchFirst: Bool = false, dropout: Double = 0, peepholes: Bool = false,
-        recurrentDropout: Double = 0, zoneoutHidden: Double = 0, zoneoutCell: Double = 0
+        recurrentDropout: Double = 0, zoneoutHidden: Double = 0, zoneoutCell: Double = 0, projectionSize: Int = 0
     ) {
         self.cell = cell
         self.inputSize = inputSize
@@ -52,15 +60,16 @@ public struct RecurrentConfiguration: Codable, Sendable, Equatable, Hashable {
         self.recurrentDropout = recurrentDropout
         self.zoneoutHidden = zoneoutHidden
         self.zoneoutCell = zoneoutCell
+        self.projectionSize = projectionSize
     }
 
     private enum CodingKeys: String, CodingKey {
         case cell, inputSize, hiddenSize, numLayers, bidirectional, batchFirst, dropout, peepholes, recurrentDropout
-        case zoneoutHidden, zoneoutCell
+        case zoneoutHidden, zoneoutCell, projectionSize
     }
 
-    /// Decodes a configuration; `peepholes`, `recurrentDropout` and the zoneouts may be absent
-    /// (encodings from before they existed): `false` and 0.
+    /// Decodes a configuration; `peepholes`, `recurrentDropout`, the zoneouts and
+    /// `projectionSize` may be absent (encodings from before they existed): `false` and 0.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.init(cell: try container.decode(CellKind.self, forKey: .cell),
@@ -73,24 +82,37 @@ public struct RecurrentConfiguration: Codable, Sendable, Equatable, Hashable {
                   peepholes: try container.decodeIfPresent(Bool.self, forKey: .peepholes) ?? false,
                   recurrentDropout: try container.decodeIfPresent(Double.self, forKey: .recurrentDropout) ?? 0,
                   zoneoutHidden: try container.decodeIfPresent(Double.self, forKey: .zoneoutHidden) ?? 0,
-                  zoneoutCell: try container.decodeIfPresent(Double.self, forKey: .zoneoutCell) ?? 0)
+                  zoneoutCell: try container.decodeIfPresent(Double.self, forKey: .zoneoutCell) ?? 0,
+                  projectionSize: try container.decodeIfPresent(Int.self, forKey: .projectionSize) ?? 0)
     }
 
     /// Number of directions `D`: 2 when bidirectional, else 1.
     public var directionCount: Int { bidirectional ? 2 : 1 }
 
-    /// Features per step of the output, `D·H`.
-    public var outputSize: Int { directionCount * hiddenSize }
+    /// Whether the hidden state is projected (``projectionSize`` above 0).
+    public var isProjected: Bool { projectionSize > 0 }
 
-    /// Input features of layer `layer`: `I` for layer 0, `D·H` above it.
+    /// Features of the hidden state `h`, `R`: ``projectionSize`` `P` when projected, else `H`.
+    public var stateSize: Int { isProjected ? projectionSize : hiddenSize }
+
+    /// Features per step of the output, `D·R`.
+    public var outputSize: Int { directionCount * stateSize }
+
+    /// Input features of layer `layer`: `I` for layer 0, `D·R` above it.
     public func layerInputSize(_ layer: Int) -> Int { layer == 0 ? inputSize : outputSize }
+
+    /// Scalars of a hidden state `[L·D, B, R]` (`h0`, `h_n`) for `batch` rows.
+    func hiddenStateCount(batch: Int) -> Int { numLayers * directionCount * batch * stateSize }
+
+    /// Scalars of a cell state `[L·D, B, H]` (`c0`, `c_n`) for `batch` rows.
+    func cellStateCount(batch: Int) -> Int { numLayers * directionCount * batch * hiddenSize }
 
     /// Whether training draws zoneout masks (either probability above 0).
     var hasZoneout: Bool { zoneoutHidden > 0 || zoneoutCell > 0 }
 
     /// Parameter tensors of one layer and direction: `weight_ih`, `weight_hh`, `bias_ih`,
-    /// `bias_hh`, and `weight_peephole` with ``peepholes``.
-    public var tensorsPerDirection: Int { peepholes ? 5 : 4 }
+    /// `bias_hh`, then `weight_hr` when projected and `weight_peephole` with ``peepholes``.
+    public var tensorsPerDirection: Int { 4 + (isProjected ? 1 : 0) + (peepholes ? 1 : 0) }
 
     /// Throws unless every size is positive, the dropout is in `[0, 1)`, the options suit the
     /// cell and the parameter count fits in memory.
@@ -119,33 +141,47 @@ public struct RecurrentConfiguration: Codable, Sendable, Equatable, Hashable {
         guard numLayers >= 1 else {
             throw RNNKitError(.invalidArgument, "number of layers must be at least 1, got \(numLayers)")
         }
-        // Largest matrix: G·H × max(I, D·H), times L·D of them; all must fit.
-        let widest = max(inputSize, directionCount * hiddenSize, hiddenSize)
+        if projectionSize != 0 {
+            guard cell == .lstm else {
+                throw RNNKitError(.invalidArgument, "a projection (proj_size) is an LSTM option; a \(cell.rawValue) cell has none")
+            }
+            guard projectionSize > 0, projectionSize < hiddenSize else {
+                throw RNNKitError(.invalidArgument, "projection size \(projectionSize) is out of range; expected 0 < P < H = \(hiddenSize), or 0 for none")
+            }
+            guard recurrentDropout == 0, zoneoutHidden == 0, zoneoutCell == 0 else {
+                throw RNNKitError(.invalidArgument, "recurrent dropout and zoneout are not supported with a projection (proj_size) in this version")
+            }
+        }
+        // Largest matrix: G·H × max(I, D·R, R), times L·D of them; all must fit.
+        let widest = max(inputSize, outputSize, hiddenSize)
         let perMatrix = try checkedProduct(cell.gateCount, hiddenSize, widest, what: "weight matrix")
         _ = try checkedProduct(perMatrix, 2 * numLayers * directionCount, what: "parameters")
     }
 }
 
 extension RecurrentConfiguration {
-    /// The number of parameter tensors, `4·L·D` (`5·L·D` with peepholes), with overflow checked.
+    /// The number of parameter tensors, `4·L·D`, plus `L·D` with a projection and `L·D` with
+    /// peepholes, with overflow checked.
     /// - Throws: ``RNNKitError`` `.outOfMemory` when it exceeds RNNKit's element limit.
     public func parameterTensorCount() throws -> Int {
         try checkedProduct(tensorsPerDirection, numLayers, directionCount, what: "parameter tensors")
     }
 
-    /// The number of parameters, `Σ G·H·(I_k + H + 2)` over layers and directions:
-    /// `D·G·H·(I + H + 2) + (L − 1)·D·G·H·(D·H + H + 2)`, plus `3H·L·D` with peepholes, in closed
-    /// form with overflow checked (a hostile layer count cannot make it loop).
+    /// The number of parameters, `Σ G·H·(I_k + R + 2)` over layers and directions:
+    /// `D·G·H·(I + R + 2) + (L − 1)·D·G·H·(D·R + R + 2)`, plus `P·H·L·D` with a projection and
+    /// `3H·L·D` with peepholes, in closed form with overflow checked (a hostile layer count cannot
+    /// make it loop).
     /// ``ParameterLayout/totalCount`` equals it.
     /// - Throws: ``RNNKitError`` `.outOfMemory` when it exceeds RNNKit's element limit,
     ///   `.invalidArgument` for a layer count below 1.
     public func parameterCount() throws -> Int {
-        let G = cell.gateCount, H = hiddenSize, D = directionCount, what = "parameters"
-        let firstLayer = try checkedProduct(D, G, H, try checkedSum(inputSize, H, 2, what: what), what: what)
-        let upperWidth = try checkedSum(try checkedProduct(D, H, what: what), H, 2, what: what)
+        let G = cell.gateCount, H = hiddenSize, R = stateSize, D = directionCount, what = "parameters"
+        let firstLayer = try checkedProduct(D, G, H, try checkedSum(inputSize, R, 2, what: what), what: what)
+        let upperWidth = try checkedSum(try checkedProduct(D, R, what: what), R, 2, what: what)
         let upperLayers = try checkedProduct(numLayers - 1, D, G, H, upperWidth, what: what)
+        let projectionWeights = isProjected ? try checkedProduct(projectionSize, H, numLayers, D, what: what) : 0
         let peepholeWeights = peepholes ? try checkedProduct(3, H, numLayers, D, what: what) : 0
-        return try checkedSum(firstLayer, upperLayers, peepholeWeights, what: what)
+        return try checkedSum(firstLayer, upperLayers, projectionWeights, peepholeWeights, what: what)
     }
 }
 
@@ -153,7 +189,7 @@ extension RecurrentConfiguration {
 public enum ParameterRole: Sendable, Equatable {
     /// `weight_ih`, `[G·H, I_k]`.
     case inputWeight
-    /// `weight_hh`, `[G·H, H]`.
+    /// `weight_hh`, `[G·H, R]` (``RecurrentConfiguration/stateSize``).
     case hiddenWeight
     /// `bias_ih`, `[G·H]`.
     case inputBias
@@ -161,6 +197,8 @@ public enum ParameterRole: Sendable, Equatable {
     case hiddenBias
     /// `weight_peephole`, `[3H]` (LSTM with peepholes): blocks `p_i, p_f, p_o`.
     case peepholeWeight
+    /// `weight_hr`, `[P, H]` (LSTM with a projection): `h = W_hr (o ⊙ tanh c)`.
+    case projectionWeight
 }
 
 /// One named tensor within the flat parameter buffer.
@@ -204,10 +242,13 @@ public struct ParameterLayout: Sendable, Equatable {
                 let suffix = "_l\(layer)" + (direction == 1 ? "_reverse" : "")
                 var tensors: [(String, [Int], ParameterRole)] = [
                     ("weight_ih", [gateRows, configuration.layerInputSize(layer)], .inputWeight),
-                    ("weight_hh", [gateRows, configuration.hiddenSize], .hiddenWeight),
+                    ("weight_hh", [gateRows, configuration.stateSize], .hiddenWeight),
                     ("bias_ih", [gateRows], .inputBias),
                     ("bias_hh", [gateRows], .hiddenBias),
                 ]
+                if configuration.isProjected {
+                    tensors.append(("weight_hr", [configuration.projectionSize, configuration.hiddenSize], .projectionWeight))
+                }
                 if configuration.peepholes {
                     tensors.append(("weight_peephole", [3 * configuration.hiddenSize], .peepholeWeight))
                 }
@@ -231,9 +272,15 @@ public struct ParameterLayout: Sendable, Equatable {
         indexByName[name].map { entries[$0] }
     }
 
-    /// The entries of one layer and direction, in `ih, hh, b_ih, b_hh[, peephole]` order.
+    /// The entries of one layer and direction, in `ih, hh, b_ih, b_hh[, hr][, peephole]` order.
     func group(layer: Int, direction: Int, directionCount: Int) -> ArraySlice<ParameterEntry> {
         let first = tensorsPerDirection * (layer * directionCount + direction)
         return entries[first..<first + tensorsPerDirection]
     }
+}
+
+extension ArraySlice where Element == ParameterEntry {
+    /// The tensor of `role` among one layer and direction's entries (``ParameterLayout/group(layer:direction:directionCount:)``),
+    /// or `nil` when the configuration has none.
+    func entry(_ role: ParameterRole) -> ParameterEntry? { first { $0.role == role } }
 }

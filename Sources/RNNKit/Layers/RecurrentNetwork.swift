@@ -290,13 +290,13 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
                  UnsafeMutableBufferPointer<Scalar>, UnsafeMutableBufferPointer<Scalar>?) throws -> Void
     ) throws -> RecurrentOutput<Scalar> {
         let c = configuration
-        let stateCount = c.numLayers * c.directionCount * batch * c.hiddenSize
+        let hiddenCount = c.hiddenStateCount(batch: batch), cellCount = c.cellStateCount(batch: batch)
         // The result arrays are the caller's to have; refuse, rather than crash, when they cannot be.
-        try ensureAllocatable(steps * batch * c.outputSize + 2 * stateCount, of: Scalar.self,
-                              what: "output [T, B, D·H] and final states for T = \(steps), B = \(batch)")
+        try ensureAllocatable(steps * batch * c.outputSize + hiddenCount + cellCount, of: Scalar.self,
+                              what: "output [T, B, D·R] and final states for T = \(steps), B = \(batch)")
         var output = [Scalar](repeating: 0, count: steps * batch * c.outputSize)
-        var finalHidden = [Scalar](repeating: 0, count: stateCount)
-        var finalCell: [Scalar]? = c.cell.hasCellState ? [Scalar](repeating: 0, count: stateCount) : nil
+        var finalHidden = [Scalar](repeating: 0, count: hiddenCount)
+        var finalCell: [Scalar]? = c.cell.hasCellState ? [Scalar](repeating: 0, count: cellCount) : nil
         try withOptionalBuffer(initialHidden) { h0 in
             try withOptionalBuffer(initialCell) { c0 in
                 try output.withUnsafeMutableBufferPointer { y in
@@ -320,7 +320,7 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
         let c = configuration
         try validateShape(steps: steps, batch: batch)
         try expectCount(input.count, steps * batch * c.inputSize, "input", "[T, B, I] = [\(steps), \(batch), \(c.inputSize)]")
-        try expectCount(output.count, steps * batch * c.outputSize, "output", "[T, B, D·H]")
+        try expectCount(output.count, steps * batch * c.outputSize, "output", "[T, B, D·R]")
         try validateForwardArguments(steps: steps, batch: batch, lengths: lengths, initialHidden: initialHidden,
                                      initialCell: initialCell, finalHidden: finalHidden, finalCell: finalCell)
         try run(input: input.baseAddress!, tokens: nil, steps: steps, batch: batch, lengths: lengths,
@@ -337,14 +337,15 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
         finalHidden: UnsafeMutableBufferPointer<Scalar>?, finalCell: UnsafeMutableBufferPointer<Scalar>?
     ) throws {
         let c = configuration
-        let stateCount = c.numLayers * c.directionCount * batch * c.hiddenSize
-        if let h0 = initialHidden { try expectCount(h0.count, stateCount, "initial hidden state h0", "[L·D, B, H]") }
-        if let hN = finalHidden { try expectCount(hN.count, stateCount, "final hidden state h_n", "[L·D, B, H]") }
+        let hiddenCount = c.hiddenStateCount(batch: batch), cellCount = c.cellStateCount(batch: batch)
+        let hiddenShape = c.isProjected ? "[L·D, B, P]" : "[L·D, B, H]"
+        if let h0 = initialHidden { try expectCount(h0.count, hiddenCount, "initial hidden state h0", hiddenShape) }
+        if let hN = finalHidden { try expectCount(hN.count, hiddenCount, "final hidden state h_n", hiddenShape) }
         if !c.cell.hasCellState, initialCell != nil || finalCell != nil {
             throw RNNKitError(.invalidArgument, "a cell state (c0/c_n) is only for LSTM, not \(c.cell.rawValue)")
         }
-        if let c0 = initialCell { try expectCount(c0.count, stateCount, "initial cell state c0", "[L·D, B, H]") }
-        if let cN = finalCell { try expectCount(cN.count, stateCount, "final cell state c_n", "[L·D, B, H]") }
+        if let c0 = initialCell { try expectCount(c0.count, cellCount, "initial cell state c0", "[L·D, B, H]") }
+        if let cN = finalCell { try expectCount(cN.count, cellCount, "final cell state c_n", "[L·D, B, H]") }
         if let lengths { try validateLengths(lengths, steps: steps, batch: batch) }
         guard parameters.count == layout.totalCount, gradients.count == layout.totalCount else {
             throw RNNKitError(.invalidState,
@@ -365,7 +366,6 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
         training: Bool
     ) throws {
         let c = configuration
-        let stateCount = c.numLayers * c.directionCount * batch * c.hiddenSize
         let workspace = try workspaceFor(steps: steps, batch: batch, training: training)
         if training { backwardReady = false }
         for b in 0..<batch { workspace.lengths[b] = lengths?[b] ?? steps }
@@ -417,8 +417,9 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
                              startsFromZero: initialHidden == nil)
                 }
                 func prepare(_ direction: Int) {
-                    let index = (layer * c.directionCount + direction) * batch * c.hiddenSize
-                    passes[direction].prepareForward(h0: initialHidden.map { $0 + index }, c0: initialCell.map { $0 + index })
+                    let index = layer * c.directionCount + direction
+                    passes[direction].prepareForward(h0: initialHidden.map { $0 + index * batch * c.stateSize },
+                                                     c0: initialCell.map { $0 + index * batch * c.hiddenSize })
                 }
                 if schedule.directionsInParallel {
                     runConcurrently(2) { direction in
@@ -439,8 +440,8 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
         }
         copyLayout(from: workspace.output(ofLayer: c.numLayers - 1), to: output,
                    steps: steps, batch: batch, features: c.outputSize, toTimeMajor: false)
-        finalHidden?.update(from: workspace.finalHidden, count: stateCount)
-        finalCell?.update(from: workspace.finalCell, count: stateCount)
+        finalHidden?.update(from: workspace.finalHidden, count: c.hiddenStateCount(batch: batch))
+        finalCell?.update(from: workspace.finalCell, count: c.cellStateCount(batch: batch))
         if training { backwardReady = true }
     }
 
@@ -487,29 +488,33 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
     ) -> DirectionPass<Scalar> {
         let c = configuration
         let group = layout.group(layer: layer, direction: direction, directionCount: c.directionCount)
-        let index = (layer * c.directionCount + direction) * ws.batch * c.hiddenSize
+        let matrix = layer * c.directionCount + direction
+        let index = matrix * ws.batch * c.hiddenSize                             // into (L·D, B, H)
+        let hiddenIndex = matrix * ws.batch * c.stateSize                        // into (L·D, B, R)
         let tableCount = tokens.map { $0.tables.count / c.directionCount } ?? 0
         let projection = tokens.map {
             TokenProjection(ids: $0.ids, vocabulary: tableCount / (c.cell.gateCount * c.hiddenSize), embedding: $0.embedding,
                             table: $0.tables.pointer + direction * tableCount)
         }
         return DirectionPass(
-            cell: c.cell, steps: ws.steps, batch: ws.batch, hidden: c.hiddenSize,
+            cell: c.cell, steps: ws.steps, batch: ws.batch, hidden: c.hiddenSize, state: c.stateSize,
             inputWidth: c.layerInputSize(layer), outputWidth: c.outputSize,
             reverse: direction == 1, training: ws.training,
             wIH: p + group[group.startIndex].offset, wHH: p + group[group.startIndex + 1].offset,
-            packedWIH: packedWeights?.input(layer * c.directionCount + direction),
-            packedWHH: packedWeights?.recurrent(layer * c.directionCount + direction),
-            packedWHN: packedWeights?.candidate(layer * c.directionCount + direction),
-            packedWHHTransposed: packedWeights?.recurrentTransposed(layer * c.directionCount + direction),
-            packedWHNTransposed: packedWeights?.candidateTransposed(layer * c.directionCount + direction),
+            wHR: group.entry(.projectionWeight).map { p + $0.offset },
+            packedWHR: packedWeights?.projection(matrix),
+            packedWIH: packedWeights?.input(matrix),
+            packedWHH: packedWeights?.recurrent(matrix),
+            packedWHN: packedWeights?.candidate(matrix),
+            packedWHHTransposed: packedWeights?.recurrentTransposed(matrix),
+            packedWHNTransposed: packedWeights?.candidateTransposed(matrix),
             bIH: p + group[group.startIndex + 2].offset, bHH: p + group[group.startIndex + 3].offset,
-            peephole: c.peepholes ? p + group[group.startIndex + 4].offset : nil,
+            peephole: group.entry(.peepholeWeight).map { p + $0.offset },
             recurrentMask: ws.recurrentMasks.map { UnsafePointer($0 + index) },
             buffers: ws.buffers(layer: layer, direction: direction),
             input: layer == 0 ? UnsafePointer(ws.input) : UnsafePointer(ws.output(ofLayer: layer - 1)), tokens: projection,
-            output: ws.output(ofLayer: layer) + direction * c.hiddenSize,
-            hFinal: ws.finalHidden + index, cFinal: ws.finalCell + index,
+            output: ws.output(ofLayer: layer) + direction * c.stateSize,
+            hFinal: ws.finalHidden + hiddenIndex, cFinal: ws.finalCell + index,
             lengths: ws.activeLengths, startsFromZero: startsFromZero, projectionSteps: ws.projectionSteps)
     }
 
@@ -577,10 +582,9 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
                  UnsafeMutableBufferPointer<Scalar>?) throws -> Void
     ) throws -> RecurrentInputGradients<Scalar> {
         let c = configuration, ws = trainingWorkspace!
-        let stateCount = c.numLayers * c.directionCount * ws.batch * c.hiddenSize
         var dX = [Scalar](repeating: 0, count: inputGradientCount)
-        var dH0 = [Scalar](repeating: 0, count: stateCount)
-        var dC0: [Scalar]? = c.cell.hasCellState ? [Scalar](repeating: 0, count: stateCount) : nil
+        var dH0 = [Scalar](repeating: 0, count: c.hiddenStateCount(batch: ws.batch))
+        var dC0: [Scalar]? = c.cell.hasCellState ? [Scalar](repeating: 0, count: c.cellStateCount(batch: ws.batch)) : nil
         try outputGradient.withUnsafeBufferPointer { dY in
             try withOptionalBuffer(finalHiddenGradient) { dhN in
                 try withOptionalBuffer(finalCellGradient) { dcN in
@@ -629,15 +633,16 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
     ) throws {
         let c = configuration, ws = trainingWorkspace!
         let T = ws.steps, B = ws.batch
-        let stateCount = c.numLayers * c.directionCount * B * c.hiddenSize
-        try expectCount(outputGradient.count, T * B * c.outputSize, "output gradient dy", "[T, B, D·H] = [\(T), \(B), \(c.outputSize)]")
-        if let g = finalHiddenGradient { try expectCount(g.count, stateCount, "final hidden gradient dh_n", "[L·D, B, H]") }
+        let hiddenCount = c.hiddenStateCount(batch: B), cellCount = c.cellStateCount(batch: B)
+        let hiddenShape = c.isProjected ? "[L·D, B, P]" : "[L·D, B, H]"
+        try expectCount(outputGradient.count, T * B * c.outputSize, "output gradient dy", "[T, B, D·R] = [\(T), \(B), \(c.outputSize)]")
+        if let g = finalHiddenGradient { try expectCount(g.count, hiddenCount, "final hidden gradient dh_n", hiddenShape) }
         if !c.cell.hasCellState, finalCellGradient != nil || initialCellGradient != nil {
             throw RNNKitError(.invalidArgument, "a cell-state gradient (dc_n/dc0) is only for LSTM, not \(c.cell.rawValue)")
         }
-        if let g = finalCellGradient { try expectCount(g.count, stateCount, "final cell gradient dc_n", "[L·D, B, H]") }
-        if let g = initialHiddenGradient { try expectCount(g.count, stateCount, "initial hidden gradient dh0", "[L·D, B, H]") }
-        if let g = initialCellGradient { try expectCount(g.count, stateCount, "initial cell gradient dc0", "[L·D, B, H]") }
+        if let g = finalCellGradient { try expectCount(g.count, cellCount, "final cell gradient dc_n", "[L·D, B, H]") }
+        if let g = initialHiddenGradient { try expectCount(g.count, hiddenCount, "initial hidden gradient dh0", hiddenShape) }
+        if let g = initialCellGradient { try expectCount(g.count, cellCount, "initial cell gradient dc0", "[L·D, B, H]") }
     }
 
     /// The backward passes, layer by layer from the top; arguments are validated by the caller.
@@ -650,7 +655,7 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
         tokens: (ids: UnsafePointer<Int>, vocabulary: Int, embedding: UnsafePointer<Scalar>)?
     ) throws {
         let ws = trainingWorkspace!, c = configuration
-        let T = ws.steps, B = ws.batch, H = c.hiddenSize, D = c.directionCount
+        let T = ws.steps, B = ws.batch, H = c.hiddenSize, R = c.stateSize, D = c.directionCount
         let tables = try tokens.map { try tokenTables(vocabulary: $0.vocabulary) }
         backwardReady = false  // the gate buffers are overwritten by their gradients below
 
@@ -661,7 +666,7 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
         try parameters.withUnsafeBufferPointer { p in
             try gradients.withUnsafeMutableBufferPointer { g in
                 for layer in stride(from: top, through: 0, by: -1) {
-                    let dOut = ws.outputGradients[layer % 2]                              // (T, B, D·H)
+                    let dOut = ws.outputGradients[layer % 2]                              // (T, B, D·R)
                     if layer < top {
                         // ∂y_k through the dropout between layers k and k + 1.
                         try interLayerDropouts[layer].backward(inPlace: UnsafeMutableBufferPointer(start: dOut, count: T * B * c.outputSize))
@@ -676,13 +681,13 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
                     /// The time loop of `direction` on `workers` workers, then its weight gradients on
                     /// `productWorkers` and its bias gradients.
                     func differentiate(_ direction: Int, workers: Int, productWorkers: Int) {
-                        let index = (layer * D + direction) * B * H
+                        let index = (layer * D + direction) * B * H, hiddenIndex = (layer * D + direction) * B * R
                         let pass = passes[direction]
-                        pass.prepareBackward(dhN: finalHiddenGradient.map { $0.baseAddress! + index },
+                        pass.prepareBackward(dhN: finalHiddenGradient.map { $0.baseAddress! + hiddenIndex },
                                              dcN: finalCellGradient.map { $0.baseAddress! + index }, workers: workers)
                         runConcurrently(workers) { worker in
                             pass.backwardSteps(rows: workerRows(worker, of: workers, count: B), worker: worker,
-                                               outputGradient: dOut, directionColumn: direction * H)
+                                               outputGradient: dOut, directionColumn: direction * R)
                         }
                         let group = layout.group(layer: layer, direction: direction, directionCount: D)
                         let base = g.baseAddress!
@@ -694,10 +699,13 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
                         }
                         pass.accumulateBiasGradients(dbIH: base + group[group.startIndex + 2].offset,
                                                      dbHH: base + group[group.startIndex + 3].offset, workers: workers)
-                        if c.peepholes {
-                            pass.accumulatePeepholeGradients(base + group[group.startIndex + 4].offset, workers: workers)
+                        if let peephole = group.entry(.peepholeWeight) {
+                            pass.accumulatePeepholeGradients(base + peephole.offset, workers: workers)
                         }
-                        initialHiddenGradient?.baseAddress!.advanced(by: index).update(from: pass.buffers.dhCarry, count: B * H)
+                        if let projection = group.entry(.projectionWeight) {
+                            pass.accumulateProjectionGradient(base + projection.offset)
+                        }
+                        initialHiddenGradient?.baseAddress!.advanced(by: hiddenIndex).update(from: pass.buffers.dhCarry, count: B * R)
                         initialCellGradient?.baseAddress!.advanced(by: index).update(from: pass.buffers.dcCarry, count: B * H)
                     }
                     if schedule.directionsInParallel {

@@ -7,7 +7,8 @@
 public struct RecurrentState<Scalar: RNNScalar>: Sendable, Equatable {
     /// Rows `B` of the batch.
     public let batch: Int
-    /// `[L·D, B, H]` hidden state of every layer and direction (`D = 1` when streaming).
+    /// `[L·D, B, R]` hidden state of every layer and direction (`D = 1` when streaming; `R` is
+    /// the projection size `P` of a projected LSTM, else `H`).
     public var hidden: [Scalar]
     /// `[L·D, B, H]` LSTM cell state; `nil` for RNN and GRU.
     public var cell: [Scalar]?
@@ -26,14 +27,16 @@ extension RecurrentNetwork {
     public func makeState(batch: Int = 1) throws -> RecurrentState<Scalar> {
         try requireStreamable()
         guard batch >= 1 else { throw RNNKitError(.invalidArgument, "batch size B must be at least 1, got \(batch)") }
-        let count = try checkedProduct(configuration.numLayers, batch, configuration.hiddenSize, what: "state")
-        try ensureAllocatable(try checkedProduct(2, count, what: "state"), of: Scalar.self, what: "state")
+        let c = configuration
+        let hiddenCount = try checkedProduct(c.numLayers, batch, c.stateSize, what: "state")
+        let cellCount = try checkedProduct(c.numLayers, batch, c.hiddenSize, what: "state")
+        try ensureAllocatable(try checkedSum(hiddenCount, cellCount, what: "state"), of: Scalar.self, what: "state")
         return RecurrentState(
-            batch: batch, hidden: Array(repeating: 0, count: count),
-            cell: configuration.cell.hasCellState ? Array(repeating: 0, count: count) : nil)
+            batch: batch, hidden: Array(repeating: 0, count: hiddenCount),
+            cell: c.cell.hasCellState ? Array(repeating: 0, count: cellCount) : nil)
     }
 
-    /// Advances `state` by one time step and returns the top layer's output `[B, H]`.
+    /// Advances `state` by one time step and returns the top layer's output `[B, R]`.
     ///
     /// Equivalent to ``forward(_:steps:batch:lengths:initialHidden:initialCell:)`` with `T = 1`
     /// and `h0 = state`, so stepping through a sequence gives the same numbers as one call over it.
@@ -45,11 +48,11 @@ extension RecurrentNetwork {
         guard input.count == B * c.inputSize else {
             throw RNNKitError(.shapeMismatch, "expected step input with \(B * c.inputSize) elements [B, I] = [\(B), \(c.inputSize)], got \(input.count)")
         }
-        guard state.hidden.count == c.numLayers * B * c.hiddenSize,
-              (state.cell?.count ?? 0) == (c.cell.hasCellState ? state.hidden.count : 0) else {
+        guard state.hidden.count == c.numLayers * B * c.stateSize,
+              (state.cell?.count ?? 0) == (c.cell.hasCellState ? c.numLayers * B * c.hiddenSize : 0) else {
             throw RNNKitError(.shapeMismatch, "the state does not belong to this network; make it with makeState(batch:)")
         }
-        var output = [Scalar](repeating: 0, count: B * c.hiddenSize)
+        var output = [Scalar](repeating: 0, count: B * c.stateSize)
         let previous = state
         try input.withUnsafeBufferPointer { x in
             try previous.hidden.withUnsafeBufferPointer { h0 in

@@ -1,15 +1,25 @@
 // One contiguous allocation per shape, cut into named buffers. Dimension legend:
-//   T steps, B batch, I input of layer 0, H hidden, G gates, D directions, L layers.
+//   T steps, B batch, I input of layer 0, H hidden (gates, cell state), G gates, D directions,
+//   L layers, R width of the hidden state h (P for a projected LSTM, else H).
 
 /// The buffers of one layer and direction, all inside the network's workspace.
 struct DirectionBuffers<Scalar> {
     /// Training (T, B, G·H), inference (projectionSteps, B, G·H): input projections, then
     /// activations; in backward, pre-activation gradients.
     var gates: UnsafeMutablePointer<Scalar>
-    /// Training: (T, B, H), slot t = state entering the step at time t. Inference: (2, B, H) ping-pong.
+    /// Training: (T, B, R), slot t = state entering the step at time t. Inference: (2, B, R) ping-pong.
     var hStates: UnsafeMutablePointer<Scalar>
-    /// Like `hStates`, for the LSTM cell state; unused otherwise.
+    /// Like `hStates`, for the LSTM cell state, (T, B, H) or (2, B, H); unused otherwise.
     var cStates: UnsafeMutablePointer<Scalar>
+    /// Projected LSTM: `m = o ⊙ tanh(c)` before the projection, training (T, B, H) (backward's
+    /// `∂W_hr` reads them all), inference (B, H); `nil` otherwise.
+    var unprojected: UnsafeMutablePointer<Scalar>?
+    /// Projected LSTM, training: (T, B, R) `∂L/∂h_t` of every step, for `∂W_hr` after the time
+    /// loop; `nil` otherwise.
+    var projectedGradients: UnsafeMutablePointer<Scalar>?
+    /// Projected LSTM, training: (B, H) zeros, the carry the cell kernel is given (its `∂h`
+    /// arrives as `∂m` in the output gradient); `nil` otherwise.
+    var unprojectedCarry: UnsafeMutablePointer<Scalar>?
     /// LSTM, training: (T, B, H) `tanh(c_t)`.
     var tanhC: UnsafeMutablePointer<Scalar>?
     /// GRU, training: (T, B, H) `W_hn h + b_hn`, overwritten in backward by its gradient.
@@ -18,9 +28,9 @@ struct DirectionBuffers<Scalar> {
     /// slot per time index (backward's `∂W_hn` reads them all), inference (B, H). `nil` otherwise.
     var resetHidden: UnsafeMutablePointer<Scalar>?
     /// (B, G·H) per-step scratch: the GRUs' recurrent products in forward; in backward the GRU's
-    /// hidden-side gradient, the reset-before GRU's `∂(r ⊙ h)` (B, H).
+    /// hidden-side gradient, the reset-before GRU's `∂(r ⊙ h)` (B, H), the projected LSTM's `∂m` (B, H).
     var stepScratch: UnsafeMutablePointer<Scalar>
-    /// (B, H) ∂L/∂h carried through backward.
+    /// (B, R) ∂L/∂h carried through backward.
     var dhCarry: UnsafeMutablePointer<Scalar>
     /// (B, H) ∂L/∂c carried through backward (LSTM).
     var dcCarry: UnsafeMutablePointer<Scalar>
@@ -54,14 +64,14 @@ final class Workspace<Scalar: RNNScalar> {
     let projectionSteps: Int
     /// [L][D] buffers; in inference every layer shares the same set.
     private(set) var directions: [[DirectionBuffers<Scalar>]] = []
-    /// Training: L buffers of (T, B, D·H), one per layer. Inference: 2, used alternately.
+    /// Training: L buffers of (T, B, D·R), one per layer. Inference: 2, used alternately.
     private(set) var layerOutputs: [UnsafeMutablePointer<Scalar>] = []
     /// (T, B, I) the input of layer 0 in time-major order (a copy: backward needs it).
     private(set) var input: UnsafeMutablePointer<Scalar>
-    /// Training: (T, B, D·H) ×2 output-gradient ping-pong for backward, and (T, B, I) for ∂L/∂x.
+    /// Training: (T, B, D·R) ×2 output-gradient ping-pong for backward, and (T, B, I) for ∂L/∂x.
     private(set) var outputGradients: [UnsafeMutablePointer<Scalar>] = []
     private(set) var inputGradient: UnsafeMutablePointer<Scalar>?
-    /// (L·D, B, H) final hidden states `h_n`, and cell states `c_n` (LSTM), in PyTorch's layout.
+    /// (L·D, B, R) final hidden states `h_n`, and (L·D, B, H) cell states `c_n` (LSTM), in PyTorch's layout.
     private(set) var finalHidden: UnsafeMutablePointer<Scalar>
     private(set) var finalCell: UnsafeMutablePointer<Scalar>
     /// Recurrent dropout, training: (L·D, B, H) the masks of the current pass, `m` of layer `k`
@@ -88,21 +98,25 @@ final class Workspace<Scalar: RNNScalar> {
         self.batch = batch
         self.training = training
         self.projectionSteps = projectionSteps
-        let H = c.hiddenSize, G = c.cell.gateCount, D = c.directionCount, L = c.numLayers
+        let H = c.hiddenSize, R = c.stateSize, G = c.cell.gateCount, D = c.directionCount, L = c.numLayers
         let rows = try checkedProduct(steps, batch, what: "steps × batch")
         let gatesCount = try checkedProduct(training ? steps : projectionSteps, batch, G, H, what: "gate activations")
         let stateCount = try checkedProduct(rows, H, what: "hidden states")
-        let outputCount = try checkedProduct(rows, D, H, what: "layer outputs")
+        let hiddenStateCount = try checkedProduct(rows, R, what: "hidden states")
+        let outputCount = try checkedProduct(rows, D, R, what: "layer outputs")
         let inputCount = try checkedProduct(rows, c.inputSize, what: "input")
         gateScalars = gatesCount
         let slotCount = training ? stateCount : 2 * batch * H
+        let hiddenSlotCount = training ? hiddenStateCount : 2 * batch * R
         let isLSTM = c.cell == .lstm, isGRU = c.cell == .gru, isResetBefore = c.cell == .gruResetBefore
+        let isProjected = c.isProjected
 
         // Plan: offsets into one allocation.
         var total = 0
         // Every buffer starts on a cache line (16 scalars from a line-aligned base; see vectorAlignment).
         func reserve(_ count: Int) -> Int { defer { total += (count + 15) / 16 * 16 }; return total }
-        typealias DirectionPlan = (gates: Int, h: Int, c: Int, tanhC: Int?, hn: Int?, reset: Int?, scratch: Int,
+        typealias DirectionPlan = (gates: Int, h: Int, c: Int, unprojected: Int?, projectedGradients: Int?,
+                                   unprojectedCarry: Int?, tanhC: Int?, hn: Int?, reset: Int?, scratch: Int,
                                    dh: Int, dc: Int, bias: Int, peephole: Int?, masked: Int?, maskedGradient: Int?,
                                    zoneout: Int?, zoneoutScratch: Int?)
         let masksRecurrentInput = training && c.recurrentDropout > 0, zonesOut = training && c.hasZoneout
@@ -112,13 +126,16 @@ final class Workspace<Scalar: RNNScalar> {
             for _ in 0..<D {
                 layerPlan.append((
                     gates: reserve(gatesCount),
-                    h: reserve(slotCount),
+                    h: reserve(hiddenSlotCount),
                     c: reserve(isLSTM ? slotCount : 0),
+                    unprojected: isProjected ? reserve(training ? stateCount : batch * H) : nil,
+                    projectedGradients: isProjected && training ? reserve(hiddenStateCount) : nil,
+                    unprojectedCarry: isProjected && training ? reserve(batch * H) : nil,
                     tanhC: isLSTM && training ? reserve(stateCount) : nil,
                     hn: isGRU && training ? reserve(stateCount) : nil,
                     reset: isResetBefore ? reserve(training ? stateCount : batch * H) : nil,
                     scratch: reserve(batch * G * H),
-                    dh: reserve(training ? batch * H : 0),
+                    dh: reserve(training ? batch * R : 0),
                     dc: reserve(training && isLSTM ? batch * H : 0),
                     bias: reserve((training ? maximumWorkers * 2 : 1) * G * H),
                     peephole: c.peepholes && training ? reserve(maximumWorkers * 3 * H) : nil,
@@ -134,7 +151,7 @@ final class Workspace<Scalar: RNNScalar> {
         let gradientOffsets = training ? [reserve(outputCount), reserve(outputCount)] : []
         let inputGradientOffset = training ? reserve(inputCount) : nil
         let finalCount = try checkedProduct(L, D, batch, H, what: "final states")
-        let finalHiddenOffset = reserve(finalCount)
+        let finalHiddenOffset = reserve(try checkedProduct(L, D, batch, R, what: "final states"))
         let finalCellOffset = reserve(isLSTM ? finalCount : 0)
         let maskOffset = masksRecurrentInput ? reserve(finalCount) : nil
         try ensureAllocatable(total, of: Scalar.self, what: "activations for T = \(steps), B = \(batch)")
@@ -148,6 +165,8 @@ final class Workspace<Scalar: RNNScalar> {
             layer.map { p in
                 DirectionBuffers(
                     gates: base + p.gates, hStates: base + p.h, cStates: base + p.c,
+                    unprojected: p.unprojected.map { base + $0 }, projectedGradients: p.projectedGradients.map { base + $0 },
+                    unprojectedCarry: p.unprojectedCarry.map { base + $0 },
                     tanhC: p.tanhC.map { base + $0 }, hiddenN: p.hn.map { base + $0 },
                     resetHidden: p.reset.map { base + $0 }, stepScratch: base + p.scratch,
                     dhCarry: base + p.dh, dcCarry: base + p.dc, biasScratch: base + p.bias,
@@ -176,7 +195,7 @@ final class Workspace<Scalar: RNNScalar> {
         directions[training ? layer : 0][direction]
     }
 
-    /// The (T, B, D·H) output buffer of `layer`.
+    /// The (T, B, D·R) output buffer of `layer`.
     func output(ofLayer layer: Int) -> UnsafeMutablePointer<Scalar> {
         layerOutputs[training ? layer : layer % 2]
     }

@@ -40,9 +40,16 @@ extension RecurrentNetwork {
         for entry in layout.entries {
             switch entry.role {
             case .hiddenWeight where initialization.orthogonalRecurrentWeights:
+                // Each gate's (H, R) block: the first R columns of an orthogonal (H, H) matrix
+                // (all of it unless the LSTM is projected, R = P < H), orthonormal columns either way.
+                let R = c.stateSize
                 for gate in 0..<G {
                     let q = try randomOrthogonalMatrix(size: H, generator: &generator)   // (H, H)
-                    for i in 0..<H * H { parameters[entry.offset + gate * H * H + i] = Scalar(q[i]) }
+                    for row in 0..<H {
+                        for column in 0..<R {
+                            parameters[entry.offset + (gate * H + row) * R + column] = Scalar(q[row * H + column])
+                        }
+                    }
                 }
             case .inputWeight where initialization.glorotInputWeights:
                 let inputWidth = entry.shape[1]

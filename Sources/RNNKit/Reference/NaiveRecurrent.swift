@@ -4,7 +4,8 @@
 // and for the Float path users run (C kernels, packed weights) within a float32 tolerance.
 // The dropout between layers is not modelled: compare networks whose dropout is 0. Recurrent
 // dropout is, given its masks: every recurrent product reads m ⊙ h instead of h; so is zoneout,
-// given its masks: a unit whose mask is 1 keeps its previous h (or c).
+// given its masks: a unit whose mask is 1 keeps its previous h (or c). A projected LSTM's hidden
+// state is h = W_hr m with m = o ⊙ tanh(c): h is R = P wide, c and m are H wide.
 
 /// Naive forward and backward passes with exactly the semantics of ``RecurrentNetwork``.
 enum NaiveRecurrentReference {
@@ -18,6 +19,7 @@ enum NaiveRecurrentReference {
     }
 
     /// Runs `parameters` (laid out by ``ParameterLayout``) over a time-major input `[T, B, I]`.
+    /// States are `[L·D, B, R]` (`h`, ``RecurrentConfiguration/stateSize``) and `[L·D, B, H]` (`c`).
     /// `recurrentMasks` `[L·D, B, H]`: the recurrent dropout masks, or `nil` for none.
     /// `zoneoutMasks` `[L·D, T, B, H]` each (1 = keep the previous value), or `nil` for none.
     static func forward<Scalar: RNNScalar>(
@@ -35,14 +37,16 @@ enum NaiveRecurrentReference {
 
     /// One step of one row, everything backward needs: the step's input and entering state, the
     /// gate activations (LSTM `i, f, g, o`; GRU `r, z, n`; RNN `h'`), GRU's `W_hn h + b_hn` (the
-    /// reset-before GRU's `r ⊙ h`), the cell state `c̃` the cell computed (before zoneout), and
-    /// the zoneout masks of the step (all 0 without zoneout).
+    /// reset-before GRU's `r ⊙ h`), the cell state `c̃` the cell computed (before zoneout), the
+    /// projected LSTM's `m = o ⊙ tanh(c)` (`[H]`, empty otherwise), and the zoneout masks of the
+    /// step (all 0 without zoneout).
     private struct Step<Scalar: RNNScalar> {
         var time: Int
         /// `hRecurrent`: the operand of the recurrent products, `m ⊙ hPrev` (or `hPrev` without masks).
         var x: [Scalar], hPrev: [Scalar], hRecurrent: [Scalar], cPrev: [Scalar]
         var gates: [Scalar], hiddenN: [Scalar]
         var c: [Scalar]
+        var m: [Scalar] = []
         var keepHidden: [Scalar], keepCell: [Scalar]
     }
 
@@ -56,7 +60,7 @@ enum NaiveRecurrentReference {
     }
 
     /// The forward, layer by layer, keeping each layer's input (and the top layer's output),
-    /// every step of every row, and the final states `[L·D, B, H]`.
+    /// every step of every row, and the final states `[L·D, B, R]` and `[L·D, B, H]`.
     private static func record<Scalar: RNNScalar>(
         configuration c: RecurrentConfiguration, parameters: [Scalar],
         input: [Scalar], steps T: Int, batch B: Int, lengths: [Int]?,
@@ -64,34 +68,34 @@ enum NaiveRecurrentReference {
         zoneoutMasks: (hidden: [Scalar], cell: [Scalar])?
     ) -> (layerInputs: [[Scalar]], steps: [[[[Step<Scalar>]]]], finalHidden: [Scalar], finalCell: [Scalar]) {
         let layout = ParameterLayout(c)
-        let H = c.hiddenSize, D = c.directionCount, G = c.cell.gateCount
+        let H = c.hiddenSize, R = c.stateSize, D = c.directionCount, G = c.cell.gateCount
         var layerInputs: [[Scalar]] = [input]                   // L + 1 of [T, B, I_k]; the last is the output
         var recorded: [[[[Step<Scalar>]]]] = []                 // [layer][direction][row][processing step]
-        var finalHidden = [Scalar](repeating: 0, count: c.numLayers * D * B * H)   // [L·D, B, H]
-        var finalCell = finalHidden
+        var finalHidden = [Scalar](repeating: 0, count: c.numLayers * D * B * R)   // [L·D, B, R]
+        var finalCell = [Scalar](repeating: 0, count: c.numLayers * D * B * H)     // [L·D, B, H]
         for layer in 0..<c.numLayers {
             let I = c.layerInputSize(layer), x = layerInputs[layer]
-            var layerOutput = [Scalar](repeating: 0, count: T * B * D * H)
+            var layerOutput = [Scalar](repeating: 0, count: T * B * D * R)
             var layerSteps: [[[Step<Scalar>]]] = []
             for direction in 0..<D {
                 let g = layout.group(layer: layer, direction: direction, directionCount: D)
                 let (wih, whh, bih, bhh) = (g[g.startIndex].offset, g[g.startIndex + 1].offset,
                                             g[g.startIndex + 2].offset, g[g.startIndex + 3].offset)
-                let peephole = c.peepholes ? g[g.startIndex + 4].offset : nil
-                let stateIndex = (layer * D + direction) * B * H
+                let peephole = g.entry(.peepholeWeight)?.offset, whr = g.entry(.projectionWeight)?.offset
+                let stateIndex = (layer * D + direction) * B * R, cellIndex = (layer * D + direction) * B * H
                 var rows: [[Step<Scalar>]] = []
                 for b in 0..<B {
                     let length = lengths?[b] ?? T
-                    var h = initialHidden.map { Array($0[stateIndex + b * H..<stateIndex + (b + 1) * H]) }
-                        ?? [Scalar](repeating: 0, count: H)
-                    var cell = initialCell.map { Array($0[stateIndex + b * H..<stateIndex + (b + 1) * H]) }
+                    var h = initialHidden.map { Array($0[stateIndex + b * R..<stateIndex + (b + 1) * R]) }
+                        ?? [Scalar](repeating: 0, count: R)
+                    var cell = initialCell.map { Array($0[cellIndex + b * H..<cellIndex + (b + 1) * H]) }
                         ?? [Scalar](repeating: 0, count: H)
                     var row: [Step<Scalar>] = []
                     for t in direction == 0 ? Array(0..<length) : Array((0..<length).reversed()) {
                         let xt = Array(x[(t * B + b) * I..<(t * B + b + 1) * I])
-                        let hRecurrent = recurrentMasks.map { m in (0..<H).map { h[$0] * m[stateIndex + b * H + $0] } } ?? h
+                        let hRecurrent = recurrentMasks.map { m in (0..<R).map { h[$0] * m[stateIndex + b * R + $0] } } ?? h
                         let gx = matrixVector(parameters, offset: wih, rows: G * H, columns: I, xt)
-                        let gh = matrixVector(parameters, offset: whh, rows: G * H, columns: H, hRecurrent)
+                        let gh = matrixVector(parameters, offset: whh, rows: G * H, columns: R, hRecurrent)
                         let maskRow = ((layer * D + direction) * T + t) * B * H + b * H
                         let zeros = [Scalar](repeating: 0, count: H)
                         var step = Step<Scalar>(time: t, x: xt, hPrev: h, hRecurrent: hRecurrent, cPrev: cell,
@@ -134,24 +138,27 @@ enum NaiveRecurrentReference {
                                     gx[2 * H + j] + parameters[bih + 2 * H + j] + candidate[j] + parameters[bhh + 2 * H + j])
                             }
                         }
-                        for j in 0..<H {
+                        if let whr {
+                            // h = W_hr (o ⊙ tanh c)
+                            step.m = (0..<H).map { step.gates[3 * H + $0] * Scalar.hyperbolicTangent(step.c[$0]) }
+                            h = matrixVector(parameters, offset: whr, rows: R, columns: H, step.m)
+                        }
+                        for j in 0..<R {
                             switch c.cell {
                             case .rnnTanh, .rnnRelu: h[j] = step.gates[j]
-                            case .lstm: h[j] = step.gates[3 * H + j] * Scalar.hyperbolicTangent(step.c[j])
+                            case .lstm: if whr == nil { h[j] = step.gates[3 * H + j] * Scalar.hyperbolicTangent(step.c[j]) }
                             case .gru, .gruResetBefore:
                                 h[j] = (1 - step.gates[H + j]) * step.gates[2 * H + j] + step.gates[H + j] * step.hPrev[j]
                             }
                             if step.keepHidden[j] != 0 { h[j] = step.hPrev[j] }            // zoneout
-                            layerOutput[(t * B + b) * D * H + direction * H + j] = h[j]
+                            layerOutput[(t * B + b) * D * R + direction * R + j] = h[j]
                         }
                         cell = (0..<H).map { step.keepCell[$0] != 0 ? step.cPrev[$0] : step.c[$0] }
                         row.append(step)
                     }
                     rows.append(row)
-                    for j in 0..<H {
-                        finalHidden[stateIndex + b * H + j] = h[j]
-                        finalCell[stateIndex + b * H + j] = cell[j]
-                    }
+                    for j in 0..<R { finalHidden[stateIndex + b * R + j] = h[j] }
+                    for j in 0..<H { finalCell[cellIndex + b * H + j] = cell[j] }
                 }
                 layerSteps.append(rows)
             }
@@ -162,9 +169,9 @@ enum NaiveRecurrentReference {
         return (layerInputs, recorded, finalHidden, finalCell)
     }
 
-    /// The gradients of a forward from `∂L/∂y` (`[T, B, D·H]`, ignored at padded positions) and
-    /// `∂L/∂h_n`, `∂L/∂c_n` (`[L·D, B, H]`, or `nil` for zeros): `∂L/∂parameters` in the
-    /// parameters' layout, `∂L/∂x` `[T, B, I]`, `∂L/∂h0` and `∂L/∂c0` `[L·D, B, H]`.
+    /// The gradients of a forward from `∂L/∂y` (`[T, B, D·R]`, ignored at padded positions) and
+    /// `∂L/∂h_n` (`[L·D, B, R]`), `∂L/∂c_n` (`[L·D, B, H]`), or `nil` for zeros: `∂L/∂parameters`
+    /// in the parameters' layout, `∂L/∂x` `[T, B, I]`, `∂L/∂h0` `[L·D, B, R]` and `∂L/∂c0` `[L·D, B, H]`.
     static func backward<Scalar: RNNScalar>(
         configuration c: RecurrentConfiguration, parameters: [Scalar],
         input: [Scalar], steps T: Int, batch B: Int, lengths: [Int]?,
@@ -173,10 +180,10 @@ enum NaiveRecurrentReference {
         recurrentMasks: [Scalar]? = nil, zoneoutMasks: (hidden: [Scalar], cell: [Scalar])? = nil
     ) -> (parameters: [Scalar], input: [Scalar], initialHidden: [Scalar], initialCell: [Scalar]?) {
         let layout = ParameterLayout(c)
-        let H = c.hiddenSize, D = c.directionCount, G = c.cell.gateCount
+        let H = c.hiddenSize, R = c.stateSize, D = c.directionCount, G = c.cell.gateCount
         var dParameters = [Scalar](repeating: 0, count: layout.totalCount)
-        var dInitialHidden = [Scalar](repeating: 0, count: c.numLayers * D * B * H)
-        var dInitialCell = dInitialHidden
+        var dInitialHidden = [Scalar](repeating: 0, count: c.numLayers * D * B * R)
+        var dInitialCell = [Scalar](repeating: 0, count: c.numLayers * D * B * H)
 
         let run = record(configuration: c, parameters: parameters, input: input, steps: T, batch: B,
                          lengths: lengths, initialHidden: initialHidden, initialCell: initialCell,
@@ -184,7 +191,7 @@ enum NaiveRecurrentReference {
         let recorded = run.steps
 
         // Backward, top layer first: each layer's ∂x is the ∂y of the layer below.
-        var dOutput = outputGradient                                            // [T, B, D·H]
+        var dOutput = outputGradient                                            // [T, B, D·R]
         var dInput: [Scalar] = []
         for layer in stride(from: c.numLayers - 1, through: 0, by: -1) {
             let I = c.layerInputSize(layer)
@@ -193,25 +200,33 @@ enum NaiveRecurrentReference {
                 let g = layout.group(layer: layer, direction: direction, directionCount: D)
                 let (wih, whh, bih, bhh) = (g[g.startIndex].offset, g[g.startIndex + 1].offset,
                                             g[g.startIndex + 2].offset, g[g.startIndex + 3].offset)
-                let peephole = c.peepholes ? g[g.startIndex + 4].offset : nil
-                let stateIndex = (layer * D + direction) * B * H
+                let peephole = g.entry(.peepholeWeight)?.offset, whr = g.entry(.projectionWeight)?.offset
+                let stateIndex = (layer * D + direction) * B * R, cellIndex = (layer * D + direction) * B * H
                 for b in 0..<B {
-                    var dh = finalHiddenGradient.map { Array($0[stateIndex + b * H..<stateIndex + (b + 1) * H]) }
-                        ?? [Scalar](repeating: 0, count: H)
-                    var dc = finalCellGradient.map { Array($0[stateIndex + b * H..<stateIndex + (b + 1) * H]) }
+                    var dh = finalHiddenGradient.map { Array($0[stateIndex + b * R..<stateIndex + (b + 1) * R]) }
+                        ?? [Scalar](repeating: 0, count: R)
+                    var dc = finalCellGradient.map { Array($0[cellIndex + b * H..<cellIndex + (b + 1) * H]) }
                         ?? [Scalar](repeating: 0, count: H)
                     for step in recorded[layer][direction][b].reversed() {
                         let t = step.time
-                        for j in 0..<H { dh[j] += dOutput[(t * B + b) * D * H + direction * H + j] }
+                        for j in 0..<R { dh[j] += dOutput[(t * B + b) * D * R + direction * R + j] }
                         // Zoneout: a kept unit's gradient goes to the previous state, not through the cell.
-                        let keptHidden = (0..<H).map { step.keepHidden[$0] != 0 ? dh[$0] : 0 }
+                        let keptHidden = (0..<R).map { step.keepHidden[$0] != 0 ? dh[$0] : 0 }
                         let keptCell = (0..<H).map { step.keepCell[$0] != 0 ? dc[$0] : 0 }
-                        for j in 0..<H where step.keepHidden[j] != 0 { dh[j] = 0 }
+                        for j in 0..<R where step.keepHidden[j] != 0 { dh[j] = 0 }
                         for j in 0..<H where step.keepCell[j] != 0 { dc[j] = 0 }
                         // ∂ of the pre-activations: input side (W_ih x + b_ih) and hidden side (W_hh h + b_hh).
                         var dInputSide = [Scalar](repeating: 0, count: G * H)
                         var dHiddenSide = [Scalar](repeating: 0, count: G * H)
-                        var dhPrev = [Scalar](repeating: 0, count: H)
+                        var dhPrev = [Scalar](repeating: 0, count: R)
+                        // The projected LSTM: ∂W_hr += ∂h mᵀ, and the cell sees ∂m = W_hrᵀ ∂h.
+                        var dm = dh
+                        if let whr {
+                            for p in 0..<R {
+                                for k in 0..<H { dParameters[whr + p * H + k] += dh[p] * step.m[k] }
+                            }
+                            dm = transposedMatrixVector(parameters, offset: whr, rows: R, columns: H, dh)
+                        }
                         for j in 0..<H {
                             switch c.cell {
                             case .rnnTanh, .rnnRelu:
@@ -222,9 +237,9 @@ enum NaiveRecurrentReference {
                             case .lstm:
                                 let (i, f, gg, o) = (step.gates[j], step.gates[H + j], step.gates[2 * H + j], step.gates[3 * H + j])
                                 let tc = Scalar.hyperbolicTangent(step.c[j])
-                                let dOut = dh[j] * tc * o * (1 - o)
+                                let dOut = dm[j] * tc * o * (1 - o)
                                 let p = { (k: Int) -> Scalar in peephole.map { parameters[$0 + k * H + j] } ?? 0 }
-                                let dcTotal = dc[j] + dh[j] * o * (1 - tc * tc) + dOut * p(2)   // ∂L/∂c_t
+                                let dcTotal = dc[j] + dm[j] * o * (1 - tc * tc) + dOut * p(2)   // ∂L/∂c_t
                                 let das = [dcTotal * gg * i * (1 - i), dcTotal * step.cPrev[j] * f * (1 - f),
                                            dcTotal * i * (1 - gg * gg), dOut]
                                 for k in 0..<4 {
@@ -261,7 +276,7 @@ enum NaiveRecurrentReference {
                         // The reset-before GRU's candidate rows multiply r ⊙ h, not h: its ∂(r ⊙ h)
                         // gives ∂a_r and a direct part of ∂h, and only the r, z rows multiply h.
                         // ∂L/∂hRecurrent, the products' operand; ∂h gets it times the mask.
-                        var dRecurrent = [Scalar](repeating: 0, count: H)
+                        var dRecurrent = [Scalar](repeating: 0, count: R)
                         var recurrentRows = G * H
                         if c.cell == .gruResetBefore {
                             let dCandidate = Array(dHiddenSide[2 * H..<3 * H])
@@ -281,22 +296,20 @@ enum NaiveRecurrentReference {
                             for k in 0..<I { dParameters[wih + row * I + k] += dInputSide[row] * step.x[k] }
                         }
                         for row in 0..<recurrentRows {
-                            for k in 0..<H { dParameters[whh + row * H + k] += dHiddenSide[row] * step.hRecurrent[k] }
+                            for k in 0..<R { dParameters[whh + row * R + k] += dHiddenSide[row] * step.hRecurrent[k] }
                         }
                         let dx = transposedMatrixVector(parameters, offset: wih, rows: G * H, columns: I, dInputSide)
                         for k in 0..<I { dInput[(t * B + b) * I + k] += dx[k] }
-                        let dhThroughWeights = transposedMatrixVector(parameters, offset: whh, rows: recurrentRows, columns: H,
+                        let dhThroughWeights = transposedMatrixVector(parameters, offset: whh, rows: recurrentRows, columns: R,
                                                                       Array(dHiddenSide[0..<recurrentRows]))
-                        for j in 0..<H {
-                            let mask = recurrentMasks.map { $0[stateIndex + b * H + j] } ?? 1
+                        for j in 0..<R {
+                            let mask = recurrentMasks.map { $0[stateIndex + b * R + j] } ?? 1
                             dh[j] = dhPrev[j] + (dRecurrent[j] + dhThroughWeights[j]) * mask + keptHidden[j]
-                            if c.cell == .lstm { dc[j] += keptCell[j] }
                         }
+                        if c.cell == .lstm { for j in 0..<H { dc[j] += keptCell[j] } }
                     }
-                    for j in 0..<H {
-                        dInitialHidden[stateIndex + b * H + j] = dh[j]
-                        dInitialCell[stateIndex + b * H + j] = dc[j]
-                    }
+                    for j in 0..<R { dInitialHidden[stateIndex + b * R + j] = dh[j] }
+                    for j in 0..<H { dInitialCell[cellIndex + b * H + j] = dc[j] }
                 }
             }
             dOutput = dInput
