@@ -130,6 +130,10 @@ def run_pytorch(args):
     extra = {}
     if args.cell.startswith("rnn_"):
         extra["nonlinearity"] = "relu" if args.cell == "rnn_relu" else "tanh"
+    if args.proj:
+        if args.cell != "lstm":
+            fail_usage("--proj is an LSTM option")
+        extra["proj_size"] = args.proj
     module = layer_type(args.input, args.hidden, num_layers=args.layers,
                         bidirectional=bool(args.bidirectional), **extra)
     directions = 2 if args.bidirectional else 1
@@ -146,7 +150,7 @@ def run_pytorch(args):
 
     module.train()
     x.requires_grad_(True)
-    dy = torch.rand(args.steps, args.batch, directions * args.hidden) * 2 - 1  # (T, B, D·H)
+    dy = torch.rand(args.steps, args.batch, directions * (args.proj or args.hidden)) * 2 - 1  # (T, B, D·R)
     for parameter in module.parameters():
         parameter.grad = torch.zeros_like(parameter)
 
@@ -282,6 +286,7 @@ def parse(argv):
     for flag in ("--input", "--hidden", "--batch", "--steps"):
         parser.add_argument(flag, **positive)
     parser.add_argument("--layers", type=int, default=1)
+    parser.add_argument("--proj", type=int, default=0, help="LSTM projection size P (PyTorch's proj_size; 0: none)")
     parser.add_argument("--bidirectional", type=int, choices=[0, 1], default=0)
     parser.add_argument("--mode", choices=["train", "infer"])
     parser.add_argument("--threads", type=int, default=1)

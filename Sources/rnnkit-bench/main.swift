@@ -42,6 +42,8 @@ struct BenchOptions {
     var peepholes = false
     var inputSize = 0
     var hiddenSize = 0
+    /// `--proj P`: an LSTM with a projection of size `P` (0: none).
+    var projectionSize = 0
     var layers = 1
     var bidirectional = false
     var batch = 0
@@ -90,6 +92,7 @@ func parseOptions(_ arguments: [String]) -> BenchOptions {
             options.cell = cell
         case "--input": options.inputSize = integer(flag, atLeast: 1)
         case "--hidden": options.hiddenSize = integer(flag, atLeast: 1)
+        case "--proj": options.projectionSize = integer(flag, atLeast: 0)
         case "--layers": options.layers = integer(flag, atLeast: 1)
         case "--bidirectional":
             let text = value(flag)
@@ -115,7 +118,7 @@ func parseOptions(_ arguments: [String]) -> BenchOptions {
         case "-h", "--help":
             print("usage: rnnkit-bench --cell lstm|lstm_peephole|gru|gru_reset_before|rnn_tanh|rnn_relu --input I --hidden H --layers L "
                 + "--bidirectional 0|1 --batch B --steps T --mode train|infer --threads N --warmup W "
-                + "--iterations K [--roofline]\n       rnnkit-bench --probe --threads N [--seconds S]")
+                + "--iterations K [--proj P] [--roofline]\n       rnnkit-bench --probe --threads N [--seconds S]")
             exit(0)
         default: usageError("unknown argument '\(flag)'; see --help")
         }
@@ -197,7 +200,8 @@ func primeLibraries(cell: CellKind, inputSize: Int) throws {
 func benchmarkNetwork(_ options: BenchOptions) throws -> (times: [Double], peakDeltaKB: Int) {
     let configuration = RecurrentConfiguration(
         cell: options.cell, inputSize: options.inputSize, hiddenSize: options.hiddenSize,
-        numLayers: options.layers, bidirectional: options.bidirectional, peepholes: options.peepholes)
+        numLayers: options.layers, bidirectional: options.bidirectional, peepholes: options.peepholes,
+        projectionSize: options.projectionSize)
     let network = try RecurrentNetwork<Float>(configuration, seed: 1)
     network.isTraining = options.training
     let T = options.steps, B = options.batch
