@@ -59,6 +59,7 @@ struct NetworkOptions {
         bidirectional = configuration.bidirectional ? 1 : 0
         projectionSize = Int32(clamping: configuration.projectionSize)
         peepholes = configuration.peepholes ? 1 : 0
+        layerNorm = configuration.layerNorm ? 1 : 0
         recurrentDropout = Float(configuration.recurrentDropout)
         zoneoutHidden = Float(configuration.zoneoutHidden)
         zoneoutCell = Float(configuration.zoneoutCell)
@@ -104,9 +105,6 @@ struct NetworkOptions {
         if kind != .lstm, zoneoutCell != 0 {
             throw RNNKitError(.invalidArgument, "rnnkit_rnn_options.zoneout_cell is an LSTM option; cell \(cell) (\(kind.rawValue)) has none")
         }
-        if layerNorm != 0 {
-            throw RNNKitError(.invalidArgument, "rnnkit_rnn_options.layer_norm is not supported by this version of RNNKit; set it to 0")
-        }
         guard projectionSize < hiddenSize else {
             throw RNNKitError(.invalidArgument,
                 "rnnkit_rnn_options.proj_size is \(projectionSize); expected 0 (none) or less than hidden_size \(hiddenSize)")
@@ -114,6 +112,7 @@ struct NetworkOptions {
         return RecurrentConfiguration(
             cell: kind, inputSize: Int(inputSize), hiddenSize: Int(hiddenSize), numLayers: Int(numLayers),
             bidirectional: bidirectional == 1, peepholes: peepholes == 1, recurrentDropout: Double(recurrentDropout),
-            zoneoutHidden: Double(zoneoutHidden), zoneoutCell: Double(zoneoutCell), projectionSize: Int(projectionSize))
+            zoneoutHidden: Double(zoneoutHidden), zoneoutCell: Double(zoneoutCell), projectionSize: Int(projectionSize),
+            layerNorm: layerNorm == 1)
     }
 }

@@ -124,7 +124,7 @@ typedef struct {
 
 typedef struct {
     char cell[32];
-    int input, hidden, layers, bidirectional, steps, batch, batch_first, peepholes, proj;
+    int input, hidden, layers, bidirectional, steps, batch, batch_first, peepholes, proj, layer_norm;
     fixture_tensor *tensors;
     size_t tensor_count;
 } fixture;
@@ -163,6 +163,7 @@ static int fixture_read(const char *path, fixture *f) {
         if (!fgets(rest, sizeof rest, file)) rest[0] = '\0';
         f->peepholes = (key = strstr(rest, " peepholes=")) ? atoi(key + 11) : 0;
         f->proj = (key = strstr(rest, " proj=")) ? atoi(key + 6) : 0;
+        f->layer_norm = (key = strstr(rest, " layer_norm=")) ? atoi(key + 12) : 0;
     }
     while (fscanf(file, "%127s", word) == 1) {
         fixture_tensor *t;
@@ -238,13 +239,14 @@ static void test_fixture(const char *directory, const char *file) {
     if (f.batch_first) { fixture_free(&f); return; } /* the C API is time-major */
 
     snprintf(label, sizeof label, "%s: create", file);
-    if (f.peepholes || f.proj || cell_code(f.cell) == RNNKIT_CELL_GRU_RESET_BEFORE) {
+    if (f.peepholes || f.proj || f.layer_norm || cell_code(f.cell) == RNNKIT_CELL_GRU_RESET_BEFORE) {
         /* The variants are made through the options struct, and describe says what was made. */
         rnnkit_rnn_options options, described;
         rnnkit_rnn_options_init(&options);
         options.cell = cell_code(f.cell);
         options.input_size = f.input; options.hidden_size = f.hidden; options.num_layers = f.layers;
         options.bidirectional = f.bidirectional; options.peepholes = f.peepholes; options.proj_size = f.proj;
+        options.layer_norm = f.layer_norm;
         expect_ok(rnnkit_rnn_create_with_options(&options, &rnn), label);
         if (!rnn) { fixture_free(&f); return; }
         rnnkit_rnn_options_init(&described);
@@ -1199,7 +1201,7 @@ static void test_options(void) {
     REFUSED(options.proj_size = 4, "proj_size is 4; expected 0 (none) or less than hidden_size 4");
     REFUSED((options.proj_size = 2, options.zoneout_hidden = 0.1f), "zoneout are not supported with a projection");
     REFUSED((options.proj_size = 2, options.recurrent_dropout = 0.1f), "recurrent dropout and zoneout are not supported with a projection");
-    REFUSED(options.layer_norm = 1, "layer_norm is not supported by this version");
+    REFUSED((options.layer_norm = 1, options.peepholes = 1), "layer normalisation with peepholes or a projection is not supported");
     REFUSED((options.cell = RNNKIT_CELL_GRU, options.zoneout_cell = 0.1f), "zoneout_cell is an LSTM option; cell 3 (gru) has none");
     REFUSED(options.recurrent_dropout = (float)NAN, "recurrent_dropout is nan");
 #undef REFUSED
@@ -1233,7 +1235,7 @@ static void test_blas_core(void) {
 
 int main(int argc, char **argv) {
     const char *fixtures = argc > 1 ? argv[1] : "Tests/RNNKitTests/Fixtures/recurrent";
-    char onnx_fixtures[4096];
+    char onnx_fixtures[4096], layer_norm_fixtures[4096];
     if (argc > 2) snprintf(work_directory, sizeof work_directory, "%s", argv[2]);
     verbose = getenv("RNNKIT_TEST_VERBOSE") != NULL;
 
@@ -1245,6 +1247,8 @@ int main(int argc, char **argv) {
     test_fixtures(fixtures, 32);
     snprintf(onnx_fixtures, sizeof onnx_fixtures, "%s/../onnx", fixtures);
     test_fixtures(onnx_fixtures, 16);
+    snprintf(layer_norm_fixtures, sizeof layer_norm_fixtures, "%s/../layernorm", fixtures);
+    test_fixtures(layer_norm_fixtures, 3);
     test_options();
     test_save_load(RNNKIT_CELL_LSTM, "LSTM");
     test_save_load(RNNKIT_CELL_GRU, "GRU");

@@ -163,6 +163,7 @@ struct FixtureFile: Sendable {
             cell: cell, inputSize: try configInteger("input"), hiddenSize: try configInteger("hidden"),
             numLayers: try configInteger("layers"), bidirectional: try configInteger("bidirectional") != 0,
             batchFirst: try configInteger("batch_first") != 0, peepholes: config["peepholes"] == "1",
-            projectionSize: config["proj"] == nil ? 0 : try configInteger("proj"))
+            projectionSize: config["proj"] == nil ? 0 : try configInteger("proj"),
+            layerNorm: config["layer_norm"] == "1")
     }
 }

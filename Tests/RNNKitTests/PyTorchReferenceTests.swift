@@ -10,6 +10,10 @@ import RNNKit
 /// The recurrent fixtures, by file name (for example `lstm_l2_bi_packed.txt`).
 private let recurrentFixtureNames = FixtureFile.fileNames(in: "recurrent")
 
+/// The layer-normalised LSTM's fixtures (scripts/make-layer-norm-fixtures.py: PyTorch autograd
+/// on the equations, since PyTorch has no such module).
+private let layerNormFixtureNames = FixtureFile.fileNames(in: "layernorm")
+
 /// Whether a fixture tensor name is a parameter (a `state_dict` key) rather than data or a gradient.
 private func isParameterName(_ name: String) -> Bool {
     name.hasPrefix("weight_") || name.hasPrefix("bias_")
@@ -79,6 +83,17 @@ struct PyTorchReferenceTests {
         try compareWithPyTorch(Float.self, fileName: fileName)
     }
 
+    @Test("the layer-normalised LSTM matches PyTorch autograd on its equations, Float and Double",
+          arguments: layerNormFixtureNames)
+    func layerNormMatchesPyTorchAutograd(fileName: String) throws {
+        #expect(layerNormFixtureNames.count == 3, "found \(layerNormFixtureNames)")
+        let fixture = try FixtureFile(subfolder: "layernorm", fileName: fileName)
+        let network = try RecurrentNetwork<Float>(try fixture.recurrentConfiguration())
+        #expect(network.parameterNames == fixture.tensors.map(\.name).filter(isParameterName))
+        try compareWithPyTorch(Float.self, fileName: fileName, subfolder: "layernorm")
+        try compareWithPyTorch(Double.self, fileName: fileName, subfolder: "layernorm")
+    }
+
     // The same float32 references, computed in Double: the difference is float32 rounding
     // in PyTorch, far below the tolerance.
     @Test("forward and backward match PyTorch in Double", arguments: recurrentFixtureNames)
@@ -86,8 +101,8 @@ struct PyTorchReferenceTests {
         try compareWithPyTorch(Double.self, fileName: fileName)
     }
 
-    private func compareWithPyTorch<Scalar: RNNScalar>(_: Scalar.Type, fileName: String) throws {
-        let fixture = try FixtureFile(subfolder: "recurrent", fileName: fileName)
+    private func compareWithPyTorch<Scalar: RNNScalar>(_: Scalar.Type, fileName: String, subfolder: String = "recurrent") throws {
+        let fixture = try FixtureFile(subfolder: subfolder, fileName: fileName)
         let configuration = try fixture.recurrentConfiguration()
         let steps = try fixture.configInteger("steps"), batch = try fixture.configInteger("batch")
         let network = try RecurrentNetwork<Scalar>(configuration)

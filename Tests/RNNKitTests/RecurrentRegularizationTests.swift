@@ -27,13 +27,16 @@ struct WorstGradientError {
 /// Recurrent dropout (Gal & Ghahramani 2016): one mask per layer, direction and sequence on the
 /// operand of every recurrent product, in training only.
 @Suite struct RecurrentDropoutTests {
-    /// Every cell at two layers, both directions, full and varied lengths, and one peephole LSTM.
-    static let cases: [LayerCase] = LayerCase.all.filter { $0.layers == 2 && !$0.peepholes && !$0.projected }
-        + [LayerCase(cell: .lstm, layers: 2, bidirectional: true, withLengths: true, peepholes: true)]
+    /// Every cell at two layers, both directions, full and varied lengths, and one peephole and
+    /// one layer-normalised LSTM.
+    static let cases: [LayerCase] = LayerCase.all.filter { $0.layers == 2 && !$0.peepholes && !$0.projected && !$0.layerNorm }
+        + [LayerCase(cell: .lstm, layers: 2, bidirectional: true, withLengths: true, peepholes: true),
+           LayerCase(cell: .lstm, layers: 2, bidirectional: true, withLengths: true, layerNorm: true)]
 
     private func configuration(_ testCase: LayerCase, input: Int, hidden: Int, p: Double = 0.3) -> RecurrentConfiguration {
         RecurrentConfiguration(cell: testCase.cell, inputSize: input, hiddenSize: hidden, numLayers: testCase.layers,
-                               bidirectional: testCase.bidirectional, peepholes: testCase.peepholes, recurrentDropout: p)
+                               bidirectional: testCase.bidirectional, peepholes: testCase.peepholes, recurrentDropout: p,
+                               layerNorm: testCase.layerNorm)
     }
 
     /// The fused Double path against the naive reference given the same masks, forward and backward.
@@ -171,7 +174,7 @@ struct WorstGradientError {
         RecurrentConfiguration(cell: testCase.cell, inputSize: input, hiddenSize: hidden, numLayers: testCase.layers,
                                bidirectional: testCase.bidirectional, peepholes: testCase.peepholes,
                                recurrentDropout: recurrentDropout, zoneoutHidden: 0.3,
-                               zoneoutCell: testCase.cell == .lstm ? 0.2 : 0)
+                               zoneoutCell: testCase.cell == .lstm ? 0.2 : 0, layerNorm: testCase.layerNorm)
     }
 
     /// The fused Double path against the naive reference given the same masks, forward and

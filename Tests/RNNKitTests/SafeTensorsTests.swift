@@ -247,6 +247,8 @@ struct NetworkFileTests {
                                recurrentDropout: 0.2, zoneoutHidden: 0.1, zoneoutCell: 0.15),
         RecurrentConfiguration(cell: .lstm, inputSize: 3, hiddenSize: 5, numLayers: 2, bidirectional: true, peepholes: true,
                                projectionSize: 3),
+        RecurrentConfiguration(cell: .lstm, inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, zoneoutHidden: 0.1,
+                               layerNorm: true),
     ])
     func roundTripFloat(configuration: RecurrentConfiguration) throws {
         try roundTrip(Float.self, configuration)

@@ -36,9 +36,11 @@ struct LayerCase: CustomTestStringConvertible, Sendable {
     var peepholes = false
     /// A projected LSTM (``RecurrentConfiguration/projectionSize``), `P = ⌈2H/3⌉ − 1`-ish: see ``projectionSize(hidden:)``.
     var projected = false
+    /// A layer-normalised LSTM (``RecurrentConfiguration/layerNorm``).
+    var layerNorm = false
 
     var testDescription: String {
-        "\(cell.rawValue)\(peepholes ? "+peepholes" : "")\(projected ? "+projection" : "") L\(layers) \(bidirectional ? "bi" : "uni") \(withLengths ? "lengths" : "full")"
+        "\(cell.rawValue)\(peepholes ? "+peepholes" : "")\(projected ? "+projection" : "")\(layerNorm ? "+layernorm" : "") L\(layers) \(bidirectional ? "bi" : "uni") \(withLengths ? "lengths" : "full")"
     }
 
     /// The projection size for hidden size `hidden` (`2H/3`, at least 1 and below `H`), or 0.
@@ -48,18 +50,19 @@ struct LayerCase: CustomTestStringConvertible, Sendable {
     func configuration(inputSize: Int, hiddenSize: Int) -> RecurrentConfiguration {
         RecurrentConfiguration(
             cell: cell, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: layers, bidirectional: bidirectional,
-            peepholes: peepholes, projectionSize: projectionSize(hidden: hiddenSize))
+            peepholes: peepholes, projectionSize: projectionSize(hidden: hiddenSize), layerNorm: layerNorm)
     }
 
-    /// Every cell (and the peephole and projected LSTMs) × 1 and 2 layers × uni- and bidirectional
-    /// × full and varied lengths.
-    static let all: [LayerCase] = (CellKind.allCases.map { ($0, false, false) } + [(.lstm, true, false), (.lstm, false, true)])
-        .flatMap { cell, peepholes, projected in
+    /// Every cell (and the peephole, projected, projected-with-peepholes and layer-normalised
+    /// LSTMs) × 1 and 2 layers × uni- and bidirectional × full and varied lengths.
+    static let all: [LayerCase] = (CellKind.allCases.map { ($0, false, false, false) }
+        + [(.lstm, true, false, false), (.lstm, false, true, false), (.lstm, true, true, false), (.lstm, false, false, true)])
+        .flatMap { cell, peepholes, projected, layerNorm in
             [1, 2].flatMap { layers in
                 [false, true].flatMap { bidirectional in
                     [false, true].map {
                         LayerCase(cell: cell, layers: layers, bidirectional: bidirectional, withLengths: $0,
-                                  peepholes: peepholes, projected: projected)
+                                  peepholes: peepholes, projected: projected, layerNorm: layerNorm)
                     }
                 }
             }

@@ -154,7 +154,11 @@ typedef struct rnnkit_rnn_options {
     /// weight_peephole_l{k} [3H] (blocks i, f, o) after bias_hh_l{k} (and after weight_hr_l{k}
     /// with a projection).
     int32_t peepholes;
-    /// Layer-normalised LSTM, 0 or 1. Not supported by this version: must be 0.
+    /// Layer-normalised LSTM, 0 or 1 (Ba et al. 2016): W_ih x and W_hh h are each normalised over
+    /// their 4H values and c_t over its H values before the output tanh, epsilon 1e-5, each with
+    /// a gain and a shift; adds weight_ln_ih_l{k}, bias_ln_ih_l{k}, weight_ln_hh_l{k},
+    /// bias_ln_hh_l{k} [4H] and weight_ln_c_l{k}, bias_ln_c_l{k} [H] after bias_hh_l{k} (gains 1,
+    /// shifts 0 at creation). Not with peepholes or proj_size in this version.
     int32_t layer_norm;
     /// Recurrent dropout, 0 <= p < 1, training only: one mask per layer, direction and sequence
     /// on h_{t-1} in every recurrent product (Gal & Ghahramani 2016).
@@ -177,8 +181,8 @@ void rnnkit_rnn_options_init(rnnkit_rnn_options *RNNKIT_NULLABLE options);
 /// version's fields, an unknown cell, a size < 1, a flag other than 0 or 1, a probability
 /// outside [0, 1) or NaN, an LSTM-only field (proj_size, peepholes, layer_norm, zoneout_cell)
 /// set on another cell, a proj_size outside 0...H-1, a projection with recurrent dropout or
-/// zoneout, or a field this version does not support (layer_norm); RNNKIT_ERROR_OUT_OF_MEMORY
-/// as rnnkit_rnn_create. On failure *out is NULL.
+/// zoneout, or layer_norm with peepholes or proj_size; RNNKIT_ERROR_OUT_OF_MEMORY as
+/// rnnkit_rnn_create. On failure *out is NULL.
 rnnkit_status rnnkit_rnn_create_with_options(const rnnkit_rnn_options *RNNKIT_NONNULL options,
                                              rnnkit_rnn *RNNKIT_NULLABLE *RNNKIT_NONNULL out);
 
@@ -193,8 +197,8 @@ rnnkit_status rnnkit_rnn_describe(const rnnkit_rnn *RNNKIT_NONNULL rnn,
 /// Releases a network and everything it holds. NULL is a no-op. Never fails.
 void rnnkit_rnn_destroy(rnnkit_rnn *RNNKIT_NULLABLE rnn);
 
-/// Stores the number of parameter tensors in *count (4 * L * D, plus L * D with a projection and
-/// L * D with peepholes).
+/// Stores the number of parameter tensors in *count (4 * L * D, plus L * D with a projection,
+/// L * D with peepholes and 6 * L * D with layer_norm).
 /// Errors: RNNKIT_ERROR_NULL_POINTER if rnn or count is NULL.
 rnnkit_status rnnkit_rnn_param_count(const rnnkit_rnn *RNNKIT_NONNULL rnn,
                                      int32_t *RNNKIT_NONNULL count);
@@ -202,8 +206,8 @@ rnnkit_status rnnkit_rnn_param_count(const rnnkit_rnn *RNNKIT_NONNULL rnn,
 /// Stores the name and element count of parameter tensor `index` (0 <= index < count) in
 /// *name and *numel. The order is PyTorch's state_dict order: per layer k, per direction,
 /// weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k} (then weight_hr_l{k} with a
-/// projection and weight_peephole_l{k} with peepholes; "_reverse" appended for the second
-/// direction). The name stays valid until the
+/// projection, weight_peephole_l{k} with peepholes and the six weight_ln_* / bias_ln_* tensors
+/// with layer_norm; "_reverse" appended for the second direction). The name stays valid until the
 /// handle is destroyed.
 /// Errors: RNNKIT_ERROR_NULL_POINTER if rnn, name or numel is NULL;
 /// RNNKIT_ERROR_INVALID_ARGUMENT if index is out of range.

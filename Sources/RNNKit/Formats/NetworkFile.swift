@@ -25,6 +25,7 @@
 /// | `recurrent_dropout` | the recurrent dropout, decimal; only when not 0 (absent: 0) |
 /// | `zoneout_hidden`, `zoneout_cell` | the zoneout probabilities, decimal; each only when not 0 (absent: 0) |
 /// | `proj_size` | `P` of a projected LSTM, decimal; only then (absent: no projection) |
+/// | `layer_norm` | `true` for a layer-normalised LSTM; only then (absent: `false`) |
 public enum RecurrentNetworkFileKey {
     /// `"format"`; its value ``formatName`` marks a file written by RNNKit.
     public static let format = "format"
@@ -54,6 +55,8 @@ public enum RecurrentNetworkFileKey {
     public static let zoneoutCell = "zoneout_cell"
     /// `"proj_size"`: ``RecurrentConfiguration/projectionSize``, written only when it is not 0.
     public static let projectionSize = "proj_size"
+    /// `"layer_norm"`: ``RecurrentConfiguration/layerNorm``, written only when it is `true`.
+    public static let layerNorm = "layer_norm"
 
     /// The value of `format` in RNNKit network files: `"rnnkit-recurrent"`.
     public static let formatName = "rnnkit-recurrent"
@@ -63,7 +66,7 @@ public enum RecurrentNetworkFileKey {
     /// Every key above; callers' extra metadata may not use them.
     public static let reserved: Set<String> = [
         format, formatVersion, cell, inputSize, hiddenSize, numLayers, bidirectional, batchFirst, dropout, peepholes,
-        recurrentDropout, zoneoutHidden, zoneoutCell, projectionSize,
+        recurrentDropout, zoneoutHidden, zoneoutCell, projectionSize, layerNorm,
     ]
 }
 
@@ -87,6 +90,7 @@ extension RecurrentConfiguration {
         if zoneoutHidden != 0 { metadata[Key.zoneoutHidden] = "\(zoneoutHidden)" }
         if zoneoutCell != 0 { metadata[Key.zoneoutCell] = "\(zoneoutCell)" }
         if isProjected { metadata[Key.projectionSize] = String(projectionSize) }
+        if layerNorm { metadata[Key.layerNorm] = "true" }
         return metadata
     }
 
@@ -145,7 +149,8 @@ extension RecurrentConfiguration {
             peepholes: metadata[Key.peepholes] == nil ? false : try flag(Key.peepholes),
             recurrentDropout: try probability(Key.recurrentDropout), zoneoutHidden: try probability(Key.zoneoutHidden),
             zoneoutCell: try probability(Key.zoneoutCell),
-            projectionSize: metadata[Key.projectionSize] == nil ? 0 : try size(Key.projectionSize))
+            projectionSize: metadata[Key.projectionSize] == nil ? 0 : try size(Key.projectionSize),
+            layerNorm: metadata[Key.layerNorm] == nil ? false : try flag(Key.layerNorm))
         do {
             try configuration.validate()
         } catch let error as RNNKitError {
@@ -156,7 +161,7 @@ extension RecurrentConfiguration {
 
     /// `lstm, input 3, hidden 4, 2 layers, bidirectional` — for messages.
     var architectureDescription: String {
-        "\(cell.rawValue)\(peepholes ? " with peepholes" : ""), input \(inputSize), hidden \(hiddenSize), "
+        "\(cell.rawValue)\(peepholes ? " with peepholes" : "")\(layerNorm ? ", layer-normalised" : ""), input \(inputSize), hidden \(hiddenSize), "
             + (isProjected ? "projection \(projectionSize), " : "") + "\(numLayers) layer\(numLayers == 1 ? "" : "s"), " + (bidirectional ? "bidirectional" : "unidirectional")
     }
 }
@@ -242,7 +247,7 @@ extension RecurrentNetwork {
             guard recorded.cell == ours.cell, recorded.inputSize == ours.inputSize,
                   recorded.hiddenSize == ours.hiddenSize, recorded.numLayers == ours.numLayers,
                   recorded.bidirectional == ours.bidirectional, recorded.peepholes == ours.peepholes,
-                  recorded.projectionSize == ours.projectionSize else {
+                  recorded.projectionSize == ours.projectionSize, recorded.layerNorm == ours.layerNorm else {
                 throw RNNKitError(.invalidFile,
                     "\(source) holds a network of \(recorded.architectureDescription); expected this network's architecture, \(ours.architectureDescription)")
             }

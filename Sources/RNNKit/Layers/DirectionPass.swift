@@ -56,6 +56,8 @@ struct DirectionPass<Scalar: RNNScalar> {
     let bHH: UnsafePointer<Scalar>     // (G·H)
     /// LSTM with peepholes: `p_i, p_f, p_o` (3H); `nil` otherwise.
     let peephole: UnsafePointer<Scalar>?
+    /// Layer-normalised LSTM: its gains and shifts; `nil` otherwise.
+    let norms: LayerNormParameters<Scalar>?
     /// Recurrent dropout in training: the mask `m` (B, H), values 0 or `1/(1 − p)`, by which every
     /// recurrent product's operand is multiplied (`buffers.maskedStates` holds `m ⊙ h`); `nil` otherwise.
     let recurrentMask: UnsafePointer<Scalar>?
@@ -218,6 +220,19 @@ struct DirectionPass<Scalar: RNNScalar> {
             let y = StridedRows(base: output + (t * B + first) * outputWidth, stride: outputWidth)
             let recurrentIsZero = s == 0 && startsFromZero
             switch cell {
+            case .lstm where norms != nil:
+                // The recurrent product goes to scratch: each side is normalised on its own.
+                let recurrent = buffers.stepScratch + first * GH                 // (rows, 4H)
+                if recurrentIsZero {
+                    clearGates(recurrent, rows: count, columns: columns)
+                } else {
+                    recurrentProduct(rows: count, columns: columns, hIn: hRecurrent, into: recurrent, accumulate: false)
+                }
+                let saved = buffers.layerNormSaved!.advanced(toRow: training ? t * B + first : first, hidden: H)
+                LayerNormLSTMCell.forward(
+                    gates: gates, recurrent: recurrent, bias: combinedBias, norms: norms!, saved: saved,
+                    hPrev: hIn, cPrev: cIn, hNext: hOut, cNext: cOut,
+                    tanhC: buffers.tanhC.map { $0 + (t * B + first) * H }, output: y, rows: stepRows, batch: count, hidden: H)
             case .lstm where wHR != nil:
                 // The cell writes m = o ⊙ tanh(c) (rows, H), then h = m · W_hr^T; its output
                 // and its inactive rows' copy of the entering state go to scratch.
@@ -419,6 +434,7 @@ struct DirectionPass<Scalar: RNNScalar> {
             if let dcN { buffers.dcCarry.update(from: dcN, count: count) } else { buffers.dcCarry.update(repeating: 0, count: count) }
         }
         buffers.biasScratch.update(repeating: 0, count: workers * 2 * gateWidth)
+        buffers.layerNormScratch?.update(repeating: 0, count: workers * 10 * hidden)
         if peephole != nil { buffers.peepholeScratch!.update(repeating: 0, count: workers * 3 * hidden) }
         // Zoneout: the zero output gradient its kernels read (splitZonedOutGradients).
         buffers.zoneoutScratch?.advanced(by: 2 * batch * hidden).update(repeating: 0, count: batch * hidden)
@@ -450,6 +466,15 @@ struct DirectionPass<Scalar: RNNScalar> {
                 dY = splitZonedOutGradients(zoneout, time: t, rows: rows, stepRows: stepRows, dY: dY)
             }
             switch cell {
+            case .lstm where norms != nil:
+                let saved = buffers.layerNormSaved!.advanced(toRow: t * B + first, hidden: H)
+                LayerNormLSTMCell.backward(
+                    gates: gates, norms: norms!, saved: saved, cPrev: buffers.cStates + (t * B + first) * H,
+                    tanhC: buffers.tanhC! + (t * B + first) * H, dY: dY, dhCarry: dhCarry, dcCarry: dcCarry,
+                    dBias: dInputBias, dNorms: buffers.layerNormScratch! + worker * 10 * H,
+                    scratch: buffers.stepScratch + first * GH, rows: stepRows, batch: count, hidden: H)
+                // ∂h_prev += ∂z_h · W_hh
+                backwardProduct(rows: count, dGates: saved.hidden, into: dRecurrent)
             case .lstm where wHR != nil:
                 // ∂h_t = carry + ∂y (active rows; kept for ∂W_hr), ∂m = ∂h_t · W_hr, then the
                 // cell's backward with ∂m as its output gradient and a zero carry.
@@ -599,9 +624,11 @@ struct DirectionPass<Scalar: RNNScalar> {
         // against h, or (reset-before) ∂a_n against r ⊙ h. With recurrent dropout h is m ⊙ h.
         let statesIn = UnsafePointer(recurrentMask != nil ? buffers.maskedStates! : buffers.hStates)  // (T·B, R)
         let sharedRows = cell.isGRU ? gateRows.clamped(to: 0..<2 * H) : gateRows
+        // The layer-normalised LSTM's recurrent side has a gradient of its own, ∂z_h.
+        let hiddenSide = buffers.layerNormSaved.map { UnsafePointer($0.hidden) } ?? UnsafePointer(buffers.gates)  // (T·B, G·H)
         if !sharedRows.isEmpty {
             Scalar.gemm(transposeA: true, transposeB: false, m: sharedRows.count, n: R, k: rowCount,
-                        alpha: 1, a: buffers.gates + sharedRows.lowerBound, lda: GH, b: statesIn, ldb: R,
+                        alpha: 1, a: hiddenSide + sharedRows.lowerBound, lda: GH, b: statesIn, ldb: R,
                         beta: 1, c: dWHH + sharedRows.lowerBound * R, ldc: R)
         }
         let newGateRows = cell.isGRU ? gateRows.clamped(to: 2 * H..<3 * H) : 0..<0
@@ -635,6 +662,31 @@ struct DirectionPass<Scalar: RNNScalar> {
             for j in 0..<GH {
                 dbIH[j] += inputSide[j]
                 dbHH[j] += hiddenSide[j]
+            }
+        }
+    }
+
+    /// After the time loop, with layer normalisation: the gains' and shifts' gradients, from the
+    /// time-loop workers' sums; `∂β_x` and `∂β_h` are the bias gradient (`β` adds to `a` as `b` does).
+    func accumulateLayerNormGradients(
+        gain: (LayerNormSite) -> UnsafeMutablePointer<Scalar>, shift: (LayerNormSite) -> UnsafeMutablePointer<Scalar>,
+        workers: Int
+    ) {
+        guard let sums = buffers.layerNormScratch else { return }
+        let H = hidden, GH = gateWidth
+        let dInputGain = gain(.input), dHiddenGain = gain(.hidden), dCellGain = gain(.cell), dCellShift = shift(.cell)
+        let dInputShift = shift(.input), dHiddenShift = shift(.hidden)
+        for worker in 0..<workers {
+            let base = sums + worker * 10 * H, bias = buffers.biasScratch + worker * 2 * GH
+            for k in 0..<GH {
+                dInputGain[k] += base[k]
+                dHiddenGain[k] += base[GH + k]
+                dInputShift[k] += bias[k]
+                dHiddenShift[k] += bias[k]
+            }
+            for j in 0..<H {
+                dCellGain[j] += base[2 * GH + j]
+                dCellShift[j] += base[2 * GH + H + j]
             }
         }
     }

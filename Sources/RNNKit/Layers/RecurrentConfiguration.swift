@@ -41,13 +41,23 @@ public struct RecurrentConfiguration: Codable, Sendable, Equatable, Hashable {
     /// `weight_hr_l{k}` `[P, H]`; `weight_hh_l{k}` is `[4H, P]`, outputs are `D·P` wide, `h` states
     /// `[L·D, B, P]` and `c` states stay `[L·D, B, H]`.
     public var projectionSize: Int
+    /// LSTM only: layer normalisation (Ba et al. 2016), default `false`. The input and recurrent
+    /// pre-activations are normalised apart over their `4H` values, each with a gain and a
+    /// shift, and `c_t` over its `H` values before the output `tanh`:
+    /// `a = LN(W_ih x; α_x, β_x) + LN(W_hh h; α_h, β_h) + b_ih + b_hh`,
+    /// `h_t = o ⊙ tanh(LN(c_t; α_c, β_c))`, ε = ``layerNormEpsilon``. Six tensors per layer and
+    /// direction follow `bias_hh_l{k}`: `weight_ln_ih_l{k}`, `bias_ln_ih_l{k}`, `weight_ln_hh_l{k}`,
+    /// `bias_ln_hh_l{k}` (`[4H]`), `weight_ln_c_l{k}`, `bias_ln_c_l{k}` (`[H]`); gains start at 1,
+    /// shifts at 0.
+    public var layerNorm: Bool
 
     /// Creates a configuration. Defaults: one layer, unidirectional, time-major, no dropout, no
     /// peepholes, no recurrent dropout, no zoneout.
     public init(
         cell: CellKind, inputSize: Int, hiddenSize: Int, numLayers: Int = 1,
         bidirectional: Bool = false, batchFirst: Bool = false, dropout: Double = 0, peepholes: Bool = false,
-        recurrentDropout: Double = 0, zoneoutHidden: Double = 0, zoneoutCell: Double = 0, projectionSize: Int = 0
+        recurrentDropout: Double = 0, zoneoutHidden: Double = 0, zoneoutCell: Double = 0, projectionSize: Int = 0,
+        layerNorm: Bool = false
     ) {
         self.cell = cell
         self.inputSize = inputSize
@@ -61,15 +71,16 @@ public struct RecurrentConfiguration: Codable, Sendable, Equatable, Hashable {
         self.zoneoutHidden = zoneoutHidden
         self.zoneoutCell = zoneoutCell
         self.projectionSize = projectionSize
+        self.layerNorm = layerNorm
     }
 
     private enum CodingKeys: String, CodingKey {
         case cell, inputSize, hiddenSize, numLayers, bidirectional, batchFirst, dropout, peepholes, recurrentDropout
-        case zoneoutHidden, zoneoutCell, projectionSize
+        case zoneoutHidden, zoneoutCell, projectionSize, layerNorm
     }
 
-    /// Decodes a configuration; `peepholes`, `recurrentDropout`, the zoneouts and
-    /// `projectionSize` may be absent (encodings from before they existed): `false` and 0.
+    /// Decodes a configuration; `peepholes`, `recurrentDropout`, the zoneouts, `projectionSize`
+    /// and `layerNorm` may be absent (encodings from before they existed): `false` and 0.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.init(cell: try container.decode(CellKind.self, forKey: .cell),
@@ -83,7 +94,8 @@ public struct RecurrentConfiguration: Codable, Sendable, Equatable, Hashable {
                   recurrentDropout: try container.decodeIfPresent(Double.self, forKey: .recurrentDropout) ?? 0,
                   zoneoutHidden: try container.decodeIfPresent(Double.self, forKey: .zoneoutHidden) ?? 0,
                   zoneoutCell: try container.decodeIfPresent(Double.self, forKey: .zoneoutCell) ?? 0,
-                  projectionSize: try container.decodeIfPresent(Int.self, forKey: .projectionSize) ?? 0)
+                  projectionSize: try container.decodeIfPresent(Int.self, forKey: .projectionSize) ?? 0,
+                  layerNorm: try container.decodeIfPresent(Bool.self, forKey: .layerNorm) ?? false)
     }
 
     /// Number of directions `D`: 2 when bidirectional, else 1.
@@ -111,8 +123,9 @@ public struct RecurrentConfiguration: Codable, Sendable, Equatable, Hashable {
     var hasZoneout: Bool { zoneoutHidden > 0 || zoneoutCell > 0 }
 
     /// Parameter tensors of one layer and direction: `weight_ih`, `weight_hh`, `bias_ih`,
-    /// `bias_hh`, then `weight_hr` when projected and `weight_peephole` with ``peepholes``.
-    public var tensorsPerDirection: Int { 4 + (isProjected ? 1 : 0) + (peepholes ? 1 : 0) }
+    /// `bias_hh`, then `weight_hr` when projected, `weight_peephole` with ``peepholes`` and the
+    /// six gains and shifts with ``layerNorm``.
+    public var tensorsPerDirection: Int { 4 + (isProjected ? 1 : 0) + (peepholes ? 1 : 0) + (layerNorm ? 6 : 0) }
 
     /// Throws unless every size is positive, the dropout is in `[0, 1)`, the options suit the
     /// cell and the parameter count fits in memory.
@@ -152,6 +165,14 @@ public struct RecurrentConfiguration: Codable, Sendable, Equatable, Hashable {
                 throw RNNKitError(.invalidArgument, "recurrent dropout and zoneout are not supported with a projection (proj_size) in this version")
             }
         }
+        if layerNorm {
+            guard cell == .lstm else {
+                throw RNNKitError(.invalidArgument, "layer normalisation is an LSTM option here; a \(cell.rawValue) cell has none")
+            }
+            guard !peepholes, !isProjected else {
+                throw RNNKitError(.invalidArgument, "layer normalisation with peepholes or a projection is not supported in this version")
+            }
+        }
         // Largest matrix: G·H × max(I, D·R, R), times L·D of them; all must fit.
         let widest = max(inputSize, outputSize, hiddenSize)
         let perMatrix = try checkedProduct(cell.gateCount, hiddenSize, widest, what: "weight matrix")
@@ -160,8 +181,8 @@ public struct RecurrentConfiguration: Codable, Sendable, Equatable, Hashable {
 }
 
 extension RecurrentConfiguration {
-    /// The number of parameter tensors, `4·L·D`, plus `L·D` with a projection and `L·D` with
-    /// peepholes, with overflow checked.
+    /// The number of parameter tensors, `4·L·D`, plus `L·D` with a projection, `L·D` with
+    /// peepholes and `6·L·D` with layer normalisation, with overflow checked.
     /// - Throws: ``RNNKitError`` `.outOfMemory` when it exceeds RNNKit's element limit.
     public func parameterTensorCount() throws -> Int {
         try checkedProduct(tensorsPerDirection, numLayers, directionCount, what: "parameter tensors")
@@ -169,8 +190,8 @@ extension RecurrentConfiguration {
 
     /// The number of parameters, `Σ G·H·(I_k + R + 2)` over layers and directions:
     /// `D·G·H·(I + R + 2) + (L − 1)·D·G·H·(D·R + R + 2)`, plus `P·H·L·D` with a projection and
-    /// `3H·L·D` with peepholes, in closed form with overflow checked (a hostile layer count cannot
-    /// make it loop).
+    /// `3H·L·D` with peepholes and `18H·L·D` with layer normalisation, in closed form with overflow
+    /// checked (a hostile layer count cannot make it loop).
     /// ``ParameterLayout/totalCount`` equals it.
     /// - Throws: ``RNNKitError`` `.outOfMemory` when it exceeds RNNKit's element limit,
     ///   `.invalidArgument` for a layer count below 1.
@@ -181,7 +202,8 @@ extension RecurrentConfiguration {
         let upperLayers = try checkedProduct(numLayers - 1, D, G, H, upperWidth, what: what)
         let projectionWeights = isProjected ? try checkedProduct(projectionSize, H, numLayers, D, what: what) : 0
         let peepholeWeights = peepholes ? try checkedProduct(3, H, numLayers, D, what: what) : 0
-        return try checkedSum(firstLayer, upperLayers, projectionWeights, peepholeWeights, what: what)
+        let normalizations = layerNorm ? try checkedProduct(18, H, numLayers, D, what: what) : 0
+        return try checkedSum(firstLayer, upperLayers, projectionWeights, peepholeWeights, normalizations, what: what)
     }
 }
 
@@ -199,6 +221,20 @@ public enum ParameterRole: Sendable, Equatable {
     case peepholeWeight
     /// `weight_hr`, `[P, H]` (LSTM with a projection): `h = W_hr (o ⊙ tanh c)`.
     case projectionWeight
+    /// A layer-normalised LSTM's gain `α` (`weight_ln_*`) of one normalisation.
+    case layerNormGain(LayerNormSite)
+    /// A layer-normalised LSTM's shift `β` (`bias_ln_*`) of one normalisation.
+    case layerNormShift(LayerNormSite)
+}
+
+/// Which of the layer-normalised LSTM's three normalisations a gain or shift belongs to.
+public enum LayerNormSite: String, Sendable, Equatable, CaseIterable {
+    /// The input pre-activations `W_ih x`, `[4H]` (`ln_ih`).
+    case input = "ih"
+    /// The recurrent pre-activations `W_hh h`, `[4H]` (`ln_hh`).
+    case hidden = "hh"
+    /// The cell state `c_t` before the output `tanh`, `[H]` (`ln_c`).
+    case cell = "c"
 }
 
 /// One named tensor within the flat parameter buffer.
@@ -223,7 +259,10 @@ public struct ParameterEntry: Sendable, Equatable {
 ///
 /// The order is PyTorch's `state_dict` order: for each layer `k`, for each
 /// direction, `weight_ih_l{k}`, `weight_hh_l{k}`, `bias_ih_l{k}`, `bias_hh_l{k}`
-/// (direction 1 adds the suffix `_reverse`). Parameters and gradients share this layout.
+/// (direction 1 adds the suffix `_reverse`), then `weight_hr_l{k}` with a projection (as
+/// PyTorch has it), `weight_peephole_l{k}` with peepholes and, with layer normalisation,
+/// `weight_ln_ih_l{k}`, `bias_ln_ih_l{k}`, `weight_ln_hh_l{k}`, `bias_ln_hh_l{k}`,
+/// `weight_ln_c_l{k}`, `bias_ln_c_l{k}`. Parameters and gradients share this layout.
 public struct ParameterLayout: Sendable, Equatable {
     /// The tensors in `state_dict` order.
     public let entries: [ParameterEntry]
@@ -252,6 +291,13 @@ public struct ParameterLayout: Sendable, Equatable {
                 if configuration.peepholes {
                     tensors.append(("weight_peephole", [3 * configuration.hiddenSize], .peepholeWeight))
                 }
+                if configuration.layerNorm {
+                    for site in LayerNormSite.allCases {
+                        let width = site == .cell ? configuration.hiddenSize : gateRows
+                        tensors.append(("weight_ln_" + site.rawValue, [width], .layerNormGain(site)))
+                        tensors.append(("bias_ln_" + site.rawValue, [width], .layerNormShift(site)))
+                    }
+                }
                 for (stem, shape, role) in tensors {
                     let count = shape.reduce(1, *)
                     entries.append(ParameterEntry(
@@ -272,7 +318,7 @@ public struct ParameterLayout: Sendable, Equatable {
         indexByName[name].map { entries[$0] }
     }
 
-    /// The entries of one layer and direction, in `ih, hh, b_ih, b_hh[, hr][, peephole]` order.
+    /// The entries of one layer and direction, in `ih, hh, b_ih, b_hh[, hr][, peephole][, ln…]` order.
     func group(layer: Int, direction: Int, directionCount: Int) -> ArraySlice<ParameterEntry> {
         let first = tensorsPerDirection * (layer * directionCount + direction)
         return entries[first..<first + tensorsPerDirection]

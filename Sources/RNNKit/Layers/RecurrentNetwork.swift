@@ -127,7 +127,12 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
             if parameterSeeds.count > 1, entry.direction == 0, entry.role == .inputWeight {
                 generator = SeededGenerator(seed: parameterSeeds[entry.layer])
             }
-            for _ in 0..<entry.count { parameters.append(Scalar(generator.nextUniform(-bound, bound))) }
+            switch entry.role {
+            case .layerNormGain: parameters += repeatElement(1, count: entry.count)   // the identity normalisation
+            case .layerNormShift: parameters += repeatElement(0, count: entry.count)
+            default:
+                for _ in 0..<entry.count { parameters.append(Scalar(generator.nextUniform(-bound, bound))) }
+            }
         }
         self.parameters = parameters
         self.gradients = Array(repeating: 0, count: layout.totalCount)
@@ -510,6 +515,10 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
             packedWHNTransposed: packedWeights?.candidateTransposed(matrix),
             bIH: p + group[group.startIndex + 2].offset, bHH: p + group[group.startIndex + 3].offset,
             peephole: group.entry(.peepholeWeight).map { p + $0.offset },
+            norms: c.layerNorm ? LayerNormParameters(
+                inputGain: p + group.entry(.layerNormGain(.input))!.offset, inputShift: p + group.entry(.layerNormShift(.input))!.offset,
+                hiddenGain: p + group.entry(.layerNormGain(.hidden))!.offset, hiddenShift: p + group.entry(.layerNormShift(.hidden))!.offset,
+                cellGain: p + group.entry(.layerNormGain(.cell))!.offset, cellShift: p + group.entry(.layerNormShift(.cell))!.offset) : nil,
             recurrentMask: ws.recurrentMasks.map { UnsafePointer($0 + index) },
             buffers: ws.buffers(layer: layer, direction: direction),
             input: layer == 0 ? UnsafePointer(ws.input) : UnsafePointer(ws.output(ofLayer: layer - 1)), tokens: projection,
@@ -704,6 +713,11 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
                         }
                         if let projection = group.entry(.projectionWeight) {
                             pass.accumulateProjectionGradient(base + projection.offset)
+                        }
+                        if c.layerNorm {
+                            pass.accumulateLayerNormGradients(
+                                gain: { base + group.entry(.layerNormGain($0))!.offset },
+                                shift: { base + group.entry(.layerNormShift($0))!.offset }, workers: workers)
                         }
                         initialHiddenGradient?.baseAddress!.advanced(by: hiddenIndex).update(from: pass.buffers.dhCarry, count: B * R)
                         initialCellGradient?.baseAddress!.advanced(by: index).update(from: pass.buffers.dcCarry, count: B * H)

@@ -20,8 +20,13 @@ struct DirectionBuffers<Scalar> {
     /// Projected LSTM, training: (B, H) zeros, the carry the cell kernel is given (its `∂h`
     /// arrives as `∂m` in the output gradient); `nil` otherwise.
     var unprojectedCarry: UnsafeMutablePointer<Scalar>?
-    /// LSTM, training: (T, B, H) `tanh(c_t)`.
+    /// LSTM, training: (T, B, H) `tanh(c_t)` (layer-normalised: `tanh(LN(c_t))`).
     var tanhC: UnsafeMutablePointer<Scalar>?
+    /// Layer-normalised LSTM: what each step keeps for backward (``LayerNormSaved``), training
+    /// (T, B, ·) with one slot per time index, inference (B, ·) scratch; `nil` otherwise.
+    var layerNormSaved: LayerNormSaved<Scalar>?
+    /// Layer-normalised LSTM, training: (workers, 10H) each worker's sums of `∂α_x, ∂α_h, ∂α_c, ∂β_c`.
+    var layerNormScratch: UnsafeMutablePointer<Scalar>?
     /// GRU, training: (T, B, H) `W_hn h + b_hn`, overwritten in backward by its gradient.
     var hiddenN: UnsafeMutablePointer<Scalar>?
     /// Reset-before GRU: `r ⊙ h`, the operand of the candidate's product; training (T, B, H), one
@@ -115,7 +120,8 @@ final class Workspace<Scalar: RNNScalar> {
         var total = 0
         // Every buffer starts on a cache line (16 scalars from a line-aligned base; see vectorAlignment).
         func reserve(_ count: Int) -> Int { defer { total += (count + 15) / 16 * 16 }; return total }
-        typealias DirectionPlan = (gates: Int, h: Int, c: Int, unprojected: Int?, projectedGradients: Int?,
+        typealias DirectionPlan = (gates: Int, h: Int, c: Int, layerNorm: Int?, layerNormScratch: Int?,
+                                   unprojected: Int?, projectedGradients: Int?,
                                    unprojectedCarry: Int?, tanhC: Int?, hn: Int?, reset: Int?, scratch: Int,
                                    dh: Int, dc: Int, bias: Int, peephole: Int?, masked: Int?, maskedGradient: Int?,
                                    zoneout: Int?, zoneoutScratch: Int?)
@@ -128,6 +134,10 @@ final class Workspace<Scalar: RNNScalar> {
                     gates: reserve(gatesCount),
                     h: reserve(hiddenSlotCount),
                     c: reserve(isLSTM ? slotCount : 0),
+                    // ẑ_x, ẑ_h (4H each), ĉ (H) and three r per row: 9H + 3.
+                    layerNorm: c.layerNorm ? reserve(try checkedProduct(training ? rows : batch, 9 * H + 3,
+                                                                        what: "layer normalisation")) : nil,
+                    layerNormScratch: c.layerNorm && training ? reserve(maximumWorkers * 10 * H) : nil,
                     unprojected: isProjected ? reserve(training ? stateCount : batch * H) : nil,
                     projectedGradients: isProjected && training ? reserve(hiddenStateCount) : nil,
                     unprojectedCarry: isProjected && training ? reserve(batch * H) : nil,
@@ -167,7 +177,15 @@ final class Workspace<Scalar: RNNScalar> {
                     gates: base + p.gates, hStates: base + p.h, cStates: base + p.c,
                     unprojected: p.unprojected.map { base + $0 }, projectedGradients: p.projectedGradients.map { base + $0 },
                     unprojectedCarry: p.unprojectedCarry.map { base + $0 },
-                    tanhC: p.tanhC.map { base + $0 }, hiddenN: p.hn.map { base + $0 },
+                    tanhC: p.tanhC.map { base + $0 },
+                    layerNormSaved: p.layerNorm.map { offset in
+                        // (rows, 4H) ẑ_x, (rows, 4H) ẑ_h, (rows, H) ĉ, (rows, 3) r
+                        let count = training ? rows : batch
+                        return LayerNormSaved(input: base + offset, hidden: base + offset + count * 4 * H,
+                                              cell: base + offset + count * 8 * H, inverseDeviations: base + offset + count * 9 * H)
+                    },
+                    layerNormScratch: p.layerNormScratch.map { base + $0 },
+                    hiddenN: p.hn.map { base + $0 },
                     resetHidden: p.reset.map { base + $0 }, stepScratch: base + p.scratch,
                     dhCarry: base + p.dh, dcCarry: base + p.dc, biasScratch: base + p.bias,
                     peepholeScratch: p.peephole.map { base + $0 },

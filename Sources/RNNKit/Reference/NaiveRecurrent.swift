@@ -5,7 +5,8 @@
 // The dropout between layers is not modelled: compare networks whose dropout is 0. Recurrent
 // dropout is, given its masks: every recurrent product reads m ⊙ h instead of h; so is zoneout,
 // given its masks: a unit whose mask is 1 keeps its previous h (or c). A projected LSTM's hidden
-// state is h = W_hr m with m = o ⊙ tanh(c): h is R = P wide, c and m are H wide.
+// state is h = W_hr m with m = o ⊙ tanh(c): h is R = P wide, c and m are H wide. A
+// layer-normalised LSTM normalises W_ih x and W_hh h (each over 4H) and c (over H) before use.
 
 /// Naive forward and backward passes with exactly the semantics of ``RecurrentNetwork``.
 enum NaiveRecurrentReference {
@@ -47,7 +48,43 @@ enum NaiveRecurrentReference {
         var gates: [Scalar], hiddenN: [Scalar]
         var c: [Scalar]
         var m: [Scalar] = []
+        /// Layer normalisation: `ẑ_x`, `ẑ_h` (`[4H]`), `ĉ` (`[H]`), their `r = 1/√(var + ε)`, and
+        /// `tanh(α_c ⊙ ĉ + β_c)`; empty otherwise.
+        var normalizedInput: [Scalar] = [], normalizedHidden: [Scalar] = [], normalizedCell: [Scalar] = []
+        var inverseDeviations: [Scalar] = [], tanhNormalizedCell: [Scalar] = []
         var keepHidden: [Scalar], keepCell: [Scalar]
+    }
+
+    /// `(ẑ, r)` with `ẑ = (z − mean z) · r`, `r = 1/√(var z + ε)` (the population variance).
+    private static func normalized<Scalar: RNNScalar>(_ z: [Scalar]) -> (values: [Scalar], r: Scalar) {
+        let mean = z.reduce(0, +) / Scalar(z.count)
+        let variance = z.reduce(Scalar(0)) { $0 + ($1 - mean) * ($1 - mean) } / Scalar(z.count)
+        let r = 1 / (variance + Scalar(layerNormEpsilon)).squareRoot()
+        return (z.map { ($0 - mean) * r }, r)
+    }
+
+    /// `∂z` from `∂ẑ` through `ẑ = (z − mean z) · r`: `r · (∂ẑ − mean ∂ẑ − ẑ · mean(∂ẑ ⊙ ẑ))`.
+    private static func normalizedBackward<Scalar: RNNScalar>(_ dNormalized: [Scalar], _ normalized: [Scalar], r: Scalar) -> [Scalar] {
+        let n = Scalar(normalized.count)
+        let meanGradient = dNormalized.reduce(0, +) / n
+        let meanDot = zip(dNormalized, normalized).reduce(Scalar(0)) { $0 + $1.0 * $1.1 } / n
+        return zip(dNormalized, normalized).map { r * ($0 - meanGradient - $1 * meanDot) }
+    }
+
+    /// `α ⊙ v + β` for the gain and shift at `gain`, `shift` in `parameters`.
+    private static func affine<Scalar: RNNScalar>(_ v: [Scalar], _ parameters: [Scalar], gain: Int, shift: Int) -> [Scalar] {
+        v.indices.map { parameters[gain + $0] * v[$0] + parameters[shift + $0] }
+    }
+
+    /// The offsets of a layer-normalised LSTM's gains and shifts in one layer and direction's
+    /// `group`, by site, or `nil` without layer normalisation.
+    private static func normOffsets(_ group: ArraySlice<ParameterEntry>) -> [LayerNormSite: (gain: Int, shift: Int)]? {
+        guard group.entry(.layerNormGain(.input)) != nil else { return nil }
+        var offsets: [LayerNormSite: (gain: Int, shift: Int)] = [:]
+        for site in LayerNormSite.allCases {
+            offsets[site] = (group.entry(.layerNormGain(site))!.offset, group.entry(.layerNormShift(site))!.offset)
+        }
+        return offsets
     }
 
     /// `Wᵀ · v` for a row-major `W` of `[rows, columns]` at `offset`: `[columns]`.
@@ -82,6 +119,7 @@ enum NaiveRecurrentReference {
                 let (wih, whh, bih, bhh) = (g[g.startIndex].offset, g[g.startIndex + 1].offset,
                                             g[g.startIndex + 2].offset, g[g.startIndex + 3].offset)
                 let peephole = g.entry(.peepholeWeight)?.offset, whr = g.entry(.projectionWeight)?.offset
+                let norms = normOffsets(g)
                 let stateIndex = (layer * D + direction) * B * R, cellIndex = (layer * D + direction) * B * H
                 var rows: [[Step<Scalar>]] = []
                 for b in 0..<B {
@@ -94,8 +132,16 @@ enum NaiveRecurrentReference {
                     for t in direction == 0 ? Array(0..<length) : Array((0..<length).reversed()) {
                         let xt = Array(x[(t * B + b) * I..<(t * B + b + 1) * I])
                         let hRecurrent = recurrentMasks.map { m in (0..<R).map { h[$0] * m[stateIndex + b * R + $0] } } ?? h
-                        let gx = matrixVector(parameters, offset: wih, rows: G * H, columns: I, xt)
-                        let gh = matrixVector(parameters, offset: whh, rows: G * H, columns: R, hRecurrent)
+                        var gx = matrixVector(parameters, offset: wih, rows: G * H, columns: I, xt)
+                        var gh = matrixVector(parameters, offset: whh, rows: G * H, columns: R, hRecurrent)
+                        var normalizedX: (values: [Scalar], r: Scalar) = ([], 0), normalizedH = normalizedX
+                        if let norms {
+                            // Each product normalised on its own, then its gain and shift.
+                            normalizedX = normalized(gx)
+                            normalizedH = normalized(gh)
+                            gx = affine(normalizedX.values, parameters, gain: norms[.input]!.gain, shift: norms[.input]!.shift)
+                            gh = affine(normalizedH.values, parameters, gain: norms[.hidden]!.gain, shift: norms[.hidden]!.shift)
+                        }
                         let maskRow = ((layer * D + direction) * T + t) * B * H + b * H
                         let zeros = [Scalar](repeating: 0, count: H)
                         var step = Step<Scalar>(time: t, x: xt, hPrev: h, hRecurrent: hRecurrent, cPrev: cell,
@@ -138,6 +184,16 @@ enum NaiveRecurrentReference {
                                     gx[2 * H + j] + parameters[bih + 2 * H + j] + candidate[j] + parameters[bhh + 2 * H + j])
                             }
                         }
+                        if let norms {
+                            // h = o ⊙ tanh(α_c ⊙ ĉ + β_c)
+                            let normalizedC = normalized(step.c)
+                            step.normalizedInput = normalizedX.values
+                            step.normalizedHidden = normalizedH.values
+                            step.normalizedCell = normalizedC.values
+                            step.inverseDeviations = [normalizedX.r, normalizedH.r, normalizedC.r]
+                            step.tanhNormalizedCell = affine(normalizedC.values, parameters, gain: norms[.cell]!.gain,
+                                                             shift: norms[.cell]!.shift).map { Scalar.hyperbolicTangent($0) }
+                        }
                         if let whr {
                             // h = W_hr (o ⊙ tanh c)
                             step.m = (0..<H).map { step.gates[3 * H + $0] * Scalar.hyperbolicTangent(step.c[$0]) }
@@ -146,6 +202,7 @@ enum NaiveRecurrentReference {
                         for j in 0..<R {
                             switch c.cell {
                             case .rnnTanh, .rnnRelu: h[j] = step.gates[j]
+                            case .lstm where norms != nil: h[j] = step.gates[3 * H + j] * step.tanhNormalizedCell[j]
                             case .lstm: if whr == nil { h[j] = step.gates[3 * H + j] * Scalar.hyperbolicTangent(step.c[j]) }
                             case .gru, .gruResetBefore:
                                 h[j] = (1 - step.gates[H + j]) * step.gates[2 * H + j] + step.gates[H + j] * step.hPrev[j]
@@ -201,6 +258,7 @@ enum NaiveRecurrentReference {
                 let (wih, whh, bih, bhh) = (g[g.startIndex].offset, g[g.startIndex + 1].offset,
                                             g[g.startIndex + 2].offset, g[g.startIndex + 3].offset)
                 let peephole = g.entry(.peepholeWeight)?.offset, whr = g.entry(.projectionWeight)?.offset
+                let norms = normOffsets(g)
                 let stateIndex = (layer * D + direction) * B * R, cellIndex = (layer * D + direction) * B * H
                 for b in 0..<B {
                     var dh = finalHiddenGradient.map { Array($0[stateIndex + b * R..<stateIndex + (b + 1) * R]) }
@@ -227,7 +285,43 @@ enum NaiveRecurrentReference {
                             }
                             dm = transposedMatrixVector(parameters, offset: whr, rows: R, columns: H, dh)
                         }
-                        for j in 0..<H {
+                        // Layer normalisation: the biases (and β_x, β_h) see ∂a; W_ih and W_hh see
+                        // ∂z_x and ∂z_h, through the normalisations.
+                        var dBiasSide: [Scalar]? = nil
+                        if let norms {
+                            let (gain, shift) = (norms[.cell]!.gain, norms[.cell]!.shift)
+                            var da = [Scalar](repeating: 0, count: 4 * H), dNormalizedCell = [Scalar](repeating: 0, count: H)
+                            for j in 0..<H {
+                                let o = step.gates[3 * H + j], tn = step.tanhNormalizedCell[j]
+                                da[3 * H + j] = dm[j] * tn * o * (1 - o)
+                                let dn = dm[j] * o * (1 - tn * tn)                    // ∂(α_c ⊙ ĉ + β_c)
+                                dParameters[gain + j] += dn * step.normalizedCell[j]
+                                dParameters[shift + j] += dn
+                                dNormalizedCell[j] = dn * parameters[gain + j]
+                            }
+                            let dCell = normalizedBackward(dNormalizedCell, step.normalizedCell, r: step.inverseDeviations[2])
+                            for j in 0..<H {
+                                let (i, f, gg) = (step.gates[j], step.gates[H + j], step.gates[2 * H + j])
+                                let dcTotal = dc[j] + dCell[j]                         // ∂L/∂c_t
+                                da[j] = dcTotal * gg * i * (1 - i)
+                                da[H + j] = dcTotal * step.cPrev[j] * f * (1 - f)
+                                da[2 * H + j] = dcTotal * i * (1 - gg * gg)
+                                dc[j] = dcTotal * f                                   // ∂L/∂c_{t−1}
+                            }
+                            for (site, normalizedSide) in [(LayerNormSite.input, step.normalizedInput), (.hidden, step.normalizedHidden)] {
+                                let (sideGain, sideShift) = (norms[site]!.gain, norms[site]!.shift)
+                                for k in 0..<4 * H {
+                                    dParameters[sideGain + k] += da[k] * normalizedSide[k]
+                                    dParameters[sideShift + k] += da[k]
+                                }
+                            }
+                            dInputSide = normalizedBackward((0..<4 * H).map { da[$0] * parameters[norms[.input]!.gain + $0] },
+                                                            step.normalizedInput, r: step.inverseDeviations[0])
+                            dHiddenSide = normalizedBackward((0..<4 * H).map { da[$0] * parameters[norms[.hidden]!.gain + $0] },
+                                                             step.normalizedHidden, r: step.inverseDeviations[1])
+                            dBiasSide = da
+                        }
+                        for j in 0..<H where norms == nil {
                             switch c.cell {
                             case .rnnTanh, .rnnRelu:
                                 let h = step.gates[j]
@@ -291,8 +385,8 @@ enum NaiveRecurrentReference {
                             recurrentRows = 2 * H
                         }
                         for row in 0..<G * H {
-                            dParameters[bih + row] += dInputSide[row]
-                            dParameters[bhh + row] += dHiddenSide[row]
+                            dParameters[bih + row] += dBiasSide?[row] ?? dInputSide[row]
+                            dParameters[bhh + row] += dBiasSide?[row] ?? dHiddenSide[row]
                             for k in 0..<I { dParameters[wih + row * I + k] += dInputSide[row] * step.x[k] }
                         }
                         for row in 0..<recurrentRows {
