@@ -40,6 +40,8 @@ struct BenchOptions {
     var cell: CellKind = .lstm
     /// `--cell lstm_peephole`: an LSTM with peepholes.
     var peepholes = false
+    /// `--cell lstm_layernorm`: a layer-normalised LSTM.
+    var layerNorm = false
     var inputSize = 0
     var hiddenSize = 0
     /// `--proj P`: an LSTM with a projection of size `P` (0: none).
@@ -86,8 +88,9 @@ func parseOptions(_ arguments: [String]) -> BenchOptions {
         case "--cell":
             let text = value(flag)
             options.peepholes = text == "lstm_peephole"
-            guard let cell = options.peepholes ? .lstm : CellKind(name: text) else {
-                usageError("--cell expects lstm, lstm_peephole, gru, gru_reset_before, rnn_tanh or rnn_relu, got '\(text)'")
+            options.layerNorm = text == "lstm_layernorm"
+            guard let cell = options.peepholes || options.layerNorm ? .lstm : CellKind(name: text) else {
+                usageError("--cell expects lstm, lstm_peephole, lstm_layernorm, gru, gru_reset_before, rnn_tanh or rnn_relu, got '\(text)'")
             }
             options.cell = cell
         case "--input": options.inputSize = integer(flag, atLeast: 1)
@@ -116,7 +119,7 @@ func parseOptions(_ arguments: [String]) -> BenchOptions {
             }
             options.probeSeconds = seconds
         case "-h", "--help":
-            print("usage: rnnkit-bench --cell lstm|lstm_peephole|gru|gru_reset_before|rnn_tanh|rnn_relu --input I --hidden H --layers L "
+            print("usage: rnnkit-bench --cell lstm|lstm_peephole|lstm_layernorm|gru|gru_reset_before|rnn_tanh|rnn_relu --input I --hidden H --layers L "
                 + "--bidirectional 0|1 --batch B --steps T --mode train|infer --threads N --warmup W "
                 + "--iterations K [--proj P] [--roofline]\n       rnnkit-bench --probe --threads N [--seconds S]")
             exit(0)
@@ -201,7 +204,7 @@ func benchmarkNetwork(_ options: BenchOptions) throws -> (times: [Double], peakD
     let configuration = RecurrentConfiguration(
         cell: options.cell, inputSize: options.inputSize, hiddenSize: options.hiddenSize,
         numLayers: options.layers, bidirectional: options.bidirectional, peepholes: options.peepholes,
-        projectionSize: options.projectionSize)
+        projectionSize: options.projectionSize, layerNorm: options.layerNorm)
     let network = try RecurrentNetwork<Float>(configuration, seed: 1)
     network.isTraining = options.training
     let T = options.steps, B = options.batch
@@ -357,7 +360,8 @@ do {
     exit(1)
 }
 
-let shape = "{\"cell\":\"\(options.peepholes ? "lstm_peephole" : options.cell.rawValue)\",\"input\":\(options.inputSize),\"hidden\":\(options.hiddenSize),"
+let cellName = options.peepholes ? "lstm_peephole" : options.layerNorm ? "lstm_layernorm" : options.cell.rawValue
+let shape = "{\"cell\":\"\(cellName)\",\"input\":\(options.inputSize),\"hidden\":\(options.hiddenSize),"
     + "\"layers\":\(options.layers),\"bidirectional\":\(options.bidirectional ? 1 : 0),"
     + "\"batch\":\(options.batch),\"steps\":\(options.steps),\"mode\":\"\(options.training ? "train" : "infer")\"}"
 let line = "{\"framework\":\"\(options.roofline ? "sgemm-roofline" : "rnnkit")\",\"shape\":\(shape),"
