@@ -43,12 +43,13 @@ func withThreads<Result>(_ threads: Int, _ body: () throws -> Result) rethrows -
     /// Float with packed weights: a step this large splits its hidden units across workers that
     /// meet at a barrier per step. The packed product gives every element the same FMA chain
     /// whatever the split, so 1, 2 and 3 threads, and streaming, give bitwise the same numbers.
-    @Test(arguments: [CellKind.lstm, .gru, .gruResetBefore, .rnnRelu])
-    func splittingHiddenUnitsAcrossThreadsGivesTheSameNumbers(_ cell: CellKind) throws {
+    /// A projected LSTM (P = 100: 7 panels, the last partial) also splits the units of `h`.
+    @Test(arguments: [(CellKind.lstm, 0), (.gru, 0), (.gruResetBefore, 0), (.rnnRelu, 0), (.lstm, 100)])
+    func splittingHiddenUnitsAcrossThreadsGivesTheSameNumbers(_ cell: CellKind, projection: Int) throws {
         let (T, B, I, H) = (5, 3, 7, 300)       // 300 units: the last panel of each gate is partial
-        let configuration = RecurrentConfiguration(cell: cell, inputSize: I, hiddenSize: H, numLayers: 2)
+        let configuration = RecurrentConfiguration(cell: cell, inputSize: I, hiddenSize: H, numLayers: 2, projectionSize: projection)
         let x: [Float] = randomValues(T * B * I, seed: 11)
-        let h0: [Float] = randomValues(2 * B * H, seed: 12)
+        let h0: [Float] = randomValues(configuration.hiddenStateCount(batch: B), seed: 12)
         func run(threads: Int, lengths: [Int]?) throws -> RecurrentOutput<Float> {
             try withThreads(threads) {
                 if threads > 1 && PackedWeights<Float>.isUsed {

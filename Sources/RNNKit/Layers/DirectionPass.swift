@@ -190,8 +190,11 @@ struct DirectionPass<Scalar: RNNScalar> {
     ///
     /// Two ways to split a time loop across workers: disjoint `rows` with all columns (rows of a
     /// recurrence are independent: no synchronisation), or all rows with disjoint `columns`, whose
-    /// workers meet at `barrier` after every step because each step reads all of `h`.
-    func forwardSteps(rows: Range<Int>, columns: Range<Int>, barrier: UnsafeMutablePointer<rk_barrier>? = nil) {
+    /// workers meet at `barrier` after every step because each step reads all of `h`. A projected
+    /// LSTM's column workers also own disjoint `stateColumns` of `h` (all `0..<R` otherwise) and
+    /// meet once more between the cell and the projection, which reads all of `m`.
+    func forwardSteps(rows: Range<Int>, columns: Range<Int>, stateColumns: Range<Int>? = nil,
+                      barrier: UnsafeMutablePointer<rk_barrier>? = nil) {
         let H = hidden, R = state, GH = gateWidth, B = batch, first = rows.lowerBound, count = rows.count
         guard count > 0 else { return }
         let rowLengths = lengths.map { $0 + first }
@@ -234,18 +237,21 @@ struct DirectionPass<Scalar: RNNScalar> {
                     hPrev: hIn, cPrev: cIn, hNext: hOut, cNext: cOut,
                     tanhC: buffers.tanhC.map { $0 + (t * B + first) * H }, output: y, rows: stepRows, batch: count, hidden: H)
             case .lstm where wHR != nil:
-                // The cell writes m = o ⊙ tanh(c) (rows, H), then h = m · W_hr^T; its output
-                // and its inactive rows' copy of the entering state go to scratch.
+                // The cell writes m = o ⊙ tanh(c) (rows, H), zeros for inactive rows (their
+                // "entering state" is the zero buffer), and its output to scratch; then
+                // h = m · W_hr^T.
                 if !recurrentIsZero {
                     recurrentProduct(rows: count, columns: columns, hIn: hRecurrent, into: gates, accumulate: true)
                 }
                 let m = buffers.unprojected! + (training ? t * B + first : first) * H  // (rows, H)
                 let scratch = buffers.stepScratch + first * H                    // (rows, H)
                 LSTMCell.forward(
-                    gates: gates, bias: combinedBias, peephole: peephole, hPrev: scratch, cPrev: cIn,
-                    hNext: m, cNext: cOut, tanhC: buffers.tanhC.map { $0 + (t * B + first) * H },
+                    gates: gates, bias: combinedBias, peephole: peephole, hPrev: buffers.unprojectedZeros! + first * H,
+                    cPrev: cIn, hNext: m, cNext: cOut, tanhC: buffers.tanhC.map { $0 + (t * B + first) * H },
                     output: StridedRows(base: scratch, stride: H), rows: stepRows, batch: count, hidden: H, columns: columns)
-                project(rows: count, unprojected: m, hIn: hIn, hOut: hOut, output: y, stepRows: stepRows)
+                if let barrier { rk_barrier_wait(barrier) }
+                project(rows: count, unprojected: m, hIn: hIn, hOut: hOut, output: y, stepRows: stepRows,
+                        columns: stateColumns ?? 0..<R)
             case .lstm:
                 if !recurrentIsZero {
                     recurrentProduct(rows: count, columns: columns, hIn: hRecurrent, into: gates, accumulate: true)
@@ -330,29 +336,28 @@ struct DirectionPass<Scalar: RNNScalar> {
         }
     }
 
-    /// The projected LSTM after a step's cell kernel, for `rows` rows (all units: its time loops
-    /// split rows only): `h_t (rows, R) = m (rows, H) · W_hr^T` and the output with it for the
-    /// active rows; inactive rows keep `h_{t−1}`, output 0, and their `m` is cleared (backward's
-    /// `∂W_hr` reads every row of `m`).
+    /// The projected LSTM after a step's cell kernel, for `rows` rows and the units `columns` of
+    /// `h` (all `0..<R`, or a column worker's share): `h_t (rows, R) = m (rows, H) · W_hr^T` and
+    /// the output with it for the active rows; inactive rows keep `h_{t−1}` and output 0.
     @inline(__always)
     private func project(
-        rows count: Int, unprojected m: UnsafeMutablePointer<Scalar>, hIn: UnsafePointer<Scalar>,
-        hOut: UnsafeMutablePointer<Scalar>, output y: StridedRows<Scalar>, stepRows: StepRows
+        rows count: Int, unprojected m: UnsafePointer<Scalar>, hIn: UnsafePointer<Scalar>,
+        hOut: UnsafeMutablePointer<Scalar>, output y: StridedRows<Scalar>, stepRows: StepRows, columns: Range<Int>
     ) {
-        let H = hidden, R = state
+        let H = hidden, R = state, first = columns.lowerBound
         if let packedWHR {
             Scalar.packedProduct(rows: count, k: H, a: m, lda: H, packed: packedWHR, gates: 1, hidden: R,
-                                 columns: 0..<R, accumulate: false, c: hOut, ldc: R)
+                                 columns: columns, accumulate: false, c: hOut, ldc: R)
         } else {
+            precondition(columns.count == R, "only packed weights split a step's units across workers")
             Scalar.multiplyTransposed(m: count, n: R, k: H, a: m, lda: H, b: wHR!, ldb: H, beta: 0, c: hOut, ldc: R)
         }
         for b in 0..<count {
             if stepRows.isActive(b) {
-                y.row(b).update(from: hOut + b * R, count: R)
+                (y.row(b) + first).update(from: hOut + b * R + first, count: columns.count)
             } else {
-                (hOut + b * R).update(from: hIn + b * R, count: R)
-                y.row(b).update(repeating: 0, count: R)
-                (m + b * H).update(repeating: 0, count: H)
+                (hOut + b * R + first).update(from: hIn + b * R + first, count: columns.count)
+                (y.row(b) + first).update(repeating: 0, count: columns.count)
             }
         }
     }
@@ -429,7 +434,6 @@ struct DirectionPass<Scalar: RNNScalar> {
     func prepareBackward(dhN: UnsafePointer<Scalar>?, dcN: UnsafePointer<Scalar>?, workers: Int) {
         let count = batch * hidden, stateCount = batch * state
         if let dhN { buffers.dhCarry.update(from: dhN, count: stateCount) } else { buffers.dhCarry.update(repeating: 0, count: stateCount) }
-        buffers.unprojectedCarry?.update(repeating: 0, count: count)
         if cell == .lstm {
             if let dcN { buffers.dcCarry.update(from: dcN, count: count) } else { buffers.dcCarry.update(repeating: 0, count: count) }
         }
@@ -495,7 +499,7 @@ struct DirectionPass<Scalar: RNNScalar> {
                 LSTMCell.backward(
                     gates: gates, cPrev: buffers.cStates + (t * B + first) * H,
                     tanhC: buffers.tanhC! + (t * B + first) * H, dY: StridedConstRows(base: dM, stride: H),
-                    dhCarry: buffers.unprojectedCarry! + first * H, dcCarry: dcCarry,
+                    dhCarry: buffers.unprojectedZeros! + first * H, dcCarry: dcCarry,
                     dBias: dInputBias, peephole: peephole, dPeephole: dPeephole, rows: stepRows, batch: count, hidden: H)
                 // ∂h_prev += ∂a · W_hh
                 backwardProduct(rows: count, dGates: gates, into: dRecurrent)

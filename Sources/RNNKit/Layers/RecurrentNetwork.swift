@@ -461,6 +461,7 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
             let ran = withUnsafeMutablePointer(to: &barrier) { barrier in
                 runTogether(columnWorkers) { worker in
                     pass.forwardSteps(rows: 0..<batch, columns: workerColumns(worker, of: columnWorkers, hidden: H),
+                                      stateColumns: workerColumns(worker, of: columnWorkers, hidden: configuration.stateSize),
                                       barrier: barrier)
                 }
             }

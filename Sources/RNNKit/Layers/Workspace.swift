@@ -17,9 +17,10 @@ struct DirectionBuffers<Scalar> {
     /// Projected LSTM, training: (T, B, R) `∂L/∂h_t` of every step, for `∂W_hr` after the time
     /// loop; `nil` otherwise.
     var projectedGradients: UnsafeMutablePointer<Scalar>?
-    /// Projected LSTM, training: (B, H) zeros, the carry the cell kernel is given (its `∂h`
-    /// arrives as `∂m` in the output gradient); `nil` otherwise.
-    var unprojectedCarry: UnsafeMutablePointer<Scalar>?
+    /// Projected LSTM: (B, H) zeros, never written: the state the cell kernel copies into `m` for
+    /// inactive rows in forward, and the carry it is given in backward (its `∂h` arrives as `∂m`
+    /// in the output gradient; the kernel leaves a zero carry zero); `nil` otherwise.
+    var unprojectedZeros: UnsafeMutablePointer<Scalar>?
     /// LSTM, training: (T, B, H) `tanh(c_t)` (layer-normalised: `tanh(LN(c_t))`).
     var tanhC: UnsafeMutablePointer<Scalar>?
     /// Layer-normalised LSTM: what each step keeps for backward (``LayerNormSaved``), training
@@ -122,7 +123,7 @@ final class Workspace<Scalar: RNNScalar> {
         func reserve(_ count: Int) -> Int { defer { total += (count + 15) / 16 * 16 }; return total }
         typealias DirectionPlan = (gates: Int, h: Int, c: Int, layerNorm: Int?, layerNormScratch: Int?,
                                    unprojected: Int?, projectedGradients: Int?,
-                                   unprojectedCarry: Int?, tanhC: Int?, hn: Int?, reset: Int?, scratch: Int,
+                                   unprojectedZeros: Int?, tanhC: Int?, hn: Int?, reset: Int?, scratch: Int,
                                    dh: Int, dc: Int, bias: Int, peephole: Int?, masked: Int?, maskedGradient: Int?,
                                    zoneout: Int?, zoneoutScratch: Int?)
         let masksRecurrentInput = training && c.recurrentDropout > 0, zonesOut = training && c.hasZoneout
@@ -140,7 +141,7 @@ final class Workspace<Scalar: RNNScalar> {
                     layerNormScratch: c.layerNorm && training ? reserve(maximumWorkers * 10 * H) : nil,
                     unprojected: isProjected ? reserve(training ? stateCount : batch * H) : nil,
                     projectedGradients: isProjected && training ? reserve(hiddenStateCount) : nil,
-                    unprojectedCarry: isProjected && training ? reserve(batch * H) : nil,
+                    unprojectedZeros: isProjected ? reserve(batch * H) : nil,
                     tanhC: isLSTM && training ? reserve(stateCount) : nil,
                     hn: isGRU && training ? reserve(stateCount) : nil,
                     reset: isResetBefore ? reserve(training ? stateCount : batch * H) : nil,
@@ -176,7 +177,7 @@ final class Workspace<Scalar: RNNScalar> {
                 DirectionBuffers(
                     gates: base + p.gates, hStates: base + p.h, cStates: base + p.c,
                     unprojected: p.unprojected.map { base + $0 }, projectedGradients: p.projectedGradients.map { base + $0 },
-                    unprojectedCarry: p.unprojectedCarry.map { base + $0 },
+                    unprojectedZeros: p.unprojectedZeros.map { base + $0 },
                     tanhC: p.tanhC.map { base + $0 },
                     layerNormSaved: p.layerNorm.map { offset in
                         // (rows, 4H) ẑ_x, (rows, 4H) ẑ_h, (rows, H) ĉ, (rows, 3) r
