@@ -308,6 +308,120 @@ RK_CLONES void rk_rnn_backward_row(float *restrict gates, int32_t relu, const fl
     rk_rnn_backward_units(gates, relu, dy, dh_carry, dbias, H);
 }
 
+/* Layer-normalised LSTM (Sources/RNNKit/Cells/LayerNormLSTMCell.swift has the equations and the
+ * Swift reference these are held to). The statistics of a normalisation are summed in double, as
+ * the reference does: a float sum of 4H terms would put its rounding into every normalised value.
+ * norms (18H): α_x, β_x, α_h, β_h (4H each), α_c, β_c (H each), as the parameters lie. */
+#define RK_LAYER_NORM_EPSILON 1e-5
+
+/* ẑ = (z − mean z) · r into out; returns r = 1/√(var z + ε). */
+static inline float rk_normalize(const float *restrict z, float *restrict out, int64_t n) {
+    double sum = 0.0, squares = 0.0;
+    for (int64_t j = 0; j < n; j++) sum += z[j];
+    double mean = sum / (double)n;
+    for (int64_t j = 0; j < n; j++) {
+        double d = (double)z[j] - mean;
+        squares += d * d;
+    }
+    double r = 1.0 / __builtin_sqrt(squares / (double)n + RK_LAYER_NORM_EPSILON);
+    for (int64_t j = 0; j < n; j++) out[j] = (float)(((double)z[j] - mean) * r);
+    return (float)r;
+}
+
+/* ∂z = r · (∂ẑ − mean ∂ẑ − ẑ ⊙ mean(∂ẑ ⊙ ẑ)) over g, which holds ∂ẑ. */
+static inline void rk_normalize_backward(float *restrict g, const float *restrict normalized, float r, int64_t n) {
+    double sum = 0.0, dot = 0.0;
+    for (int64_t j = 0; j < n; j++) {
+        sum += g[j];
+        dot += (double)g[j] * (double)normalized[j];
+    }
+    double mean_gradient = sum / (double)n, mean_dot = dot / (double)n, rate = r;
+    for (int64_t j = 0; j < n; j++)
+        g[j] = (float)(rate * ((double)g[j] - mean_gradient - (double)normalized[j] * mean_dot));
+}
+
+RK_INLINE void rk_lstm_layernorm_forward_units(
+    float *restrict gates, const float *restrict recurrent, const float *restrict bias, const float *restrict norms,
+    const float *restrict c_prev, float *restrict c_next, float *restrict h_next, float *restrict tanh_c,
+    float *restrict y, float *restrict saved_input, float *restrict saved_hidden, float *restrict saved_cell,
+    float *restrict inverse_deviations, int64_t H, const int keep) {
+    const int64_t G = 4 * H;
+    const float *gain_x = norms, *shift_x = norms + G, *gain_h = norms + 2 * G, *shift_h = norms + 3 * G;
+    const float *gain_c = norms + 4 * G, *shift_c = norms + 4 * G + H;
+    inverse_deviations[0] = rk_normalize(gates, saved_input, G);
+    inverse_deviations[1] = rk_normalize(recurrent, saved_hidden, G);
+    for (int64_t k = 0; k < G; k++)
+        gates[k] = gain_x[k] * saved_input[k] + shift_x[k] + gain_h[k] * saved_hidden[k] + shift_h[k] + bias[k];
+    float *ai = gates, *af = gates + H, *ag = gates + 2 * H, *ao = gates + 3 * H;
+    for (int64_t j = 0; j < H; j++) {
+        float i = rk_sigmoid(ai[j]), f = rk_sigmoid(af[j]), g = rk_tanh(ag[j]), o = rk_sigmoid(ao[j]);
+        ai[j] = i; af[j] = f; ag[j] = g; ao[j] = o;
+        c_next[j] = f * c_prev[j] + i * g;
+    }
+    inverse_deviations[2] = rk_normalize(c_next, saved_cell, H);
+    for (int64_t j = 0; j < H; j++) {
+        float tn = rk_tanh(gain_c[j] * saved_cell[j] + shift_c[j]);
+        float h = ao[j] * tn;
+        h_next[j] = h;
+        y[j] = h;
+        if (keep) tanh_c[j] = tn;
+    }
+}
+
+RK_CLONES void rk_lstm_layernorm_forward_row(
+    float *restrict gates, const float *restrict recurrent, const float *restrict bias, const float *restrict norms,
+    const float *restrict c_prev, float *restrict c_next, float *restrict h_next, float *restrict tanh_c,
+    float *restrict y, float *restrict saved_input, float *restrict saved_hidden, float *restrict saved_cell,
+    float *restrict inverse_deviations, int64_t H) {
+#define RK_CALL(keep) rk_lstm_layernorm_forward_units(gates, recurrent, bias, norms, c_prev, c_next, h_next, tanh_c, \
+                                                      y, saved_input, saved_hidden, saved_cell, inverse_deviations, H, keep)
+    RK_WITH_OPTIONAL(tanh_c, RK_CALL);
+#undef RK_CALL
+}
+
+RK_CLONES void rk_lstm_layernorm_backward_row(
+    float *restrict gates, const float *restrict norms, const float *restrict saved_input,
+    float *restrict saved_hidden, const float *restrict saved_cell, const float *restrict inverse_deviations,
+    const float *restrict c_prev, const float *restrict tanh_c, const float *restrict dy,
+    float *restrict dh_carry, float *restrict dc_carry, float *restrict dbias, float *restrict dnorms,
+    float *restrict scratch, int64_t H) {
+    const int64_t G = 4 * H;
+    const float *gain_x = norms, *gain_h = norms + 2 * G, *gain_c = norms + 4 * G;
+    float *dgain_x = dnorms, *dgain_h = dnorms + G, *dgain_c = dnorms + 2 * G, *dshift_c = dnorms + 2 * G + H;
+    float *ai = gates, *af = gates + H, *ag = gates + 2 * H, *ao = gates + 3 * H;
+    /* h' = o ⊙ tanh n, n = α_c ⊙ ĉ + β_c: ∂a_o, ∂n, and ∂ĉ = ∂n ⊙ α_c into scratch. */
+    for (int64_t j = 0; j < H; j++) {
+        float o = ao[j], dh = dh_carry[j] + dy[j], tn = tanh_c[j];
+        float dn = dh * o * (1.0f - tn * tn);
+        dgain_c[j] += dn * saved_cell[j];
+        dshift_c[j] += dn;
+        scratch[j] = dn * gain_c[j];
+        ao[j] = dh * tn * o * (1.0f - o);
+        dh_carry[j] = 0.0f;
+    }
+    rk_normalize_backward(scratch, saved_cell, inverse_deviations[2], H);  /* ∂c' through LN(c') */
+    for (int64_t j = 0; j < H; j++) {
+        float i = ai[j], f = af[j], g = ag[j];
+        float dc = dc_carry[j] + scratch[j];
+        ai[j] = dc * g * i * (1.0f - i);
+        af[j] = dc * c_prev[j] * f * (1.0f - f);
+        ag[j] = dc * i * (1.0f - g * g);
+        dc_carry[j] = dc * f;
+    }
+    /* ∂α = ∂a ⊙ ẑ, ∂β = ∂b = ∂a, ∂ẑ = ∂a ⊙ α on each side, then through each normalisation. */
+    for (int64_t k = 0; k < G; k++) {
+        float da = gates[k];
+        dbias[k] += da;
+        dgain_x[k] += da * saved_input[k];
+        dgain_h[k] += da * saved_hidden[k];
+        scratch[k] = da * gain_h[k];
+        gates[k] = da * gain_x[k];
+    }
+    rk_normalize_backward(scratch, saved_hidden, inverse_deviations[1], G);
+    rk_normalize_backward(gates, saved_input, inverse_deviations[0], G);
+    memcpy(saved_hidden, scratch, (size_t)G * sizeof(float));
+}
+
 /* Σ a[i]·b[i]. Reassociation lets the compiler keep several vector partial sums. */
 static inline float rk_dot(const float *restrict a, const float *restrict b, int64_t k) {
 #pragma clang fp reassociate(on)

@@ -137,6 +137,30 @@ import Testing
     }
 
     @Test(arguments: [1, 7, 64, 131])
+    func layerNormLSTMRowsMatchTheReference(hidden H: Int) {
+        // gates 4H, recurrent 4H, bias 4H, norms 18H, cPrev, cNext, hNext, tanhC, y,
+        // savedInput 4H, savedHidden 4H, savedCell, inverseDeviations 3
+        Self.compare(buffers: [4 * H, 4 * H, 4 * H, 18 * H, H, H, H, H, H, 4 * H, 4 * H, H, 3], seed: 120, fast: { p in
+            rk_lstm_layernorm_forward_row(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12],
+                                          Int64(H))
+        }, reference: { p in
+            LayerNormLSTMCell.forwardReference(gates: p[0], recurrent: p[1], bias: p[2], norms: p[3], cPrev: p[4], cNext: p[5],
+                                               hNext: p[6], tanhC: p[7], output: p[8], savedInput: p[9], savedHidden: p[10],
+                                               savedCell: p[11], inverseDeviations: p[12], hidden: H)
+        })
+        // gates 4H, norms 18H, savedInput 4H, savedHidden 4H, savedCell, inverseDeviations 3, cPrev, tanhC, dy,
+        // dhCarry, dcCarry, dBias 4H, dNorms 10H, scratch 4H
+        Self.compare(buffers: [4 * H, 18 * H, 4 * H, 4 * H, H, 3, H, H, H, H, H, 4 * H, 10 * H, 4 * H], seed: 130, fast: { p in
+            rk_lstm_layernorm_backward_row(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12],
+                                           p[13], Int64(H))
+        }, reference: { p in
+            LayerNormLSTMCell.backwardReference(gates: p[0], norms: p[1], savedInput: p[2], savedHidden: p[3], savedCell: p[4],
+                                                inverseDeviations: p[5], cPrev: p[6], tanhC: p[7], dY: p[8], dhCarry: p[9],
+                                                dcCarry: p[10], dBias: p[11], dNorms: p[12], scratch: p[13], hidden: H)
+        })
+    }
+
+    @Test(arguments: [1, 7, 64, 131])
     func resetBeforeGRURowsMatchTheReference(hidden H: Int) {
         // gates 3H, hh 3H, b_ih 3H, b_hh 3H, hPrev, resetHidden / hNext, y
         Self.compare(buffers: [3 * H, 3 * H, 3 * H, 3 * H, H, H], seed: 90, fast: { p in

@@ -105,10 +105,11 @@ struct WorstGradientError {
     /// The path users run (Float, C kernels, packed weights, H = 300 so a step's units are split
     /// across workers) gives bitwise the same forward at 1, 2 and 3 threads, and the masks depend
     /// on the seed alone.
-    @Test(arguments: [CellKind.lstm, .gru, .gruResetBefore])
-    func theMasksAndTheForwardDoNotDependOnTheThreads(_ cell: CellKind) throws {
+    @Test(arguments: [(CellKind.lstm, false), (.gru, false), (.gruResetBefore, false), (.lstm, true)])
+    func theMasksAndTheForwardDoNotDependOnTheThreads(_ cell: CellKind, layerNorm: Bool) throws {
         let (T, B, I, H) = (5, 3, 7, 300)
-        let c = RecurrentConfiguration(cell: cell, inputSize: I, hiddenSize: H, numLayers: 2, recurrentDropout: 0.25)
+        let c = RecurrentConfiguration(cell: cell, inputSize: I, hiddenSize: H, numLayers: 2, recurrentDropout: 0.25,
+                                       layerNorm: layerNorm)
         let x: [Float] = randomValues(T * B * I, seed: 11)
         func run(threads: Int) throws -> ([Float], [Float]) {
             try withThreads(threads) {
@@ -255,11 +256,11 @@ struct WorstGradientError {
         #expect(worst.error <= 1e-6, "worst relative error \(worst.error) at \(worst.label)")
     }
 
-    @Test(arguments: [CellKind.lstm, .gru, .gruResetBefore])
-    func theMasksAndTheForwardDoNotDependOnTheThreads(_ cell: CellKind) throws {
+    @Test(arguments: [(CellKind.lstm, false), (.gru, false), (.gruResetBefore, false), (.lstm, true)])
+    func theMasksAndTheForwardDoNotDependOnTheThreads(_ cell: CellKind, layerNorm: Bool) throws {
         let (T, B, I, H) = (5, 3, 7, 300)
         let c = RecurrentConfiguration(cell: cell, inputSize: I, hiddenSize: H, numLayers: 2, recurrentDropout: 0.1,
-                                       zoneoutHidden: 0.2, zoneoutCell: cell == .lstm ? 0.1 : 0)
+                                       zoneoutHidden: 0.2, zoneoutCell: cell == .lstm ? 0.1 : 0, layerNorm: layerNorm)
         let x: [Float] = randomValues(T * B * I, seed: 11)
         let dY: [Float] = randomValues(T * B * H, seed: 12)
         func run(threads: Int) throws -> ([Float], [Float], [Float]) {

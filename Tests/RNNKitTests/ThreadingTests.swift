@@ -43,11 +43,15 @@ func withThreads<Result>(_ threads: Int, _ body: () throws -> Result) rethrows -
     /// Float with packed weights: a step this large splits its hidden units across workers that
     /// meet at a barrier per step. The packed product gives every element the same FMA chain
     /// whatever the split, so 1, 2 and 3 threads, and streaming, give bitwise the same numbers.
-    /// A projected LSTM (P = 100: 7 panels, the last partial) also splits the units of `h`.
-    @Test(arguments: [(CellKind.lstm, 0), (.gru, 0), (.gruResetBefore, 0), (.rnnRelu, 0), (.lstm, 100)])
-    func splittingHiddenUnitsAcrossThreadsGivesTheSameNumbers(_ cell: CellKind, projection: Int) throws {
+    /// A projected LSTM (P = 100: 7 panels, the last partial) also splits the units of `h`; a
+    /// layer-normalised one splits its product's units and then its 3 rows (one worker of three
+    /// has one row, of two has one or two).
+    @Test(arguments: [(CellKind.lstm, 0, false), (.gru, 0, false), (.gruResetBefore, 0, false), (.rnnRelu, 0, false),
+                      (.lstm, 100, false), (.lstm, 0, true)])
+    func splittingHiddenUnitsAcrossThreadsGivesTheSameNumbers(_ cell: CellKind, projection: Int, layerNorm: Bool) throws {
         let (T, B, I, H) = (5, 3, 7, 300)       // 300 units: the last panel of each gate is partial
-        let configuration = RecurrentConfiguration(cell: cell, inputSize: I, hiddenSize: H, numLayers: 2, projectionSize: projection)
+        let configuration = RecurrentConfiguration(cell: cell, inputSize: I, hiddenSize: H, numLayers: 2,
+                                                   projectionSize: projection, layerNorm: layerNorm)
         let x: [Float] = randomValues(T * B * I, seed: 11)
         let h0: [Float] = randomValues(configuration.hiddenStateCount(batch: B), seed: 12)
         func run(threads: Int, lengths: [Int]?) throws -> RecurrentOutput<Float> {
@@ -89,10 +93,11 @@ func withThreads<Result>(_ threads: Int, _ body: () throws -> Result) rethrows -
 
     /// Training in Float on packed weights: hidden units split in forward, batch rows in backward
     /// (a projected LSTM splits rows in forward too).
-    @Test(arguments: [(CellKind.lstm, 0), (.gru, 0), (.lstm, 100)])
-    func packedTrainingAtTwoThreadsMatchesOneThread(_ cell: CellKind, projection: Int) throws {
+    @Test(arguments: [(CellKind.lstm, 0, false), (.gru, 0, false), (.lstm, 100, false), (.lstm, 0, true)])
+    func packedTrainingAtTwoThreadsMatchesOneThread(_ cell: CellKind, projection: Int, layerNorm: Bool) throws {
         let (T, B, I, H) = (4, 2 * minimumRowsPerWorker, 5, 160)
-        let configuration = RecurrentConfiguration(cell: cell, inputSize: I, hiddenSize: H, projectionSize: projection)
+        let configuration = RecurrentConfiguration(cell: cell, inputSize: I, hiddenSize: H, projectionSize: projection,
+                                                   layerNorm: layerNorm)
         let x: [Float] = randomValues(T * B * I, seed: 21)
         let dY: [Float] = randomValues(T * B * configuration.outputSize, seed: 22)
         func run(threads: Int) throws -> (RecurrentInputGradients<Float>, [Float], [Float]) {

@@ -48,6 +48,25 @@ void rk_lstm_peephole_backward_row(float *gates, const float *peephole, const fl
                                    const float *tanh_c, const float *dy, float *dh_carry,
                                    float *dc_carry, float *dbias, float *dpeephole, int64_t hidden);
 
+/** Layer-normalised LSTM forward, one row, all H units (LayerNormLSTMCell.swift). gates (4H): in
+ *  W_ih x (no bias), out i, f, g, o. recurrent (4H): W_hh h (no bias). bias (4H) = b_ih + b_hh.
+ *  norms (18H): α_x, β_x, α_h, β_h (4H each), α_c, β_c (H each). c_prev, c_next, h_next, y (H).
+ *  tanh_c (H) = tanh(LN(c')) may be NULL. saved_input, saved_hidden (4H), saved_cell (H): out ẑ_x,
+ *  ẑ_h, ĉ; inverse_deviations (3): out their 1/√(var + 1e-5). */
+void rk_lstm_layernorm_forward_row(float *gates, const float *recurrent, const float *bias, const float *norms,
+                                   const float *c_prev, float *c_next, float *h_next, float *tanh_c, float *y,
+                                   float *saved_input, float *saved_hidden, float *saved_cell,
+                                   float *inverse_deviations, int64_t hidden);
+
+/** Layer-normalised LSTM backward, one row. gates (4H): in i, f, g, o; out ∂z_x. saved_hidden (4H):
+ *  in ẑ_h, out ∂z_h. saved_input, saved_cell, inverse_deviations as the forward wrote them.
+ *  dy (H). dh_carry (H): in ∂L/∂h', out 0. dc_carry (H): in ∂L/∂c', out ∂L/∂c. dbias (4H) += ∂a.
+ *  dnorms (10H) += ∂α_x (4H), ∂α_h (4H), ∂α_c (H), ∂β_c (H). scratch (4H). */
+void rk_lstm_layernorm_backward_row(float *gates, const float *norms, const float *saved_input,
+                                    float *saved_hidden, const float *saved_cell, const float *inverse_deviations,
+                                    const float *c_prev, const float *tanh_c, const float *dy, float *dh_carry,
+                                    float *dc_carry, float *dbias, float *dnorms, float *scratch, int64_t hidden);
+
 /** GRU forward, one row, units 0..<count. gates (3H): in W_i x (no bias), out r, z, n. hh (3H):
  *  W_h h (no bias). bias_ih, bias_hh (3H). h_prev, h_next (count). hn_saved (count, W_hn h + b_hn) may
  *  be NULL. y (count). */

@@ -30,6 +30,21 @@ public protocol CellRowKernels {
         tanhC: UnsafePointer<Self>, dY: UnsafePointer<Self>, dhCarry: UnsafeMutablePointer<Self>,
         dcCarry: UnsafeMutablePointer<Self>, dBias: UnsafeMutablePointer<Self>, dPeephole: UnsafeMutablePointer<Self>,
         hidden: Int)
+    /// Layer-normalised LSTM forward of one active row (``LayerNormLSTMCell/forward``; `norms` is
+    /// the 18H block of gains and shifts).
+    static func layerNormLSTMForwardRow(
+        gates: UnsafeMutablePointer<Self>, recurrent: UnsafePointer<Self>, bias: UnsafePointer<Self>,
+        norms: UnsafePointer<Self>, cPrev: UnsafePointer<Self>, cNext: UnsafeMutablePointer<Self>,
+        hNext: UnsafeMutablePointer<Self>, tanhC: UnsafeMutablePointer<Self>?, output: UnsafeMutablePointer<Self>,
+        savedInput: UnsafeMutablePointer<Self>, savedHidden: UnsafeMutablePointer<Self>,
+        savedCell: UnsafeMutablePointer<Self>, inverseDeviations: UnsafeMutablePointer<Self>, hidden: Int)
+    /// Layer-normalised LSTM backward of one active row (``LayerNormLSTMCell/backward``).
+    static func layerNormLSTMBackwardRow(
+        gates: UnsafeMutablePointer<Self>, norms: UnsafePointer<Self>, savedInput: UnsafePointer<Self>,
+        savedHidden: UnsafeMutablePointer<Self>, savedCell: UnsafePointer<Self>, inverseDeviations: UnsafePointer<Self>,
+        cPrev: UnsafePointer<Self>, tanhC: UnsafePointer<Self>, dY: UnsafePointer<Self>,
+        dhCarry: UnsafeMutablePointer<Self>, dcCarry: UnsafeMutablePointer<Self>, dBias: UnsafeMutablePointer<Self>,
+        dNorms: UnsafeMutablePointer<Self>, scratch: UnsafeMutablePointer<Self>, hidden: Int)
     /// GRU reset-before, the gates `r, z` and `r ⊙ h` of one row (``GRUResetBeforeCell/gates``).
     static func gruResetGatesRow(
         gates: UnsafeMutablePointer<Self>, recurrent: UnsafePointer<Self>, inputBias: UnsafePointer<Self>,
@@ -124,6 +139,30 @@ extension Float: CellRowKernels {
         hidden: Int
     ) {
         rk_lstm_peephole_backward_row(gates, peephole, cPrev, tanhC, dY, dhCarry, dcCarry, dBias, dPeephole, Int64(hidden))
+    }
+
+    @inline(__always)
+    public static func layerNormLSTMForwardRow(
+        gates: UnsafeMutablePointer<Float>, recurrent: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+        norms: UnsafePointer<Float>, cPrev: UnsafePointer<Float>, cNext: UnsafeMutablePointer<Float>,
+        hNext: UnsafeMutablePointer<Float>, tanhC: UnsafeMutablePointer<Float>?, output: UnsafeMutablePointer<Float>,
+        savedInput: UnsafeMutablePointer<Float>, savedHidden: UnsafeMutablePointer<Float>,
+        savedCell: UnsafeMutablePointer<Float>, inverseDeviations: UnsafeMutablePointer<Float>, hidden: Int
+    ) {
+        rk_lstm_layernorm_forward_row(gates, recurrent, bias, norms, cPrev, cNext, hNext, tanhC, output,
+                                      savedInput, savedHidden, savedCell, inverseDeviations, Int64(hidden))
+    }
+
+    @inline(__always)
+    public static func layerNormLSTMBackwardRow(
+        gates: UnsafeMutablePointer<Float>, norms: UnsafePointer<Float>, savedInput: UnsafePointer<Float>,
+        savedHidden: UnsafeMutablePointer<Float>, savedCell: UnsafePointer<Float>, inverseDeviations: UnsafePointer<Float>,
+        cPrev: UnsafePointer<Float>, tanhC: UnsafePointer<Float>, dY: UnsafePointer<Float>,
+        dhCarry: UnsafeMutablePointer<Float>, dcCarry: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>,
+        dNorms: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, hidden: Int
+    ) {
+        rk_lstm_layernorm_backward_row(gates, norms, savedInput, savedHidden, savedCell, inverseDeviations, cPrev, tanhC,
+                                       dY, dhCarry, dcCarry, dBias, dNorms, scratch, Int64(hidden))
     }
 
     @inline(__always)
@@ -272,6 +311,34 @@ extension Double: CellRowKernels {
     ) {
         LSTMCell.backwardReference(gates: gates, cPrev: cPrev, tanhC: tanhC, dY: dY, dhCarry: dhCarry, dcCarry: dcCarry,
                                    dBias: dBias, peephole: peephole, dPeephole: dPeephole, hidden: hidden)
+    }
+
+    @inline(__always)
+    public static func layerNormLSTMForwardRow(
+        gates: UnsafeMutablePointer<Double>, recurrent: UnsafePointer<Double>, bias: UnsafePointer<Double>,
+        norms: UnsafePointer<Double>, cPrev: UnsafePointer<Double>, cNext: UnsafeMutablePointer<Double>,
+        hNext: UnsafeMutablePointer<Double>, tanhC: UnsafeMutablePointer<Double>?, output: UnsafeMutablePointer<Double>,
+        savedInput: UnsafeMutablePointer<Double>, savedHidden: UnsafeMutablePointer<Double>,
+        savedCell: UnsafeMutablePointer<Double>, inverseDeviations: UnsafeMutablePointer<Double>, hidden: Int
+    ) {
+        LayerNormLSTMCell.forwardReference(gates: gates, recurrent: recurrent, bias: bias, norms: norms, cPrev: cPrev,
+                                           cNext: cNext, hNext: hNext, tanhC: tanhC, output: output, savedInput: savedInput,
+                                           savedHidden: savedHidden, savedCell: savedCell,
+                                           inverseDeviations: inverseDeviations, hidden: hidden)
+    }
+
+    @inline(__always)
+    public static func layerNormLSTMBackwardRow(
+        gates: UnsafeMutablePointer<Double>, norms: UnsafePointer<Double>, savedInput: UnsafePointer<Double>,
+        savedHidden: UnsafeMutablePointer<Double>, savedCell: UnsafePointer<Double>, inverseDeviations: UnsafePointer<Double>,
+        cPrev: UnsafePointer<Double>, tanhC: UnsafePointer<Double>, dY: UnsafePointer<Double>,
+        dhCarry: UnsafeMutablePointer<Double>, dcCarry: UnsafeMutablePointer<Double>, dBias: UnsafeMutablePointer<Double>,
+        dNorms: UnsafeMutablePointer<Double>, scratch: UnsafeMutablePointer<Double>, hidden: Int
+    ) {
+        LayerNormLSTMCell.backwardReference(gates: gates, norms: norms, savedInput: savedInput, savedHidden: savedHidden,
+                                            savedCell: savedCell, inverseDeviations: inverseDeviations, cPrev: cPrev,
+                                            tanhC: tanhC, dY: dY, dhCarry: dhCarry, dcCarry: dcCarry, dBias: dBias,
+                                            dNorms: dNorms, scratch: scratch, hidden: hidden)
     }
 
     @inline(__always)

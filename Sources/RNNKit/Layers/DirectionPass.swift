@@ -192,8 +192,10 @@ struct DirectionPass<Scalar: RNNScalar> {
     /// recurrence are independent: no synchronisation), or all rows with disjoint `columns`, whose
     /// workers meet at `barrier` after every step because each step reads all of `h`. A projected
     /// LSTM's column workers also own disjoint `stateColumns` of `h` (all `0..<R` otherwise) and
-    /// meet once more between the cell and the projection, which reads all of `m`.
-    func forwardSteps(rows: Range<Int>, columns: Range<Int>, stateColumns: Range<Int>? = nil,
+    /// meet once more between the cell and the projection, which reads all of `m`. A
+    /// layer-normalised LSTM's column workers split only the recurrent product, meet, and then run
+    /// the cell (whose normalisations read whole rows) on disjoint `cellRows` (all `rows` otherwise).
+    func forwardSteps(rows: Range<Int>, columns: Range<Int>, stateColumns: Range<Int>? = nil, cellRows: Range<Int>? = nil,
                       barrier: UnsafeMutablePointer<rk_barrier>? = nil) {
         let H = hidden, R = state, GH = gateWidth, B = batch, first = rows.lowerBound, count = rows.count
         guard count > 0 else { return }
@@ -222,6 +224,10 @@ struct DirectionPass<Scalar: RNNScalar> {
             let stepRows = StepRows(time: t, lengths: rowLengths)
             let y = StridedRows(base: output + (t * B + first) * outputWidth, stride: outputWidth)
             let recurrentIsZero = s == 0 && startsFromZero
+            // Rows (relative offset and count) and units the cell and what follows it cover.
+            let cellShare = norms != nil ? (cellRows ?? rows) : rows
+            let o = cellShare.lowerBound - first
+            let tailColumns = norms != nil && cellRows != nil ? 0..<H : columns
             switch cell {
             case .lstm where norms != nil:
                 // The recurrent product goes to scratch: each side is normalised on its own.
@@ -231,11 +237,14 @@ struct DirectionPass<Scalar: RNNScalar> {
                 } else {
                     recurrentProduct(rows: count, columns: columns, hIn: hRecurrent, into: recurrent, accumulate: false)
                 }
-                let saved = buffers.layerNormSaved!.advanced(toRow: training ? t * B + first : first, hidden: H)
+                if let barrier { rk_barrier_wait(barrier) }
+                let saved = buffers.layerNormSaved!.advanced(toRow: (training ? t * B : 0) + cellShare.lowerBound, hidden: H)
                 LayerNormLSTMCell.forward(
-                    gates: gates, recurrent: recurrent, bias: combinedBias, norms: norms!, saved: saved,
-                    hPrev: hIn, cPrev: cIn, hNext: hOut, cNext: cOut,
-                    tanhC: buffers.tanhC.map { $0 + (t * B + first) * H }, output: y, rows: stepRows, batch: count, hidden: H)
+                    gates: gates + o * GH, recurrent: recurrent + o * GH, bias: combinedBias, norms: norms!, saved: saved,
+                    hPrev: hIn + o * R, cPrev: cIn + o * H, hNext: hOut + o * R, cNext: cOut + o * H,
+                    tanhC: buffers.tanhC.map { $0 + (t * B + cellShare.lowerBound) * H },
+                    output: StridedRows(base: y.base + o * outputWidth, stride: outputWidth),
+                    rows: StepRows(time: t, lengths: lengths.map { $0 + cellShare.lowerBound }), batch: cellShare.count, hidden: H)
             case .lstm where wHR != nil:
                 // The cell writes m = o ⊙ tanh(c) (rows, H), zeros for inactive rows (their
                 // "entering state" is the zero buffer), and its output to scratch; then
@@ -301,11 +310,13 @@ struct DirectionPass<Scalar: RNNScalar> {
                     output: y, rows: stepRows, batch: count, hidden: H, columns: columns)
             }
             if let zoneout = buffers.zoneoutMasks {
-                zoneOut(zoneout, time: t, rows: rows, columns: columns, stepRows: stepRows, hIn: hIn, hOut: hOut, output: y,
-                        cIn: cIn, cOut: cOut)
+                zoneOut(zoneout, time: t, rows: cellShare, columns: tailColumns,
+                        stepRows: StepRows(time: t, lengths: lengths.map { $0 + cellShare.lowerBound }),
+                        hIn: hIn + o * R, hOut: hOut + o * R, output: StridedRows(base: y.base + o * outputWidth, stride: outputWidth),
+                        cIn: cIn + o * H, cOut: cOut + o * H)
             }
             if recurrentMask != nil, !last {
-                mask(hOut - first * R, into: buffers.maskedStates! + slot(s + 1), rows: rows, columns: columns)
+                mask(hOut - first * R, into: buffers.maskedStates! + slot(s + 1), rows: cellShare, columns: tailColumns)
             }
             if let barrier, !last { rk_barrier_wait(barrier) }
         }

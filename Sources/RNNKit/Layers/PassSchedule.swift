@@ -14,8 +14,9 @@
 //     step is two products in sequence, so its workers meet twice a step (the second product
 //     reads all of r ⊙ h). A projected LSTM's step ends in a second product, h = m · W_hr^T:
 //     each worker also takes whole panels of h's P units, and the workers meet between the cell
-//     and that product (it reads all of m). A layer-normalised LSTM's units are not split: its
-//     normalisations read all 4H pre-activations of a row, so its rows are split (rule 3).
+//     and that product (it reads all of m). A layer-normalised LSTM's workers split the units of
+//     the recurrent product only, meet, and run the cell on a share of the rows each: its
+//     normalisations read all 4H pre-activations of a row.
 //  3. Batch rows. Otherwise a time loop splits the batch rows (≥ minimumRowsPerWorker each);
 //     rows of a recurrence are independent, so no barrier. Every worker streams all of W_hh,
 //     so without packed weights this is done only while W_hh fits in a core's L2
@@ -58,7 +59,7 @@ struct PassSchedule: Equatable, Sendable {
         let recurrentWeightBytes = G * H * c.stateSize * scalarBytes
         directionsInParallel = c.directionCount == 2 && threads >= 2
         let perDirection = !directionsInParallel
-        forwardColumnWorkers = perDirection && packed && !c.layerNorm
+        forwardColumnWorkers = perDirection && packed
             ? Self.columnWorkers(batch: batch, gates: G, hidden: H, threads: threads) : 1
         forwardRowWorkers = perDirection
             ? Self.rowWorkers(batch: batch, weightBytes: recurrentWeightBytes, threads: threads) : 1

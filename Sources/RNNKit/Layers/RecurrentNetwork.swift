@@ -462,7 +462,7 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
                 runTogether(columnWorkers) { worker in
                     pass.forwardSteps(rows: 0..<batch, columns: workerColumns(worker, of: columnWorkers, hidden: H),
                                       stateColumns: workerColumns(worker, of: columnWorkers, hidden: configuration.stateSize),
-                                      barrier: barrier)
+                                      cellRows: workerRows(worker, of: columnWorkers, count: batch), barrier: barrier)
                 }
             }
             if ran { return }
@@ -516,10 +516,8 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
             packedWHNTransposed: packedWeights?.candidateTransposed(matrix),
             bIH: p + group[group.startIndex + 2].offset, bHH: p + group[group.startIndex + 3].offset,
             peephole: group.entry(.peepholeWeight).map { p + $0.offset },
-            norms: c.layerNorm ? LayerNormParameters(
-                inputGain: p + group.entry(.layerNormGain(.input))!.offset, inputShift: p + group.entry(.layerNormShift(.input))!.offset,
-                hiddenGain: p + group.entry(.layerNormGain(.hidden))!.offset, hiddenShift: p + group.entry(.layerNormShift(.hidden))!.offset,
-                cellGain: p + group.entry(.layerNormGain(.cell))!.offset, cellShift: p + group.entry(.layerNormShift(.cell))!.offset) : nil,
+            // The six gains and shifts lie one after another (ParameterLayout): one 18H block.
+            norms: group.entry(.layerNormGain(.input)).map { LayerNormParameters(base: p + $0.offset) },
             recurrentMask: ws.recurrentMasks.map { UnsafePointer($0 + index) },
             buffers: ws.buffers(layer: layer, direction: direction),
             input: layer == 0 ? UnsafePointer(ws.input) : UnsafePointer(ws.output(ofLayer: layer - 1)), tokens: projection,
