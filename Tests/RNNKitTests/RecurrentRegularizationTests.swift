@@ -277,7 +277,11 @@ struct WorstGradientError {
             let (split, splitMasks, splitDX) = try run(threads: threads)
             #expect(split == one, "\(threads) threads")
             #expect(splitMasks == masks)
-            expectClose(splitDX.map(Double.init), dx.map(Double.init), tolerance: 1e-5, "∂x at \(threads) threads")
+            // ∂x adds products split by rows, whose float32 rounding may differ with the split;
+            // the layer-normalised LSTM's backward divides by standard deviations, which scales
+            // that rounding (1.3e-5 seen), so it gets 1e-4.
+            expectClose(splitDX.map(Double.init), dx.map(Double.init), tolerance: layerNorm ? 1e-4 : 1e-5,
+                        "∂x at \(threads) threads")
         }
     }
 
