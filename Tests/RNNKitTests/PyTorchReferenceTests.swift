@@ -83,10 +83,15 @@ struct PyTorchReferenceTests {
         try compareWithPyTorch(Float.self, fileName: fileName)
     }
 
+    @Test("the layer-normalised LSTM's fixture folder holds its three cases")
+    func layerNormFixturesArePresent() {
+        #expect(layerNormFixtureNames == ["lstm_layernorm_l1_uni_plain.txt", "lstm_layernorm_l2_bi_packed.txt",
+                                          "lstm_layernorm_l2_uni_packed_batchfirst.txt"], "found \(layerNormFixtureNames)")
+    }
+
     @Test("the layer-normalised LSTM matches PyTorch autograd on its equations, Float and Double",
           arguments: layerNormFixtureNames)
     func layerNormMatchesPyTorchAutograd(fileName: String) throws {
-        #expect(layerNormFixtureNames.count == 3, "found \(layerNormFixtureNames)")
         let fixture = try FixtureFile(subfolder: "layernorm", fileName: fileName)
         let network = try RecurrentNetwork<Float>(try fixture.recurrentConfiguration())
         #expect(network.parameterNames == fixture.tensors.map(\.name).filter(isParameterName))

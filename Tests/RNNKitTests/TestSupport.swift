@@ -34,7 +34,7 @@ struct LayerCase: CustomTestStringConvertible, Sendable {
     let withLengths: Bool
     /// LSTM peephole connections (``RecurrentConfiguration/peepholes``).
     var peepholes = false
-    /// A projected LSTM (``RecurrentConfiguration/projectionSize``), `P = ⌈2H/3⌉ − 1`-ish: see ``projectionSize(hidden:)``.
+    /// A projected LSTM (``RecurrentConfiguration/projectionSize``), `P` = ``projectionSize(hidden:)``.
     var projected = false
     /// A layer-normalised LSTM (``RecurrentConfiguration/layerNorm``).
     var layerNorm = false

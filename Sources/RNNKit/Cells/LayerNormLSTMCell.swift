@@ -18,12 +18,12 @@ public let layerNormEpsilon = 1e-5
 struct LayerNormParameters<Scalar> {
     let base: UnsafePointer<Scalar>
 
-    func gain(_ site: LayerNormSite, hidden H: Int) -> UnsafePointer<Scalar> {
-        switch site { case .input: base; case .hidden: base + 8 * H; case .cell: base + 16 * H }
+    /// Where a site's gain and shift start in the 18H block (parameters and gradients alike).
+    static func offsets(_ site: LayerNormSite, hidden H: Int) -> (gain: Int, shift: Int) {
+        switch site { case .input: (0, 4 * H); case .hidden: (8 * H, 12 * H); case .cell: (16 * H, 17 * H) }
     }
-    func shift(_ site: LayerNormSite, hidden H: Int) -> UnsafePointer<Scalar> {
-        switch site { case .input: base + 4 * H; case .hidden: base + 12 * H; case .cell: base + 17 * H }
-    }
+    func gain(_ site: LayerNormSite, hidden H: Int) -> UnsafePointer<Scalar> { base + Self.offsets(site, hidden: H).gain }
+    func shift(_ site: LayerNormSite, hidden H: Int) -> UnsafePointer<Scalar> { base + Self.offsets(site, hidden: H).shift }
 }
 
 /// What a step keeps for backward, row `b` at `b · 4H`, `b · H` and `b · 3`: the normalised

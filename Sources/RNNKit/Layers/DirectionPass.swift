@@ -226,7 +226,7 @@ struct DirectionPass<Scalar: RNNScalar> {
             let recurrentIsZero = s == 0 && startsFromZero
             // Rows (relative offset and count) and units the cell and what follows it cover.
             let cellShare = norms != nil ? (cellRows ?? rows) : rows
-            let o = cellShare.lowerBound - first
+            let cellOffset = cellShare.lowerBound - first
             let tailColumns = norms != nil && cellRows != nil ? 0..<H : columns
             switch cell {
             case .lstm where norms != nil:
@@ -240,10 +240,10 @@ struct DirectionPass<Scalar: RNNScalar> {
                 if let barrier { rk_barrier_wait(barrier) }
                 let saved = buffers.layerNormSaved!.advanced(toRow: (training ? t * B : 0) + cellShare.lowerBound, hidden: H)
                 LayerNormLSTMCell.forward(
-                    gates: gates + o * GH, recurrent: recurrent + o * GH, bias: combinedBias, norms: norms!, saved: saved,
-                    hPrev: hIn + o * R, cPrev: cIn + o * H, hNext: hOut + o * R, cNext: cOut + o * H,
+                    gates: gates + cellOffset * GH, recurrent: recurrent + cellOffset * GH, bias: combinedBias, norms: norms!, saved: saved,
+                    hPrev: hIn + cellOffset * R, cPrev: cIn + cellOffset * H, hNext: hOut + cellOffset * R, cNext: cOut + cellOffset * H,
                     tanhC: buffers.tanhC.map { $0 + (t * B + cellShare.lowerBound) * H },
-                    output: StridedRows(base: y.base + o * outputWidth, stride: outputWidth),
+                    output: StridedRows(base: y.base + cellOffset * outputWidth, stride: outputWidth),
                     rows: StepRows(time: t, lengths: lengths.map { $0 + cellShare.lowerBound }), batch: cellShare.count, hidden: H)
             case .lstm where wHR != nil:
                 // The cell writes m = o ⊙ tanh(c) (rows, H), zeros for inactive rows (their
@@ -312,8 +312,8 @@ struct DirectionPass<Scalar: RNNScalar> {
             if let zoneout = buffers.zoneoutMasks {
                 zoneOut(zoneout, time: t, rows: cellShare, columns: tailColumns,
                         stepRows: StepRows(time: t, lengths: lengths.map { $0 + cellShare.lowerBound }),
-                        hIn: hIn + o * R, hOut: hOut + o * R, output: StridedRows(base: y.base + o * outputWidth, stride: outputWidth),
-                        cIn: cIn + o * H, cOut: cOut + o * H)
+                        hIn: hIn + cellOffset * R, hOut: hOut + cellOffset * R, output: StridedRows(base: y.base + cellOffset * outputWidth, stride: outputWidth),
+                        cIn: cIn + cellOffset * H, cOut: cOut + cellOffset * H)
             }
             if recurrentMask != nil, !last {
                 mask(hOut - first * R, into: buffers.maskedStates! + slot(s + 1), rows: cellShare, columns: tailColumns)
@@ -681,16 +681,18 @@ struct DirectionPass<Scalar: RNNScalar> {
         }
     }
 
-    /// After the time loop, with layer normalisation: the gains' and shifts' gradients, from the
-    /// time-loop workers' sums; `∂β_x` and `∂β_h` are the bias gradient (`β` adds to `a` as `b` does).
-    func accumulateLayerNormGradients(
-        gain: (LayerNormSite) -> UnsafeMutablePointer<Scalar>, shift: (LayerNormSite) -> UnsafeMutablePointer<Scalar>,
-        workers: Int
-    ) {
+    /// After the time loop, with layer normalisation: the gains' and shifts' gradients into their
+    /// 18H block `dNorms` (laid out as ``LayerNormParameters``), from the time-loop workers' sums;
+    /// `∂β_x` and `∂β_h` are the bias gradient (`β` adds to `a` as `b` does).
+    func accumulateLayerNormGradients(_ dNorms: UnsafeMutablePointer<Scalar>, workers: Int) {
         guard let sums = buffers.layerNormScratch else { return }
         let H = hidden, GH = gateWidth
-        let dInputGain = gain(.input), dHiddenGain = gain(.hidden), dCellGain = gain(.cell), dCellShift = shift(.cell)
-        let dInputShift = shift(.input), dHiddenShift = shift(.hidden)
+        let inputSite = LayerNormParameters<Scalar>.offsets(.input, hidden: H)
+        let hiddenSite = LayerNormParameters<Scalar>.offsets(.hidden, hidden: H)
+        let cellSite = LayerNormParameters<Scalar>.offsets(.cell, hidden: H)
+        let dInputGain = dNorms + inputSite.gain, dInputShift = dNorms + inputSite.shift
+        let dHiddenGain = dNorms + hiddenSite.gain, dHiddenShift = dNorms + hiddenSite.shift
+        let dCellGain = dNorms + cellSite.gain, dCellShift = dNorms + cellSite.shift
         for worker in 0..<workers {
             let base = sums + worker * 10 * H, bias = buffers.biasScratch + worker * 2 * GH
             for k in 0..<GH {

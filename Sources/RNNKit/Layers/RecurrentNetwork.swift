@@ -713,10 +713,8 @@ public final class RecurrentNetwork<Scalar: RNNScalar> {
                         if let projection = group.entry(.projectionWeight) {
                             pass.accumulateProjectionGradient(base + projection.offset)
                         }
-                        if c.layerNorm {
-                            pass.accumulateLayerNormGradients(
-                                gain: { base + group.entry(.layerNormGain($0))!.offset },
-                                shift: { base + group.entry(.layerNormShift($0))!.offset }, workers: workers)
+                        if let norms = group.entry(.layerNormGain(.input)) {
+                            pass.accumulateLayerNormGradients(base + norms.offset, workers: workers)
                         }
                         initialHiddenGradient?.baseAddress!.advanced(by: hiddenIndex).update(from: pass.buffers.dhCarry, count: B * R)
                         initialCellGradient?.baseAddress!.advanced(by: index).update(from: pass.buffers.dcCarry, count: B * H)

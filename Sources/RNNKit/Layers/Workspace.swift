@@ -17,9 +17,9 @@ struct DirectionBuffers<Scalar> {
     /// Projected LSTM, training: (T, B, R) `∂L/∂h_t` of every step, for `∂W_hr` after the time
     /// loop; `nil` otherwise.
     var projectedGradients: UnsafeMutablePointer<Scalar>?
-    /// Projected LSTM: (B, H) zeros, never written: the state the cell kernel copies into `m` for
-    /// inactive rows in forward, and the carry it is given in backward (its `∂h` arrives as `∂m`
-    /// in the output gradient; the kernel leaves a zero carry zero); `nil` otherwise.
+    /// Projected LSTM: (B, H) zeros, which stay zeros: the state the cell kernel copies into `m`
+    /// for inactive rows in forward, and the carry it is given in backward (its `∂h` arrives as
+    /// `∂m` in the output gradient; the kernel only ever writes 0 into a carry); `nil` otherwise.
     var unprojectedZeros: UnsafeMutablePointer<Scalar>?
     /// LSTM, training: (T, B, H) `tanh(c_t)` (layer-normalised: `tanh(LN(c_t))`).
     var tanhC: UnsafeMutablePointer<Scalar>?
