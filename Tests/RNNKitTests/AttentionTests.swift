@@ -104,7 +104,7 @@ private let attentionFixtureNames = FixtureFile.fileNames(in: "attention")
     @Test(arguments: [true, false])
     func bridgeGradientsMatchFiniteDifferences(mapsCell: Bool) throws {
         let (L, B, H) = (2, 3, 4)
-        let bridge = try StateBridge<Double>(layers: L, hiddenSize: H, mapsCell: mapsCell, seed: 41)
+        let bridge = try StateBridge<Double>(layers: L, hiddenSize: H, cellSize: mapsCell ? H : 0, seed: 41)
         var input = RecurrentState<Double>(batch: B, hidden: randomValues(2 * L * B * H, seed: 42),
                                            cell: mapsCell ? randomValues(2 * L * B * H, seed: 43) : nil)
         let dOutput = RecurrentState<Double>(batch: B, hidden: randomValues(L * B * H, seed: 44),

@@ -8,13 +8,12 @@ import Testing
 /// Central-difference check of `loss` against the gradients the model accumulated, at a spread of
 /// parameters of every group. Float, so steps of 1e-2 and a tolerance of a few 1e-3.
 func expectGradientsMatchDifferences(groups: [any ParameterContainer<Float>], loss: () throws -> Double,
-                                     label: String) throws {
+                                     label: String, step h: Float = 1e-2) throws {
     for (g, group) in groups.enumerated() {
         let count = group.parameters.count
         for index in Swift.stride(from: g % 3, to: count, by: max(1, count / 7)) {
             let analytic = Double(group.gradients[index])
             let saved = group.parameters[index]
-            let h: Float = 1e-2
             group.parameters[index] = saved + h
             let plus = try loss()
             group.parameters[index] = saved - h

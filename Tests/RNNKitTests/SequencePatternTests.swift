@@ -107,22 +107,25 @@ import Testing
     }
 
     @Test("conditioning on a class or on features: finite differences through a bidirectional stack",
-          arguments: [(CellKind.lstm, true), (.gru, true), (.lstm, false), (.rnnTanh, false)])
-    func conditioningGradientsMatchFiniteDifferences(cell: CellKind, onClasses: Bool) throws {
-        let configuration = RecurrentConfiguration(cell: cell, inputSize: 2, hiddenSize: 3, numLayers: 2, bidirectional: true)
+          arguments: [(CellKind.lstm, true, 0), (.gru, true, 0), (.lstm, false, 0), (.rnnTanh, false, 0), (.lstm, true, 2), (.lstm, false, 2)])
+    func conditioningGradientsMatchFiniteDifferences(cell: CellKind, onClasses: Bool, projection: Int) throws {
+        // With a projection the conditioned h0 rows are P = 2 wide beside c0 rows of H = 3.
+        let configuration = RecurrentConfiguration(cell: cell, inputSize: 2, hiddenSize: 3, numLayers: 2, bidirectional: true,
+                                                   projectionSize: projection)
+        let R = configuration.stateSize, C = cell.hasCellState ? 3 : 0
         let network = try RecurrentNetwork<Double>(configuration, seed: 51)
         network.parameters = randomValues(network.layout.totalCount, seed: 52, scale: 0.8)
         let (T, B) = (3, 3), F = 4
         let stateRows = 2 * configuration.directionCount
         let conditioning = onClasses
-            ? try InitialStateConditioning<Double>(classCount: 4, stateRows: stateRows, hiddenSize: 3, setsCellState: cell.hasCellState, seed: 53)
-            : try InitialStateConditioning<Double>(featureSize: F, stateRows: stateRows, hiddenSize: 3, setsCellState: cell.hasCellState, seed: 53)
+            ? try InitialStateConditioning<Double>(classCount: 4, stateRows: stateRows, hiddenSize: R, cellSize: C, seed: 53)
+            : try InitialStateConditioning<Double>(featureSize: F, stateRows: stateRows, hiddenSize: R, cellSize: C, seed: 53)
         conditioning.parameters = randomValues(conditioning.parameters.count, seed: 54, scale: 0.7)
         let ids = [2, 0, 2]
         let features: [Double] = randomValues(B * F, seed: 55)
         let x: [Double] = randomValues(T * B * 2, seed: 56)
         let dY: [Double] = randomValues(T * B * configuration.outputSize, seed: 57)
-        let dhN: [Double] = randomValues(stateRows * B * 3, seed: 58)
+        let dhN: [Double] = randomValues(stateRows * B * R, seed: 58)
         func initialState() throws -> RecurrentState<Double> {
             onClasses ? try conditioning.forward(classIds: ids, batch: B) : try conditioning.forward(features: features, batch: B)
         }

@@ -6,7 +6,7 @@
 //     (then rnn.weight_peephole_l{k} [3H] for an LSTM with peepholes, and the same with `_reverse`
 //     after each layer's own, for a bidirectional model)
 //   head.weight [O, D·H], head.bias [O]                   models with a head
-//   condition.weight [K, N]                               models conditioned on a class (N = S·L·D·H,
+//   condition.weight [K, N]                               models conditioned on a class (N = L·D·(H + C),
 //   condition.weight [N, F], condition.bias [N]           or on F features; see InitialStateConditioning)
 // so `{k[4:]: v for k, v in sd.items() if k.startswith("rnn.")}` loads into
 // `torch.nn.LSTM(num_layers=L, bidirectional=D == 2)`.
@@ -26,9 +26,12 @@
 // The seq2seq keys `seq2seq.bidirectional_encoder` (`true`), `seq2seq.attention` (`dot`, `general`,
 // `additive`), `seq2seq.attention_size` (A) and `seq2seq.input_feeding` (`true`) are written only when
 // they differ from their defaults (`false`, `none`, H, `false`), so files of models without attention
-// read as before. `model.peepholes` and `seq2seq.peepholes` (`true`) are likewise written only for
-// LSTMs with peepholes, and `model.recurrent_dropout`, `model.zoneout_hidden`, `model.zoneout_cell`
-// (and their `seq2seq.` twins) only when not 0.
+// read as before. The cell variants are likewise written only when set: `model.peepholes` and
+// `model.layer_norm` (`true`), `model.proj_size` (P), `model.recurrent_dropout`, `model.zoneout_hidden`
+// and `model.zoneout_cell` (when not 0), and their `seq2seq.` twins. With `proj_size`, every `rnn.*`
+// layer also has `rnn.weight_hr_l{k}` [P, H] (after its biases, as PyTorch orders them), the head reads
+// `D·P` features and each `h` row above is `P` wide; with `layer_norm`, the six `rnn.weight_ln_*` /
+// `rnn.bias_ln_*` tensors of each layer follow its biases (RecurrentConfiguration.swift).
 // Training checkpoints add `optimizer.*` and `trainer.*` tensors and `training.*` metadata (Checkpoint.swift);
 // loading a model ignores those, so a checkpoint is also a model file.
 
@@ -150,10 +153,7 @@ extension SequenceModelConfiguration {
                 p + "output_size": String(outputSize), p + "seed": String(seed)]
             .merging(initialization.metadata(prefix: p)) { a, _ in a }
             .merging(bidirectional ? [p + "bidirectional": "true"] : [:]) { a, _ in a }
-            .merging(peepholes ? [p + "peepholes": "true"] : [:]) { a, _ in a }
-            .merging(recurrentDropout != 0 ? [p + "recurrent_dropout": "\(recurrentDropout)"] : [:]) { a, _ in a }
-            .merging(zoneoutHidden != 0 ? [p + "zoneout_hidden": "\(zoneoutHidden)"] : [:]) { a, _ in a }
-            .merging(zoneoutCell != 0 ? [p + "zoneout_cell": "\(zoneoutCell)"] : [:]) { a, _ in a }
+            .merging(cellVariants.metadata(prefix: p)) { a, _ in a }
             .merging(conditioningMetadata(prefix: p)) { a, _ in a }
     }
 
@@ -166,8 +166,8 @@ extension SequenceModelConfiguration {
         }
     }
 
-    /// Reads ``fileMetadata``. `model.bidirectional`, `model.peepholes` and `model.conditioning` are
-    /// optional (files written before they existed have none: unidirectional, no peepholes, unconditioned).
+    /// Reads ``fileMetadata``. `model.bidirectional`, `model.conditioning` and the cell-variant keys are
+    /// optional (files written before they existed have none: unidirectional, unconditioned, the plain cell).
     /// - Throws: ``RNNKitError`` `.invalidFile` for a missing or malformed key or an invalid configuration.
     public init(fileMetadata metadata: [String: String], source: String = "model file") throws {
         let r = MetadataReader(metadata: metadata, source: source), p = "model."
@@ -178,10 +178,7 @@ extension SequenceModelConfiguration {
                   head: try r.enumeration(p + "head", SequenceHeadKind.self), outputSize: try r.int(p + "output_size"),
                   initialization: try RecurrentInitialization(r, prefix: p), seed: try r.uint64(p + "seed"))
         bidirectional = metadata[p + "bidirectional"] == nil ? false : try r.bool(p + "bidirectional")
-        peepholes = metadata[p + "peepholes"] == nil ? false : try r.bool(p + "peepholes")
-        recurrentDropout = metadata[p + "recurrent_dropout"] == nil ? 0 : try r.double(p + "recurrent_dropout")
-        zoneoutHidden = metadata[p + "zoneout_hidden"] == nil ? 0 : try r.double(p + "zoneout_hidden")
-        zoneoutCell = metadata[p + "zoneout_cell"] == nil ? 0 : try r.double(p + "zoneout_cell")
+        cellVariants = try CellVariantMetadata(r, prefix: p)
         switch metadata[p + "conditioning"] {
         case nil: conditioning = .none
         case "classes": conditioning = .classes(count: try r.int(p + "condition_size"))
@@ -208,15 +205,12 @@ extension Seq2SeqConfiguration {
             .merging(attention != .none ? [p + "attention": attention.rawValue] : [:]) { a, _ in a }
             .merging(attentionSize != hiddenSize ? [p + "attention_size": String(attentionSize)] : [:]) { a, _ in a }
             .merging(inputFeeding ? [p + "input_feeding": "true"] : [:]) { a, _ in a }
-            .merging(peepholes ? [p + "peepholes": "true"] : [:]) { a, _ in a }
-            .merging(recurrentDropout != 0 ? [p + "recurrent_dropout": "\(recurrentDropout)"] : [:]) { a, _ in a }
-            .merging(zoneoutHidden != 0 ? [p + "zoneout_hidden": "\(zoneoutHidden)"] : [:]) { a, _ in a }
-            .merging(zoneoutCell != 0 ? [p + "zoneout_cell": "\(zoneoutCell)"] : [:]) { a, _ in a }
+            .merging(cellVariants.metadata(prefix: p)) { a, _ in a }
     }
 
     /// Reads ``fileMetadata``. `seq2seq.bidirectional_encoder`, `seq2seq.attention`,
-    /// `seq2seq.attention_size`, `seq2seq.input_feeding` and `seq2seq.peepholes` are optional (default
-    /// `false`, `none`, the hidden size, `false`, `false`): files written before they existed do not have them.
+    /// `seq2seq.attention_size`, `seq2seq.input_feeding` and the cell-variant keys are optional (default
+    /// `false`, `none`, the hidden size, `false`, the plain cell): files written before they existed do not have them.
     /// - Throws: ``RNNKitError`` `.invalidFile` for a missing or malformed key or an invalid configuration.
     public init(fileMetadata metadata: [String: String], source: String = "model file") throws {
         let r = MetadataReader(metadata: metadata, source: source), p = "seq2seq."
@@ -229,12 +223,75 @@ extension Seq2SeqConfiguration {
         attention = metadata[p + "attention"] == nil ? .none : try r.enumeration(p + "attention", AttentionScore.self)
         attentionSize = metadata[p + "attention_size"] == nil ? hiddenSize : try r.int(p + "attention_size")
         inputFeeding = metadata[p + "input_feeding"] == nil ? false : try r.bool(p + "input_feeding")
-        peepholes = metadata[p + "peepholes"] == nil ? false : try r.bool(p + "peepholes")
-        recurrentDropout = metadata[p + "recurrent_dropout"] == nil ? 0 : try r.double(p + "recurrent_dropout")
-        zoneoutHidden = metadata[p + "zoneout_hidden"] == nil ? 0 : try r.double(p + "zoneout_hidden")
-        zoneoutCell = metadata[p + "zoneout_cell"] == nil ? 0 : try r.double(p + "zoneout_cell")
+        cellVariants = try CellVariantMetadata(r, prefix: p)
         do { try validate() } catch let error as RNNKitError {
             throw RNNKitError(.invalidFile, "\(source): the seq2seq configuration in the metadata is invalid: \(error.message)")
+        }
+    }
+}
+
+/// The cell-variant keys both model kinds share, each written only when it is not the plain cell's.
+struct CellVariantMetadata: Equatable {
+    var peepholes = false
+    var recurrentDropout = 0.0
+    var zoneoutHidden = 0.0
+    var zoneoutCell = 0.0
+    var projectionSize = 0
+    var layerNorm = false
+
+    init(peepholes: Bool, recurrentDropout: Double, zoneoutHidden: Double, zoneoutCell: Double,
+         projectionSize: Int, layerNorm: Bool) {
+        (self.peepholes, self.recurrentDropout, self.zoneoutHidden) = (peepholes, recurrentDropout, zoneoutHidden)
+        (self.zoneoutCell, self.projectionSize, self.layerNorm) = (zoneoutCell, projectionSize, layerNorm)
+    }
+
+    /// Reads the keys under `prefix`; a missing key is the plain cell's value.
+    init(_ r: MetadataReader, prefix p: String) throws {
+        func present(_ key: String) -> Bool { r.metadata[p + key] != nil }
+        peepholes = present("peepholes") ? try r.bool(p + "peepholes") : false
+        recurrentDropout = present("recurrent_dropout") ? try r.double(p + "recurrent_dropout") : 0
+        zoneoutHidden = present("zoneout_hidden") ? try r.double(p + "zoneout_hidden") : 0
+        zoneoutCell = present("zoneout_cell") ? try r.double(p + "zoneout_cell") : 0
+        projectionSize = present("proj_size") ? try r.int(p + "proj_size") : 0
+        layerNorm = present("layer_norm") ? try r.bool(p + "layer_norm") : false
+    }
+
+    func metadata(prefix p: String) -> [String: String] {
+        var keys: [String: String] = [:]
+        if peepholes { keys[p + "peepholes"] = "true" }
+        if recurrentDropout != 0 { keys[p + "recurrent_dropout"] = "\(recurrentDropout)" }
+        if zoneoutHidden != 0 { keys[p + "zoneout_hidden"] = "\(zoneoutHidden)" }
+        if zoneoutCell != 0 { keys[p + "zoneout_cell"] = "\(zoneoutCell)" }
+        if projectionSize != 0 { keys[p + "proj_size"] = String(projectionSize) }
+        if layerNorm { keys[p + "layer_norm"] = "true" }
+        return keys
+    }
+}
+
+extension SequenceModelConfiguration {
+    /// The cell-variant options as one value (what files record of them).
+    var cellVariants: CellVariantMetadata {
+        get {
+            CellVariantMetadata(peepholes: peepholes, recurrentDropout: recurrentDropout, zoneoutHidden: zoneoutHidden,
+                                zoneoutCell: zoneoutCell, projectionSize: projectionSize, layerNorm: layerNorm)
+        }
+        set {
+            (peepholes, recurrentDropout, zoneoutHidden) = (newValue.peepholes, newValue.recurrentDropout, newValue.zoneoutHidden)
+            (zoneoutCell, projectionSize, layerNorm) = (newValue.zoneoutCell, newValue.projectionSize, newValue.layerNorm)
+        }
+    }
+}
+
+extension Seq2SeqConfiguration {
+    /// The cell-variant options of both stacks as one value (what files record of them).
+    var cellVariants: CellVariantMetadata {
+        get {
+            CellVariantMetadata(peepholes: peepholes, recurrentDropout: recurrentDropout, zoneoutHidden: zoneoutHidden,
+                                zoneoutCell: zoneoutCell, projectionSize: projectionSize, layerNorm: layerNorm)
+        }
+        set {
+            (peepholes, recurrentDropout, zoneoutHidden) = (newValue.peepholes, newValue.recurrentDropout, newValue.zoneoutHidden)
+            (zoneoutCell, projectionSize, layerNorm) = (newValue.zoneoutCell, newValue.projectionSize, newValue.layerNorm)
         }
     }
 }
@@ -518,7 +575,9 @@ extension SequenceModelConfiguration {
         let what = "model file: the model"
         let embedding = input == .tokens ? try checkedProduct(vocabularySize, embeddingSize, what: "model file: embedding") : 0
         let head = head == .none ? 0 : try checkedProduct(outputSize, stackConfiguration.outputSize, what: "model file: head")
-        let stateValues = try checkedProduct(cell.hasCellState ? 2 : 1, numLayers, stackConfiguration.directionCount, hiddenSize,
+        let stateWidths = try checkedSum(stackConfiguration.stateSize, cell.hasCellState ? hiddenSize : 0,
+                                         what: "model file: conditioning")
+        let stateValues = try checkedProduct(numLayers, stackConfiguration.directionCount, stateWidths,
                                              what: "model file: conditioning")
         let condition = switch conditioning {
         case .none: 0
@@ -536,9 +595,11 @@ extension Seq2SeqConfiguration {
     /// overflow checked.
     func minimumParameterCount() throws -> Int {
         let what = "model file: the seq2seq model"
-        let H = hiddenSize, K = encoderOutputSize
-        let bridge = bidirectionalEncoder
-            ? try checkedProduct(numLayers, cell.hasCellState ? 2 : 1, H, 2, H, what: "model file: bridge") : 0
+        let H = stateSize, K = encoderOutputSize
+        let bridgeLayer = try checkedSum(try checkedProduct(H, 2, H, what: "model file: bridge"),
+                                         cell.hasCellState ? try checkedProduct(hiddenSize, 2, hiddenSize, what: "model file: bridge") : 0,
+                                         what: "model file: bridge")
+        let bridge = bidirectionalEncoder ? try checkedProduct(numLayers, bridgeLayer, what: "model file: bridge") : 0
         let scores = switch attention {
         case .none, .dot: 0
         case .general: try checkedProduct(H, K, what: "model file: attention")

@@ -1,6 +1,7 @@
 // Encoder–decoder composition (Sutskever, Vinyals & Le 2014), optionally with a bidirectional encoder
 // and Luong-style attention (Luong, Pham & Manning 2015).
 // Dimension legend: S source steps   T target steps   B batch   V target vocabulary   H hidden   L layers
+//   (for a projected LSTM every h, y and query below is P wide where it says H; only c is H wide)
 //                   E embedding   D encoder directions   A additive attention size   K beam width
 //
 // Training (teacher forcing), for a batch of (source, target) pairs:
@@ -82,13 +83,13 @@ public final class Seq2SeqModel {
         encoder = try SequenceModel(c.encoder)
         decoder = try SequenceModel(c.decoder)
         bridge = c.bidirectionalEncoder
-            ? try StateBridge<Float>(layers: c.numLayers, hiddenSize: c.hiddenSize, mapsCell: c.cell.hasCellState,
+            ? try StateBridge<Float>(layers: c.numLayers, hiddenSize: c.stateSize, cellSize: c.cell.hasCellState ? c.hiddenSize : 0,
                                      seed: derivedSeed(c.seed, 0xB41D_0000)) : nil
         attention = c.attention == .none ? nil
-            : try Attention<Float>(score: c.attention, querySize: c.hiddenSize, keySize: c.encoderOutputSize,
+            : try Attention<Float>(score: c.attention, querySize: c.stateSize, keySize: c.encoderOutputSize,
                                    attentionSize: c.attentionSize, seed: derivedSeed(c.seed, 0xA77E_0000))
         attentionHead = c.attention == .none ? nil
-            : try Linear<Float>(inputSize: c.hiddenSize + c.encoderOutputSize, outputSize: c.targetVocabularySize,
+            : try Linear<Float>(inputSize: c.stateSize + c.encoderOutputSize, outputSize: c.targetVocabularySize,
                                 seed: derivedSeed(c.seed, 0xA77E_0001))
         // Drawn from the stream a token decoder draws its own embedding from.
         feedingEmbedding = c.inputFeeding
@@ -127,7 +128,7 @@ public final class Seq2SeqModel {
             throw RNNKitError(.invalidArgument, "expected a non-empty batch with one target per source, got \(B) sources and \(targets.count) targets")
         }
         let (sourceIds, sourceSteps, sourceLengths) = try padTimeMajor(sources, what: "source")
-        let c = configuration, H = c.hiddenSize, DH = c.encoderOutputSize
+        let c = configuration, H = c.stateSize, DH = c.encoderOutputSize
         let decoderInputs = targets.map { [c.beginToken] + $0 }
         let decoderTargets = targets.map { $0 + [c.endToken] }
         let (inputIds, targetSteps, targetLengths) = try padTimeMajor(decoderInputs, what: "decoder input")
@@ -231,7 +232,7 @@ public final class Seq2SeqModel {
             context = output.context
             pass.attended.append(output)
             pass.queries += decoded.outputs
-            pass.headInput += sideBySide(decoded.outputs, c.hiddenSize, context, DH, rows: B)
+            pass.headInput += sideBySide(decoded.outputs, c.stateSize, context, DH, rows: B)
         }
         pass.dropoutStates.append(decoder.dropoutGeneratorStates)
         return pass
@@ -242,7 +243,7 @@ public final class Seq2SeqModel {
     /// - Returns: `∂(initial state)` `(L, B, H)` and `∂s` `(S, B, D·H)`.
     private func inputFedBackward(_ pass: InputFedPass, headInputGradient: [Float], inputIds: [Int], keys: AttentionKeys<Float>)
         throws -> (initialState: RecurrentState<Float>, encoderOutputs: [Float]) {
-        let c = configuration, T = pass.steps, B = pass.batch, H = c.hiddenSize, E = c.embeddingSize, DH = c.encoderOutputSize
+        let c = configuration, T = pass.steps, B = pass.batch, H = c.stateSize, E = c.embeddingSize, DH = c.encoderOutputSize
         let (dH, dContext) = split(headInputGradient, H, DH, rows: T * B)        // (T·B, H), (T·B, D·H)
         var dEncoderOutputs = [Float](repeating: 0, count: keys.steps * B * DH)  // ∂s (S, B, D·H)
         var dEmbedded = [Float](repeating: 0, count: T * B * E)                  // (T, B, E)
@@ -347,7 +348,7 @@ public final class Seq2SeqModel {
         let B = sources.count, K = beamWidth, R = B * K, c = configuration, V = c.targetVocabularySize
         guard B >= 1 else { return [] }
         let encoded = try encodeForDecoding(sources)
-        var state = gatherRows(encoded.state, (0..<R).map { $0 / K }, hiddenSize: c.hiddenSize)   // (L, B·K, H), row b·K + k from b
+        var state = gatherRows(encoded.state, (0..<R).map { $0 / K }, hiddenWidth: c.stateSize, cellWidth: c.hiddenSize)   // (L, B·K, H), row b·K + k from b
         var fedContext = initialFedContext(rows: R)                                // (B·K, D·H), or empty
         let keys = encoded.keys?.repeatingRows(K)                                 // (S, B·K, D·H)
         let S = encoded.keys?.steps ?? 0
@@ -419,7 +420,7 @@ public final class Seq2SeqModel {
                 }
             }
             if !done.contains(false) { break }
-            state = gatherRows(state, parents, hiddenSize: c.hiddenSize)
+            state = gatherRows(state, parents, hiddenWidth: c.stateSize, cellWidth: c.hiddenSize)
             fedContext = gatherRowBlocks(fedContext, parents, width: c.encoderOutputSize)
         }
         return finished.map { candidates in
@@ -467,7 +468,7 @@ public final class Seq2SeqModel {
         guard let attention, let attentionHead, let keys else { return (y, []) }
         let output = try attention.forward(queries: y, steps: 1, keys: keys)     // context (R, D·H), weights (R, S)
         if feedingEmbedding != nil { fedContext = output.context }
-        let headInput = sideBySide(y, c.hiddenSize, output.context, c.encoderOutputSize, rows: R)
+        let headInput = sideBySide(y, c.stateSize, output.context, c.encoderOutputSize, rows: R)
         return (try attentionHead.forward(headInput, rows: R), output.weights)
     }
 }
@@ -496,10 +497,12 @@ func split<Scalar>(_ xy: [Scalar], _ P: Int, _ Q: Int, rows N: Int) -> ([Scalar]
     return (x, y)
 }
 
-/// A state whose row `r` of every layer is row `rows[r]` of `state`: `(L, B, H)` → `(L, rows.count, H)`.
-func gatherRows<Scalar>(_ state: RecurrentState<Scalar>, _ rows: [Int], hiddenSize H: Int) -> RecurrentState<Scalar> {
-    func gather(_ values: [Scalar]) -> [Scalar] { gatherRowBlocks(values, rows, width: H, batch: state.batch) }
-    return RecurrentState(batch: rows.count, hidden: gather(state.hidden), cell: state.cell.map(gather))
+/// A state whose row `r` of every layer is row `rows[r]` of `state`: `h (L, B, R)` → `(L, rows.count, R)`
+/// and `c (L, B, H)` → `(L, rows.count, H)` (`R` = `H` unless projected).
+func gatherRows<Scalar>(_ state: RecurrentState<Scalar>, _ rows: [Int], hiddenWidth: Int, cellWidth: Int) -> RecurrentState<Scalar> {
+    RecurrentState(batch: rows.count,
+                   hidden: gatherRowBlocks(state.hidden, rows, width: hiddenWidth, batch: state.batch),
+                   cell: state.cell.map { gatherRowBlocks($0, rows, width: cellWidth, batch: state.batch) })
 }
 
 /// Row `r` of every block of `values` `(L, B, W)` is row `rows[r]` of that block: `(L, rows.count, W)`.

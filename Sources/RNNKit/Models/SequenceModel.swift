@@ -1,7 +1,8 @@
 // A complete sequence model: embedding (or features) → recurrent stack → dropout → linear head.
 // Dimension legend:
 //   T time steps   B batch   V vocabulary   E embedding   I features   H hidden   L layers
-//   D directions   O head outputs
+//   D directions   O head outputs   R state width: P for a projected LSTM, else H
+//   (below, each direction's h, y and h_top are R wide where they say H; c stays H)
 //
 // Forward (time-major throughout):
 //   h0, c0 (L·D, B, H)        = conditioning(class ids or features) when the model is conditioned
@@ -117,11 +118,13 @@ public final class SequenceModel {
         case .none:
             conditioning = nil
         case .classes(let count):
-            conditioning = try InitialStateConditioning(classCount: count, stateRows: stateRows, hiddenSize: c.hiddenSize,
-                                                        setsCellState: c.cell.hasCellState, seed: derivedSeed(c.seed, 4))
+            conditioning = try InitialStateConditioning(classCount: count, stateRows: stateRows,
+                                                        hiddenSize: c.stackConfiguration.stateSize,
+                                                        cellSize: c.cell.hasCellState ? c.hiddenSize : 0, seed: derivedSeed(c.seed, 4))
         case .features(let size):
-            conditioning = try InitialStateConditioning(featureSize: size, stateRows: stateRows, hiddenSize: c.hiddenSize,
-                                                        setsCellState: c.cell.hasCellState, seed: derivedSeed(c.seed, 4))
+            conditioning = try InitialStateConditioning(featureSize: size, stateRows: stateRows,
+                                                        hiddenSize: c.stackConfiguration.stateSize,
+                                                        cellSize: c.cell.hasCellState ? c.hiddenSize : 0, seed: derivedSeed(c.seed, 4))
         }
     }
 
@@ -180,12 +183,15 @@ public final class SequenceModel {
     }
 
     private func validate(_ state: RecurrentState<Float>, batch: Int, _ what: String) throws {
-        let c = configuration, LD = c.numLayers * c.stackConfiguration.directionCount
-        let count = LD * batch * c.hiddenSize
-        guard state.batch == batch, state.hidden.count == count,
-              (state.cell?.count ?? 0) == (c.cell.hasCellState ? count : 0) else {
+        let c = configuration, stack = c.stackConfiguration, LD = c.numLayers * stack.directionCount
+        let hiddenCount = stack.hiddenStateCount(batch: batch), cellCount = stack.cellStateCount(batch: batch)
+        guard state.batch == batch, state.hidden.count == hiddenCount,
+              (state.cell?.count ?? 0) == (c.cell.hasCellState ? cellCount : 0) else {
+            let shapes = stack.isProjected
+                ? "h [L·D, B, P] = [\(LD), \(batch), \(stack.stateSize)] and c [L·D, B, H] = [\(LD), \(batch), \(c.hiddenSize)]"
+                : "[L·D, B, H] = [\(LD), \(batch), \(c.hiddenSize)]\(c.cell.hasCellState ? " hidden and cell" : " hidden, no cell")"
             throw RNNKitError(.shapeMismatch,
-                "\(what) does not fit this model: expected [L·D, B, H] = [\(LD), \(batch), \(c.hiddenSize)]\(c.cell.hasCellState ? " hidden and cell" : " hidden, no cell") state, got batch \(state.batch) with \(state.hidden.count) hidden and \(state.cell?.count ?? 0) cell values")
+                "\(what) does not fit this model: expected \(shapes) state, got batch \(state.batch) with \(state.hidden.count) hidden and \(state.cell?.count ?? 0) cell values")
         }
     }
 
@@ -301,9 +307,10 @@ public final class SequenceModel {
         configuration.input == .tokens && 2 * configuration.vocabularySize <= steps * batch
     }
 
-    /// `h_top (B, D·H)`: the top layer's rows of `h_n (L·D, B, H)`, its directions side by side.
+    /// `h_top (B, D·R)`: the top layer's rows of `h_n (L·D, B, R)`, its directions side by side
+    /// (`R` = `P` when projected, else `H`).
     private func topLayerState(_ finalHidden: [Float], batch B: Int) -> [Float] {
-        let H = configuration.hiddenSize, D = configuration.stackConfiguration.directionCount
+        let H = configuration.stackConfiguration.stateSize, D = configuration.stackConfiguration.directionCount
         let top = (configuration.numLayers - 1) * D * B * H
         var state = [Float](repeating: 0, count: B * D * H)
         for b in 0..<B {
@@ -331,7 +338,8 @@ public final class SequenceModel {
             throw RNNKitError(.invalidState, "backward needs a forward in training mode first (one backward per forward)")
         }
         savedShape = nil
-        let c = configuration, H = c.hiddenSize, D = c.stackConfiguration.directionCount
+        // H here is the width R of each direction's h (P when projected).
+        let c = configuration, H = c.stackConfiguration.stateSize, D = c.stackConfiguration.directionCount
         if let finalStateGradient { try validate(finalStateGradient, batch: batch, "the final state gradient") }
         var finalHiddenGradient = finalStateGradient?.hidden                          // (L·D, B, H)
         var dY: [Float]                                                               // (T, B, D·H)

@@ -115,6 +115,13 @@ public struct SequenceModelConfiguration: Codable, Sendable, Equatable {
     public var zoneoutHidden: Double = 0
     /// LSTM only: zoneout of the cell state in every layer (``RecurrentConfiguration/zoneoutCell``); default 0.
     public var zoneoutCell: Double = 0
+    /// LSTM only: the projection size `P` of every layer (``RecurrentConfiguration/projectionSize``,
+    /// PyTorch's `proj_size`), `0 < P < H`, or 0 (default) for none. With it the hidden states, the
+    /// outputs and what the head reads are `P` wide per direction; the cell state stays `H`.
+    public var projectionSize: Int = 0
+    /// LSTM only: layer normalisation of every layer's gate pre-activations and cell state
+    /// (``RecurrentConfiguration/layerNorm``); default `false`.
+    public var layerNorm: Bool = false
 
     /// A model reading token ids (a character language model: `outputSize = vocabularySize`, `head: .everyStep`).
     /// Defaults: LSTM, one layer, unidirectional, no dropout, a per-step head over the vocabulary,
@@ -152,7 +159,8 @@ public struct SequenceModelConfiguration: Codable, Sendable, Equatable {
     /// Features entering the first recurrent layer: `E` or `I`.
     public var recurrentInputSize: Int { input == .tokens ? embeddingSize : featureSize }
 
-    /// Features per step (or per sequence) of the model's output: `O`, or `D·H` without a head.
+    /// Features per step (or per sequence) of the model's output: `O`, or `D·R` without a head
+    /// (`R` = ``RecurrentConfiguration/stateSize``: `P` when projected, else `H`).
     public var modelOutputSize: Int { head == .none ? stackConfiguration.outputSize : outputSize }
 
     /// The recurrent stack as one PyTorch module sees it
@@ -160,7 +168,8 @@ public struct SequenceModelConfiguration: Codable, Sendable, Equatable {
     public var stackConfiguration: RecurrentConfiguration {
         RecurrentConfiguration(cell: cell, inputSize: recurrentInputSize, hiddenSize: hiddenSize, numLayers: numLayers,
                                bidirectional: bidirectional, dropout: dropout, peepholes: peepholes,
-                               recurrentDropout: recurrentDropout, zoneoutHidden: zoneoutHidden, zoneoutCell: zoneoutCell)
+                               recurrentDropout: recurrentDropout, zoneoutHidden: zoneoutHidden, zoneoutCell: zoneoutCell,
+                               projectionSize: projectionSize, layerNorm: layerNorm)
     }
 
     /// Throws unless every size is consistent with the input and head kinds.
@@ -234,7 +243,7 @@ public struct Seq2SeqConfiguration: Codable, Sendable, Equatable {
     /// only); default the hidden size.
     public var attentionSize: Int
     /// Whether each decoder step also reads the previous step's attention context ("input
-    /// feeding"): the decoder's input is then `[e(y_{t−1}) ; c_{t−1}]`, `E + D·H` wide, `c_{−1} = 0`.
+    /// feeding"): the decoder's input is then `[e(y_{t−1}) ; c_{t−1}]`, `E + D·R` wide, `c_{−1} = 0`.
     /// Needs attention; default `false`.
     public var inputFeeding: Bool = false
     /// LSTM only: peephole connections in every layer of both stacks; default `false`.
@@ -246,6 +255,12 @@ public struct Seq2SeqConfiguration: Codable, Sendable, Equatable {
     public var zoneoutHidden: Double = 0
     /// LSTM only: zoneout of the cell state in every layer of both stacks; default 0.
     public var zoneoutCell: Double = 0
+    /// LSTM only: the projection size `P` of every layer of both stacks (`0 < P < H`), or 0 (default)
+    /// for none. With it the encoder's outputs are `D·P` wide, the decoder's `h_t` (the attention's
+    /// query) is `P` wide, and a bidirectional encoder's bridge maps `2P → P` for `h` and `2H → H` for `c`.
+    public var projectionSize: Int = 0
+    /// LSTM only: layer normalisation in every layer of both stacks; default `false`.
+    public var layerNorm: Bool = false
 
     /// Creates the configuration; the defaults of the last four parameters give the encoder–decoder
     /// without attention.
@@ -285,12 +300,13 @@ public struct Seq2SeqConfiguration: Codable, Sendable, Equatable {
         encoder.peepholes = peepholes
         encoder.recurrentDropout = recurrentDropout
         (encoder.zoneoutHidden, encoder.zoneoutCell) = (zoneoutHidden, zoneoutCell)
+        (encoder.projectionSize, encoder.layerNorm) = (projectionSize, layerNorm)
         return encoder
     }
 
     /// The decoder's configuration: a per-step head over the target vocabulary, or no head with
     /// attention (``Seq2SeqModel/attentionHead`` then reads `[h_t ; c_t]`). With input feeding it
-    /// reads features `[e(y_{t−1}) ; c_{t−1}]` (`E + D·H`), its ids embedded by ``Seq2SeqModel/feedingEmbedding``.
+    /// reads features `[e(y_{t−1}) ; c_{t−1}]` (`E + D·R`), its ids embedded by ``Seq2SeqModel/feedingEmbedding``.
     public var decoder: SequenceModelConfiguration {
         var decoder: SequenceModelConfiguration = inputFeeding
             ? .features(featureSize: embeddingSize + encoderOutputSize, cell: cell, hiddenSize: hiddenSize, numLayers: numLayers,
@@ -301,14 +317,18 @@ public struct Seq2SeqConfiguration: Codable, Sendable, Equatable {
         decoder.peepholes = peepholes
         decoder.recurrentDropout = recurrentDropout
         (decoder.zoneoutHidden, decoder.zoneoutCell) = (zoneoutHidden, zoneoutCell)
+        (decoder.projectionSize, decoder.layerNorm) = (projectionSize, layerNorm)
         return decoder
     }
 
     /// The decoder's seed (its embedding's, too, with input feeding).
     var decoderSeed: UInt64 { seed &+ 0x5EED }
 
-    /// `D·H`, the width of the encoder's outputs (the attention's keys and values).
-    public var encoderOutputSize: Int { (bidirectionalEncoder ? 2 : 1) * hiddenSize }
+    /// `R`, the width of each direction's hidden state: `P` when projected, else `H`.
+    public var stateSize: Int { projectionSize > 0 ? projectionSize : hiddenSize }
+
+    /// `D·R`, the width of the encoder's outputs (the attention's keys and values).
+    public var encoderOutputSize: Int { (bidirectionalEncoder ? 2 : 1) * stateSize }
 
     /// Throws unless both stacks are valid, the special tokens are target ids and the attention fits the encoder.
     public func validate() throws {
@@ -329,9 +349,9 @@ public struct Seq2SeqConfiguration: Codable, Sendable, Equatable {
             throw RNNKitError(.invalidArgument,
                 "input feeding passes each step's attention context to the next step; expected an attention score (dot, general or additive) with it, got none")
         }
-        if attention == .dot, encoderOutputSize != hiddenSize {
+        if attention == .dot, encoderOutputSize != stateSize {
             throw RNNKitError(.invalidArgument,
-                "dot attention needs the encoder's output size D·H = \(encoderOutputSize) to equal the decoder's hidden size H = \(hiddenSize), which a bidirectional encoder's does not; expected general or additive attention with a bidirectional encoder")
+                "dot attention needs the encoder's output size D·R = \(encoderOutputSize) to equal the decoder's state size R = \(stateSize), which a bidirectional encoder's does not; expected general or additive attention with a bidirectional encoder")
         }
     }
 }

@@ -3,7 +3,8 @@
 // Tensors: the model's (ModelFile.swift), then
 //   optimizer.<group>.<name>   [P_group]   the optimizer state (Optimizer.stateTensors(), PyTorch's names);
 //                                          groups 0…n−1 of each name cover all parameters in order
-//   trainer.carried_hidden     [L, B, H]   the state carried between stream windows (strips, when there is one)
+//   trainer.carried_hidden     [L, B, R]   the state carried between stream windows (strips, when there is one);
+//                                         R = P for a projected LSTM, else H
 //   trainer.carried_cell       [L, B, H]   its LSTM cell part
 // Metadata (strings), besides the model's:
 //   training.format_version = 1
@@ -49,9 +50,12 @@ extension Trainer {
             try writer.add(name: "optimizer." + key, shape: [values.count], values: values)
         }
         if let carriedState {
-            let shape = [carriedState.hidden.count / carriedState.batch / (carriedLayerHidden()), carriedState.batch, carriedLayerHidden()]
-            try writer.add(name: "trainer.carried_hidden", shape: shape, values: carriedState.hidden)
-            if let cell = carriedState.cell { try writer.add(name: "trainer.carried_cell", shape: shape, values: cell) }
+            let (hiddenWidth, cellWidth) = carriedStateWidths()
+            let rows = carriedState.hidden.count / carriedState.batch / hiddenWidth
+            try writer.add(name: "trainer.carried_hidden", shape: [rows, carriedState.batch, hiddenWidth], values: carriedState.hidden)
+            if let cell = carriedState.cell {
+                try writer.add(name: "trainer.carried_cell", shape: [rows, carriedState.batch, cellWidth], values: cell)
+            }
         }
         writer.metadata.merge(configuration.fileMetadata) { a, _ in a }
         writer.metadata.merge([
@@ -70,10 +74,11 @@ extension Trainer {
         try writer.writeAtomically(to: path)
     }
 
-    private func carriedLayerHidden() -> Int {
+    /// The widths of each row of the carried `h` (`P` when projected, else `H`) and `c` (`H`).
+    private func carriedStateWidths() -> (hidden: Int, cell: Int) {
         switch model {
-        case .sequence(let m): m.configuration.hiddenSize
-        case .seq2seq(let m): m.configuration.hiddenSize
+        case .sequence(let m): (m.configuration.stackConfiguration.stateSize, m.configuration.hiddenSize)
+        case .seq2seq(let m): (m.configuration.stateSize, m.configuration.hiddenSize)
         }
     }
 

@@ -61,16 +61,19 @@ package func streamLoss(_ model: SequenceModel, tokens ids: [Int], windowLength:
     let tail = length == stripLength ? predictions - B * stripLength : 0
     if tail > 0 {
         // The last strip's state, row B − 1 of every layer, carries on into the tail.
-        let H = model.configuration.hiddenSize, layers = final.map { $0.hidden.count / (B * H) } ?? 0
-        func lastRow(_ values: [Float]) -> [Float] {                                  // (L·D, 1, H) of (L·D, B, H)
+        let stack = model.configuration.stackConfiguration
+        func lastRow(_ values: [Float], width W: Int) -> [Float] {                    // (L·D, 1, W) of (L·D, B, W)
             var row: [Float] = []
-            for k in 0..<layers {
-                let first = (k * B + B - 1) * H
-                row += values[first..<first + H]
+            for k in 0..<values.count / (B * W) {
+                let first = (k * B + B - 1) * W
+                row += values[first..<first + W]
             }
             return row
         }
-        let carried = final.map { RecurrentState(batch: 1, hidden: lastRow($0.hidden), cell: $0.cell.map(lastRow)) }
+        let carried = final.map {
+            RecurrentState(batch: 1, hidden: lastRow($0.hidden, width: stack.stateSize),
+                           cell: $0.cell.map { lastRow($0, width: stack.hiddenSize) })
+        }
         _ = try run(from: [B * stripLength], length: tail, state: carried)
     }
     return StreamLoss(loss: count > 0 ? total / Double(count) : .nan, correct: correct, count: count)

@@ -102,7 +102,7 @@ struct InspectCommand: ConsoleCommand {
                 console.line("  \(configuration.task == .tag ? "tags  " : "labels")      \((data.classes ?? []).joined(separator: ", "))")
             }
         }
-        console.line("  model       \(model.cell.commandLineName)\(model.peepholes == true ? " with peepholes" : ""), hidden \(model.hidden), \(model.layers) layer\(model.layers == 1 ? "" : "s")\(model.bidirectional ? ", bidirectional" : ""), dropout \(model.dropout)")
+        console.line("  model       \(model.cellDescription), hidden \(model.hidden), \(model.layers) layer\(model.layers == 1 ? "" : "s")\(model.bidirectional ? ", bidirectional" : ""), dropout \(model.dropout)")
         let shape = readsWholeSequences(configuration.task) ? "\(training.batch) sequences" : "batch \(training.batch) × seq-len \(training.seqLen)"
         console.line("  training    \(training.steps) steps of \(shape), \(training.optimizer.rawValue) lr \(training.learningRate), clip \(training.clip == 0 ? "off" : String(training.clip)), seed \(training.seed), \(training.threads) thread\(training.threads == 1 ? "" : "s")")
         console.line("              \(training.summary(of: configuration.task))")

@@ -61,6 +61,10 @@ struct TrainCommand: ConsoleCommand {
     var cell: CellChoice?
     @Flag(name: .long, help: "LSTM peephole connections: the input and forget gates see c(t−1), the output gate c(t).")
     var peepholes = false
+    @Option(name: .customLong("proj-size"), help: ArgumentHelp("LSTM: project each layer's hidden state to n < --hidden features (PyTorch's proj_size). (default: none)", valueName: "n"))
+    var projSize: Int?
+    @Flag(name: .customLong("layer-norm"), help: "LSTM: layer-normalise each layer's gate pre-activations and cell state (Ba et al. 2016).")
+    var layerNorm = false
     @Option(name: .customLong("recurrent-dropout"), parsing: .unconditional, help: ArgumentHelp("Recurrent dropout: one mask per sequence on h(t−1) in every recurrent product, in training, 0 ≤ p < 1. (default: 0)", valueName: "p"))
     var recurrentDropout: Double?
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Zoneout in training: at each step a unit keeps its previous h (and an LSTM's c) with this probability, 0 ≤ p < 1. (default: 0)", valueName: "p"))
@@ -205,6 +209,21 @@ struct TrainCommand: ConsoleCommand {
         if peepholes, let cell, cell != .lstm {
             throw ValidationError("--peepholes are an LSTM option; --cell \(cell.rawValue) has no cell state for them to see")
         }
+        if projSize != nil, let cell, cell != .lstm {
+            throw ValidationError("--proj-size is an LSTM option (PyTorch's proj_size); --cell \(cell.rawValue) has no projection")
+        }
+        if layerNorm, let cell, cell != .lstm {
+            throw ValidationError("--layer-norm is an LSTM option; --cell \(cell.rawValue) has no layer-normalised form here")
+        }
+        if layerNorm, peepholes || projSize != nil {
+            throw ValidationError("--layer-norm cannot be combined with \(peepholes ? "--peepholes" : "--proj-size") in this version")
+        }
+        if projSize != nil, recurrentDropout.map({ $0 > 0 }) == true || zoneout.map({ $0 > 0 }) == true || zoneoutCell.map({ $0 > 0 }) == true {
+            throw ValidationError("--proj-size cannot be combined with --recurrent-dropout or --zoneout in this version")
+        }
+        if let projSize, projSize < 1 || projSize >= (hidden ?? Int.max) {
+            throw ValidationError("--proj-size must be at least 1 and below --hidden\(hidden.map { " (\($0))" } ?? ""), got \(projSize)")
+        }
         if let resume {
             let fixed: [(String, Bool)] = [
                 ("--text", text != nil), ("--csv", csv != nil), ("--column", column != nil),
@@ -213,7 +232,8 @@ struct TrainCommand: ConsoleCommand {
                 ("--feature-columns", featureColumns != nil), ("--tsv", tsv != nil), ("--tokens", tokens != nil),
                 ("--min-count", minCount != nil), ("--conll", conll != nil), ("--unidirectional", unidirectional),
                 ("--pairs", pairs != nil), ("--attention", attention != nil), ("--input-feeding", inputFeeding),
-                ("--cell", cell != nil), ("--peepholes", peepholes), ("--recurrent-dropout", recurrentDropout != nil),
+                ("--cell", cell != nil), ("--peepholes", peepholes), ("--proj-size", projSize != nil), ("--layer-norm", layerNorm),
+                ("--recurrent-dropout", recurrentDropout != nil),
                 ("--zoneout", zoneout != nil), ("--zoneout-cell", zoneoutCell != nil),
                 ("--hidden", hidden != nil), ("--layers", layers != nil), ("--bidirectional", bidirectional),
                 ("--dropout", dropout != nil), ("--embedding", embedding != nil), ("--seq-len", seqLen != nil), ("--batch", batch != nil),

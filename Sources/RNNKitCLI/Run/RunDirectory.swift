@@ -149,10 +149,40 @@ struct RunConfiguration: Codable, Equatable {
         /// else `--zoneout`); `nil` (absent from config.json) means none.
         var zoneoutHidden: Double?
         var zoneoutCell: Double?
+        /// LSTM projection size (`--proj-size`); `nil` (absent from config.json) means none.
+        var projectionSize: Int?
+        /// LSTM layer normalisation (`--layer-norm`); `nil` (absent from config.json) means none.
+        var layerNorm: Bool?
 
         enum CodingKeys: String, CodingKey {
             case cell, hidden, layers, bidirectional, dropout, embedding, attention, inputFeeding = "input_feeding", peepholes
             case recurrentDropout = "recurrent_dropout", zoneoutHidden = "zoneout_hidden", zoneoutCell = "zoneout_cell"
+            case projectionSize = "proj_size", layerNorm = "layer_norm"
+        }
+
+        /// `configuration` with the cell-variant options of these options.
+        func withCellVariants(_ configuration: SequenceModelConfiguration) -> SequenceModelConfiguration {
+            var configuration = configuration
+            configuration.peepholes = peepholes ?? false
+            configuration.recurrentDropout = recurrentDropout ?? 0
+            (configuration.zoneoutHidden, configuration.zoneoutCell) = (zoneoutHidden ?? 0, zoneoutCell ?? 0)
+            (configuration.projectionSize, configuration.layerNorm) = (projectionSize ?? 0, layerNorm ?? false)
+            return configuration
+        }
+
+        /// Sets the cell-variant options of both stacks of a translator built from these options.
+        func applyCellVariants(to configuration: inout Seq2SeqConfiguration) {
+            configuration.peepholes = peepholes ?? false
+            configuration.recurrentDropout = recurrentDropout ?? 0
+            (configuration.zoneoutHidden, configuration.zoneoutCell) = (zoneoutHidden ?? 0, zoneoutCell ?? 0)
+            (configuration.projectionSize, configuration.layerNorm) = (projectionSize ?? 0, layerNorm ?? false)
+        }
+
+        /// The cell and its variants as a progress line names them, e.g. `LSTM with peepholes` or
+        /// `LSTM projected to 64`.
+        var cellDescription: String {
+            cell.commandLineName + (peepholes == true ? " with peepholes" : "")
+                + (projectionSize.map { " projected to \($0)" } ?? "") + (layerNorm == true ? " with layer norm" : "")
         }
     }
 

@@ -53,7 +53,8 @@ enum TrainingRun {
                 dropout: command.dropout ?? (isText ? Defaults.textDropout : 0),
                 embedding: 0, peepholes: command.peepholes ? true : nil, recurrentDropout: command.recurrentDropout,
                 zoneoutHidden: command.zoneout,
-                zoneoutCell: (command.cell ?? .lstm) == .lstm ? command.zoneoutCell ?? command.zoneout : nil),
+                zoneoutCell: (command.cell ?? .lstm) == .lstm ? command.zoneoutCell ?? command.zoneout : nil,
+                projectionSize: command.projSize, layerNorm: command.layerNorm ? true : nil),
             training: .init(
                 seqLen: readsWholeSequences(task) ? 0 : command.seqLen ?? (isText ? Defaults.textSeqLen : Defaults.seriesSeqLen),
                 batch: command.batch ?? Defaults.batch,
@@ -116,23 +117,18 @@ enum TrainingRun {
         switch data {
         case .characters(let characters):
             configuration.model.embedding = embedding ?? min(64, max(16, characters.vocabulary.count / 2))
-            model = try SequenceModel(.tokens(
+            model = try SequenceModel(configuration.model.withCellVariants(.tokens(
                 vocabularySize: characters.vocabulary.count, embeddingSize: configuration.model.embedding,
                 cell: configuration.model.cell, hiddenSize: configuration.model.hidden, numLayers: configuration.model.layers,
                 dropout: configuration.model.dropout, initialization: .recommended(for: configuration.model.cell),
-                seed: configuration.training.seed, peepholes: configuration.model.peepholes ?? false,
-                recurrentDropout: configuration.model.recurrentDropout ?? 0, zoneoutHidden: configuration.model.zoneoutHidden ?? 0,
-                zoneoutCell: configuration.model.zoneoutCell ?? 0))
+                seed: configuration.training.seed)))
             model.vocabulary = characters.vocabulary
         case .series(let series):
-            model = try SequenceModel(.features(
+            model = try SequenceModel(configuration.model.withCellVariants(.features(
                 featureSize: series.inputColumns.count, cell: configuration.model.cell, hiddenSize: configuration.model.hidden,
                 numLayers: configuration.model.layers, bidirectional: configuration.model.bidirectional,
                 dropout: configuration.model.dropout, head: .lastStep, outputSize: series.horizon,
-                initialization: .recommended(for: configuration.model.cell), seed: configuration.training.seed,
-                peepholes: configuration.model.peepholes ?? false,
-                recurrentDropout: configuration.model.recurrentDropout ?? 0, zoneoutHidden: configuration.model.zoneoutHidden ?? 0,
-                zoneoutCell: configuration.model.zoneoutCell ?? 0))
+                initialization: .recommended(for: configuration.model.cell), seed: configuration.training.seed)))
         case .taggedSentences(let sentences):
             model = try wordModel(&configuration, vocabularySize: sentences.vocabulary.tokens.count, embedding: embedding,
                                   head: .everyStep, outputSize: sentences.tags.count)
@@ -142,14 +138,11 @@ enum TrainingRun {
         case .textPairs:
             throw CLIError("a translator's pairs make a Seq2SeqModel, not a sequence model")
         case .labelledSequences(let sequences):
-            model = try SequenceModel(.features(
+            model = try SequenceModel(configuration.model.withCellVariants(.features(
                 featureSize: sequences.featureColumns.count, cell: configuration.model.cell, hiddenSize: configuration.model.hidden,
                 numLayers: configuration.model.layers, bidirectional: configuration.model.bidirectional,
                 dropout: configuration.model.dropout, head: .lastStep, outputSize: sequences.classes.count,
-                initialization: .recommended(for: configuration.model.cell), seed: configuration.training.seed,
-                peepholes: configuration.model.peepholes ?? false,
-                recurrentDropout: configuration.model.recurrentDropout ?? 0, zoneoutHidden: configuration.model.zoneoutHidden ?? 0,
-                zoneoutCell: configuration.model.zoneoutCell ?? 0))
+                initialization: .recommended(for: configuration.model.cell), seed: configuration.training.seed)))
         }
         return model
     }
@@ -163,9 +156,7 @@ enum TrainingRun {
             cell: model.cell, hiddenSize: model.hidden, numLayers: model.layers, dropout: model.dropout, beginToken: V, endToken: V + 1,
             initialization: .recommended(for: model.cell), seed: configuration.training.seed, bidirectionalEncoder: model.bidirectional,
             attention: model.attention ?? .additive, inputFeeding: model.inputFeeding ?? false)
-        translator.peepholes = model.peepholes ?? false
-        translator.recurrentDropout = model.recurrentDropout ?? 0
-        (translator.zoneoutHidden, translator.zoneoutCell) = (model.zoneoutHidden ?? 0, model.zoneoutCell ?? 0)
+        model.applyCellVariants(to: &translator)
         return translator
     }
 
@@ -175,11 +166,10 @@ enum TrainingRun {
                           head: SequenceHeadKind, outputSize: Int) throws -> SequenceModel {
         configuration.model.embedding = embedding ?? min(64, max(16, V / 2))
         let model = configuration.model
-        return try SequenceModel(.tokens(
+        return try SequenceModel(model.withCellVariants(.tokens(
             vocabularySize: V, embeddingSize: model.embedding, cell: model.cell, hiddenSize: model.hidden, numLayers: model.layers,
             bidirectional: model.bidirectional, dropout: model.dropout, head: head, outputSize: outputSize,
-            initialization: .recommended(for: model.cell), seed: configuration.training.seed, peepholes: model.peepholes ?? false,
-            recurrentDropout: model.recurrentDropout ?? 0, zoneoutHidden: model.zoneoutHidden ?? 0, zoneoutCell: model.zoneoutCell ?? 0))
+            initialization: .recommended(for: model.cell), seed: configuration.training.seed)))
     }
 
     // MARK: Resume
@@ -674,7 +664,7 @@ func describe(_ configuration: RunConfiguration, data: PreparedData, parameters:
         what = "translator on \(configuration.data.path!) (\(grouped(count)) pairs; \(grouped(pairs.sourceVocabulary.tokens.count - 3)) source and \(grouped(pairs.targetVocabulary.tokens.count - 1)) target \(unit == .words ? "words" : "characters"); \(attention == .none ? "no" : attention.rawValue) attention\(configuration.model.inputFeeding == true ? " with input feeding" : ""))"
     }
     let batchShape = readsWholeSequences(configuration.task) ? "\(training.batch) sequences" : "\(training.batch)×\(training.seqLen)"
-    return "\(what); \(model.bidirectional ? "bidirectional " : "")\(model.cell.commandLineName)\(model.peepholes == true ? " with peepholes" : "") \(model.layers)×\(model.hidden)\(model.recurrentDropout.map { ", recurrent dropout \($0)" } ?? "")\(model.zoneoutHidden.map { ", zoneout \($0)" } ?? "")\(model.zoneoutCell.map { " (cell \($0))" } ?? ""), \(grouped(parameters)) parameters; \(training.steps) steps of \(batchShape), \(training.optimizer.rawValue) lr \(training.learningRate), \(training.summary(of: configuration.task)), \(training.threads) thread\(training.threads == 1 ? "" : "s")"
+    return "\(what); \(model.bidirectional ? "bidirectional " : "")\(model.cellDescription) \(model.layers)×\(model.hidden)\(model.recurrentDropout.map { ", recurrent dropout \($0)" } ?? "")\(model.zoneoutHidden.map { ", zoneout \($0)" } ?? "")\(model.zoneoutCell.map { " (cell \($0))" } ?? ""), \(grouped(parameters)) parameters; \(training.steps) steps of \(batchShape), \(training.optimizer.rawValue) lr \(training.learningRate), \(training.summary(of: configuration.task)), \(training.threads) thread\(training.threads == 1 ? "" : "s")"
 }
 
 /// The prime for samples: "The " when the model knows those characters, else its first character.
