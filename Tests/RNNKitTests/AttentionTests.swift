@@ -355,19 +355,7 @@ private let attentionFixtureNames = FixtureFile.fileNames(in: "attention")
             let length = Double(decoding.tokens.count + (decoding.tokens.count < 9 ? 1 : 0))
             #expect(abs(decoding.score - decoding.logProbability / length) < 1e-12)
         }
-        // A wider beam's log-probability is the model's: the teacher-forced loss of the sequence it
-        // wrote (with its end token), so every hypothesis stepped from its own parent's state.
-        model.isTraining = false
-        var checked = 0
-        for (source, decoding) in zip(sources, try model.decode(sources: sources, maximumLength: 9, beamWidth: 4))
-        where decoding.tokens.count < 9 {
-            let loss = try model.teacherForcedLoss(sources: [source], targets: [decoding.tokens], computeGradient: false).loss
-            let logProbability = -loss * Double(decoding.tokens.count + 1)
-            #expect(abs(logProbability - decoding.logProbability) <= 1e-4 * max(1, abs(logProbability)),
-                    "\(decoding.tokens): beam \(decoding.logProbability), teacher-forced \(logProbability)")
-            checked += 1
-        }
-        #expect(checked > 0)
+        try expectBeamLogProbabilitiesAreTeacherForced(model, sources: sources, maximumLength: 9, beamWidth: 4)
     }
 
     @Test func decodingRefusesBadArguments() throws {
@@ -470,4 +458,22 @@ func runReversal(_ settings: ReversalSettings) throws
         #expect(attended.beam >= attended.greedy - 0.004)
         #expect(plain.greedy < 0.1)
     }
+}
+
+/// A beam's log-probability is the model's: the teacher-forced loss of the sequence it wrote (with
+/// its end token), so every hypothesis stepped from its own parent's state. Checks every decoding
+/// that ended before `maximumLength`, at least one. Leaves `model` in inference mode.
+func expectBeamLogProbabilitiesAreTeacherForced(_ model: Seq2SeqModel, sources: [[Int]], maximumLength: Int,
+                                                beamWidth: Int) throws {
+    model.isTraining = false
+    var checked = 0
+    for (source, decoding) in zip(sources, try model.decode(sources: sources, maximumLength: maximumLength, beamWidth: beamWidth))
+    where decoding.tokens.count < maximumLength {
+        let loss = try model.teacherForcedLoss(sources: [source], targets: [decoding.tokens], computeGradient: false).loss
+        let logProbability = -loss * Double(decoding.tokens.count + 1)
+        #expect(abs(logProbability - decoding.logProbability) <= 1e-4 * max(1, abs(logProbability)),
+                "\(decoding.tokens): beam \(decoding.logProbability), teacher-forced \(logProbability)")
+        checked += 1
+    }
+    #expect(checked > 0)
 }

@@ -268,7 +268,24 @@ struct CellVariantMetadata: Equatable {
     }
 }
 
-extension SequenceModelConfiguration {
+/// A model configuration with the cell-variant options of its recurrent stacks
+/// (``SequenceModelConfiguration``, ``Seq2SeqConfiguration``), so code that sets them can serve both.
+public protocol CellVariantOptions {
+    /// LSTM peephole connections (default `false`).
+    var peepholes: Bool { get set }
+    /// Recurrent dropout, `0 ≤ p < 1` (default 0).
+    var recurrentDropout: Double { get set }
+    /// Zoneout of the hidden state, `0 ≤ p < 1` (default 0).
+    var zoneoutHidden: Double { get set }
+    /// LSTM zoneout of the cell state, `0 ≤ p < 1` (default 0).
+    var zoneoutCell: Double { get set }
+    /// LSTM projection size `P`, `0 < P < H`, or 0 (default) for none.
+    var projectionSize: Int { get set }
+    /// LSTM layer normalisation (default `false`).
+    var layerNorm: Bool { get set }
+}
+
+extension CellVariantOptions {
     /// The cell-variant options as one value (what files record of them).
     var cellVariants: CellVariantMetadata {
         get {
@@ -282,19 +299,8 @@ extension SequenceModelConfiguration {
     }
 }
 
-extension Seq2SeqConfiguration {
-    /// The cell-variant options of both stacks as one value (what files record of them).
-    var cellVariants: CellVariantMetadata {
-        get {
-            CellVariantMetadata(peepholes: peepholes, recurrentDropout: recurrentDropout, zoneoutHidden: zoneoutHidden,
-                                zoneoutCell: zoneoutCell, projectionSize: projectionSize, layerNorm: layerNorm)
-        }
-        set {
-            (peepholes, recurrentDropout, zoneoutHidden) = (newValue.peepholes, newValue.recurrentDropout, newValue.zoneoutHidden)
-            (zoneoutCell, projectionSize, layerNorm) = (newValue.zoneoutCell, newValue.projectionSize, newValue.layerNorm)
-        }
-    }
-}
+extension SequenceModelConfiguration: CellVariantOptions {}
+extension Seq2SeqConfiguration: CellVariantOptions {}
 
 // MARK: Named tensors
 

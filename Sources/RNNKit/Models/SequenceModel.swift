@@ -310,13 +310,13 @@ public final class SequenceModel {
     /// `h_top (B, D·R)`: the top layer's rows of `h_n (L·D, B, R)`, its directions side by side
     /// (`R` = `P` when projected, else `H`).
     private func topLayerState(_ finalHidden: [Float], batch B: Int) -> [Float] {
-        let H = configuration.stackConfiguration.stateSize, D = configuration.stackConfiguration.directionCount
-        let top = (configuration.numLayers - 1) * D * B * H
-        var state = [Float](repeating: 0, count: B * D * H)
+        let R = configuration.stackConfiguration.stateSize, D = configuration.stackConfiguration.directionCount
+        let top = (configuration.numLayers - 1) * D * B * R
+        var state = [Float](repeating: 0, count: B * D * R)
         for b in 0..<B {
             for d in 0..<D {
-                let from = top + (d * B + b) * H, to = (b * D + d) * H
-                state.replaceSubrange(to..<to + H, with: finalHidden[from..<from + H])
+                let from = top + (d * B + b) * R, to = (b * D + d) * R
+                state.replaceSubrange(to..<to + R, with: finalHidden[from..<from + R])
             }
         }
         return state
@@ -338,10 +338,9 @@ public final class SequenceModel {
             throw RNNKitError(.invalidState, "backward needs a forward in training mode first (one backward per forward)")
         }
         savedShape = nil
-        // H here is the width R of each direction's h (P when projected).
-        let c = configuration, H = c.stackConfiguration.stateSize, D = c.stackConfiguration.directionCount
+        let c = configuration, R = c.stackConfiguration.stateSize, D = c.stackConfiguration.directionCount
         if let finalStateGradient { try validate(finalStateGradient, batch: batch, "the final state gradient") }
-        var finalHiddenGradient = finalStateGradient?.hidden                          // (L·D, B, H)
+        var finalHiddenGradient = finalStateGradient?.hidden                          // (L·D, B, R)
         var dY: [Float]                                                               // (T, B, D·H)
         let headStarted = ContinuousClock.now
         switch c.head {
@@ -353,26 +352,26 @@ public final class SequenceModel {
             try outputDropout.backward(inPlace: &dTop)
             // ∂h_n of the top layer += ∂h_top, each direction's half to its rows.
             let adding = finalHiddenGradient != nil
-            var dhN = finalHiddenGradient ?? [Float](repeating: 0, count: c.numLayers * D * batch * H)
-            let top = (c.numLayers - 1) * D * batch * H
+            var dhN = finalHiddenGradient ?? [Float](repeating: 0, count: c.numLayers * D * batch * R)
+            let top = (c.numLayers - 1) * D * batch * R
             for b in 0..<batch {
                 for d in 0..<D {
-                    let to = top + (d * batch + b) * H, from = (b * D + d) * H
-                    for j in 0..<H { dhN[to + j] = adding ? dhN[to + j] + dTop[from + j] : dTop[from + j] }
+                    let to = top + (d * batch + b) * R, from = (b * D + d) * R
+                    for j in 0..<R { dhN[to + j] = adding ? dhN[to + j] + dTop[from + j] : dTop[from + j] }
                 }
             }
             finalHiddenGradient = dhN
-            dY = [Float](repeating: 0, count: steps * batch * D * H)
+            dY = [Float](repeating: 0, count: steps * batch * D * R)
         case .meanPool, .maxPool:
             var dPooled = try head!.backward(outputGradient: outputGradient, input: savedHeadInput, rows: batch)   // (B, D·H)
             try outputDropout.backward(inPlace: &dPooled)
             dY = c.head == .meanPool
-                ? SequencePooling.meanBackward(dPooled, steps: steps, batch: batch, features: D * H, lengths: savedLengths)
-                : SequencePooling.maxBackward(dPooled, argmax: savedArgmax, steps: steps, batch: batch, features: D * H)
+                ? SequencePooling.meanBackward(dPooled, steps: steps, batch: batch, features: D * R, lengths: savedLengths)
+                : SequencePooling.maxBackward(dPooled, argmax: savedArgmax, steps: steps, batch: batch, features: D * R)
         case .none:
-            guard outputGradient.count == steps * batch * D * H else {
+            guard outputGradient.count == steps * batch * D * R else {
                 throw RNNKitError(.shapeMismatch,
-                    "expected an output gradient [T, B, D·H] with \(steps * batch * D * H) elements, got \(outputGradient.count)")
+                    "expected an output gradient [T, B, D·H] with \(steps * batch * D * R) elements, got \(outputGradient.count)")
             }
             dY = outputGradient
             try outputDropout.backward(inPlace: &dY)

@@ -160,22 +160,15 @@ struct RunConfiguration: Codable, Equatable {
             case projectionSize = "proj_size", layerNorm = "layer_norm"
         }
 
-        /// `configuration` with the cell-variant options of these options.
-        func withCellVariants(_ configuration: SequenceModelConfiguration) -> SequenceModelConfiguration {
+        /// `configuration` (a sequence model's, or a translator's for both its stacks) with the
+        /// cell-variant options of these options.
+        func withCellVariants<Configuration: CellVariantOptions>(_ configuration: Configuration) -> Configuration {
             var configuration = configuration
             configuration.peepholes = peepholes ?? false
             configuration.recurrentDropout = recurrentDropout ?? 0
             (configuration.zoneoutHidden, configuration.zoneoutCell) = (zoneoutHidden ?? 0, zoneoutCell ?? 0)
             (configuration.projectionSize, configuration.layerNorm) = (projectionSize ?? 0, layerNorm ?? false)
             return configuration
-        }
-
-        /// Sets the cell-variant options of both stacks of a translator built from these options.
-        func applyCellVariants(to configuration: inout Seq2SeqConfiguration) {
-            configuration.peepholes = peepholes ?? false
-            configuration.recurrentDropout = recurrentDropout ?? 0
-            (configuration.zoneoutHidden, configuration.zoneoutCell) = (zoneoutHidden ?? 0, zoneoutCell ?? 0)
-            (configuration.projectionSize, configuration.layerNorm) = (projectionSize ?? 0, layerNorm ?? false)
         }
 
         /// The cell and its variants as a progress line names them, e.g. `LSTM with peepholes` or

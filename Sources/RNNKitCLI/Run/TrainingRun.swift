@@ -151,13 +151,12 @@ enum TrainingRun {
     /// (the target's begin and end ids after its tokens).
     static func translatorConfiguration(_ configuration: RunConfiguration, _ pairs: PreparedData.PairData) -> Seq2SeqConfiguration {
         let model = configuration.model, V = pairs.targetVocabulary.tokens.count
-        var translator = Seq2SeqConfiguration(
+        let translator = Seq2SeqConfiguration(
             sourceVocabularySize: pairs.sourceVocabulary.tokens.count, targetVocabularySize: V + 2, embeddingSize: model.embedding,
             cell: model.cell, hiddenSize: model.hidden, numLayers: model.layers, dropout: model.dropout, beginToken: V, endToken: V + 1,
             initialization: .recommended(for: model.cell), seed: configuration.training.seed, bidirectionalEncoder: model.bidirectional,
             attention: model.attention ?? .additive, inputFeeding: model.inputFeeding ?? false)
-        model.applyCellVariants(to: &translator)
-        return translator
+        return model.withCellVariants(translator)
     }
 
     /// A text classifier's or tagger's model: an embedding of `--embedding` (default min(64, max(16, V/2)),
